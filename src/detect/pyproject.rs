@@ -1,0 +1,174 @@
+//! The parts of `pyproject.toml` that decide how tests are installed and run.
+
+use toml_edit::{DocumentMut, Item, TomlError};
+
+use super::requirements::normalise;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Default)]
+pub struct PyProject {
+    pub name: Option<String>,
+    pub has_project_table: bool,
+    pub requires_python: Option<String>,
+    /// PEP 735 `[dependency-groups]` names.
+    pub dependency_groups: Vec<String>,
+    /// `[project.optional-dependencies]` names.
+    pub extras: Vec<String>,
+    /// `[tool.poetry.group.<name>]` names.
+    pub poetry_groups: Vec<String>,
+    pub poetry_python: Option<String>,
+    /// `[tool.pytest.ini_options] testpaths`.
+    pub testpaths: Vec<String>,
+    /// Every distribution the file names anywhere, normalised.
+    pub dependency_names: Vec<String>,
+}
+
+/// `error:` text for a TOML syntax error, with its line and column.
+pub fn syntax_error(file: &str, text: &str, err: &TomlError) -> Error {
+    let offset = err.span().map_or(0, |span| span.start);
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |s| s.chars().count()) + 1;
+    let reason = err
+        .message()
+        .lines()
+        .next()
+        .unwrap_or("invalid TOML")
+        .trim();
+    Error::usage(format!(
+        "`{file}` is not valid TOML: {reason} at line {line}, column {column}"
+    ))
+    .with_help(format!("fix `{file}` and run gpu-ci again"))
+}
+
+fn strings(item: Option<&Item>) -> Vec<String> {
+    match item {
+        Some(Item::Value(value)) => match value.as_array() {
+            Some(array) => array
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            None => value
+                .as_str()
+                .map(|s| vec![s.to_string()])
+                .unwrap_or_default(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+fn keys(item: Option<&Item>) -> Vec<String> {
+    item.and_then(Item::as_table_like)
+        .map(|table| table.iter().map(|(key, _)| key.to_string()).collect())
+        .unwrap_or_default()
+}
+
+fn requirement_name(spec: &str) -> Option<String> {
+    let end = spec
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(spec.len());
+    let name = &spec[..end];
+    (!name.is_empty()).then(|| normalise(name))
+}
+
+impl PyProject {
+    pub fn parse(text: &str) -> Result<PyProject> {
+        let doc: DocumentMut = text
+            .parse()
+            .map_err(|err| syntax_error("pyproject.toml", text, &err))?;
+        let project = doc.get("project");
+        let poetry = doc.get("tool").and_then(|t| t.get("poetry"));
+        let poetry_deps = poetry.and_then(|p| p.get("dependencies"));
+
+        let mut names: Vec<String> = strings(project.and_then(|p| p.get("dependencies")))
+            .iter()
+            .filter_map(|spec| requirement_name(spec))
+            .collect();
+        let optional = project.and_then(|p| p.get("optional-dependencies"));
+        let groups = doc.get("dependency-groups");
+        for table in [optional, groups].into_iter().flatten() {
+            if let Some(table) = table.as_table_like() {
+                for (_, specs) in table.iter() {
+                    names.extend(
+                        strings(Some(specs))
+                            .iter()
+                            .filter_map(|spec| requirement_name(spec)),
+                    );
+                }
+            }
+        }
+        let poetry_group_table = poetry.and_then(|p| p.get("group"));
+        names.extend(keys(poetry_deps).iter().map(|k| normalise(k)));
+        for group in keys(poetry_group_table) {
+            let deps = poetry_group_table
+                .and_then(|t| t.get(&group))
+                .and_then(|g| g.get("dependencies"));
+            names.extend(keys(deps).iter().map(|k| normalise(k)));
+        }
+        names.retain(|name| name != "python");
+
+        let testpaths = strings(
+            doc.get("tool")
+                .and_then(|t| t.get("pytest"))
+                .and_then(|p| p.get("ini_options"))
+                .and_then(|o| o.get("testpaths")),
+        );
+
+        Ok(PyProject {
+            name: project
+                .and_then(|p| p.get("name"))
+                .and_then(Item::as_str)
+                .map(str::to_string),
+            has_project_table: project.is_some_and(Item::is_table_like),
+            requires_python: project
+                .and_then(|p| p.get("requires-python"))
+                .and_then(Item::as_str)
+                .map(str::to_string),
+            dependency_groups: keys(groups),
+            extras: keys(optional),
+            poetry_groups: keys(poetry_group_table),
+            poetry_python: poetry_deps
+                .and_then(|d| d.get("python"))
+                .and_then(Item::as_str)
+                .map(str::to_string),
+            testpaths,
+            dependency_names: names,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_groups_extras_and_poetry() {
+        let py = PyProject::parse(
+            r#"
+[project]
+name = "demo"
+requires-python = ">=3.10"
+dependencies = ["torch>=2", "numpy"]
+[project.optional-dependencies]
+test = ["pytest"]
+[dependency-groups]
+dev = ["ruff", {include-group = "test"}]
+[tool.poetry.group.tests.dependencies]
+cupy-cuda12x = "^13"
+"#,
+        )
+        .unwrap();
+        assert_eq!(py.extras, ["test"]);
+        assert_eq!(py.dependency_groups, ["dev"]);
+        assert_eq!(py.poetry_groups, ["tests"]);
+        assert!(py.dependency_names.contains(&"torch".to_string()));
+        assert!(py.dependency_names.contains(&"cupy-cuda12x".to_string()));
+    }
+
+    #[test]
+    fn syntax_errors_name_line_and_column() {
+        let text = "[project]\nname = \"x\"\nversion = = 1\n";
+        let err = PyProject::parse(text).unwrap_err();
+        assert!(err.message.contains("line 3, column 11"), "{}", err.message);
+    }
+}

@@ -1,0 +1,155 @@
+//! GPU specifications as Modal accepts them, and what each one costs.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Modal's GPU types, with the published price per second of one device.
+/// Prices: <https://modal.com/pricing>, as read on 2026-11-01.
+pub const GPU_PRICES_DATE: &str = "2026-11-01";
+pub const GPU_TYPES: &[(&str, f64)] = &[
+    ("T4", 0.000164),
+    ("L4", 0.000222),
+    ("A10G", 0.000306),
+    ("L40S", 0.000542),
+    // Modal bills a plain `A100` as the 40 GB card.
+    ("A100", 0.000583),
+    ("A100-40GB", 0.000583),
+    ("A100-80GB", 0.000694),
+    ("H100", 0.001097),
+    ("H200", 0.001261),
+    ("B200", 0.001736),
+];
+
+pub const MAX_GPU_COUNT: u8 = 8;
+
+/// One GPU choice: a type and a device count (`A100:2`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GpuSpec {
+    pub kind: &'static str,
+    pub count: u8,
+}
+
+/// A GPU setting: one spec, or a fallback list Modal tries in order (`H100, A100-80GB`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GpuChoice(pub Vec<GpuSpec>);
+
+impl GpuSpec {
+    pub fn price_per_second(&self) -> f64 {
+        let unit = GPU_TYPES
+            .iter()
+            .find(|(name, _)| *name == self.kind)
+            .map_or(0.0, |(_, price)| *price);
+        unit * f64::from(self.count)
+    }
+}
+
+impl fmt::Display for GpuSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.count == 1 {
+            f.write_str(self.kind)
+        } else {
+            write!(f, "{}:{}", self.kind, self.count)
+        }
+    }
+}
+
+impl fmt::Display for GpuChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
+fn valid_names() -> String {
+    GPU_TYPES
+        .iter()
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl FromStr for GpuSpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let (name, count) = match text.split_once(':') {
+            Some((name, count)) => (name.trim(), Some(count.trim())),
+            None => (text, None),
+        };
+        let kind = GPU_TYPES
+            .iter()
+            .map(|(known, _)| *known)
+            .find(|known| known.eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                format!(
+                    "unknown GPU `{name}`; valid types are {}, optionally with `:N` for 1-{MAX_GPU_COUNT} devices",
+                    valid_names()
+                )
+            })?;
+        let count = match count {
+            None => 1,
+            Some(count) => count
+                .parse::<u8>()
+                .ok()
+                .filter(|n| (1..=MAX_GPU_COUNT).contains(n))
+                .ok_or_else(|| {
+                    format!(
+                        "GPU count in `{text}` must be a whole number from 1 to {MAX_GPU_COUNT}"
+                    )
+                })?,
+        };
+        Ok(GpuSpec { kind, count })
+    }
+}
+
+impl FromStr for GpuChoice {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let specs = text
+            .split(',')
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+            .map(GpuSpec::from_str)
+            .collect::<Result<Vec<_>, _>>()?;
+        if specs.is_empty() {
+            return Err(format!(
+                "empty GPU setting; valid types are {}",
+                valid_names()
+            ));
+        }
+        Ok(GpuChoice(specs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_types_counts_and_fallbacks() {
+        assert_eq!("l4".parse::<GpuSpec>().unwrap().to_string(), "L4");
+        assert_eq!("H100:2".parse::<GpuSpec>().unwrap().count, 2);
+        let choice: GpuChoice = "H100, A100-80GB:2".parse().unwrap();
+        assert_eq!(choice.to_string(), "H100, A100-80GB:2");
+    }
+
+    #[test]
+    fn rejects_unknown_types_and_bad_counts() {
+        let err = "V100".parse::<GpuSpec>().unwrap_err();
+        assert!(
+            err.contains("unknown GPU `V100`") && err.contains("A100-80GB"),
+            "{err}"
+        );
+        assert!("A100:0".parse::<GpuSpec>().is_err());
+        assert!("A100:9".parse::<GpuSpec>().is_err());
+        assert!("".parse::<GpuChoice>().is_err());
+    }
+
+    #[test]
+    fn price_scales_with_count() {
+        let spec: GpuSpec = "H100:2".parse().unwrap();
+        assert!((spec.price_per_second() - 0.002194).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,26 @@
+//! gpu-ci: GPU CI on Modal for Python projects.
+
+pub mod actions;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod detect;
+pub mod diff;
+pub mod error;
+pub mod gpu;
+pub mod render;
+pub mod settings;
+pub mod write;
+
+use std::path::PathBuf;
+
+use cli::{Cli, Command};
+use error::Result;
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let root = cli.directory.unwrap_or_else(|| PathBuf::from("."));
+    match cli.command {
+        Command::Init(args) => commands::init::run(&args, &root),
+    }
+}

@@ -1,0 +1,20 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use gpu_ci::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match gpu_ci::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if err.code != gpu_ci::error::exit::INTERRUPTED {
+                eprintln!("error: {}", err.message);
+                if let Some(help) = &err.help {
+                    eprintln!("help: {help}");
+                }
+            }
+            ExitCode::from(err.code)
+        }
+    }
+}
