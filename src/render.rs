@@ -6,7 +6,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
 use crate::actions::{MODAL_CLIENT_VERSION, PINNED_ACTIONS, POETRY_VERSION, UV_VERSION};
-use crate::detect::{Framework, InstallSource, Layout, Project};
+use crate::detect::{Framework, InstallSource, Layout, Project, requirements};
 use crate::error::{Error, Result};
 use crate::gpu::{GPU_PRICES_DATE, GPU_TYPES};
 use crate::settings::Settings;
@@ -90,6 +90,8 @@ struct InstallContext {
     groups: Vec<String>,
     extras: Vec<String>,
     requirements: Vec<String>,
+    /// The requirements files and everything they include: copied into the image.
+    requirement_files: Vec<String>,
     poetry_lock: bool,
 }
 
@@ -129,6 +131,7 @@ fn install_context(settings: &Settings, project: &Project) -> InstallContext {
         groups: Vec::new(),
         extras: Vec::new(),
         requirements: Vec::new(),
+        requirement_files: Vec::new(),
         poetry_lock: project.has_poetry_lock,
     };
     let is_poetry = project
@@ -165,6 +168,13 @@ fn install_context(settings: &Settings, project: &Project) -> InstallContext {
             if project.requirements.iter().any(|r| r == "requirements.txt") {
                 ctx.kind = "requirements";
                 ctx.requirements.push("requirements.txt".into());
+            }
+        }
+    }
+    for file in &ctx.requirements {
+        for included in requirements::with_includes(&project.root, file) {
+            if !ctx.requirement_files.contains(&included) {
+                ctx.requirement_files.push(included);
             }
         }
     }

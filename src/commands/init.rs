@@ -210,10 +210,13 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<()> {
 
     if !conflicts.is_empty() && !args.force {
         let names: Vec<String> = conflicts.iter().map(|p| format!("`{p}`")).collect();
+        let subject = if names.len() == 1 {
+            "a generated file already exists and differs"
+        } else {
+            "generated files already exist and differ"
+        };
         return Err(Error::usage(format!(
-            "{} already exist{} and differ from what init would write: {}",
-            if names.len() == 1 { "a generated file" } else { "generated files" },
-            if names.len() == 1 { "s" } else { "" },
+            "{subject} from what init would write: {}",
             names.join(", ")
         ))
         .with_help("run `gpu-ci update` to upgrade them keeping your edits, or `gpu-ci init --force` to overwrite them"));

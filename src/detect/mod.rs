@@ -1,7 +1,7 @@
 //! Reading a Python project without running any of its code.
 
 pub mod pyproject;
-mod requirements;
+pub mod requirements;
 
 use std::fs;
 use std::path::{Path, PathBuf};

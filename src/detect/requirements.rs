@@ -37,6 +37,52 @@ pub fn find_files(root: &Path) -> Vec<String> {
     files
 }
 
+/// `file` and every file it pulls in with `-r`/`-c`, relative to the project root, in
+/// include order; missing or out-of-project files are left out.
+pub fn with_includes(root: &Path, file: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut queue = vec![file.to_string()];
+    while let Some(current) = queue.pop() {
+        if found.contains(&current) {
+            continue;
+        }
+        let Ok(text) = fs::read_to_string(root.join(&current)) else {
+            continue;
+        };
+        found.push(current.clone());
+        let dir = Path::new(&current).parent().unwrap_or(Path::new(""));
+        for line in text.lines() {
+            let line = line.trim();
+            let target = ["-r", "--requirement", "-c", "--constraint"]
+                .iter()
+                .find_map(|opt| line.strip_prefix(opt))
+                .map(|rest| rest.trim_start_matches('=').trim());
+            if let Some(target) = target.filter(|t| !t.is_empty())
+                && let Some(path) = normalise_path(&dir.join(target))
+            {
+                queue.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// `requirements/../base.txt` → `base.txt`; `None` when it leaves the project.
+fn normalise_path(path: &Path) -> Option<String> {
+    let mut parts: Vec<String> = Vec::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
+            std::path::Component::ParentDir => {
+                parts.pop()?;
+            }
+            std::path::Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    Some(parts.join("/"))
+}
+
 /// The distributions a requirements file names (options and includes skipped).
 pub fn package_names(text: &str) -> Vec<String> {
     text.lines()
@@ -55,6 +101,27 @@ pub fn package_names(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn includes_are_followed_relative_to_the_including_file() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("requirements")).unwrap();
+        fs::write(dir.path().join("base.txt"), "numpy\n").unwrap();
+        fs::write(
+            dir.path().join("requirements/test.txt"),
+            "-r ../base.txt\n-c pins.txt\npytest\n",
+        )
+        .unwrap();
+        fs::write(
+            dir.path().join("requirements/pins.txt"),
+            "-r ../../outside.txt\n",
+        )
+        .unwrap();
+        assert_eq!(
+            with_includes(dir.path(), "requirements/test.txt"),
+            ["requirements/test.txt", "requirements/pins.txt", "base.txt"]
+        );
+    }
 
     #[test]
     fn names_skip_options_comments_and_paths() {

@@ -1,0 +1,67 @@
+//! The external checkers over every fixture × option set: zizmor, actionlint, the workflow schema.
+
+use std::process::Command;
+
+use crate::common::{actionlint, describe, repo_root, tool};
+use crate::workflows::all_generated;
+
+#[test]
+fn zizmor_actionlint_and_schema_find_nothing() {
+    let projects = all_generated();
+    let files: Vec<_> = projects.iter().flat_map(|(_, p)| p.workflows()).collect();
+
+    let zizmor = Command::new(tool("zizmor"))
+        .args([
+            "--offline",
+            "--persona",
+            "regular",
+            "--no-progress",
+            "--format",
+            "plain",
+        ])
+        .arg("--config")
+        .arg(repo_root().join("tests/checkers/zizmor.yml"))
+        .args(projects.iter().map(|(_, p)| p.path(".github/workflows")))
+        .output()
+        .unwrap();
+    assert!(zizmor.status.success(), "zizmor: {}", describe(&zizmor));
+
+    let lint = actionlint().args(&files).output().unwrap();
+    assert!(lint.status.success(), "actionlint: {}", describe(&lint));
+
+    let schema = Command::new(tool("check-jsonschema"))
+        .args(["--builtin-schema", "vendor.github-workflows"])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(schema.status.success(), "schema: {}", describe(&schema));
+}
+
+/// The checkers must catch what they are here to catch: a broken workflow fails each.
+#[test]
+fn checkers_reject_a_bad_workflow() {
+    let project = crate::common::Project::empty();
+    project.write(
+        ".github/workflows/bad.yml",
+        "on: pull_request\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: echo ${{ github.event.pull_request.title }}\n      - run: echo ${{ nope.x }}\n",
+    );
+    let file = project.path(".github/workflows/bad.yml");
+    let zizmor = Command::new(tool("zizmor"))
+        .args(["--offline", "--persona", "regular", "--no-progress"])
+        .arg(project.path(".github/workflows"))
+        .output()
+        .unwrap();
+    assert!(!zizmor.status.success(), "zizmor passed a bad workflow");
+    let lint = actionlint().arg(&file).output().unwrap();
+    assert!(!lint.status.success(), "actionlint passed a bad workflow");
+    project.write(
+        ".github/workflows/bad.yml",
+        "on: push\njobs:\n  a:\n    steps: 3\n",
+    );
+    let schema = Command::new(tool("check-jsonschema"))
+        .args(["--builtin-schema", "vendor.github-workflows"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!schema.status.success(), "the schema passed a bad workflow");
+}

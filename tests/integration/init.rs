@@ -1,0 +1,345 @@
+//! `gpu-ci init` through the binary: detection, flags, refusal, `--dry-run` and bad input.
+
+use predicates::prelude::*;
+
+use crate::common::{FIXTURES, GENERATED, Project};
+
+/// What `init --yes` must pick on each fixture: the config's install line and Python.
+#[test]
+fn yes_picks_install_source_and_python_per_layout() {
+    let expected = [
+        ("uv-groups-src", "group = \"tests\"", "3.10", "gpu-ci.toml"),
+        ("extras-flat", "extra = \"test\"", "3.11", "gpu-ci.toml"),
+        (
+            "setup-requirements",
+            "requirements = \"requirements/test.txt\"",
+            "3.12",
+            "pyproject.toml",
+        ),
+        ("poetry-groups", "group = \"test\"", "3.11", "gpu-ci.toml"),
+        ("jax-project", "extra = \"testing\"", "3.11", "gpu-ci.toml"),
+        (
+            "no-pyproject",
+            "requirements = \"requirements-dev.txt\"",
+            "3.12",
+            "pyproject.toml",
+        ),
+    ];
+    for (fixture, install, python, absent) in expected {
+        let project = Project::fixture(fixture);
+        project.gpu_ci(&["init", "--yes"]).success();
+        for rel in GENERATED {
+            assert!(project.path(rel).is_file(), "{fixture}: {rel} missing");
+        }
+        assert!(!project.path(absent).exists(), "{fixture}: wrote {absent}");
+        let config = if project.path("pyproject.toml").is_file() {
+            project.read("pyproject.toml")
+        } else {
+            project.read("gpu-ci.toml")
+        };
+        assert!(config.contains(install), "{fixture}: {config}");
+        assert!(
+            config.contains(&format!("python = \"{python}\"")),
+            "{fixture}: {config}"
+        );
+        let runner = project.read(".modal/test_runner.py");
+        assert!(
+            runner.contains(&format!("or \"{python}\"")),
+            "{fixture}: Python not rendered into the runner"
+        );
+    }
+}
+
+#[test]
+fn pyproject_keeps_every_other_byte() {
+    let project = Project::fixture("extras-flat");
+    let before = project.read("pyproject.toml");
+    project.gpu_ci(&["init"]).success();
+    let after = project.read("pyproject.toml");
+    assert!(after.starts_with(&before), "{after}");
+    assert_eq!(
+        &after[before.len()..],
+        "\n[tool.gpu-ci]\ngpu = \"L4\"\npython = \"3.11\"\ntest-path = \"test/\"\npytest-args = \"-v\"\nlabel = \"gpu-tests\"\nextra = \"test\"\n"
+    );
+}
+
+#[test]
+fn stdin_not_a_terminal_implies_yes() {
+    let project = Project::fixture("uv-groups-src");
+    project
+        .gpu_ci(&["init"])
+        .success()
+        .stderr(predicate::str::contains(
+            "installing test dependencies from dependency group `tests`; change it with --group, --extra or --requirements",
+        ));
+}
+
+#[test]
+fn flags_reach_config_and_files() {
+    let project = Project::fixture("extras-flat");
+    project
+        .gpu_ci(&[
+            "init",
+            "--gpu",
+            "h100:2",
+            "--python",
+            "3.13",
+            "--test-path",
+            "test/gpu",
+            "--pytest-args",
+            "-x -q -k 'cuda and not slow'",
+            "--label",
+            "run gpu",
+            "--extra",
+            "docs",
+        ])
+        .success();
+    let config = project.read("pyproject.toml");
+    for line in [
+        "gpu = \"H100:2\"",
+        "python = \"3.13\"",
+        "test-path = \"test/gpu\"",
+        "pytest-args = \"-x -q -k 'cuda and not slow'\"",
+        "label = \"run gpu\"",
+        "extra = \"docs\"",
+    ] {
+        assert!(config.contains(line), "{line} not in {config}");
+    }
+    let runner = project.read(".modal/test_runner.py");
+    assert!(runner.contains("GPU_DEFAULT = \"H100:2\""));
+    assert!(runner.contains("PYTEST_ARGS = \"-x -q -k 'cuda and not slow'\""));
+    assert!(runner.contains("extras=[\"docs\"]"));
+    let reusable = project.read(GENERATED[0]);
+    assert!(reusable.contains("default: \"test/gpu\""));
+    assert!(reusable.contains("|| 'H100:2' }}"));
+    let label = project.read(GENERATED[1]);
+    assert!(label.contains("github.event.label.name == 'run gpu'"));
+}
+
+#[test]
+fn second_init_changes_nothing() {
+    let project = Project::fixture("poetry-groups");
+    project.gpu_ci(&["init", "--yes"]).success();
+    let before = project.snapshot_tree();
+    project
+        .gpu_ci(&["init", "--yes"])
+        .success()
+        .stderr(predicate::str::contains("already set up"));
+    assert_eq!(before, project.snapshot_tree());
+}
+
+#[test]
+fn refuses_to_overwrite_an_edited_file() {
+    let project = Project::fixture("uv-groups-src");
+    project.gpu_ci(&["init", "--yes"]).success();
+    let edited = format!("{}# my edit\n", project.read(GENERATED[2]));
+    project.write(GENERATED[2], &edited);
+    let before = project.snapshot_tree();
+    project
+        .gpu_ci(&["init", "--yes"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: a generated file already exists and differs from what init would write: `.github/workflows/run-gpu-tests.yml`",
+        ))
+        .stderr(predicate::str::contains("--force"))
+        .stderr(predicate::str::contains("gpu-ci update"));
+    assert_eq!(before, project.snapshot_tree(), "nothing may change");
+
+    project
+        .gpu_ci(&["init", "--yes", "--force", "--gpu", "A10G"])
+        .success();
+    assert!(!project.read(GENERATED[2]).contains("# my edit"));
+    assert!(project.read("pyproject.toml").contains("gpu = \"A10G\""));
+}
+
+#[test]
+fn dry_run_prints_diffs_and_writes_nothing() {
+    let project = Project::fixture("uv-groups-src");
+    let before = project.snapshot_tree();
+    let output = project.gpu_ci(&["init", "--dry-run"]).success();
+    let stdout = String::from_utf8(output.get_output().stdout.clone()).unwrap();
+    for rel in GENERATED {
+        assert!(
+            stdout.contains(&format!("would create {rel}\n--- /dev/null\n+++ b/{rel}")),
+            "{stdout}"
+        );
+    }
+    assert!(stdout.contains("would change pyproject.toml\n--- a/pyproject.toml"));
+    assert!(stdout.contains("+[tool.gpu-ci]\n+gpu = \"L4\""));
+    assert_eq!(before, project.snapshot_tree());
+}
+
+fn assert_bad_input(project: &Project, args: &[&str], message: &str) {
+    let before = project.snapshot_tree();
+    let output = project.gpu_ci(args).code(2).get_output().clone();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains(message),
+        "expected `{message}` in:\n{stderr}"
+    );
+    let first_error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap();
+    assert!(!first_error.is_empty());
+    assert_eq!(before, project.snapshot_tree(), "{args:?} wrote something");
+}
+
+#[test]
+fn malformed_pyproject_names_line_and_column() {
+    let project = Project::fixture("uv-groups-src");
+    project.write(
+        "pyproject.toml",
+        "[project]\nname = \"vecops\"\ndependencies = [\"torch\",\n\n[dependency-groups]\n",
+    );
+    assert_bad_input(
+        &project,
+        &["init", "--yes"],
+        "error: `pyproject.toml` is not valid TOML:",
+    );
+    let project = Project::fixture("uv-groups-src");
+    project.write("pyproject.toml", "[project]\nname = = \"x\"\n");
+    assert_bad_input(&project, &["init", "--yes"], "at line 2, column 8");
+}
+
+#[test]
+fn non_utf8_pyproject_is_refused() {
+    let project = Project::fixture("uv-groups-src");
+    std::fs::write(
+        project.path("pyproject.toml"),
+        b"[project]\nname = \"caf\xe9\"\n",
+    )
+    .unwrap();
+    assert_bad_input(
+        &project,
+        &["init", "--yes"],
+        "error: `pyproject.toml` is not UTF-8 text (invalid byte at line 2, column 12)",
+    );
+}
+
+#[test]
+fn unknown_gpu_lists_the_valid_ones() {
+    let project = Project::fixture("uv-groups-src");
+    assert_bad_input(
+        &project,
+        &["init", "--gpu", "V100"],
+        "error: unknown GPU `V100`; valid types are T4, L4, A10G, L40S, A100, A100-40GB, A100-80GB, H100, H200, B200, optionally with `:N` for 1-8 devices",
+    );
+    assert_bad_input(
+        &project,
+        &["init", "--gpu", "H100:9"],
+        "error: GPU count in `H100:9` must be a whole number from 1 to 8",
+    );
+}
+
+#[test]
+fn missing_tests_folder_warns_and_keeps_going() {
+    let project = Project::fixture("uv-groups-src");
+    project
+        .gpu_ci(&["init", "--test-path", "gpu_tests/"])
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: the tests folder `gpu_tests/` does not exist; keeping it",
+        ));
+    assert!(
+        project
+            .read("pyproject.toml")
+            .contains("test-path = \"gpu_tests/\"")
+    );
+}
+
+#[test]
+fn unwritable_folder_leaves_nothing_half_written() {
+    let project = Project::fixture("uv-groups-src");
+    // A file where the `.modal` folder must go: the last file cannot be written.
+    project.write(".modal", "not a folder");
+    assert_bad_input(
+        &project,
+        &["init", "--yes"],
+        "error: cannot write `.modal/test_runner.py`: Not a directory",
+    );
+    assert!(
+        !project.path(".github").exists(),
+        "staged folders must be removed"
+    );
+}
+
+#[test]
+fn other_bad_input() {
+    let project = Project::fixture("uv-groups-src");
+    assert_bad_input(
+        &project,
+        &["init", "--group", "nope"],
+        "error: pyproject.toml has no dependency group `nope`",
+    );
+    assert_bad_input(
+        &project,
+        &["init", "--requirements", "reqs.txt"],
+        "error: requirements file `reqs.txt` does not exist",
+    );
+    assert_bad_input(
+        &project,
+        &[
+            "init",
+            "--pytest-args",
+            "-k ${{ secrets.MODAL_TOKEN_SECRET }}",
+        ],
+        "error: `pytest-args` may not contain `${{`",
+    );
+    assert_bad_input(
+        &project,
+        &["init", "--python", "2.7"],
+        "error: unsupported Python version `2.7`",
+    );
+    assert_bad_input(
+        &project,
+        &["init", "--label", "gpu/tests"],
+        "error: label `gpu/tests` may only hold",
+    );
+    let config = format!(
+        "{}\n[tool.gpu-ci]\npytest_args = \"-v\"\n",
+        project.read("pyproject.toml")
+    );
+    project.write("pyproject.toml", &config);
+    assert_bad_input(
+        &project,
+        &["init", "--yes"],
+        "error: unknown key `pytest_args` in [tool.gpu-ci] in pyproject.toml\nhelp: did you mean `pytest-args`?",
+    );
+}
+
+#[test]
+fn not_a_directory() {
+    crate::common::gpu_ci()
+        .args(["-C", "/definitely/not/here", "init"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: `/definitely/not/here` is not a directory",
+        ));
+}
+
+#[test]
+fn existing_config_values_are_the_defaults() {
+    let project = Project::fixture("jax-project");
+    let config = format!(
+        "{}\n[tool.gpu-ci]\ngpu = \"A100-80GB\"  # our card\npytest-args = \"-q\"\n",
+        project.read("pyproject.toml")
+    );
+    project.write("pyproject.toml", &config);
+    project.gpu_ci(&["init"]).success();
+    let after = project.read("pyproject.toml");
+    assert!(after.contains("gpu = \"A100-80GB\"  # our card"), "{after}");
+    assert!(after.contains("pytest-args = \"-q\""));
+    assert!(
+        project
+            .read(GENERATED[3])
+            .contains("GPU_DEFAULT = \"A100-80GB\"")
+    );
+}
+
+#[test]
+fn all_fixtures_init_cleanly() {
+    for fixture in FIXTURES {
+        Project::fixture(fixture)
+            .gpu_ci(&["init", "--yes"])
+            .success();
+    }
+}

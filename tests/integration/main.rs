@@ -1,0 +1,8 @@
+//! One integration-test binary: a module per feature, all driving the real `gpu-ci` binary.
+
+mod checkers;
+mod common;
+mod init;
+mod runner;
+mod snapshots;
+mod workflows;
