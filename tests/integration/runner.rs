@@ -50,3 +50,204 @@ fn runner_compiles_lints_and_imports_under_modal() {
         }
     }
 }
+
+/// What `gpu-ci run --local` and the local entrypoint do: call `run_tests.local()`, save the
+/// outputs, and exit with the runner's exit-code policy.
+const LOCAL_HARNESS: &str = r#"
+import json, runpy, sys
+ns = runpy.run_path(".modal/test_runner.py")
+result = ns["run_tests"].local()
+ns["save_outputs"](result)
+print("RESULT " + json.dumps({k: result[k] for k in ("returncode", "counts", "failures", "local", "gpu")}))
+sys.exit(ns["exit_code"](result))
+"#;
+
+struct LocalRun {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    result: serde_json::Value,
+}
+
+fn run_local(project: &Project, extra_path: Option<&std::path::Path>) -> LocalRun {
+    let mut cmd = Command::new(python());
+    cmd.current_dir(&project.root).args(["-c", LOCAL_HARNESS]);
+    if let Some(path) = extra_path {
+        cmd.env("PYTHONPATH", path);
+    }
+    let output = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let result = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .map(|json| serde_json::from_str(json).unwrap())
+        .unwrap_or_else(|| panic!("no result: {}", describe(&output)));
+    LocalRun {
+        code: output.status.code().unwrap(),
+        stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        result,
+    }
+}
+
+fn suite(tests: &str, init_args: &[&str]) -> Project {
+    let project = Project::fixture("extras-flat");
+    std::fs::remove_file(project.path("test/test_mathkit.py")).unwrap();
+    if !tests.is_empty() {
+        project.write("test/test_suite.py", tests);
+    }
+    let mut args = vec!["init", "--yes"];
+    args.extend_from_slice(init_args);
+    project.gpu_ci(&args).success();
+    project
+}
+
+#[test]
+fn passing_suite_returns_zero_with_counts_and_summary() {
+    let project = suite(
+        "import mathkit\n\ndef test_one():\n    assert mathkit is not None\n\ndef test_two():\n    assert 2 * 2 == 4\n",
+        &[],
+    );
+    let run = run_local(&project, None);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.result["counts"]["passed"], 2);
+    assert_eq!(run.result["counts"]["failed"], 0);
+    assert!(run.stdout.contains("GPU report"));
+    assert!(
+        run.stdout.contains("WARNING: no GPU is visible"),
+        "a CPU machine must be flagged"
+    );
+    // Live output reaches stdout, and the same lines land in the log.
+    assert!(run.stdout.contains("test/test_suite.py::test_two PASSED"));
+    let log = project.read("test-outputs/pytest-output.log");
+    assert!(log.contains("2 passed"), "{log}");
+    let junit = project.read("test-outputs/junit.xml");
+    assert!(
+        junit.contains("tests=\"2\"") && junit.contains("failures=\"0\""),
+        "{junit}"
+    );
+    let summary = project.read("test-outputs/summary.md");
+    assert!(summary.starts_with("### ✅ GPU tests passed"), "{summary}");
+    assert!(summary.contains("| 2 | 0 | 0 | 0 |"), "{summary}");
+    assert!(summary.contains("not billed (ran locally)"), "{summary}");
+}
+
+#[test]
+fn failing_suite_returns_one_and_names_the_failure() {
+    let project = suite(
+        "import pytest\n\ndef test_fine():\n    pass\n\ndef test_broken():\n    assert [1, 2] == [1, 3], 'lists differ'\n\n@pytest.mark.skip(reason='later')\ndef test_later():\n    pass\n",
+        &[],
+    );
+    let run = run_local(&project, None);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.result["counts"],
+        serde_json::json!({"passed": 1, "failed": 1, "skipped": 1, "errors": 0})
+    );
+    assert_eq!(
+        run.result["failures"][0]["test"],
+        "test.test_suite::test_broken"
+    );
+    let summary = project.read("test-outputs/summary.md");
+    assert!(summary.starts_with("### ❌ GPU tests failed"), "{summary}");
+    assert!(
+        summary.contains("<code>test.test_suite::test_broken</code>"),
+        "{summary}"
+    );
+    assert!(summary.contains("lists differ"), "{summary}");
+}
+
+#[test]
+fn no_tests_collected_fails_plainly_unless_allowed() {
+    let project = suite("", &[]);
+    let run = run_local(&project, None);
+    assert_eq!(run.code, 5);
+    assert!(
+        run.stderr.contains("error: pytest collected no tests"),
+        "{}",
+        run.stderr
+    );
+
+    let project = suite("", &[]);
+    let config = format!("{}allow-no-tests = true\n", project.read("pyproject.toml"));
+    project.write("pyproject.toml", &config);
+    project.gpu_ci(&["init", "--yes", "--force"]).success();
+    assert_eq!(run_local(&project, None).code, 0);
+}
+
+#[test]
+fn jax_and_cupy_reports_ask_their_framework() {
+    // Stand-in modules with the calls the report makes, on a machine without GPU stacks.
+    let fakes = tempfile::tempdir().unwrap();
+    let jax = fakes.path().join("jax");
+    std::fs::create_dir(&jax).unwrap();
+    std::fs::write(
+        jax.join("__init__.py"),
+        "__version__ = '0.0-fake'\ndef default_backend():\n    return 'gpu'\ndef devices():\n    return ['cuda:0']\n",
+    )
+    .unwrap();
+    let project = Project::fixture("jax-project");
+    project.gpu_ci(&["init", "--yes"]).success();
+    let run = run_local(&project, Some(fakes.path()));
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("jax: jax 0.0-fake backend gpu, devices ['cuda:0']"),
+        "{}",
+        run.stdout
+    );
+
+    let project = Project::fixture("no-pyproject");
+    project.gpu_ci(&["init", "--yes"]).success();
+    let run = run_local(&project, Some(fakes.path()));
+    assert!(
+        run.stdout.contains("cupy: could not ask cupy"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        project
+            .read(".modal/test_runner.py")
+            .contains("cupy.cuda.runtime.getDeviceCount()")
+    );
+}
+
+/// Dependencies are installed before the source is added, and the source is mounted, not copied.
+#[test]
+fn image_layers_put_the_source_last() {
+    for fixture in FIXTURES {
+        let project = Project::fixture(fixture);
+        project.gpu_ci(&["init", "--yes"]).success();
+        let runner = project.read(".modal/test_runner.py");
+        let start = runner.find("\nimage = (\n").expect("image definition");
+        let end = start + runner[start..].find("\n)\n").unwrap();
+        let chain = &runner[start..end];
+        let calls: Vec<(usize, &str)> = chain
+            .match_indices("\n    .")
+            .map(|(at, _)| (at, chain[at + 6..].split('(').next().unwrap()))
+            .collect();
+        let (source_at, last) = *calls.last().unwrap();
+        assert_eq!(
+            last, "add_local_dir",
+            "{fixture}: the source must be the last layer"
+        );
+        assert!(chain[source_at..].contains("copy=False"), "{fixture}");
+        for (_, call) in &calls[..calls.len() - 1] {
+            assert!(
+                [
+                    "apt_install",
+                    "uv_sync",
+                    "uv_pip_install",
+                    "run_commands",
+                    "add_local_file"
+                ]
+                .contains(call),
+                "{fixture}: unexpected layer {call}"
+            );
+        }
+        // Only dependency metadata is copied into the image.
+        for line in chain.lines().filter(|l| l.contains("copy=True")) {
+            assert!(line.contains("\"/deps/"), "{fixture}: {line}");
+        }
+    }
+}
