@@ -343,3 +343,25 @@ fn all_fixtures_init_cleanly() {
             .success();
     }
 }
+
+/// The README's first command: the main job on the bundled example, leaving it untouched.
+#[test]
+fn readme_example_dry_run_leaves_the_repository_clean() {
+    let example = crate::common::repo_root().join("examples/sample-project");
+    let before = std::fs::read_to_string(example.join("pyproject.toml")).unwrap();
+    let output = crate::common::gpu_ci()
+        .arg("-C")
+        .arg(&example)
+        .args(["init", "--dry-run"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    for rel in GENERATED {
+        assert!(stdout.contains(&format!("would create {rel}")), "{stdout}");
+        assert!(!example.join(rel).exists());
+    }
+    assert!(stdout.contains("+group = \"tests\""));
+    assert_eq!(before, std::fs::read_to_string(example.join("pyproject.toml")).unwrap());
+}
