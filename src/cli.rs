@@ -31,11 +31,13 @@ pub struct Cli {
 pub enum Command {
     /// Detect the project's layout and write the GPU CI workflows and Modal runner.
     Init(InitArgs),
+    /// Run the GPU tests now: on Modal, or on this machine with --local.
+    Run(RunArgs),
 }
 
-#[derive(Debug, Args)]
-#[command(after_help = EXIT_CODES)]
-pub struct InitArgs {
+/// The settings a person can choose on the command line; each overrides `[tool.gpu-ci]`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ChoiceArgs {
     /// GPU to test on: T4, L4, A10G, L40S, A100, A100-40GB, A100-80GB, H100, H200, B200;
     /// `:N` for N devices (H100:2); a comma-separated fallback list (H100,A100-80GB).
     #[arg(long, value_name = "SPEC")]
@@ -72,6 +74,13 @@ pub struct InitArgs {
     /// Also test pull requests from forks (pull_request_target, runner from the base branch).
     #[arg(long)]
     pub fork_prs: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub choices: ChoiceArgs,
 
     /// Take every default without asking (implied when stdin is not a terminal).
     #[arg(short, long)]
@@ -85,3 +94,29 @@ pub struct InitArgs {
     #[arg(long)]
     pub dry_run: bool,
 }
+
+#[derive(Debug, Args)]
+#[command(after_help = RUN_EXIT_CODES)]
+pub struct RunArgs {
+    /// GPU to ask Modal for, as --gpu of init [default: MODAL_GPU, else the configured GPU].
+    #[arg(long, value_name = "SPEC")]
+    pub gpu: Option<String>,
+
+    /// Tests to run, relative to the project root [default: the configured test path].
+    #[arg(long, value_name = "PATH")]
+    pub test_path: Option<String>,
+
+    /// Run the tests on this machine, in-process through Modal's Function.local().
+    #[arg(long)]
+    pub local: bool,
+
+    /// pytest arguments; they replace the configured ones.
+    #[arg(last = true, value_name = "PYTEST_ARGS")]
+    pub pytest_args: Vec<String>,
+}
+
+const RUN_EXIT_CODES: &str = "\
+Exit codes:
+  N    pytest's exit code (0 passed, 1 tests failed, 5 no tests collected, ...)
+  2    bad input, a missing Modal client or missing credentials
+  130  interrupted (Ctrl-C)";

@@ -1,6 +1,7 @@
 //! gpu-ci: GPU CI on Modal for Python projects.
 
 pub mod actions;
+pub mod choices;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -17,10 +18,11 @@ use std::path::PathBuf;
 use cli::{Cli, Command};
 use error::Result;
 
-/// Runs one parsed command line.
-pub fn run(cli: Cli) -> Result<()> {
+/// Runs one parsed command line; `Ok` holds the exit code.
+pub fn run(cli: Cli) -> Result<u8> {
     let root = cli.directory.unwrap_or_else(|| PathBuf::from("."));
     match cli.command {
-        Command::Init(args) => commands::init::run(&args, &root),
+        Command::Init(args) => commands::init::run(&args, &root).map(|()| error::exit::OK),
+        Command::Run(args) => commands::run::run(&args, &root),
     }
 }

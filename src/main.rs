@@ -6,7 +6,7 @@ use gpu_ci::cli::Cli;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match gpu_ci::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(err) => {
             if err.code != gpu_ci::error::exit::INTERRUPTED {
                 eprintln!("error: {}", err.message);

@@ -363,5 +363,8 @@ fn readme_example_dry_run_leaves_the_repository_clean() {
         assert!(!example.join(rel).exists());
     }
     assert!(stdout.contains("+group = \"tests\""));
-    assert_eq!(before, std::fs::read_to_string(example.join("pyproject.toml")).unwrap());
+    assert_eq!(
+        before,
+        std::fs::read_to_string(example.join("pyproject.toml")).unwrap()
+    );
 }

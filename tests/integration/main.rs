@@ -3,6 +3,7 @@
 mod checkers;
 mod common;
 mod init;
+mod run;
 mod runner;
 mod snapshots;
 mod workflows;

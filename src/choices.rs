@@ -1,0 +1,154 @@
+//! Settling each setting: a flag, else the config, else detection, else a question.
+
+use crate::cli::ChoiceArgs;
+use crate::config::{self, RawConfig};
+use crate::detect::{InstallSource, Project};
+use crate::error::{Error, Result};
+
+/// Asks questions, or answers them with defaults when nobody is there to ask.
+pub struct Prompter {
+    pub interactive: bool,
+}
+
+fn prompt_error(err: dialoguer::Error) -> Error {
+    let dialoguer::Error::IO(io) = err;
+    // A Ctrl-C can leave the cursor hidden by a selection prompt.
+    let _ = dialoguer::console::Term::stderr().show_cursor();
+    if io.kind() == std::io::ErrorKind::Interrupted {
+        Error::interrupted()
+    } else {
+        Error::usage(format!("cannot read the answer: {io}"))
+    }
+}
+
+impl Prompter {
+    fn text(&self, question: &str, default: &str) -> Result<String> {
+        if !self.interactive {
+            return Ok(default.to_string());
+        }
+        dialoguer::Input::<String>::new()
+            .with_prompt(question)
+            .default(default.to_string())
+            .interact_text()
+            .map_err(prompt_error)
+    }
+
+    fn select(&self, question: &str, items: &[String]) -> Result<usize> {
+        if !self.interactive {
+            return Ok(0);
+        }
+        dialoguer::Select::new()
+            .with_prompt(question)
+            .items(items)
+            .default(0)
+            .interact()
+            .map_err(prompt_error)
+    }
+}
+
+pub fn note(message: &str) {
+    eprintln!("note: {message}");
+}
+
+pub fn warning(message: &str) {
+    eprintln!("warning: {message}");
+}
+
+/// Flags over the existing config over detection; asks only what none of them settles.
+pub fn choose(
+    args: &ChoiceArgs,
+    existing: &RawConfig,
+    project: &Project,
+    ask: &Prompter,
+) -> Result<RawConfig> {
+    let mut raw = existing.clone();
+
+    raw.gpu = match args.gpu.clone().or(raw.gpu) {
+        Some(gpu) => Some(gpu),
+        None => {
+            let answer = ask.text(
+                "GPU to test on (T4, L4, A10G, L40S, A100-40GB, A100-80GB, H100, H200, B200)",
+                config::DEFAULT_GPU,
+            )?;
+            config::parse_gpu(&answer)?;
+            Some(answer)
+        }
+    };
+
+    raw.python = match args.python.clone().or(raw.python) {
+        Some(python) => Some(python),
+        None => match project.python_version() {
+            Some((version, source)) => {
+                note(&format!(
+                    "testing on Python {version}, from {source}; change it with --python"
+                ));
+                Some(version)
+            }
+            None => {
+                let answer = ask.text("Python version to test on", config::DEFAULT_PYTHON)?;
+                note(&format!(
+                    "no Python version found in the project; using {answer}, change it with --python"
+                ));
+                Some(answer)
+            }
+        },
+    };
+
+    raw.test_path = match args.test_path.clone().or(raw.test_path) {
+        Some(path) => Some(path),
+        None => match &project.tests {
+            Some(tests) => {
+                note(&format!(
+                    "running the tests in `{}`, found by {}; change it with --test-path",
+                    tests.path, tests.source
+                ));
+                Some(tests.path.clone())
+            }
+            None => Some(ask.text("Tests to run", config::DEFAULT_TEST_PATH)?),
+        },
+    };
+    if let Some(path) = &raw.test_path {
+        let first = path.split_whitespace().next().unwrap_or(path);
+        if !project.root.join(first).exists() {
+            warning(&format!(
+                "the tests folder `{first}` does not exist; keeping it, change it with --test-path"
+            ));
+        }
+    }
+
+    raw.pytest_args = args.pytest_args.clone().or(raw.pytest_args);
+    raw.label = args.label.clone().or(raw.label);
+    if args.fork_prs {
+        raw.fork_prs = Some(true);
+    }
+
+    let flagged = args.group.is_some() || args.extra.is_some() || args.requirements.is_some();
+    let configured = raw.group.is_some() || raw.extra.is_some() || raw.requirements.is_some();
+    if flagged {
+        raw.group = args.group.clone();
+        raw.extra = args.extra.clone();
+        raw.requirements = args.requirements.clone();
+    } else if !configured {
+        let candidates = project.install_candidates();
+        let index = if candidates.len() > 1 {
+            let items: Vec<String> = candidates.iter().map(InstallSource::describe).collect();
+            ask.select("Install the test dependencies from", &items)?
+        } else {
+            0
+        };
+        let picked = &candidates[index];
+        note(&format!(
+            "installing test dependencies from {}; change it with --group, --extra or --requirements",
+            picked.describe()
+        ));
+        match picked {
+            InstallSource::Group(name) | InstallSource::PoetryGroup(name) => {
+                raw.group = Some(name.clone())
+            }
+            InstallSource::Extra(name) => raw.extra = Some(name.clone()),
+            InstallSource::Requirements(path) => raw.requirements = Some(path.clone()),
+            InstallSource::ProjectOnly => {}
+        }
+    }
+    Ok(raw)
+}

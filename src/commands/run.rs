@@ -1,0 +1,276 @@
+//! `gpu-ci run`: run the GPU tests now, on Modal through its client or here with `--local`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::SystemTime;
+
+use crate::choices::{Prompter, choose, note};
+use crate::cli::{ChoiceArgs, RunArgs};
+use crate::config::{self, ConfigFile};
+use crate::detect::Project;
+use crate::error::{Error, Result, exit};
+use crate::render;
+use crate::settings::Settings;
+
+const RUNNER: &str = ".modal/test_runner.py";
+
+/// Calls the runner's function in-process, as `gpu-ci run --local` promises; argv: runner,
+/// test path, pytest args.
+const LOCAL_HARNESS: &str = "import runpy, sys
+ns = runpy.run_path(sys.argv[1])
+result = ns['run_tests'].local(sys.argv[2], sys.argv[3])
+ns['save_outputs'](result)
+sys.exit(ns['exit_code'](result))
+";
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// An executable named `name` on PATH.
+fn on_path(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            candidate
+                .metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+fn succeeds(program: &Path, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The Modal client: `modal` on PATH, else `uvx modal`, else `python3 -m modal`.
+fn modal_client() -> Result<Vec<PathBuf>> {
+    if let Some(modal) = on_path("modal") {
+        return Ok(vec![modal]);
+    }
+    if let Some(uvx) = on_path("uvx")
+        && succeeds(&uvx, &["modal", "--version"])
+    {
+        return Ok(vec![uvx, "modal".into()]);
+    }
+    if let Some(python) = on_path("python3")
+        && succeeds(&python, &["-m", "modal", "--version"])
+    {
+        return Ok(vec![python, "-m".into(), "modal".into()]);
+    }
+    Err(
+        Error::usage("the Modal client `modal` is not installed").with_help(
+            "install it with `pip install modal` (or `uv tool install modal`), then run `modal token new`; or run the tests here with `gpu-ci run --local`",
+        ),
+    )
+}
+
+/// Modal's credentials: both token variables, or a config file holding a token.
+fn has_credentials() -> bool {
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+    if set("MODAL_TOKEN_ID") && set("MODAL_TOKEN_SECRET") {
+        return true;
+    }
+    let config = std::env::var_os("MODAL_CONFIG_PATH")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".modal.toml")));
+    config
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .is_some_and(|text| text.contains("token_id"))
+}
+
+/// The project's own runner, or the bundled one rendered into a temporary folder that is
+/// removed when this value drops, so the repository is left as it was.
+enum Runner {
+    Project(PathBuf),
+    Bundled(tempfile::TempDir),
+}
+
+impl Runner {
+    fn find(
+        root: &Path,
+        settings: &Settings,
+        project: &Project,
+        section: String,
+    ) -> Result<Runner> {
+        let own = root.join(RUNNER);
+        if own.is_file() {
+            return Ok(Runner::Project(own));
+        }
+        note(
+            "no .modal/test_runner.py here; running the bundled runner (`gpu-ci init` writes it into the project)",
+        );
+        let rendered = render::render_all(settings, project, section)?;
+        let contents = rendered
+            .into_iter()
+            .find(|file| file.path == RUNNER)
+            .map(|file| file.contents)
+            .expect("the runner is one of the generated files");
+        let dir = tempfile::Builder::new()
+            .prefix("gpu-ci-runner-")
+            .tempdir()
+            .map_err(|err| Error::io("create a folder in", &std::env::temp_dir(), &err))?;
+        let path = dir.path().join("test_runner.py");
+        std::fs::write(&path, contents).map_err(|err| Error::io("write", &path, &err))?;
+        Ok(Runner::Bundled(dir))
+    }
+
+    fn path(&self) -> PathBuf {
+        match self {
+            Runner::Project(path) => path.clone(),
+            Runner::Bundled(dir) => dir.path().join("test_runner.py"),
+        }
+    }
+}
+
+/// Runs `command` with the terminal's stdio, passing Ctrl-C to it: a terminal's Ctrl-C reaches
+/// the whole foreground group, so gpu-ci only waits for the child to finish stopping.
+fn run_child(mut command: Command) -> Result<ExitStatus> {
+    // A second call (in tests, or a library user) keeps the handler already set.
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    let program = command.get_program().to_string_lossy().into_owned();
+    let mut child = command
+        .spawn()
+        .map_err(|err| Error::usage(format!("cannot start `{program}`: {err}")))?;
+    child
+        .wait()
+        .map_err(|err| Error::usage(format!("lost `{program}`: {err}")))
+}
+
+fn exit_code(status: ExitStatus) -> u8 {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        return exit::INTERRUPTED;
+    }
+    match status.code() {
+        Some(code) => u8::try_from(code).unwrap_or(exit::FAILURE),
+        // Killed by a signal: a Ctrl-C that reached only the child, or worse.
+        None => exit::INTERRUPTED,
+    }
+}
+
+/// One line from the run's `summary.md`, when this run wrote one.
+fn summary_line(root: &Path, started: SystemTime) -> Option<String> {
+    let path = root.join("test-outputs/summary.md");
+    let fresh = path
+        .metadata()
+        .and_then(|m| m.modified())
+        .is_ok_and(|modified| modified >= started);
+    if !fresh {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let lines: Vec<&str> = text.lines().collect();
+    let header = lines.iter().position(|l| l.starts_with("| passed |"))?;
+    let counts: Vec<&str> = lines
+        .get(header + 2)?
+        .split('|')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    let [passed, failed, skipped, errors] = counts[..] else {
+        return None;
+    };
+    let details = lines
+        .iter()
+        .find(|l| l.starts_with("**GPU:**"))
+        .map(|l| l.replace("**", ""))
+        .unwrap_or_default();
+    Some(format!(
+        "{passed} passed, {failed} failed, {skipped} skipped, {errors} errors · {details}"
+    ))
+}
+
+pub fn run(args: &RunArgs, root: &Path) -> Result<u8> {
+    let project = Project::detect(root)?;
+    let config = ConfigFile::open(root)?;
+    let existing = config.read()?;
+    let flags = ChoiceArgs {
+        gpu: args.gpu.clone(),
+        test_path: args.test_path.clone(),
+        pytest_args: (!args.pytest_args.is_empty()).then(|| {
+            shlex::try_join(args.pytest_args.iter().map(String::as_str))
+                .unwrap_or_else(|_| args.pytest_args.join(" "))
+        }),
+        ..ChoiceArgs::default()
+    };
+    if !config.is_initialised() {
+        note("no gpu-ci settings here; using what detection finds (`gpu-ci init` keeps them)");
+    }
+    let raw = choose(
+        &flags,
+        &existing,
+        &project,
+        &Prompter { interactive: false },
+    )?;
+    let settings = Settings::from_raw(&raw, &project)?;
+    // A flag wins; then MODAL_GPU, as in CI; then the config.
+    let gpu = match (&args.gpu, std::env::var("MODAL_GPU")) {
+        (Some(flag), _) => config::parse_gpu(flag)?,
+        (None, Ok(env)) if !env.trim().is_empty() => config::parse_gpu(&env)?,
+        _ => settings.gpu.clone(),
+    };
+    let gpu_setting: Vec<String> = gpu.0.iter().map(ToString::to_string).collect();
+
+    let (command, runner) = if args.local {
+        let python = [root.join(".venv/bin/python")]
+            .into_iter()
+            .find(|p| p.is_file())
+            .or_else(|| on_path("python3"))
+            .ok_or_else(|| Error::usage("no Python found: neither .venv/bin/python nor python3"))?;
+        if !succeeds(&python, &["-c", "import modal"]) {
+            return Err(Error::usage(format!(
+                "the Modal client is not installed for `{}`",
+                python.display()
+            ))
+            .with_help(format!(
+                "install it there with `{} -m pip install modal`",
+                python.display()
+            )));
+        }
+        let runner = Runner::find(root, &settings, &project, config.section_name())?;
+        let mut command = Command::new(&python);
+        command
+            .args(["-c", LOCAL_HARNESS])
+            .arg(runner.path())
+            .args([&settings.test_path, &settings.pytest_args]);
+        (command, runner)
+    } else {
+        let client = modal_client()?;
+        if !has_credentials() {
+            return Err(Error::usage("no Modal credentials found")
+                .with_help("run `modal token new`, or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET"));
+        }
+        let runner = Runner::find(root, &settings, &project, config.section_name())?;
+        let mut command = Command::new(&client[0]);
+        command
+            .args(&client[1..])
+            .arg("run")
+            .arg(runner.path())
+            .arg(format!("--test-path={}", settings.test_path))
+            .arg(format!("--pytest-args={}", settings.pytest_args));
+        (command, runner)
+    };
+
+    let mut command = command;
+    command
+        .current_dir(root)
+        .env("MODAL_GPU", gpu_setting.join(","));
+    let started = SystemTime::now();
+    let status = run_child(command)?;
+    drop(runner);
+    let code = exit_code(status);
+    match summary_line(root, started) {
+        Some(line) => eprintln!("gpu-ci: {line}"),
+        None if code != exit::INTERRUPTED => {
+            eprintln!("gpu-ci: no test summary was written (exit code {code})")
+        }
+        None => {}
+    }
+    Ok(code)
+}

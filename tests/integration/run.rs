@@ -1,0 +1,349 @@
+//! `gpu-ci run` through the binary, against a fake `modal` client that records what reaches it.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use predicates::prelude::*;
+use tempfile::TempDir;
+
+use crate::common::{Project, gpu_ci, repo_root};
+
+/// A folder for PATH holding a fake `modal`: it writes its arguments, a few variables and the
+/// runner it was given to $FAKE_LOG, prints to both streams, and exits with $FAKE_EXIT.
+struct FakeBin {
+    dir: TempDir,
+}
+
+const FAKE_MODAL: &str = r#"#!/bin/sh
+{
+  for arg in "$@"; do echo "arg=$arg"; done
+  echo "MODAL_GPU=$MODAL_GPU"
+  echo "cwd=$(pwd)"
+  echo "runner-header=$(head -n 1 "$2")"
+} > "$FAKE_LOG"
+echo "from modal: stdout"
+echo "from modal: stderr" >&2
+if [ -n "$FAKE_WAIT_FOR" ]; then
+  i=0
+  trap 'echo interrupted >> "$FAKE_LOG"; exit 130' INT
+  while [ ! -e "$FAKE_WAIT_FOR" ]; do
+    i=$((i + 1)); [ $i -gt 200 ] && exit 9
+    sleep 0.05
+  done
+  echo "from modal: after the wait"
+fi
+exit "${FAKE_EXIT:-0}"
+"#;
+
+impl FakeBin {
+    fn new() -> FakeBin {
+        FakeBin {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn with_modal() -> FakeBin {
+        let bin = FakeBin::new();
+        bin.script("modal", FAKE_MODAL);
+        bin
+    }
+
+    fn script(&self, name: &str, text: &str) {
+        let path = self.dir.path().join(name);
+        fs::write(&path, text).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// PATH with only this folder and the basic tools the fake needs.
+    fn path(&self) -> String {
+        format!("{}:/usr/bin:/bin", self.dir.path().display())
+    }
+
+    fn log(&self) -> PathBuf {
+        self.dir.path().join("log")
+    }
+
+    fn recorded(&self) -> String {
+        fs::read_to_string(self.log()).unwrap_or_default()
+    }
+}
+
+/// `gpu-ci run` with the fake client first on PATH and Modal credentials in the environment.
+fn run_cmd(project: &Project, bin: &FakeBin, args: &[&str]) -> assert_cmd::Command {
+    let mut cmd = gpu_ci();
+    cmd.arg("-C")
+        .arg(&project.root)
+        .arg("run")
+        .args(args)
+        .env("PATH", bin.path())
+        .env("FAKE_LOG", bin.log())
+        .env("HOME", bin.dir.path())
+        .env("MODAL_TOKEN_ID", "ak-test")
+        .env("MODAL_TOKEN_SECRET", "as-test")
+        .env_remove("MODAL_GPU")
+        .env_remove("MODAL_CONFIG_PATH");
+    cmd
+}
+
+#[test]
+fn modal_gets_runner_gpu_path_and_args_and_its_exit_code_is_ours() {
+    let project = Project::fixture("uv-groups-src");
+    project.gpu_ci(&["init", "--yes"]).success();
+    let bin = FakeBin::with_modal();
+    run_cmd(
+        &project,
+        &bin,
+        &["--gpu", "h100:2", "--", "-k", "gpu and not slow", "-x"],
+    )
+    .env("FAKE_EXIT", "1")
+    .assert()
+    .code(1)
+    .stdout(predicate::str::contains("from modal: stdout"))
+    .stderr(predicate::str::contains("from modal: stderr"));
+    let log = bin.recorded();
+    let runner = project.root.join(".modal/test_runner.py");
+    assert!(
+        log.contains(&format!("arg=run\narg={}\n", runner.display())),
+        "{log}"
+    );
+    assert!(log.contains("arg=--test-path=tests/\n"), "{log}");
+    assert!(
+        log.contains("arg=--pytest-args=-k 'gpu and not slow' -x\n"),
+        "{log}"
+    );
+    assert!(log.contains("MODAL_GPU=H100:2\n"), "{log}");
+    assert!(
+        log.contains(&format!("cwd={}\n", project.root.display())),
+        "{log}"
+    );
+
+    // Defaults come from [tool.gpu-ci]; MODAL_GPU from the environment beats the config.
+    run_cmd(&project, &bin, &["--test-path", "tests/test_vecops.py"])
+        .env("MODAL_GPU", "T4")
+        .assert()
+        .success();
+    let log = bin.recorded();
+    assert!(log.contains("arg=--pytest-args=-v\n"), "{log}");
+    assert!(
+        log.contains("arg=--test-path=tests/test_vecops.py\n"),
+        "{log}"
+    );
+    assert!(log.contains("MODAL_GPU=T4\n"), "{log}");
+}
+
+#[test]
+fn output_streams_while_modal_runs() {
+    let project = Project::fixture("extras-flat");
+    let bin = FakeBin::with_modal();
+    let go = bin.dir.path().join("go");
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("gpu-ci"))
+        .arg("-C")
+        .arg(&project.root)
+        .arg("run")
+        .env("PATH", bin.path())
+        .env("FAKE_LOG", bin.log())
+        .env("FAKE_WAIT_FOR", &go)
+        .env("MODAL_TOKEN_ID", "a")
+        .env("MODAL_TOKEN_SECRET", "b")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    // The fake waits for `go` before finishing: this line can only arrive if it is streamed.
+    stdout.read_line(&mut first).unwrap();
+    assert_eq!(first, "from modal: stdout\n");
+    fs::write(&go, "").unwrap();
+    let mut rest = String::new();
+    stdout.read_line(&mut rest).unwrap();
+    assert_eq!(rest, "from modal: after the wait\n");
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn without_init_the_bundled_runner_is_used_and_removed() {
+    let project = Project::fixture("extras-flat");
+    let before = project.snapshot_tree();
+    let bin = FakeBin::with_modal();
+    run_cmd(&project, &bin, &[])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("running the bundled runner"));
+    let log = bin.recorded();
+    let runner = log
+        .lines()
+        .filter_map(|l| l.strip_prefix("arg="))
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(
+        runner.ends_with("/test_runner.py")
+            && !runner.starts_with(&project.root.display().to_string())
+    );
+    assert!(
+        log.contains("runner-header=# Generated by gpu-ci"),
+        "the runner existed during the run: {log}"
+    );
+    assert!(
+        !Path::new(&runner).exists(),
+        "the temporary runner must be removed"
+    );
+    assert!(log.contains("MODAL_GPU=L4\n"));
+    assert_eq!(
+        before,
+        project.snapshot_tree(),
+        "the repository must be left as it was"
+    );
+}
+
+#[test]
+fn missing_credentials_say_how_to_get_them() {
+    let project = Project::fixture("extras-flat");
+    let bin = FakeBin::with_modal();
+    run_cmd(&project, &bin, &[])
+        .env_remove("MODAL_TOKEN_SECRET")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: no Modal credentials found\nhelp: run `modal token new`, or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET",
+        ));
+    assert_eq!(bin.recorded(), "", "modal must not be started");
+
+    // Modal's own config file counts, wherever MODAL_CONFIG_PATH points.
+    let config = bin.dir.path().join("modal.toml");
+    fs::write(
+        &config,
+        "[default]\ntoken_id = \"ak-1\"\ntoken_secret = \"as-1\"\n",
+    )
+    .unwrap();
+    run_cmd(&project, &bin, &[])
+        .env_remove("MODAL_TOKEN_ID")
+        .env_remove("MODAL_TOKEN_SECRET")
+        .env("MODAL_CONFIG_PATH", &config)
+        .assert()
+        .success();
+}
+
+#[test]
+fn missing_client_gives_the_install_command() {
+    let project = Project::fixture("extras-flat");
+    let bin = FakeBin::new();
+    let mut cmd = run_cmd(&project, &bin, &[]);
+    cmd.env("PATH", bin.dir.path());
+    cmd.assert().code(2).stderr(predicate::str::contains(
+        "error: the Modal client `modal` is not installed\nhelp: install it with `pip install modal`",
+    ));
+}
+
+#[test]
+fn ctrl_c_reaches_modal_and_exits_130() {
+    let project = Project::fixture("extras-flat");
+    let bin = FakeBin::with_modal();
+    let never = bin.dir.path().join("never");
+    // Its own process group, as a shell gives a foreground job; Ctrl-C signals the group.
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("gpu-ci"))
+        .arg("-C")
+        .arg(&project.root)
+        .arg("run")
+        .env("PATH", bin.path())
+        .env("FAKE_LOG", bin.log())
+        .env("FAKE_WAIT_FOR", &never)
+        .env("MODAL_TOKEN_ID", "a")
+        .env("MODAL_TOKEN_SECRET", "b")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !bin.recorded().contains("runner-header") {
+        assert!(Instant::now() < deadline, "the fake client never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let group = format!("-{}", child.id());
+    assert!(
+        Command::new("kill")
+            .args(["-INT", "--", &group])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(bin.recorded().contains("interrupted"), "{}", bin.recorded());
+}
+
+/// A PATH whose python3 is the test venv's, which has the real `modal` and pytest.
+fn venv_path() -> String {
+    format!("{}:/usr/bin:/bin", repo_root().join(".venv/bin").display())
+}
+
+#[test]
+fn local_runs_the_suite_for_real() {
+    crate::common::python();
+    let project = Project::fixture("extras-flat");
+    project.write(
+        "test/test_more.py",
+        "def test_two():\n    assert 1 + 1 == 2\n",
+    );
+    gpu_ci()
+        .arg("-C")
+        .arg(&project.root)
+        .args(["run", "--local"])
+        .env("PATH", venv_path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "test/test_more.py::test_two PASSED",
+        ))
+        .stderr(predicate::str::contains(
+            "gpu-ci: 2 passed, 0 failed, 0 skipped, 0 errors",
+        ));
+    for file in ["pytest-output.log", "junit.xml", "summary.md"] {
+        assert!(project.path("test-outputs").join(file).is_file(), "{file}");
+    }
+
+    project.write(
+        "test/test_more.py",
+        "def test_two():\n    assert 1 + 1 == 3\n",
+    );
+    gpu_ci()
+        .arg("-C")
+        .arg(&project.root)
+        .args(["run", "--local", "--", "-q"])
+        .env("PATH", venv_path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "gpu-ci: 1 passed, 1 failed, 0 skipped, 0 errors",
+        ));
+    assert!(
+        project
+            .read("test-outputs/summary.md")
+            .contains("test_more::test_two")
+    );
+}
+
+#[test]
+fn local_without_modal_says_how_to_install_it() {
+    let project = Project::fixture("extras-flat");
+    let bin = FakeBin::new();
+    bin.script("python3", "#!/bin/sh\nexit 1\n");
+    gpu_ci()
+        .arg("-C")
+        .arg(&project.root)
+        .args(["run", "--local"])
+        .env("PATH", bin.dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: the Modal client is not installed for `",
+        ))
+        .stderr(predicate::str::contains("-m pip install modal`"));
+}
