@@ -48,6 +48,7 @@ fn help_texts() {
     for (name, args) in [
         ("help", vec!["--help"]),
         ("help-init", vec!["init", "--help"]),
+        ("help-run", vec!["run", "--help"]),
     ] {
         let output = gpu_ci().args(&args).output().unwrap();
         assert!(output.status.success());
