@@ -31,8 +31,26 @@ pub struct Cli {
 pub enum Command {
     /// Detect the project's layout and write the GPU CI workflows and Modal runner.
     Init(InitArgs),
+    /// Upgrade the generated files to the current templates and settings, keeping your edits.
+    Update(UpdateArgs),
     /// Run the GPU tests now: on Modal, or on this machine with --local.
     Run(RunArgs),
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+#[command(after_help = EXIT_CODES)]
+pub struct UpdateArgs {
+    /// Write nothing; print a diff of what update would change and exit 1 if anything would.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub check: bool,
+
+    /// Print what update would change, as a diff, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Recreate generated files that were deleted.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The settings a person can choose on the command line; each overrides `[tool.gpu-ci]`.

@@ -9,6 +9,8 @@ pub mod detect;
 pub mod diff;
 pub mod error;
 pub mod gpu;
+pub mod lock;
+pub mod merge;
 pub mod render;
 pub mod settings;
 pub mod write;
@@ -23,6 +25,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     let root = cli.directory.unwrap_or_else(|| PathBuf::from("."));
     match cli.command {
         Command::Init(args) => commands::init::run(&args, &root).map(|()| error::exit::OK),
+        Command::Update(args) => commands::update::run(&args, &root),
         Command::Run(args) => commands::run::run(&args, &root),
     }
 }

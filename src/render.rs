@@ -30,6 +30,54 @@ pub const GENERATED: [(&str, &str); 4] = [
     (".modal/test_runner.py", "modal/test_runner.py.j2"),
 ];
 
+/// Where gpu-ci keeps what it rendered last: its version and the template context.
+pub const LOCK: &str = ".github/gpu-ci.lock";
+
+/// Every generated file carries the hash of what gpu-ci wrote, after this mark.
+const HASH_MARK: &str = "gpu-ci-hash: ";
+const HASH_PLACEHOLDER: &str = "0000000000000000";
+
+/// FNV-1a: stable across versions and platforms, which is all an edit check needs.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The hash of `text` with its recorded hash blanked: equal to the recorded one while the
+/// file is as gpu-ci wrote it.
+pub fn content_hash(text: &str) -> String {
+    let normalised = match text.find(HASH_MARK) {
+        Some(at) => {
+            let value = at + HASH_MARK.len();
+            let end = (value + HASH_PLACEHOLDER.len()).min(text.len());
+            format!("{}{HASH_PLACEHOLDER}{}", &text[..value], &text[end..])
+        }
+        None => text.to_string(),
+    };
+    format!("{:016x}", fnv1a(&normalised.replace("\r\n", "\n")))
+}
+
+/// The hash a file says gpu-ci wrote, if its header still says so.
+pub fn recorded_hash(text: &str) -> Option<&str> {
+    let at = text.find(HASH_MARK)? + HASH_MARK.len();
+    let value = text.get(at..at + HASH_PLACEHOLDER.len())?;
+    value
+        .chars()
+        .all(|c| c.is_ascii_hexdigit())
+        .then_some(value)
+}
+
+/// Writes the content hash into a freshly rendered file.
+fn stamp(text: String) -> String {
+    let hash = content_hash(&text);
+    text.replacen(
+        &format!("{HASH_MARK}{HASH_PLACEHOLDER}"),
+        &format!("{HASH_MARK}{hash}"),
+        1,
+    )
+}
+
 /// Where fork mode checks out the PR's tree, beside the trusted base checkout.
 const FORK_TREE: &str = "pr-tree";
 
@@ -274,14 +322,29 @@ pub struct Rendered {
     pub contents: String,
 }
 
+/// The template context for `settings` on `project`: what the lock keeps, to re-render the base.
+pub fn context_json(
+    settings: &Settings,
+    project: &Project,
+    config_section: String,
+) -> serde_json::Value {
+    serde_json::to_value(context(settings, project, config_section))
+        .expect("the template context serialises")
+}
+
 /// Renders every generated file and checks that each workflow parses as YAML.
 pub fn render_all(
     settings: &Settings,
     project: &Project,
     config_section: String,
 ) -> Result<Vec<Rendered>> {
+    render_context(&context_json(settings, project, config_section))
+}
+
+/// Renders every generated file from a template context, stamping each with its hash.
+pub fn render_context(context: &serde_json::Value) -> Result<Vec<Rendered>> {
     let env = environment();
-    let ctx = Value::from_serialize(context(settings, project, config_section));
+    let ctx = Value::from_serialize(context);
     GENERATED
         .iter()
         .map(|(path, template)| {
@@ -298,7 +361,10 @@ pub fn render_all(
                         .with_help("this is a bug in gpu-ci; please report it")
                 })?;
             }
-            Ok(Rendered { path, contents })
+            Ok(Rendered {
+                path,
+                contents: stamp(contents),
+            })
         })
         .collect()
 }
@@ -316,6 +382,15 @@ mod tests {
             env.get_template(&name)
                 .unwrap_or_else(|err| panic!("{name}: {err:#}"));
         }
+    }
+
+    #[test]
+    fn hash_notices_any_edit_but_not_its_own_value() {
+        let stamped = stamp(format!("# {HASH_MARK}{HASH_PLACEHOLDER} note\nbody\n"));
+        let recorded = recorded_hash(&stamped).unwrap().to_string();
+        assert_ne!(recorded, HASH_PLACEHOLDER);
+        assert_eq!(content_hash(&stamped), recorded);
+        assert_ne!(content_hash(&stamped.replace("body", "b0dy")), recorded);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::config::ConfigFile;
 use crate::detect::Project;
 use crate::diff;
 use crate::error::{Error, Result};
+use crate::lock::Lock;
 use crate::render;
 use crate::settings::Settings;
 use crate::write::{FileWrite, write_all};
@@ -32,7 +33,12 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<()> {
         );
     }
 
-    let rendered = render::render_all(&settings, &project, config.section_name())?;
+    let context = render::context_json(&settings, &project, config.section_name());
+    let rendered = render::render_context(&context)?;
+    let lock = Lock::new(
+        context,
+        rendered.iter().map(|f| f.path.to_string()).collect(),
+    );
     config.write(&settings.to_raw());
     let config_text = config.render();
 
@@ -52,6 +58,12 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<()> {
             conflicts.push(file.path);
         }
         changes.push((file.path.to_string(), old, file.contents));
+    }
+    // The lock is gpu-ci's own record, never a maintainer's edit: it is simply rewritten.
+    let lock_text = lock.render();
+    let old_lock = std::fs::read_to_string(root.join(render::LOCK)).ok();
+    if old_lock.as_deref() != Some(lock_text.as_str()) {
+        changes.push((render::LOCK.to_string(), old_lock, lock_text));
     }
     if config.original.as_deref() != Some(config_text.as_str()) {
         changes.push((
@@ -76,7 +88,9 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<()> {
     }
 
     if changes.is_empty() {
-        eprintln!("gpu-ci is already set up here; nothing to change");
+        eprintln!(
+            "gpu-ci is already set up here; nothing to change (after editing [tool.gpu-ci], run `gpu-ci update`)"
+        );
         return Ok(());
     }
 

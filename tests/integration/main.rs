@@ -6,4 +6,6 @@ mod init;
 mod run;
 mod runner;
 mod snapshots;
+mod update;
+mod update_property;
 mod workflows;

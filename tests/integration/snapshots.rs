@@ -9,6 +9,7 @@ pub fn settings() -> insta::Settings {
     settings.set_prepend_module_to_snapshot(false);
     settings.add_filter(r"gpu-ci \d+\.\d+\.\d+(-[0-9A-Za-z.]+)?", "gpu-ci [VERSION]");
     settings.add_filter(r"gpu-ci-\d+\.\d+\.\d+", "gpu-ci-[VERSION]");
+    settings.add_filter(r"gpu-ci-hash: [0-9a-f]{16}", "gpu-ci-hash: [HASH]");
     settings
 }
 
@@ -49,6 +50,7 @@ fn help_texts() {
         ("help", vec!["--help"]),
         ("help-init", vec!["init", "--help"]),
         ("help-run", vec!["run", "--help"]),
+        ("help-update", vec!["update", "--help"]),
     ] {
         let output = gpu_ci().args(&args).output().unwrap();
         assert!(output.status.success());

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Measure `gpu-ci run`'s own overhead: the whole process, against calling the client directly.
+"""Whole-process timings of gpu-ci on the bundled example, as medians.
 
-    cargo build --release && python3 scripts/bench_run_overhead.py [RUNS]
+    cargo build --release && python3 scripts/bench.py [RUNS]
 
-A fake `modal` that exits at once stands in for the client, so only gpu-ci's work is timed
-(detection, config, finding the client and credentials, spawning). Prints medians.
+- `gpu-ci run` overhead: against calling the client directly. A fake `modal` that exits at
+  once stands in for the client, so only gpu-ci's own work is timed (detection, config,
+  finding the client and credentials, spawning). Target: under 50 ms.
+- `gpu-ci update --check` on an up-to-date project (the pre-commit hook case). Target: under
+  10 ms.
 """
 
 import os
@@ -48,9 +51,12 @@ def main():
             [fake, "run", ".modal/test_runner.py", "--test-path=tests", "--pytest-args=-v"], project, env, runs
         )
         via = median_ms([BINARY, "run"], project, env, runs)
-    print(f"fake client alone:   {direct:6.1f} ms")
-    print(f"through gpu-ci run:  {via:6.1f} ms")
-    print(f"gpu-ci run overhead: {via - direct:6.1f} ms (median of {runs} runs each)")
+        check = median_ms([BINARY, "update", "--check"], project, env, runs)
+    print(f"fake client alone:     {direct:6.1f} ms")
+    print(f"through gpu-ci run:    {via:6.1f} ms")
+    print(f"gpu-ci run overhead:   {via - direct:6.1f} ms")
+    print(f"gpu-ci update --check: {check:6.1f} ms")
+    print(f"(medians of {runs} runs each)")
 
 
 if __name__ == "__main__":

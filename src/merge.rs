@@ -1,0 +1,174 @@
+//! Three-way line merge: the maintainer's edits and the template's changes, both kept.
+
+use similar::{DiffOp, TextDiff};
+
+/// One side's change to the base: base lines `start..end` become `lines`.
+#[derive(Debug, Clone)]
+struct Hunk {
+    start: usize,
+    end: usize,
+    lines: Vec<String>,
+}
+
+fn split_lines(text: &str) -> Vec<String> {
+    text.split_inclusive('\n').map(str::to_string).collect()
+}
+
+fn hunks(base: &[String], side: &[String]) -> Vec<Hunk> {
+    let base_refs: Vec<&str> = base.iter().map(String::as_str).collect();
+    let side_refs: Vec<&str> = side.iter().map(String::as_str).collect();
+    let diff = TextDiff::configure()
+        .algorithm(similar::Algorithm::Myers)
+        .diff_slices(&base_refs, &side_refs);
+    diff.ops()
+        .iter()
+        .filter(|op| !matches!(op, DiffOp::Equal { .. }))
+        .map(|op| {
+            let (old, new) = (op.old_range(), op.new_range());
+            Hunk {
+                start: old.start,
+                end: old.end,
+                lines: side[new].to_vec(),
+            }
+        })
+        .collect()
+}
+
+/// The base lines `start..end` with `hunks` (all inside that range) applied.
+fn apply(base: &[String], start: usize, end: usize, hunks: &[&Hunk]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cursor = start;
+    for hunk in hunks {
+        out.extend_from_slice(&base[cursor..hunk.start]);
+        out.extend(hunk.lines.iter().cloned());
+        cursor = hunk.end;
+    }
+    out.extend_from_slice(&base[cursor..end]);
+    out
+}
+
+/// Two hunks touch when their base ranges overlap or meet; such edits are merged as one region.
+fn touches(a: &Hunk, b_start: usize, b_end: usize) -> bool {
+    a.start <= b_end && b_start <= a.end
+}
+
+pub struct Merged {
+    pub text: String,
+    pub conflicts: usize,
+}
+
+/// Merges `ours` (the file now) and `theirs` (the new render) from their common `base`.
+/// Overlapping changes that differ become git-style conflict markers.
+pub fn merge(base: &str, ours: &str, theirs: &str, ours_label: &str, theirs_label: &str) -> Merged {
+    let base_lines = split_lines(base);
+    let ours_hunks = hunks(&base_lines, &split_lines(ours));
+    let theirs_hunks = hunks(&base_lines, &split_lines(theirs));
+
+    let mut out: Vec<String> = Vec::new();
+    let mut conflicts = 0;
+    let mut cursor = 0;
+    let (mut i, mut j) = (0, 0);
+    while i < ours_hunks.len() || j < theirs_hunks.len() {
+        // Start a region at whichever hunk comes first, then pull in every hunk that touches it.
+        let take_ours = j >= theirs_hunks.len()
+            || (i < ours_hunks.len() && ours_hunks[i].start <= theirs_hunks[j].start);
+        let first = if take_ours {
+            &ours_hunks[i]
+        } else {
+            &theirs_hunks[j]
+        };
+        let (mut start, mut end) = (first.start, first.end);
+        let (mut ours_in, mut theirs_in): (Vec<&Hunk>, Vec<&Hunk>) = (Vec::new(), Vec::new());
+        loop {
+            let mut grew = false;
+            while i < ours_hunks.len() && touches(&ours_hunks[i], start, end) {
+                start = start.min(ours_hunks[i].start);
+                end = end.max(ours_hunks[i].end);
+                ours_in.push(&ours_hunks[i]);
+                i += 1;
+                grew = true;
+            }
+            while j < theirs_hunks.len() && touches(&theirs_hunks[j], start, end) {
+                start = start.min(theirs_hunks[j].start);
+                end = end.max(theirs_hunks[j].end);
+                theirs_in.push(&theirs_hunks[j]);
+                j += 1;
+                grew = true;
+            }
+            if !grew {
+                break;
+            }
+        }
+        out.extend_from_slice(&base_lines[cursor..start]);
+        let ours_version = apply(&base_lines, start, end, &ours_in);
+        let theirs_version = apply(&base_lines, start, end, &theirs_in);
+        if theirs_in.is_empty() || ours_version == theirs_version {
+            out.extend(ours_version);
+        } else if ours_in.is_empty() {
+            out.extend(theirs_version);
+        } else {
+            conflicts += 1;
+            let line = |text: String, out: &mut Vec<String>| {
+                if let Some(last) = out.last_mut()
+                    && !last.ends_with('\n')
+                {
+                    last.push('\n');
+                }
+                out.push(text);
+            };
+            line(format!("<<<<<<< {ours_label}\n"), &mut out);
+            out.extend(ours_version);
+            line("=======\n".to_string(), &mut out);
+            out.extend(theirs_version);
+            line(format!(">>>>>>> {theirs_label}\n"), &mut out);
+        }
+        cursor = end;
+    }
+    out.extend_from_slice(&base_lines[cursor..]);
+    Merged {
+        text: out.concat(),
+        conflicts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(base: &str, ours: &str, theirs: &str) -> Merged {
+        merge(base, ours, theirs, "yours", "gpu-ci")
+    }
+
+    #[test]
+    fn separate_edits_combine() {
+        let base = "a\nb\nc\nd\ne\n";
+        let ours = "a\nb\nmine\nc\nd\ne\n";
+        let theirs = "a\nb\nc\nd\nE\n";
+        let merged = m(base, ours, theirs);
+        assert_eq!(merged.conflicts, 0);
+        assert_eq!(merged.text, "a\nb\nmine\nc\nd\nE\n");
+    }
+
+    #[test]
+    fn same_edit_on_both_sides_is_taken_once() {
+        let merged = m("a\nb\n", "a\nB\n", "a\nB\n");
+        assert_eq!((merged.conflicts, merged.text.as_str()), (0, "a\nB\n"));
+    }
+
+    #[test]
+    fn overlapping_edits_keep_both_sides_in_markers() {
+        let merged = m("a\ngpu: L4\nc\n", "a\ngpu: T4\nc\n", "a\ngpu: H100\nc\n");
+        assert_eq!(merged.conflicts, 1);
+        assert_eq!(
+            merged.text,
+            "a\n<<<<<<< yours\ngpu: T4\n=======\ngpu: H100\n>>>>>>> gpu-ci\nc\n"
+        );
+    }
+
+    #[test]
+    fn unchanged_sides_pass_through() {
+        assert_eq!(m("x\ny\n", "x\ny\n", "x\nz\n").text, "x\nz\n");
+        assert_eq!(m("x\ny\n", "x\nq\ny\n", "x\ny\n").text, "x\nq\ny\n");
+        assert_eq!(m("x", "x\n", "x").text, "x\n");
+    }
+}

@@ -1,0 +1,255 @@
+//! `gpu-ci update` through the binary: each path of the three-way update, and `--check`.
+
+use std::process::Command;
+
+use predicates::prelude::*;
+
+use crate::common::{GENERATED, Project};
+
+const REUSABLE: &str = GENERATED[0];
+const RUN: &str = GENERATED[2];
+const RUNNER: &str = GENERATED[3];
+
+fn initialised(fixture: &str) -> Project {
+    let project = Project::fixture(fixture);
+    project.gpu_ci(&["init", "--yes"]).success();
+    project
+}
+
+fn set_config(project: &Project, from: &str, to: &str) {
+    let text = project.read("pyproject.toml");
+    assert!(text.contains(from), "{text}");
+    project.write("pyproject.toml", &text.replacen(from, to, 1));
+}
+
+fn git(project: &Project, args: &[&str]) {
+    let status = Command::new("git")
+        .arg("-C")
+        .arg(&project.root)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "git {args:?}: {status:?}");
+}
+
+/// Lines present in `after` but not in `before`, and the reverse.
+fn changed_lines(before: &str, after: &str) -> (Vec<String>, Vec<String>) {
+    let b: Vec<&str> = before.lines().collect();
+    let a: Vec<&str> = after.lines().collect();
+    let added = a
+        .iter()
+        .filter(|l| !b.contains(l))
+        .map(|l| l.to_string())
+        .collect();
+    let removed = b
+        .iter()
+        .filter(|l| !a.contains(l))
+        .map(|l| l.to_string())
+        .collect();
+    (added, removed)
+}
+
+#[test]
+fn untouched_files_are_replaced_and_check_goes_green() {
+    let project = initialised("uv-groups-src");
+    project.gpu_ci(&["update", "--check"]).success();
+    set_config(&project, "gpu = \"L4\"", "gpu = \"A100-80GB\"");
+    let before = project.snapshot_tree();
+    project
+        .gpu_ci(&["update", "--check"])
+        .code(1)
+        .stdout(predicate::str::contains(format!(
+            "--- a/{RUNNER}\n+++ b/{RUNNER}"
+        )))
+        .stdout(predicate::str::contains("+GPU_DEFAULT = \"A100-80GB\""))
+        .stderr(predicate::str::contains(
+            "error: generated files are out of date",
+        ));
+    project
+        .gpu_ci(&["update", "--dry-run"])
+        .success()
+        .stdout(predicate::str::contains("+GPU_DEFAULT = \"A100-80GB\""));
+    assert_eq!(
+        before,
+        project.snapshot_tree(),
+        "--check and --dry-run write nothing"
+    );
+    project
+        .gpu_ci(&["update"])
+        .success()
+        .stderr(predicate::str::contains(format!(" updated {RUNNER}")));
+    assert!(project.read(RUNNER).contains("GPU_DEFAULT = \"A100-80GB\""));
+    project.gpu_ci(&["update", "--check"]).success();
+}
+
+/// A config change alters exactly the lines that carry it, even in a file edited elsewhere.
+#[test]
+fn edits_elsewhere_survive_and_only_the_setting_lines_change() {
+    let project = initialised("uv-groups-src");
+    let original = project.read(REUSABLE);
+    let edited = original
+        .replace(
+            "permissions: {}\n",
+            "permissions: {}\n# our team: ping @gpu-owners on failure\n",
+        )
+        .replace(
+            "          if-no-files-found: warn\n",
+            "          if-no-files-found: warn\n          compression-level: 9\n",
+        );
+    project.write(REUSABLE, &edited);
+    set_config(&project, "gpu = \"L4\"", "gpu = \"H200\"");
+    project
+        .gpu_ci(&["update"])
+        .success()
+        .stderr(predicate::str::contains(format!("  merged {REUSABLE}")));
+    let after = project.read(REUSABLE);
+    let (added, removed) = changed_lines(&edited, &after);
+    assert!(after.contains("# our team: ping @gpu-owners on failure\n"));
+    assert!(after.contains("          compression-level: 9\n"));
+    for line in added.iter().chain(&removed) {
+        assert!(
+            line.contains("H200") || line.contains("L4") || line.contains("gpu-ci-hash"),
+            "unexpected change: {line}"
+        );
+    }
+    assert_eq!(added.len(), 3, "{added:#?}");
+    project.gpu_ci(&["update", "--check"]).success();
+    // A second update has nothing left to do.
+    let tree = project.snapshot_tree();
+    project.gpu_ci(&["update"]).success();
+    assert_eq!(tree, project.snapshot_tree());
+}
+
+#[test]
+fn overlapping_edit_becomes_conflict_markers_keeping_both_sides() {
+    let project = initialised("uv-groups-src");
+    let mine = "          MODAL_GPU: ${{ inputs.gpu || 'T4' }}\n";
+    let edited = project.read(REUSABLE).replace(
+        "          MODAL_GPU: ${{ inputs.gpu || vars.MODAL_GPU || 'L4' }}\n",
+        mine,
+    );
+    project.write(REUSABLE, &edited);
+    set_config(&project, "gpu = \"L4\"", "gpu = \"H100\"");
+    project
+        .gpu_ci(&["update"])
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "error: your edits and the new templates overlap in `{REUSABLE}` (1 conflict)"
+        )))
+        .stderr(predicate::str::contains(
+            "help: both sides are kept between <<<<<<< and >>>>>>> markers",
+        ));
+    let after = project.read(REUSABLE);
+    let conflict = format!(
+        "<<<<<<< yours ({REUSABLE})\n{mine}=======\n          MODAL_GPU: ${{{{ inputs.gpu || vars.MODAL_GPU || 'H100' }}}}\n>>>>>>> gpu-ci "
+    );
+    assert!(after.contains(&conflict), "{after}");
+    // Other files were updated as usual.
+    assert!(project.read(RUNNER).contains("GPU_DEFAULT = \"H100\""));
+}
+
+#[test]
+fn unrecoverable_base_writes_the_new_render_beside() {
+    let project = initialised("uv-groups-src");
+    std::fs::remove_file(project.path(".github/gpu-ci.lock")).unwrap();
+    let edited = format!("{}# local tweak\n", project.read(RUN));
+    project.write(RUN, &edited);
+    set_config(&project, "gpu = \"L4\"", "gpu = \"L40S\"");
+    project
+        .gpu_ci(&["update"])
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "wrote {RUN}.new beside your edited {RUN}"
+        )))
+        .stderr(predicate::str::contains(
+            "error: cannot tell what gpu-ci wrote in",
+        ))
+        .stderr(predicate::str::contains("so your file is left as it is"));
+    assert_eq!(project.read(RUN), edited);
+    assert!(
+        project.read(&format!("{RUN}.new")).contains("'L40S'")
+            || project.read(&format!("{RUN}.new")).contains("L40S")
+    );
+}
+
+#[test]
+fn older_version_base_comes_from_git_history() {
+    let project = initialised("uv-groups-src");
+    git(&project, &["init", "-q"]);
+    git(&project, &["add", "-A"]);
+    git(&project, &["commit", "-q", "-m", "gpu-ci init"]);
+    // As if an older gpu-ci had written these files: its lock cannot re-render them.
+    let lock = project.read(".github/gpu-ci.lock");
+    project.write(
+        ".github/gpu-ci.lock",
+        &lock.replacen(env!("CARGO_PKG_VERSION"), "0.0.9", 1),
+    );
+    let edited = project
+        .read(RUNNER)
+        .replace("import modal\n", "import modal\n\nEXTRA = 1  # ours\n");
+    project.write(RUNNER, &edited);
+    set_config(&project, "pytest-args = \"-v\"", "pytest-args = \"-ra\"");
+    project
+        .gpu_ci(&["update"])
+        .success()
+        .stderr(predicate::str::contains(format!("  merged {RUNNER}")));
+    let after = project.read(RUNNER);
+    assert!(after.contains("EXTRA = 1  # ours\n"));
+    assert!(after.contains("PYTEST_ARGS = \"-ra\""));
+    project.gpu_ci(&["update", "--check"]).success();
+}
+
+#[test]
+fn deleted_files_stay_deleted_unless_forced() {
+    let project = initialised("uv-groups-src");
+    std::fs::remove_file(project.path(RUN)).unwrap();
+    project
+        .gpu_ci(&["update"])
+        .success()
+        .stderr(predicate::str::contains(format!("kept {RUN} deleted")));
+    assert!(!project.path(RUN).exists());
+    project.gpu_ci(&["update", "--check"]).success();
+    project.gpu_ci(&["update", "--force"]).success();
+    assert!(project.path(RUN).exists());
+
+    // A file the lock never listed (a newer gpu-ci's) is created.
+    let lock = project.read(".github/gpu-ci.lock");
+    project.write(
+        ".github/gpu-ci.lock",
+        &lock.replace(&format!("    \"{RUN}\",\n"), ""),
+    );
+    std::fs::remove_file(project.path(RUN)).unwrap();
+    project
+        .gpu_ci(&["update"])
+        .success()
+        .stderr(predicate::str::contains(format!(" created {RUN}")));
+}
+
+#[test]
+fn update_refuses_bad_config_and_uninitialised_projects() {
+    let project = Project::fixture("uv-groups-src");
+    project
+        .gpu_ci(&["update"])
+        .code(2)
+        .stderr(predicate::str::contains("error: gpu-ci is not set up here"))
+        .stderr(predicate::str::contains("run `gpu-ci init` first"));
+    project.gpu_ci(&["init", "--yes"]).success();
+    let text = project.read("pyproject.toml");
+    project.write("pyproject.toml", &format!("{text}labels = \"x\"\n"));
+    project
+        .gpu_ci(&["update"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: unknown key `labels` in [tool.gpu-ci] in pyproject.toml\nhelp: did you mean `label`?",
+        ));
+}
+
+#[test]
+fn init_on_an_initialised_project_points_to_update() {
+    let project = initialised("extras-flat");
+    project
+        .gpu_ci(&["init"])
+        .success()
+        .stderr(predicate::str::contains("run `gpu-ci update`"));
+}
