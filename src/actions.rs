@@ -10,13 +10,6 @@ pub struct PinnedAction {
     pub version: &'static str,
 }
 
-impl PinnedAction {
-    /// `owner/repo@<sha> # vX.Y.Z`, as it stands after `uses:`.
-    pub fn uses(&self) -> String {
-        format!("{}@{} # {}", self.repo, self.sha, self.version)
-    }
-}
-
 pub const PINNED_ACTIONS: &[PinnedAction] = &[
     PinnedAction {
         key: "checkout",
@@ -44,6 +37,50 @@ pub const PINNED_ACTIONS: &[PinnedAction] = &[
     },
 ];
 
+/// A pin from `[tool.gpu-ci.actions]`, or one that `gpu-ci pin` resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionPin {
+    pub sha: String,
+    pub version: String,
+}
+
+impl ActionPin {
+    /// Reads `"<40-hex sha> # vX.Y.Z"`.
+    pub fn parse(text: &str) -> Option<ActionPin> {
+        let (sha, version) = text.split_once('#')?;
+        let (sha, version) = (sha.trim(), version.trim());
+        let valid = sha.len() == 40
+            && sha.chars().all(|c| c.is_ascii_hexdigit())
+            && !version.is_empty()
+            && version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_'));
+        valid.then(|| ActionPin {
+            sha: sha.to_ascii_lowercase(),
+            version: version.to_string(),
+        })
+    }
+
+    /// The form kept in the config.
+    pub fn to_config(&self) -> String {
+        format!("{} # {}", self.sha, self.version)
+    }
+}
+
+impl From<&PinnedAction> for ActionPin {
+    fn from(action: &PinnedAction) -> Self {
+        ActionPin {
+            sha: action.sha.to_string(),
+            version: action.version.to_string(),
+        }
+    }
+}
+
+/// The embedded action for `owner/repo`.
+pub fn known(repo: &str) -> Option<&'static PinnedAction> {
+    PINNED_ACTIONS.iter().find(|a| a.repo == repo)
+}
+
 /// The Modal client the CPU job installs, and the versions the image pins.
 pub const MODAL_CLIENT_VERSION: &str = "1.6.4";
 pub const UV_VERSION: &str = "0.13.9";
@@ -52,6 +89,18 @@ pub const POETRY_VERSION: &str = "2.5.1";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pins_parse_from_the_config_form() {
+        let pin = ActionPin::parse("11BD71901BBE5B1630CEEA73D27597364C9AF683 # v4.2.2").unwrap();
+        assert_eq!(
+            pin.to_config(),
+            "11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
+        );
+        assert!(ActionPin::parse("v4").is_none());
+        assert!(ActionPin::parse("abc # v4").is_none());
+        assert!(ActionPin::parse("11bd71901bbe5b1630ceea73d27597364c9af683 # v4; rm").is_none());
+    }
 
     #[test]
     fn every_pin_is_a_full_sha() {

@@ -35,6 +35,30 @@ pub enum Command {
     Update(UpdateArgs),
     /// Run the GPU tests now: on Modal, or on this machine with --local.
     Run(RunArgs),
+    /// Pin every action the workflows use to a commit SHA, through GitHub's API.
+    Pin(PinArgs),
+}
+
+const PIN_HELP: &str = "\
+Environment:
+  GITHUB_API_URL         the API to ask [default: https://api.github.com]
+  GITHUB_TOKEN, GH_TOKEN a token, for a far higher rate limit
+
+Exit codes:
+  0    success
+  1    --check found an action with a newer release
+  2    bad input, or GitHub could not resolve an action (nothing is changed)";
+
+#[derive(Debug, Args, Clone, Copy)]
+#[command(after_help = PIN_HELP)]
+pub struct PinArgs {
+    /// Pin each action's latest release instead of the newest tag of its current major version.
+    #[arg(long)]
+    pub upgrade: bool,
+
+    /// Write nothing; list actions with a newer release and exit 1 if there is any.
+    #[arg(long, conflicts_with = "upgrade")]
+    pub check: bool,
 }
 
 #[derive(Debug, Args, Clone, Copy)]

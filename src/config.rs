@@ -35,6 +35,7 @@ pub const KEYS: &[&str] = &[
     "framework",
     "allow-no-tests",
     "branch",
+    "actions",
 ];
 
 /// Values as written in the config file; each may be absent.
@@ -54,6 +55,8 @@ pub struct RawConfig {
     pub framework: Option<String>,
     pub allow_no_tests: Option<bool>,
     pub branch: Option<String>,
+    /// `[tool.gpu-ci.actions]`: `"owner/repo" = "<sha> # vX.Y.Z"`, overriding the embedded pins.
+    pub actions: std::collections::BTreeMap<String, String>,
 }
 
 /// The config file of a project: `pyproject.toml`, or `gpu-ci.toml` where there is none.
@@ -142,6 +145,21 @@ impl ConfigFile {
                 "base-image" => raw.base_image = Some(text()?),
                 "framework" => raw.framework = Some(text()?),
                 "branch" => raw.branch = Some(text()?),
+                "actions" => {
+                    let table = item.as_table_like().ok_or_else(|| {
+                        Error::usage(format!(
+                            "`actions` in {where_} must be a table of \"owner/repo\" = \"<sha> # vX.Y.Z\""
+                        ))
+                    })?;
+                    for (repo, pin) in table.iter() {
+                        let pin = pin.as_str().ok_or_else(|| {
+                            Error::usage(format!(
+                                "`actions.\"{repo}\"` in {where_} must be a string, as \"<sha> # vX.Y.Z\""
+                            ))
+                        })?;
+                        raw.actions.insert(repo.to_string(), pin.to_string());
+                    }
+                }
                 "fork-prs" | "allow-no-tests" => {
                     let flag = item.as_bool().ok_or_else(|| {
                         Error::usage(format!("`{key}` in {where_} must be true or false"))
@@ -229,6 +247,26 @@ impl ConfigFile {
         set("framework", text(&settings.framework));
         set("allow-no-tests", settings.allow_no_tests.map(value));
         set("branch", text(&settings.branch));
+        if settings.actions.is_empty() {
+            section.remove("actions");
+        } else {
+            let mut table = Table::new();
+            for (repo, pin) in &settings.actions {
+                table.insert(repo, value(pin.as_str()));
+            }
+            // A sub-table keeps its place; its entries are gpu-ci's to rewrite.
+            match section.get_mut("actions").and_then(Item::as_table_mut) {
+                Some(existing) => {
+                    existing.clear();
+                    for (repo, pin) in table.iter() {
+                        existing.insert(repo, pin.clone());
+                    }
+                }
+                None => {
+                    section.insert("actions", Item::Table(table));
+                }
+            }
+        }
     }
 
     pub fn render(&self) -> String {

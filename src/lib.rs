@@ -8,6 +8,7 @@ pub mod config;
 pub mod detect;
 pub mod diff;
 pub mod error;
+pub mod github;
 pub mod gpu;
 pub mod lock;
 pub mod merge;
@@ -27,5 +28,6 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Init(args) => commands::init::run(&args, &root).map(|()| error::exit::OK),
         Command::Update(args) => commands::update::run(&args, &root),
         Command::Run(args) => commands::run::run(&args, &root),
+        Command::Pin(args) => commands::pin::run(&args, &root),
     }
 }

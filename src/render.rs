@@ -305,7 +305,16 @@ fn context(settings: &Settings, project: &Project, config_section: String) -> Co
             Layout::Flat => vec!["."],
         },
         install: install_context(settings, project),
-        actions: PINNED_ACTIONS.iter().map(|a| (a.key, a.uses())).collect(),
+        actions: PINNED_ACTIONS
+            .iter()
+            .map(|action| {
+                let pin = settings.pin(action);
+                (
+                    action.key,
+                    format!("{}@{} # {}", action.repo, pin.sha, pin.version),
+                )
+            })
+            .collect(),
         modal_version: MODAL_CLIENT_VERSION,
         uv_version: UV_VERSION,
         poetry_version: POETRY_VERSION,

@@ -1,5 +1,8 @@
 //! Validated settings: the config's raw values checked against the project and filled with defaults.
 
+use std::collections::BTreeMap;
+
+use crate::actions::{self, ActionPin, PINNED_ACTIONS};
 use crate::config::{self, RawConfig, check_text};
 use crate::detect::{Framework, InstallSource, Project};
 use crate::error::{Error, Result};
@@ -20,6 +23,8 @@ pub struct Settings {
     pub framework_override: Option<Framework>,
     pub allow_no_tests: bool,
     pub branch: String,
+    /// Pins from `[tool.gpu-ci.actions]`, by `owner/repo`; the embedded table fills the rest.
+    pub actions: BTreeMap<String, ActionPin>,
 }
 
 /// Labels reach URLs and scripts; keep them to characters that need no escaping.
@@ -104,7 +109,25 @@ impl Settings {
             .as_deref()
             .map(config::parse_framework)
             .transpose()?;
+        let mut pins = BTreeMap::new();
+        for (repo, text) in &raw.actions {
+            if actions::known(repo).is_none() {
+                let names: Vec<&str> = PINNED_ACTIONS.iter().map(|a| a.repo).collect();
+                return Err(Error::usage(format!(
+                    "`actions.\"{repo}\"`: the generated workflows use no action `{repo}`"
+                ))
+                .with_help(format!("they use {}", names.join(", "))));
+            }
+            let pin = ActionPin::parse(text).ok_or_else(|| {
+                Error::usage(format!(
+                    "`actions.\"{repo}\"` = `{text}` is not a pin: write \"<40-hex commit sha> # vX.Y.Z\""
+                ))
+                .with_help("`gpu-ci pin` resolves and writes them for you")
+            })?;
+            pins.insert(repo.clone(), pin);
+        }
         Ok(Settings {
+            actions: pins,
             gpu,
             python,
             test_path,
@@ -118,6 +141,14 @@ impl Settings {
             allow_no_tests: raw.allow_no_tests.unwrap_or(false),
             branch,
         })
+    }
+
+    /// The pin each generated workflow uses for `action`: the config's, else the embedded one.
+    pub fn pin(&self, action: &actions::PinnedAction) -> ActionPin {
+        self.actions
+            .get(action.repo)
+            .cloned()
+            .unwrap_or_else(|| ActionPin::from(action))
     }
 
     pub fn framework(&self, project: &Project) -> Framework {
@@ -149,6 +180,11 @@ impl Settings {
             framework: self.framework_override.map(|f| f.name().to_string()),
             allow_no_tests: self.allow_no_tests.then_some(true),
             branch: (self.branch != config::DEFAULT_BRANCH).then(|| self.branch.clone()),
+            actions: self
+                .actions
+                .iter()
+                .map(|(repo, pin)| (repo.clone(), pin.to_config()))
+                .collect(),
         }
     }
 }

@@ -107,17 +107,156 @@ fn beside(path: &str) -> String {
     format!("{path}.new")
 }
 
-pub fn run(args: &crate::cli::UpdateArgs, root: &Path) -> Result<u8> {
-    let UpdateArgs {
-        check,
-        dry_run,
-        force,
-    } = *args;
+/// Everything an update would write, and what to tell the user about it.
+#[derive(Default)]
+pub struct Plan {
+    pub writes: Vec<FileWrite>,
+    pub diffs: Vec<String>,
+    report: Vec<String>,
+    conflicts: Vec<String>,
+    beside_files: Vec<String>,
+}
+
+impl Plan {
+    /// Adds a file gpu-ci owns outright (the config, the lock) when its text changes.
+    pub fn replace(&mut self, path: &str, old: Option<&str>, new: String) {
+        if old != Some(new.as_str()) {
+            self.diffs.push(diff::unified(path, old, &new));
+            self.writes.push(FileWrite {
+                path: path.to_string(),
+                contents: new,
+            });
+        }
+    }
+}
+
+/// Plans re-rendering every generated file for `settings`, merging the maintainer's edits.
+pub fn plan(
+    root: &Path,
+    project: &Project,
+    settings: &Settings,
+    section: String,
+    force: bool,
+) -> Result<Plan> {
+    let lock = Lock::read(root)?;
+    let context = render::context_json(settings, project, section);
+    let rendered = render::render_context(&context)?;
+    let mut plan = Plan::default();
+    for new in &rendered {
+        let outcome = plan_file(root, new, lock.as_ref(), force)?;
+        let current = || read_text(&root.join(new.path), new.path).ok();
+        let (verb, text) = match outcome {
+            Outcome::Unchanged => continue,
+            Outcome::KeptDeleted => {
+                plan.report.push(format!(
+                    "    kept {} deleted (`gpu-ci update --force` recreates it)",
+                    new.path
+                ));
+                continue;
+            }
+            Outcome::Create(text) => ("created", text),
+            Outcome::Replace(text) => ("updated", text),
+            Outcome::Merged(text) => ("merged", text),
+            Outcome::Conflict(text, n) => {
+                let plural = if n == 1 { "" } else { "s" };
+                plan.conflicts
+                    .push(format!("`{}` ({n} conflict{plural})", new.path));
+                ("conflict", text)
+            }
+            Outcome::Unrecoverable(text) => {
+                plan.diffs
+                    .push(diff::unified(new.path, current().as_deref(), &text));
+                plan.beside_files.push(new.path.to_string());
+                plan.report.push(format!(
+                    "   wrote {} beside your edited {}",
+                    beside(new.path),
+                    new.path
+                ));
+                plan.writes.push(FileWrite {
+                    path: beside(new.path),
+                    contents: text,
+                });
+                continue;
+            }
+        };
+        plan.diffs
+            .push(diff::unified(new.path, current().as_deref(), &text));
+        plan.report.push(format!("{verb:>8} {}", new.path));
+        plan.writes.push(FileWrite {
+            path: new.path.to_string(),
+            contents: text,
+        });
+    }
+    let lock_text = Lock::new(
+        context,
+        rendered.iter().map(|f| f.path.to_string()).collect(),
+    )
+    .render();
+    let old_lock = read_text(&root.join(LOCK), LOCK).ok();
+    plan.replace(LOCK, old_lock.as_deref(), lock_text);
+    Ok(plan)
+}
+
+/// Writes a plan all-or-nothing and reports it; the exit code says whether work is left.
+pub fn apply(root: &Path, plan: Plan) -> Result<u8> {
+    if !plan.writes.is_empty() {
+        write_all(root, &plan.writes)?;
+    }
+    for line in &plan.report {
+        eprintln!("{line}");
+    }
+    if plan.writes.is_empty() {
+        eprintln!("gpu-ci: generated files are up to date");
+    }
+    let mut failed = false;
+    if !plan.conflicts.is_empty() {
+        failed = true;
+        eprintln!(
+            "error: your edits and the new templates overlap in {}",
+            plan.conflicts.join(", ")
+        );
+        eprintln!(
+            "help: both sides are kept between <<<<<<< and >>>>>>> markers: keep what you need, delete the markers, then run `gpu-ci update --check`"
+        );
+    }
+    if !plan.beside_files.is_empty() {
+        failed = true;
+        let names: Vec<String> = plan.beside_files.iter().map(|p| format!("`{p}`")).collect();
+        eprintln!(
+            "error: cannot tell what gpu-ci wrote in {} (no lock for this version and nothing in git history), so your file is left as it is",
+            names.join(", ")
+        );
+        eprintln!(
+            "help: merge the `.new` file beside it by hand (take it and reapply your edits), then delete the `.new` file"
+        );
+    }
+    Ok(if failed { exit::FAILURE } else { exit::OK })
+}
+
+/// Prints a plan's diffs for `--check` (exit 1 when anything would change) or `--dry-run`.
+pub fn show(plan: &Plan, check: bool) -> u8 {
+    let mut stdout = std::io::stdout().lock();
+    for d in &plan.diffs {
+        let _ = write!(stdout, "{d}");
+    }
+    if plan.diffs.is_empty() {
+        eprintln!("gpu-ci: generated files are up to date");
+        exit::OK
+    } else if check {
+        eprintln!("error: generated files are out of date\nhelp: run `gpu-ci update`");
+        exit::FAILURE
+    } else {
+        eprintln!("dry run: nothing written");
+        exit::OK
+    }
+}
+
+/// Reads the project and its settings for a command that needs `init` to have run.
+pub fn load(root: &Path) -> Result<(Project, ConfigFile, Settings)> {
     let project = Project::detect(root)?;
     let config = ConfigFile::open(root)?;
     let existing = config.read()?;
-    let lock = Lock::read(root)?;
-    if !config.is_initialised() && lock.is_none() {
+    if !config.is_initialised() && !root.join(LOCK).is_file() {
         return Err(
             Error::usage("gpu-ci is not set up here: no gpu-ci settings and no lock")
                 .with_help("run `gpu-ci init` first"),
@@ -130,122 +269,14 @@ pub fn run(args: &crate::cli::UpdateArgs, root: &Path) -> Result<u8> {
         &Prompter { interactive: false },
     )?;
     let settings = Settings::from_raw(&raw, &project)?;
-    let context = render::context_json(&settings, &project, config.section_name());
-    let rendered = render::render_context(&context)?;
+    Ok((project, config, settings))
+}
 
-    let mut writes: Vec<FileWrite> = Vec::new();
-    let mut diffs: Vec<String> = Vec::new();
-    let mut conflicts: Vec<String> = Vec::new();
-    let mut beside_files: Vec<String> = Vec::new();
-    let mut report: Vec<String> = Vec::new();
-    for new in &rendered {
-        let outcome = plan_file(root, new, lock.as_ref(), force)?;
-        let current = || read_text(&root.join(new.path), new.path).ok();
-        let (verb, text) = match outcome {
-            Outcome::Unchanged => continue,
-            Outcome::KeptDeleted => {
-                report.push(format!(
-                    "    kept {} deleted (`gpu-ci update --force` recreates it)",
-                    new.path
-                ));
-                continue;
-            }
-            Outcome::Create(text) => ("created", text),
-            Outcome::Replace(text) => ("updated", text),
-            Outcome::Merged(text) => ("merged", text),
-            Outcome::Conflict(text, n) => {
-                conflicts.push(format!(
-                    "`{}` ({n} conflict{})",
-                    new.path,
-                    if n == 1 { "" } else { "s" }
-                ));
-                ("conflict", text)
-            }
-            Outcome::Unrecoverable(text) => {
-                diffs.push(diff::unified(new.path, current().as_deref(), &text));
-                beside_files.push(new.path.to_string());
-                writes.push(FileWrite {
-                    path: beside(new.path),
-                    contents: text,
-                });
-                report.push(format!(
-                    "   wrote {} beside your edited {}",
-                    beside(new.path),
-                    new.path
-                ));
-                continue;
-            }
-        };
-        diffs.push(diff::unified(new.path, current().as_deref(), &text));
-        report.push(format!("{verb:>8} {}", new.path));
-        writes.push(FileWrite {
-            path: new.path.to_string(),
-            contents: text,
-        });
+pub fn run(args: &UpdateArgs, root: &Path) -> Result<u8> {
+    let (project, config, settings) = load(root)?;
+    let plan = plan(root, &project, &settings, config.section_name(), args.force)?;
+    if args.check || args.dry_run {
+        return Ok(show(&plan, args.check));
     }
-    let lock_text = Lock::new(
-        context,
-        rendered.iter().map(|f| f.path.to_string()).collect(),
-    )
-    .render();
-    let old_lock = read_text(&root.join(LOCK), LOCK).ok();
-    if old_lock.as_deref() != Some(lock_text.as_str()) {
-        diffs.push(diff::unified(LOCK, old_lock.as_deref(), &lock_text));
-        writes.push(FileWrite {
-            path: LOCK.to_string(),
-            contents: lock_text,
-        });
-    }
-
-    if check || dry_run {
-        let mut stdout = std::io::stdout().lock();
-        for d in &diffs {
-            let _ = write!(stdout, "{d}");
-        }
-        if diffs.is_empty() {
-            eprintln!("gpu-ci: generated files are up to date");
-            return Ok(exit::OK);
-        }
-        if check {
-            eprintln!("error: generated files are out of date\nhelp: run `gpu-ci update`");
-            return Ok(exit::FAILURE);
-        }
-        eprintln!("dry run: nothing written");
-        return Ok(exit::OK);
-    }
-
-    if writes.is_empty() {
-        for line in &report {
-            eprintln!("{line}");
-        }
-        eprintln!("gpu-ci: generated files are up to date");
-        return Ok(exit::OK);
-    }
-    write_all(root, &writes)?;
-    for line in &report {
-        eprintln!("{line}");
-    }
-    let mut failed = false;
-    if !conflicts.is_empty() {
-        failed = true;
-        eprintln!(
-            "error: your edits and the new templates overlap in {}",
-            conflicts.join(", ")
-        );
-        eprintln!(
-            "help: both sides are kept between <<<<<<< and >>>>>>> markers: keep what you need, delete the markers, then run `gpu-ci update --check`"
-        );
-    }
-    if !beside_files.is_empty() {
-        failed = true;
-        let names: Vec<String> = beside_files.iter().map(|p| format!("`{p}`")).collect();
-        eprintln!(
-            "error: cannot tell what gpu-ci wrote in {} (no lock for this version and nothing in git history), so your file is left as it is",
-            names.join(", ")
-        );
-        eprintln!(
-            "help: merge the `.new` file beside it by hand (take it and reapply your edits), then delete the `.new` file"
-        );
-    }
-    Ok(if failed { exit::FAILURE } else { exit::OK })
+    apply(root, plan)
 }

@@ -3,6 +3,7 @@
 mod checkers;
 mod common;
 mod init;
+mod pin;
 mod run;
 mod runner;
 mod snapshots;

@@ -51,6 +51,7 @@ fn help_texts() {
         ("help-init", vec!["init", "--help"]),
         ("help-run", vec!["run", "--help"]),
         ("help-update", vec!["update", "--help"]),
+        ("help-pin", vec!["pin", "--help"]),
     ] {
         let output = gpu_ci().args(&args).output().unwrap();
         assert!(output.status.success());

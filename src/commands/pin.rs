@@ -1,0 +1,94 @@
+//! `gpu-ci pin`: resolve every action the workflows use to a commit SHA through GitHub's API.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::actions::{ActionPin, PINNED_ACTIONS};
+use crate::cli::PinArgs;
+use crate::commands::update;
+use crate::error::{Error, Result, exit};
+use crate::github::{GitHub, semver};
+use crate::settings::Settings;
+
+fn major_of(repo: &str, version: &str) -> Result<u64> {
+    semver(version).map(|v| v.0).ok_or_else(|| {
+        Error::usage(format!(
+            "cannot resolve `{repo}`: its version `{version}` is not a vX.Y.Z release"
+        ))
+        .with_help("pass --upgrade to pin the latest release instead")
+    })
+}
+
+pub fn run(args: &PinArgs, root: &Path) -> Result<u8> {
+    let (project, mut config, settings) = update::load(root)?;
+    let github = GitHub::from_env()?;
+
+    if args.check {
+        let mut outdated = Vec::new();
+        for action in PINNED_ACTIONS {
+            let current = settings.pin(action);
+            let latest = github.latest_release(action.repo)?;
+            if semver(&latest) > semver(&current.version) {
+                outdated.push(format!("{}: {} → {latest}", action.repo, current.version));
+            }
+        }
+        if outdated.is_empty() {
+            eprintln!("gpu-ci: every action is pinned at its latest release");
+            return Ok(exit::OK);
+        }
+        for line in &outdated {
+            println!("{line}");
+        }
+        eprintln!(
+            "error: {} action{} {} a newer release\nhelp: run `gpu-ci pin --upgrade`",
+            outdated.len(),
+            if outdated.len() == 1 { "" } else { "s" },
+            if outdated.len() == 1 { "has" } else { "have" }
+        );
+        return Ok(exit::FAILURE);
+    }
+
+    // Resolve everything before writing anything: one failure changes nothing.
+    let mut pins = BTreeMap::new();
+    let mut report = Vec::new();
+    for action in PINNED_ACTIONS {
+        let current = settings.pin(action);
+        let resolved = if args.upgrade {
+            let tag = github.latest_release(action.repo)?;
+            github.tag_commit(action.repo, &tag)?
+        } else {
+            github.newest_in_major(action.repo, major_of(action.repo, &current.version)?)?
+        };
+        report.push(format!(
+            "  pinned {} {} → {} ({})",
+            action.repo,
+            current.version,
+            resolved.tag,
+            &resolved.sha[..12.min(resolved.sha.len())]
+        ));
+        pins.insert(
+            action.repo.to_string(),
+            ActionPin {
+                sha: resolved.sha,
+                version: resolved.tag,
+            },
+        );
+    }
+
+    let mut raw = config.read()?;
+    raw.actions = pins
+        .iter()
+        .map(|(repo, pin)| (repo.clone(), pin.to_config()))
+        .collect();
+    config.write(&raw);
+    let settings = Settings {
+        actions: pins,
+        ..settings
+    };
+    let mut plan = update::plan(root, &project, &settings, config.section_name(), false)?;
+    plan.replace(config.name, config.original.as_deref(), config.render());
+    for line in &report {
+        eprintln!("{line}");
+    }
+    update::apply(root, plan)
+}
