@@ -15,6 +15,8 @@ fn prompt_error(err: dialoguer::Error) -> Error {
     // A Ctrl-C can leave the cursor hidden by a selection prompt.
     let _ = dialoguer::console::Term::stderr().show_cursor();
     if io.kind() == std::io::ErrorKind::Interrupted {
+        // End the prompt's line, so the shell's prompt starts on a fresh one.
+        eprintln!();
         Error::interrupted()
     } else {
         Error::usage(format!("cannot read the answer: {io}"))

@@ -4,6 +4,7 @@ mod checkers;
 mod common;
 mod init;
 mod pin;
+mod prompts;
 mod run;
 mod runner;
 mod snapshots;

@@ -251,3 +251,108 @@ fn image_layers_put_the_source_last() {
         }
     }
 }
+
+/// What Modal would upload: the runner's ignore list, applied by Modal's own mount walker.
+const UPLOAD_HARNESS: &str = r#"
+import pathlib, runpy
+import modal
+from modal.mount import _MountDir
+ns = runpy.run_path(".modal/test_runner.py")
+patterns = ns["DEFAULT_IGNORE"] + ns["gitignore_patterns"](pathlib.Path("."))
+entry = _MountDir(
+    local_dir=pathlib.Path("."),
+    remote_path=pathlib.PurePosixPath("/root/project"),
+    ignore=modal.FilePatternMatcher(*patterns),
+    recursive=True,
+)
+for _, remote in sorted(entry.get_files_to_upload(), key=lambda f: str(f[1])):
+    print(str(remote).removeprefix("/root/project/"))
+"#;
+
+#[test]
+fn uploads_follow_gitignore_and_the_defaults() {
+    let project = Project::fixture("uv-groups-src");
+    project.gpu_ci(&["init", "--yes"]).success();
+    project.write(
+        ".gitignore",
+        "# build products\ndata/\n*.ckpt\n!keep.ckpt\n/build\ndocs/_build/\n",
+    );
+    for file in [
+        "data/train.csv",
+        "sub/data/more.csv",
+        "model.ckpt",
+        "sub/model.ckpt",
+        "keep.ckpt",
+        "build/out.txt",
+        "sub/build/kept.txt",
+        "docs/_build/index.html",
+        "docs/index.md",
+        ".git/config",
+        ".venv/lib/site.py",
+        "src/vecops/__pycache__/x.cpython-312.pyc",
+        "test-outputs/junit.xml",
+    ] {
+        project.write(file, "x");
+    }
+    let output = Command::new(python())
+        .current_dir(&project.root)
+        .args(["-c", UPLOAD_HARNESS])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    let uploaded: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    for kept in [
+        "keep.ckpt",
+        "sub/build/kept.txt",
+        "docs/index.md",
+        "src/vecops/__init__.py",
+        "tests/test_vecops.py",
+        "pyproject.toml",
+        ".gitignore",
+    ] {
+        assert!(
+            uploaded.iter().any(|u| u == kept),
+            "{kept} not uploaded: {uploaded:#?}"
+        );
+    }
+    for dropped in [
+        "data/train.csv",
+        "sub/data/more.csv",
+        "model.ckpt",
+        "sub/model.ckpt",
+        "build/out.txt",
+        "docs/_build/index.html",
+        ".git/config",
+        ".venv/lib/site.py",
+        "src/vecops/__pycache__/x.cpython-312.pyc",
+        "test-outputs/junit.xml",
+    ] {
+        assert!(
+            !uploaded.iter().any(|u| u == dropped),
+            "{dropped} uploaded: {uploaded:#?}"
+        );
+    }
+}
+
+/// A huge failure list is cut below GitHub's 65,536-character comment limit, failures first.
+#[test]
+fn summary_stays_below_the_comment_limit() {
+    let project = suite(
+        "import pytest\n\n@pytest.mark.parametrize('n', range(300))\ndef test_many(n):\n    assert False, 'x' * 400 + str(n)\n",
+        &[],
+    );
+    let run = run_local(&project, None);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.result["counts"]["failed"], 300);
+    let summary = project.read("test-outputs/summary.md");
+    assert!(summary.chars().count() < 60_000, "{}", summary.len());
+    assert!(summary.contains("| 0 | 300 | 0 | 0 |"));
+    assert!(summary.contains("<code>test.test_suite::test_many[0]</code>"));
+    assert!(
+        summary.contains("more failing tests; see the log."),
+        "the cut must say so"
+    );
+}
