@@ -136,22 +136,30 @@ fn modal_gets_runner_gpu_path_and_args_and_its_exit_code_is_ours() {
     assert!(log.contains("MODAL_GPU=T4\n"), "{log}");
 }
 
+/// `gpu-ci run` as a plain process (not assert_cmd's, which waits for the end), with a fake
+/// client that holds on until `wait_for` exists; output is dropped unless the caller pipes it.
+fn waiting_run(project: &Project, bin: &FakeBin, wait_for: &Path) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("gpu-ci"));
+    cmd.arg("-C")
+        .arg(&project.root)
+        .arg("run")
+        .env("PATH", bin.path())
+        .env("FAKE_LOG", bin.log())
+        .env("FAKE_WAIT_FOR", wait_for)
+        .env("MODAL_TOKEN_ID", "a")
+        .env("MODAL_TOKEN_SECRET", "b")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
 #[test]
 fn output_streams_while_modal_runs() {
     let project = Project::fixture("extras-flat");
     let bin = FakeBin::with_modal();
     let go = bin.dir.path().join("go");
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("gpu-ci"))
-        .arg("-C")
-        .arg(&project.root)
-        .arg("run")
-        .env("PATH", bin.path())
-        .env("FAKE_LOG", bin.log())
-        .env("FAKE_WAIT_FOR", &go)
-        .env("MODAL_TOKEN_ID", "a")
-        .env("MODAL_TOKEN_SECRET", "b")
+    let mut child = waiting_run(&project, &bin, &go)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
@@ -247,17 +255,7 @@ fn ctrl_c_reaches_modal_and_exits_130() {
     let bin = FakeBin::with_modal();
     let never = bin.dir.path().join("never");
     // Its own process group, as a shell gives a foreground job; Ctrl-C signals the group.
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("gpu-ci"))
-        .arg("-C")
-        .arg(&project.root)
-        .arg("run")
-        .env("PATH", bin.path())
-        .env("FAKE_LOG", bin.log())
-        .env("FAKE_WAIT_FOR", &never)
-        .env("MODAL_TOKEN_ID", "a")
-        .env("MODAL_TOKEN_SECRET", "b")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+    let mut child = waiting_run(&project, &bin, &never)
         .process_group(0)
         .spawn()
         .unwrap();
