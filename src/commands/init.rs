@@ -23,11 +23,7 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<()> {
     };
     let raw = choose(&args.choices, &existing, &project, &ask)?;
     let settings = Settings::from_raw(&raw, &project)?;
-    if !project.has_pep621()
-        && project.pyproject.is_none()
-        && project.requirements.is_empty()
-        && project.has_setup_py
-    {
+    if project.pyproject.is_none() && project.requirements.is_empty() && project.has_setup_py {
         warning(
             "setup.py declares dependencies gpu-ci cannot read without running it; list them in a requirements file and pass --requirements",
         );

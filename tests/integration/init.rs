@@ -368,3 +368,19 @@ fn readme_example_dry_run_leaves_the_repository_clean() {
         std::fs::read_to_string(example.join("pyproject.toml")).unwrap()
     );
 }
+
+#[test]
+fn setup_py_alone_warns_that_its_dependencies_are_unreadable() {
+    let project = Project::empty();
+    project.write(
+        "setup.py",
+        "from setuptools import setup\nsetup(name='x', install_requires=['torch'])\n",
+    );
+    project.write("tests/test_x.py", "def test_x():\n    pass\n");
+    project
+        .gpu_ci(&["init"])
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: setup.py declares dependencies gpu-ci cannot read without running it",
+        ));
+}
