@@ -4,6 +4,7 @@ use crate::cli::ChoiceArgs;
 use crate::config::{self, RawConfig};
 use crate::detect::{InstallSource, Project};
 use crate::error::{Error, Result};
+use crate::ui::{note, warning};
 
 /// Asks questions, or answers them with defaults when nobody is there to ask.
 pub struct Prompter {
@@ -46,14 +47,6 @@ impl Prompter {
             .interact()
             .map_err(prompt_error)
     }
-}
-
-pub fn note(message: &str) {
-    eprintln!("note: {message}");
-}
-
-pub fn warning(message: &str) {
-    eprintln!("warning: {message}");
 }
 
 /// Flags over the existing config over detection; asks only what none of them settles.

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::ui::ColorChoice;
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0    success
@@ -22,6 +24,17 @@ pub struct Cli {
     /// Run as if gpu-ci was started in DIR.
     #[arg(short = 'C', value_name = "DIR", global = true)]
     pub directory: Option<PathBuf>,
+
+    /// When to colour messages (NO_COLOR, FORCE_COLOR and CLICOLOR_FORCE are honoured).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value_t = ColorChoice::Auto,
+        global = true,
+        display_order = 900
+    )]
+    pub color: ColorChoice,
 
     #[command(subcommand)]
     pub command: Command,

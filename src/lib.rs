@@ -14,6 +14,7 @@ pub mod lock;
 pub mod merge;
 pub mod render;
 pub mod settings;
+pub mod ui;
 pub mod write;
 
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ use error::Result;
 
 /// Runs one parsed command line; `Ok` holds the exit code.
 pub fn run(cli: Cli) -> Result<u8> {
+    ui::init(cli.color);
     let root = cli.directory.unwrap_or_else(|| PathBuf::from("."));
     match cli.command {
         Command::Init(args) => commands::init::run(&args, &root).map(|()| error::exit::OK),

@@ -9,9 +9,9 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             if err.code != gpu_ci::error::exit::INTERRUPTED {
-                eprintln!("error: {}", err.message);
+                gpu_ci::ui::error(&err.message);
                 if let Some(help) = &err.help {
-                    eprintln!("help: {help}");
+                    gpu_ci::ui::help(help);
                 }
             }
             ExitCode::from(err.code)

@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use crate::choices::{Prompter, choose, warning};
+use crate::choices::{Prompter, choose};
 use crate::cli::InitArgs;
 use crate::config::ConfigFile;
 use crate::detect::Project;
@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::lock::Lock;
 use crate::render;
 use crate::settings::Settings;
+use crate::ui::warning;
 use crate::write::{FileWrite, write_all};
 
 pub fn run(args: &InitArgs, root: &Path) -> Result<()> {

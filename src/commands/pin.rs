@@ -9,6 +9,7 @@ use crate::commands::update;
 use crate::error::{Error, Result, exit};
 use crate::github::{GitHub, semver};
 use crate::settings::Settings;
+use crate::ui;
 
 fn major_of(repo: &str, version: &str) -> Result<u64> {
     semver(version).map(|v| v.0).ok_or_else(|| {
@@ -39,12 +40,13 @@ pub fn run(args: &PinArgs, root: &Path) -> Result<u8> {
         for line in &outdated {
             println!("{line}");
         }
-        eprintln!(
-            "error: {} action{} {} a newer release\nhelp: run `gpu-ci pin --upgrade`",
+        ui::error(&format!(
+            "{} action{} {} a newer release",
             outdated.len(),
             if outdated.len() == 1 { "" } else { "s" },
             if outdated.len() == 1 { "has" } else { "have" }
-        );
+        ));
+        ui::help("run `gpu-ci pin --upgrade`");
         return Ok(exit::FAILURE);
     }
 

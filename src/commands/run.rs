@@ -5,13 +5,14 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
-use crate::choices::{Prompter, choose, note};
+use crate::choices::{Prompter, choose};
 use crate::cli::{ChoiceArgs, RunArgs};
 use crate::config::{self, ConfigFile};
 use crate::detect::Project;
 use crate::error::{Error, Result, exit};
 use crate::render;
 use crate::settings::Settings;
+use crate::ui::note;
 
 const RUNNER: &str = ".modal/test_runner.py";
 

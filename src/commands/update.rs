@@ -15,6 +15,7 @@ use crate::lock::Lock;
 use crate::merge::merge;
 use crate::render::{self, LOCK, Rendered, content_hash, recorded_hash};
 use crate::settings::Settings;
+use crate::ui;
 use crate::write::{FileWrite, write_all};
 
 /// What `update` does with one generated file.
@@ -211,23 +212,23 @@ pub fn apply(root: &Path, plan: Plan) -> Result<u8> {
     let mut failed = false;
     if !plan.conflicts.is_empty() {
         failed = true;
-        eprintln!(
-            "error: your edits and the new templates overlap in {}",
+        ui::error(&format!(
+            "your edits and the new templates overlap in {}",
             plan.conflicts.join(", ")
-        );
-        eprintln!(
-            "help: both sides are kept between <<<<<<< and >>>>>>> markers: keep what you need, delete the markers, then run `gpu-ci update --check`"
+        ));
+        ui::help(
+            "both sides are kept between <<<<<<< and >>>>>>> markers: keep what you need, delete the markers, then run `gpu-ci update --check`",
         );
     }
     if !plan.beside_files.is_empty() {
         failed = true;
         let names: Vec<String> = plan.beside_files.iter().map(|p| format!("`{p}`")).collect();
-        eprintln!(
-            "error: cannot tell what gpu-ci wrote in {} (no lock for this version and nothing in git history), so your file is left as it is",
+        ui::error(&format!(
+            "cannot tell what gpu-ci wrote in {} (no lock for this version and nothing in git history), so your file is left as it is",
             names.join(", ")
-        );
-        eprintln!(
-            "help: merge the `.new` file beside it by hand (take it and reapply your edits), then delete the `.new` file"
+        ));
+        ui::help(
+            "merge the `.new` file beside it by hand (take it and reapply your edits), then delete the `.new` file",
         );
     }
     Ok(if failed { exit::FAILURE } else { exit::OK })
@@ -243,7 +244,8 @@ pub fn show(plan: &Plan, check: bool) -> u8 {
         eprintln!("gpu-ci: generated files are up to date");
         exit::OK
     } else if check {
-        eprintln!("error: generated files are out of date\nhelp: run `gpu-ci update`");
+        ui::error("generated files are out of date");
+        ui::help("run `gpu-ci update`");
         exit::FAILURE
     } else {
         eprintln!("dry run: nothing written");

@@ -384,3 +384,38 @@ fn setup_py_alone_warns_that_its_dependencies_are_unreadable() {
             "warning: setup.py declares dependencies gpu-ci cannot read without running it",
         ));
 }
+
+#[test]
+fn color_follows_the_flag_and_no_color() {
+    let project = Project::fixture("uv-groups-src");
+    let stderr = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = crate::common::gpu_ci();
+        cmd.arg("-C")
+            .arg(&project.root)
+            .args(args)
+            .env_remove("NO_COLOR")
+            .env_remove("FORCE_COLOR")
+            .env_remove("CLICOLOR_FORCE");
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        let stderr = String::from_utf8(cmd.assert().code(2).get_output().stderr.clone()).unwrap();
+        stderr
+            .lines()
+            .find(|l| l.contains("unknown GPU"))
+            .unwrap()
+            .to_string()
+    };
+    let bad = ["init", "--gpu", "V100"];
+    assert!(
+        stderr(&bad, &[]).starts_with("error: unknown GPU"),
+        "no colour off a terminal"
+    );
+    let mut always = vec!["--color", "always"];
+    always.extend_from_slice(&bad);
+    assert!(stderr(&always, &[]).starts_with("\x1b[1;31merror:\x1b[0m unknown GPU"));
+    assert!(stderr(&bad, &[("FORCE_COLOR", "1")]).starts_with("\x1b[1;31merror:"));
+    let mut never = vec!["--color", "never"];
+    never.extend_from_slice(&bad);
+    assert!(stderr(&never, &[("FORCE_COLOR", "1")]).starts_with("error: "));
+}
