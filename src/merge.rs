@@ -52,6 +52,23 @@ fn touches(a: &Hunk, b_start: usize, b_end: usize) -> bool {
     a.start <= b_end && b_start <= a.end
 }
 
+/// Moves the hunks from `next` on that touch the region into it; says whether any did.
+fn pull<'a>(
+    hunks: &'a [Hunk],
+    next: &mut usize,
+    (start, end): (&mut usize, &mut usize),
+    into: &mut Vec<&'a Hunk>,
+) -> bool {
+    let before = *next;
+    while let Some(hunk) = hunks.get(*next).filter(|h| touches(h, *start, *end)) {
+        *start = (*start).min(hunk.start);
+        *end = (*end).max(hunk.end);
+        into.push(hunk);
+        *next += 1;
+    }
+    *next > before
+}
+
 pub struct Merged {
     pub text: String,
     pub conflicts: usize,
@@ -79,26 +96,16 @@ pub fn merge(base: &str, ours: &str, theirs: &str, ours_label: &str, theirs_labe
         };
         let (mut start, mut end) = (first.start, first.end);
         let (mut ours_in, mut theirs_in): (Vec<&Hunk>, Vec<&Hunk>) = (Vec::new(), Vec::new());
-        loop {
-            let mut grew = false;
-            while i < ours_hunks.len() && touches(&ours_hunks[i], start, end) {
-                start = start.min(ours_hunks[i].start);
-                end = end.max(ours_hunks[i].end);
-                ours_in.push(&ours_hunks[i]);
-                i += 1;
-                grew = true;
-            }
-            while j < theirs_hunks.len() && touches(&theirs_hunks[j], start, end) {
-                start = start.min(theirs_hunks[j].start);
-                end = end.max(theirs_hunks[j].end);
-                theirs_in.push(&theirs_hunks[j]);
-                j += 1;
-                grew = true;
-            }
-            if !grew {
-                break;
-            }
-        }
+        // Each side's hunks are sorted, so the region grows until neither side touches it
+        // (`|`, not `||`: both sides pull on every round).
+        while pull(&ours_hunks, &mut i, (&mut start, &mut end), &mut ours_in)
+            | pull(
+                &theirs_hunks,
+                &mut j,
+                (&mut start, &mut end),
+                &mut theirs_in,
+            )
+        {}
         out.extend_from_slice(&base_lines[cursor..start]);
         let ours_version = apply(&base_lines, start, end, &ours_in);
         let theirs_version = apply(&base_lines, start, end, &theirs_in);

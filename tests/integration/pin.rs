@@ -178,6 +178,20 @@ fn pin(project: &Project, server: &FakeGitHub, args: &[&str]) -> assert_cmd::Com
     cmd
 }
 
+/// `gpu-ci pin` fails with exit 2, saying each of `messages`, and changes nothing.
+fn assert_pin_fails(project: &Project, server: &FakeGitHub, messages: &[&str]) {
+    let before = project.snapshot_tree();
+    let mut assert = pin(project, server, &[]).assert().code(2);
+    for message in messages {
+        assert = assert.stderr(predicate::str::contains(*message));
+    }
+    assert_eq!(
+        before,
+        project.snapshot_tree(),
+        "a failed pin must change nothing"
+    );
+}
+
 fn initialised() -> Project {
     let project = Project::fixture("uv-groups-src");
     project.gpu_ci(&["init", "--yes"]).success();
@@ -289,15 +303,14 @@ fn a_server_error_on_one_action_changes_nothing() {
     let failing = "/repos/actions/upload-artifact/git/matching-refs/tags/v4".to_string();
     routes.insert(failing.clone(), (500, Vec::new(), "{}".into()));
     let server = FakeGitHub::start(routes);
-    let before = project.snapshot_tree();
-    pin(&project, &server, &[])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
+    assert_pin_fails(
+        &project,
+        &server,
+        &[
             "error: cannot resolve `actions/upload-artifact`: GitHub answered 500 Internal Server Error (after 3 tries",
-        ))
-        .stderr(predicate::str::contains("nothing was changed"));
-    assert_eq!(before, project.snapshot_tree());
+            "nothing was changed",
+        ],
+    );
     let tries = server.seen().iter().filter(|r| r.path == failing).count();
     assert_eq!(tries, 3, "server errors are retried");
 }
@@ -318,15 +331,14 @@ fn rate_limit_names_the_reset_time_and_suggests_a_token() {
         ),
     );
     let server = FakeGitHub::start(routes);
-    let before = project.snapshot_tree();
-    pin(&project, &server, &[])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
+    assert_pin_fails(
+        &project,
+        &server,
+        &[
             "error: GitHub's API rate limit is exhausted while resolving `actions/checkout`; it resets at 2026-11-18 11:06:40 UTC",
-        ))
-        .stderr(predicate::str::contains("help: set GITHUB_TOKEN (or GH_TOKEN)"));
-    assert_eq!(before, project.snapshot_tree());
+            "help: set GITHUB_TOKEN (or GH_TOKEN)",
+        ],
+    );
 }
 
 #[test]
