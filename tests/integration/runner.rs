@@ -356,3 +356,49 @@ fn summary_stays_below_the_comment_limit() {
         "the cut must say so"
     );
 }
+
+/// Editing another tool's settings leaves the dependency layer's input byte-identical.
+#[test]
+fn dependency_layer_ignores_other_tools_settings() {
+    let project = Project::fixture("uv-groups-src");
+    project.gpu_ci(&["init", "--yes"]).success();
+    let harness = r#"
+import pathlib, runpy
+ns = runpy.run_path(".modal/test_runner.py")
+folder = pathlib.Path(ns["dependency_metadata"](pathlib.Path(".")))
+print((folder / "pyproject.toml").read_text(), end="")
+print("LOCK" if (folder / "uv.lock").is_file() else "NOLOCK")
+"#;
+    let metadata = || {
+        let output = Command::new(python())
+            .current_dir(&project.root)
+            .args(["-c", harness])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", describe(&output));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let text = format!(
+        "{}\n[tool.uv]\nindex-strategy = \"unsafe-best-match\"\n\n[tool.ruff]\nline-length = 100\n",
+        project.read("pyproject.toml")
+    );
+    project.write("pyproject.toml", &text);
+    let before = metadata();
+    assert!(before.contains("[project]\nname = \"vecops\""), "{before}");
+    assert!(before.contains("[dependency-groups]\ntests = [\"pytest>=8\"]"));
+    assert!(before.contains("[tool.uv]\nindex-strategy"));
+    for dropped in ["[tool.ruff]", "line-length", "[tool.gpu-ci]"] {
+        assert!(!before.contains(dropped), "{dropped}: {before}");
+    }
+    assert!(before.ends_with("LOCK\n"));
+
+    let edited = text
+        .replace("line-length = 100", "line-length = 88")
+        .replace("gpu = \"L4\"", "gpu = \"H100\"");
+    project.write("pyproject.toml", &edited);
+    assert_eq!(
+        before,
+        metadata(),
+        "a settings-only edit must not change the dependency layer"
+    );
+}
