@@ -4,6 +4,7 @@ use crate::cli::ChoiceArgs;
 use crate::config::{self, RawConfig};
 use crate::detect::{InstallSource, Project};
 use crate::error::{Error, Result};
+use crate::gpu;
 use crate::ui::{note, warning};
 
 /// Asks questions, or answers them with defaults when nobody is there to ask.
@@ -61,10 +62,8 @@ pub fn choose(
     raw.gpu = match args.gpu.clone().or(raw.gpu) {
         Some(gpu) => Some(gpu),
         None => {
-            let answer = ask.text(
-                "GPU to test on (T4, L4, A10G, L40S, A100-40GB, A100-80GB, H100, H200, B200)",
-                config::DEFAULT_GPU,
-            )?;
+            let question = format!("GPU to test on ({})", gpu::valid_names());
+            let answer = ask.text(&question, config::DEFAULT_GPU)?;
             config::parse_gpu(&answer)?;
             Some(answer)
         }

@@ -33,16 +33,6 @@ pub struct GpuSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct GpuChoice(pub Vec<GpuSpec>);
 
-impl GpuSpec {
-    pub fn price_per_second(&self) -> f64 {
-        let unit = GPU_TYPES
-            .iter()
-            .find(|(name, _)| *name == self.kind)
-            .map_or(0.0, |(_, price)| *price);
-        unit * f64::from(self.count)
-    }
-}
-
 impl fmt::Display for GpuSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.count == 1 {
@@ -60,7 +50,8 @@ impl fmt::Display for GpuChoice {
     }
 }
 
-fn valid_names() -> String {
+/// The GPU types, comma-separated, for messages and prompts.
+pub fn valid_names() -> String {
     GPU_TYPES
         .iter()
         .map(|(name, _)| *name)
@@ -145,11 +136,5 @@ mod tests {
         assert!("A100:0".parse::<GpuSpec>().is_err());
         assert!("A100:9".parse::<GpuSpec>().is_err());
         assert!("".parse::<GpuChoice>().is_err());
-    }
-
-    #[test]
-    fn price_scales_with_count() {
-        let spec: GpuSpec = "H100:2".parse().unwrap();
-        assert!((spec.price_per_second() - 0.002194).abs() < 1e-9);
     }
 }

@@ -81,20 +81,6 @@ fn stamp(text: String) -> String {
 /// Where fork mode checks out the PR's tree, beside the trusted base checkout.
 const FORK_TREE: &str = "pr-tree";
 
-/// Template names of every embedded template.
-pub fn template_names() -> Vec<String> {
-    let mut names = Vec::new();
-    let mut stack = vec![&TEMPLATES];
-    while let Some(dir) = stack.pop() {
-        for file in dir.files() {
-            names.push(file.path().to_string_lossy().replace('\\', "/"));
-        }
-        stack.extend(dir.dirs());
-    }
-    names.sort();
-    names
-}
-
 /// A JSON string is a valid YAML double-quoted scalar and a valid Python literal.
 fn quote(value: Value) -> Result<String, minijinja::Error> {
     serde_json::to_string(&value).map_err(|err| {
@@ -381,6 +367,20 @@ pub fn render_context(context: &serde_json::Value) -> Result<Vec<Rendered>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Template names of every embedded template.
+    fn template_names() -> Vec<String> {
+        let mut names = Vec::new();
+        let mut stack = vec![&TEMPLATES];
+        while let Some(dir) = stack.pop() {
+            for file in dir.files() {
+                names.push(file.path().to_string_lossy().replace('\\', "/"));
+            }
+            stack.extend(dir.dirs());
+        }
+        names.sort();
+        names
+    }
 
     #[test]
     fn every_template_loads() {

@@ -402,3 +402,27 @@ print("LOCK" if (folder / "uv.lock").is_file() else "NOLOCK")
         "a settings-only edit must not change the dependency layer"
     );
 }
+
+/// The cost line: the attached GPU read from nvidia-smi's names, times the dated price table.
+#[test]
+fn cost_follows_the_gpu_actually_attached() {
+    let project = Project::fixture("uv-groups-src");
+    project.gpu_ci(&["init", "--yes"]).success();
+    let harness = r#"
+import runpy
+ns = runpy.run_path(".modal/test_runner.py")
+billed = ns["gpu_billed"]
+print(billed(["NVIDIA A100-SXM4-80GB"]), billed(["NVIDIA A100-SXM4-40GB"]), billed(["NVIDIA H100 80GB HBM3"] * 2), billed(["Tesla T4"]), repr(billed([])))
+print(round(ns["estimated_cost"]("H100:2", 10), 6), round(ns["estimated_cost"]("L4", 100), 6), ns["estimated_cost"]("V100", 5))
+"#;
+    let output = Command::new(python())
+        .current_dir(&project.root)
+        .args(["-c", harness])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "A100-80GB A100-40GB H100:2 T4 ''\n0.02194 0.0222 None\n"
+    );
+}
