@@ -1,15 +1,75 @@
 //! Settling each setting: a flag, else the config, else detection, else a question.
 
+use std::path::Path;
+
 use crate::cli::ChoiceArgs;
-use crate::config::{self, RawConfig};
+use crate::config::{self, ConfigFile, RawConfig};
 use crate::detect::{InstallSource, Project};
 use crate::error::{Error, Result};
 use crate::gpu;
+use crate::render::LOCK;
+use crate::settings::Settings;
 use crate::ui::{note, warning};
+
+/// A project read, and its settings settled: where every command starts.
+pub struct Loaded {
+    pub project: Project,
+    pub config: ConfigFile,
+    pub settings: Settings,
+}
+
+/// What a command does in a project where `gpu-ci init` has not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotSetUp {
+    /// Go on silently (`init` itself).
+    Proceed,
+    /// Go on from detection, saying so (`run`).
+    ProceedWithNote,
+    /// Stop, pointing to `init` (`update`, `pin`).
+    Refuse,
+}
+
+/// Reads the project and its config, then settles every setting: flags, config, detection, `ask`.
+pub fn load(
+    root: &Path,
+    flags: &ChoiceArgs,
+    ask: &Prompter,
+    not_set_up: NotSetUp,
+) -> Result<Loaded> {
+    let project = Project::detect(root)?;
+    let config = ConfigFile::open(root)?;
+    let existing = config.read()?;
+    if !config.is_initialised() && !root.join(LOCK).is_file() {
+        match not_set_up {
+            NotSetUp::Proceed => {}
+            NotSetUp::ProceedWithNote => note(
+                "no gpu-ci settings here; using what detection finds (`gpu-ci init` keeps them)",
+            ),
+            NotSetUp::Refuse => {
+                return Err(Error::usage(
+                    "gpu-ci is not set up here: no gpu-ci settings and no lock",
+                )
+                .with_help("run `gpu-ci init` first"));
+            }
+        }
+    }
+    let raw = choose(flags, &existing, &project, ask)?;
+    let settings = Settings::from_raw(&raw, &project)?;
+    Ok(Loaded {
+        project,
+        config,
+        settings,
+    })
+}
 
 /// Asks questions, or answers them with defaults when nobody is there to ask.
 pub struct Prompter {
     pub interactive: bool,
+}
+
+impl Prompter {
+    /// Takes every default: for commands that never ask.
+    pub const DEFAULTS: Prompter = Prompter { interactive: false };
 }
 
 fn prompt_error(err: dialoguer::Error) -> Error {
@@ -51,7 +111,7 @@ impl Prompter {
 }
 
 /// Flags over the existing config over detection; asks only what none of them settles.
-pub fn choose(
+fn choose(
     args: &ChoiceArgs,
     existing: &RawConfig,
     project: &Project,

@@ -3,27 +3,24 @@
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use crate::choices::{Prompter, choose};
+use crate::choices::{Loaded, NotSetUp, Prompter, load};
 use crate::cli::InitArgs;
-use crate::config::ConfigFile;
-use crate::detect::Project;
 use crate::diff;
 use crate::error::{Error, Result};
 use crate::lock::Lock;
 use crate::render;
-use crate::settings::Settings;
 use crate::ui::warning;
 use crate::write::{FileWrite, write_all};
 
 pub fn run(args: &InitArgs, root: &Path) -> Result<()> {
-    let project = Project::detect(root)?;
-    let mut config = ConfigFile::open(root)?;
-    let existing = config.read()?;
     let ask = Prompter {
         interactive: !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
     };
-    let raw = choose(&args.choices, &existing, &project, &ask)?;
-    let settings = Settings::from_raw(&raw, &project)?;
+    let Loaded {
+        project,
+        mut config,
+        settings,
+    } = load(root, &args.choices, &ask, NotSetUp::Proceed)?;
     if project.pyproject.is_none() && project.requirements.is_empty() && project.has_setup_py {
         warning(
             "setup.py declares dependencies gpu-ci cannot read without running it; list them in a requirements file and pass --requirements",

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::actions::{ActionPin, PINNED_ACTIONS};
-use crate::cli::PinArgs;
+use crate::choices::{Loaded, NotSetUp, Prompter, load};
+use crate::cli::{ChoiceArgs, PinArgs};
 use crate::commands::update;
 use crate::error::{Error, Result, exit};
 use crate::github::{GitHub, semver};
@@ -21,7 +22,16 @@ fn major_of(repo: &str, version: &str) -> Result<u64> {
 }
 
 pub fn run(args: &PinArgs, root: &Path) -> Result<u8> {
-    let (project, mut config, settings) = update::load(root)?;
+    let Loaded {
+        project,
+        mut config,
+        settings,
+    } = load(
+        root,
+        &ChoiceArgs::default(),
+        &Prompter::DEFAULTS,
+        NotSetUp::Refuse,
+    )?;
     let github = GitHub::from_env()?;
 
     if args.check {

@@ -5,9 +5,9 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
-use crate::choices::{Prompter, choose};
+use crate::choices::{Loaded, NotSetUp, Prompter, load};
 use crate::cli::{ChoiceArgs, RunArgs};
-use crate::config::{self, ConfigFile};
+use crate::config;
 use crate::detect::Project;
 use crate::error::{Error, Result, exit};
 use crate::render;
@@ -188,9 +188,6 @@ fn summary_line(root: &Path, started: SystemTime) -> Option<String> {
 }
 
 pub fn run(args: &RunArgs, root: &Path) -> Result<u8> {
-    let project = Project::detect(root)?;
-    let config = ConfigFile::open(root)?;
-    let existing = config.read()?;
     let flags = ChoiceArgs {
         gpu: args.gpu.clone(),
         test_path: args.test_path.clone(),
@@ -200,20 +197,14 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<u8> {
         }),
         ..ChoiceArgs::default()
     };
-    if !config.is_initialised() {
-        note("no gpu-ci settings here; using what detection finds (`gpu-ci init` keeps them)");
-    }
-    let raw = choose(
-        &flags,
-        &existing,
-        &project,
-        &Prompter { interactive: false },
-    )?;
-    let settings = Settings::from_raw(&raw, &project)?;
-    // A flag wins; then MODAL_GPU, as in CI; then the config.
-    let gpu = match (&args.gpu, std::env::var("MODAL_GPU")) {
-        (Some(flag), _) => config::parse_gpu(flag)?,
-        (None, Ok(env)) if !env.trim().is_empty() => config::parse_gpu(&env)?,
+    let Loaded {
+        project,
+        config,
+        settings,
+    } = load(root, &flags, &Prompter::DEFAULTS, NotSetUp::ProceedWithNote)?;
+    // The --gpu flag is already in the settings; without it MODAL_GPU beats the config, as in CI.
+    let gpu = match std::env::var("MODAL_GPU") {
+        Ok(env) if args.gpu.is_none() && !env.trim().is_empty() => config::parse_gpu(&env)?,
         _ => settings.gpu.clone(),
     };
     let gpu_setting: Vec<String> = gpu.0.iter().map(ToString::to_string).collect();

@@ -5,12 +5,11 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use crate::choices::{Prompter, choose};
+use crate::choices::{Loaded, NotSetUp, Prompter, load};
 use crate::cli::{ChoiceArgs, UpdateArgs};
-use crate::config::ConfigFile;
 use crate::detect::{Project, read_text};
 use crate::diff;
-use crate::error::{Error, Result, exit};
+use crate::error::{Result, exit};
 use crate::lock::Lock;
 use crate::merge::merge;
 use crate::render::{self, LOCK, Rendered, content_hash, recorded_hash};
@@ -253,29 +252,17 @@ pub fn show(plan: &Plan, check: bool) -> u8 {
     }
 }
 
-/// Reads the project and its settings for a command that needs `init` to have run.
-pub fn load(root: &Path) -> Result<(Project, ConfigFile, Settings)> {
-    let project = Project::detect(root)?;
-    let config = ConfigFile::open(root)?;
-    let existing = config.read()?;
-    if !config.is_initialised() && !root.join(LOCK).is_file() {
-        return Err(
-            Error::usage("gpu-ci is not set up here: no gpu-ci settings and no lock")
-                .with_help("run `gpu-ci init` first"),
-        );
-    }
-    let raw = choose(
-        &ChoiceArgs::default(),
-        &existing,
-        &project,
-        &Prompter { interactive: false },
-    )?;
-    let settings = Settings::from_raw(&raw, &project)?;
-    Ok((project, config, settings))
-}
-
 pub fn run(args: &UpdateArgs, root: &Path) -> Result<u8> {
-    let (project, config, settings) = load(root)?;
+    let Loaded {
+        project,
+        config,
+        settings,
+    } = load(
+        root,
+        &ChoiceArgs::default(),
+        &Prompter::DEFAULTS,
+        NotSetUp::Refuse,
+    )?;
     let plan = plan(root, &project, &settings, config.section_name(), args.force)?;
     if args.check || args.dry_run {
         return Ok(show(&plan, args.check));
