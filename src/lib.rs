@@ -12,6 +12,7 @@ pub mod github;
 pub mod gpu;
 pub mod lock;
 pub mod merge;
+pub mod plan;
 pub mod render;
 pub mod settings;
 pub mod ui;

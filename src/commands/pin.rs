@@ -98,9 +98,14 @@ pub fn run(args: &PinArgs, root: &Path) -> Result<u8> {
         ..settings
     };
     let mut plan = update::plan(root, &project, &settings, config.section_name(), false)?;
-    plan.replace(config.name, config.original.as_deref(), config.render());
+    plan.change(
+        config.name,
+        config.original.as_deref(),
+        config.render(),
+        None,
+    );
     for line in &report {
         eprintln!("{line}");
     }
-    update::apply(root, plan)
+    plan.apply(root)
 }

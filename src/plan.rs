@@ -1,0 +1,128 @@
+//! A set of file changes that a command shows (`--dry-run`, `--check`) or writes all at once,
+//! and what to tell the user about each.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::diff;
+use crate::error::{Result, exit};
+use crate::ui;
+use crate::write::{FileWrite, write_all};
+
+#[derive(Default)]
+pub struct Plan {
+    writes: Vec<FileWrite>,
+    diffs: Vec<String>,
+    report: Vec<String>,
+    conflicts: Vec<String>,
+    beside_files: Vec<String>,
+}
+
+impl Plan {
+    /// Writes `new` to `path` when it differs from `old`: reported as `verb`, or as created or
+    /// updated when `verb` is `None`.
+    pub fn change(&mut self, path: &str, old: Option<&str>, new: String, verb: Option<&str>) {
+        if old == Some(new.as_str()) {
+            return;
+        }
+        let verb = verb.unwrap_or(if old.is_some() { "updated" } else { "created" });
+        let would = if old.is_some() { "change" } else { "create" };
+        self.diffs.push(format!(
+            "would {would} {path}\n{}",
+            diff::unified(path, old, &new)
+        ));
+        self.report.push(format!("{verb:>8} {path}"));
+        self.writes.push(FileWrite {
+            path: path.to_string(),
+            contents: new,
+        });
+    }
+
+    /// Like `change`, for a merge whose overlaps are left between conflict markers.
+    pub fn conflict(&mut self, path: &str, old: &str, merged: String, conflicts: usize) {
+        let plural = if conflicts == 1 { "" } else { "s" };
+        self.conflicts
+            .push(format!("`{path}` ({conflicts} conflict{plural})"));
+        self.change(path, Some(old), merged, Some("conflict"));
+    }
+
+    /// Leaves an edited file alone and writes the new render beside it as `FILE.new`.
+    pub fn beside(&mut self, path: &str, old: &str, new: String) {
+        let target = format!("{path}.new");
+        self.diffs.push(format!(
+            "would write {target} beside your edited {path}\n{}",
+            diff::unified(path, Some(old), &new)
+        ));
+        self.report
+            .push(format!("   wrote {target} beside your edited {path}"));
+        self.beside_files.push(path.to_string());
+        self.writes.push(FileWrite {
+            path: target,
+            contents: new,
+        });
+    }
+
+    /// A line for the user that changes no file.
+    pub fn note(&mut self, line: String) {
+        self.report.push(line);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    /// Prints the diffs for `--check` (exit 1 when anything would change) or `--dry-run`.
+    pub fn show(&self, check: bool) -> u8 {
+        let mut stdout = std::io::stdout().lock();
+        for d in &self.diffs {
+            let _ = write!(stdout, "{d}");
+        }
+        if self.diffs.is_empty() {
+            eprintln!("gpu-ci: generated files are up to date");
+            exit::OK
+        } else if check {
+            ui::error("generated files are out of date");
+            ui::help("run `gpu-ci update`");
+            exit::FAILURE
+        } else {
+            eprintln!("dry run: nothing written");
+            exit::OK
+        }
+    }
+
+    /// Writes everything all-or-nothing and reports it; exit 1 when work is left to the user.
+    pub fn apply(self, root: &Path) -> Result<u8> {
+        if !self.writes.is_empty() {
+            write_all(root, &self.writes)?;
+        }
+        for line in &self.report {
+            eprintln!("{line}");
+        }
+        if self.writes.is_empty() {
+            eprintln!("gpu-ci: generated files are up to date");
+        }
+        let mut failed = false;
+        if !self.conflicts.is_empty() {
+            failed = true;
+            ui::error(&format!(
+                "your edits and the new templates overlap in {}",
+                self.conflicts.join(", ")
+            ));
+            ui::help(
+                "both sides are kept between <<<<<<< and >>>>>>> markers: keep what you need, delete the markers, then run `gpu-ci update --check`",
+            );
+        }
+        if !self.beside_files.is_empty() {
+            failed = true;
+            let names: Vec<String> = self.beside_files.iter().map(|p| format!("`{p}`")).collect();
+            ui::error(&format!(
+                "cannot tell what gpu-ci wrote in {} (no lock for this version and nothing in git history), so your file is left as it is",
+                names.join(", ")
+            ));
+            ui::help(
+                "merge the `.new` file beside it by hand (take it and reapply your edits), then delete the `.new` file",
+            );
+        }
+        Ok(if failed { exit::FAILURE } else { exit::OK })
+    }
+}
