@@ -53,6 +53,13 @@ impl Project {
         Project { _dir: dir, root }
     }
 
+    /// A fixture project after `gpu-ci init --yes`, for tests of what comes after.
+    pub fn initialised(name: &str) -> Project {
+        let project = Project::fixture(name);
+        project.gpu_ci(&["init", "--yes"]).success();
+        project
+    }
+
     pub fn empty() -> Project {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("project");

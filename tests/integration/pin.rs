@@ -192,12 +192,6 @@ fn assert_pin_fails(project: &Project, server: &FakeGitHub, messages: &[&str]) {
     );
 }
 
-fn initialised() -> Project {
-    let project = Project::fixture("uv-groups-src");
-    project.gpu_ci(&["init", "--yes"]).success();
-    project
-}
-
 /// Every remote `uses:` in the workflows.
 fn uses_lines(project: &Project) -> Vec<String> {
     GENERATED[..3]
@@ -216,7 +210,7 @@ fn uses_lines(project: &Project) -> Vec<String> {
 
 #[test]
 fn pins_the_newest_tag_of_each_major_and_keeps_update_green() {
-    let project = initialised();
+    let project = Project::initialised("uv-groups-src");
     let server = FakeGitHub::start(routes());
     pin(&project, &server, &[])
         .env("GITHUB_TOKEN", "ghp-test-token")
@@ -274,7 +268,7 @@ fn pins_the_newest_tag_of_each_major_and_keeps_update_green() {
 
 #[test]
 fn upgrade_pins_the_latest_release_and_gh_token_works_too() {
-    let project = initialised();
+    let project = Project::initialised("uv-groups-src");
     let server = FakeGitHub::start(routes());
     pin(&project, &server, &["--upgrade"])
         .env("GH_TOKEN", "gho-other")
@@ -298,7 +292,7 @@ fn upgrade_pins_the_latest_release_and_gh_token_works_too() {
 
 #[test]
 fn a_server_error_on_one_action_changes_nothing() {
-    let project = initialised();
+    let project = Project::initialised("uv-groups-src");
     let mut routes = routes();
     let failing = "/repos/actions/upload-artifact/git/matching-refs/tags/v4".to_string();
     routes.insert(failing.clone(), (500, Vec::new(), "{}".into()));
@@ -317,7 +311,7 @@ fn a_server_error_on_one_action_changes_nothing() {
 
 #[test]
 fn rate_limit_names_the_reset_time_and_suggests_a_token() {
-    let project = initialised();
+    let project = Project::initialised("uv-groups-src");
     let mut routes = HashMap::new();
     routes.insert(
         "/repos/actions/checkout/git/matching-refs/tags/v4".to_string(),
@@ -343,7 +337,7 @@ fn rate_limit_names_the_reset_time_and_suggests_a_token() {
 
 #[test]
 fn check_lists_newer_releases_and_writes_nothing() {
-    let project = initialised();
+    let project = Project::initialised("uv-groups-src");
     let server = FakeGitHub::start(routes());
     let before = project.snapshot_tree();
     pin(&project, &server, &["--check"])

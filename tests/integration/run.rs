@@ -92,8 +92,7 @@ fn run_cmd(project: &Project, bin: &FakeBin, args: &[&str]) -> assert_cmd::Comma
 
 #[test]
 fn modal_gets_runner_gpu_path_and_args_and_its_exit_code_is_ours() {
-    let project = Project::fixture("uv-groups-src");
-    project.gpu_ci(&["init", "--yes"]).success();
+    let project = Project::initialised("uv-groups-src");
     let bin = FakeBin::with_modal();
     run_cmd(
         &project,

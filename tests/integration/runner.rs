@@ -186,8 +186,7 @@ fn jax_and_cupy_reports_ask_their_framework() {
         "__version__ = '0.0-fake'\ndef default_backend():\n    return 'gpu'\ndef devices():\n    return ['cuda:0']\n",
     )
     .unwrap();
-    let project = Project::fixture("jax-project");
-    project.gpu_ci(&["init", "--yes"]).success();
+    let project = Project::initialised("jax-project");
     let run = run_local(&project, Some(fakes.path()));
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(
@@ -197,8 +196,7 @@ fn jax_and_cupy_reports_ask_their_framework() {
         run.stdout
     );
 
-    let project = Project::fixture("no-pyproject");
-    project.gpu_ci(&["init", "--yes"]).success();
+    let project = Project::initialised("no-pyproject");
     let run = run_local(&project, Some(fakes.path()));
     assert!(
         run.stdout.contains("cupy: could not ask cupy"),
@@ -216,8 +214,7 @@ fn jax_and_cupy_reports_ask_their_framework() {
 #[test]
 fn image_layers_put_the_source_last() {
     for fixture in FIXTURES {
-        let project = Project::fixture(fixture);
-        project.gpu_ci(&["init", "--yes"]).success();
+        let project = Project::initialised(fixture);
         let runner = project.read(".modal/test_runner.py");
         let start = runner.find("\nimage = (\n").expect("image definition");
         let end = start + runner[start..].find("\n)\n").unwrap();
@@ -271,8 +268,7 @@ for _, remote in sorted(entry.get_files_to_upload(), key=lambda f: str(f[1])):
 
 #[test]
 fn uploads_follow_gitignore_and_the_defaults() {
-    let project = Project::fixture("uv-groups-src");
-    project.gpu_ci(&["init", "--yes"]).success();
+    let project = Project::initialised("uv-groups-src");
     project.write(
         ".gitignore",
         "# build products\ndata/\n*.ckpt\n!keep.ckpt\n/build\ndocs/_build/\n",
@@ -360,8 +356,7 @@ fn summary_stays_below_the_comment_limit() {
 /// Editing another tool's settings leaves the dependency layer's input byte-identical.
 #[test]
 fn dependency_layer_ignores_other_tools_settings() {
-    let project = Project::fixture("uv-groups-src");
-    project.gpu_ci(&["init", "--yes"]).success();
+    let project = Project::initialised("uv-groups-src");
     let harness = r#"
 import pathlib, runpy
 ns = runpy.run_path(".modal/test_runner.py")
@@ -406,8 +401,7 @@ print("LOCK" if (folder / "uv.lock").is_file() else "NOLOCK")
 /// The cost line: the attached GPU read from nvidia-smi's names, times the dated price table.
 #[test]
 fn cost_follows_the_gpu_actually_attached() {
-    let project = Project::fixture("uv-groups-src");
-    project.gpu_ci(&["init", "--yes"]).success();
+    let project = Project::initialised("uv-groups-src");
     let harness = r#"
 import runpy
 ns = runpy.run_path(".modal/test_runner.py")

@@ -10,12 +10,6 @@ const REUSABLE: &str = GENERATED[0];
 const RUN: &str = GENERATED[2];
 const RUNNER: &str = GENERATED[3];
 
-fn initialised(fixture: &str) -> Project {
-    let project = Project::fixture(fixture);
-    project.gpu_ci(&["init", "--yes"]).success();
-    project
-}
-
 fn set_config(project: &Project, from: &str, to: &str) {
     let text = project.read("pyproject.toml");
     assert!(text.contains(from), "{text}");
@@ -52,7 +46,7 @@ fn changed_lines(before: &str, after: &str) -> (Vec<String>, Vec<String>) {
 
 #[test]
 fn untouched_files_are_replaced_and_check_goes_green() {
-    let project = initialised("uv-groups-src");
+    let project = Project::initialised("uv-groups-src");
     project.gpu_ci(&["update", "--check"]).success();
     set_config(&project, "gpu = \"L4\"", "gpu = \"A100-80GB\"");
     let before = project.snapshot_tree();
@@ -86,7 +80,7 @@ fn untouched_files_are_replaced_and_check_goes_green() {
 /// A config change alters exactly the lines that carry it, even in a file edited elsewhere.
 #[test]
 fn edits_elsewhere_survive_and_only_the_setting_lines_change() {
-    let project = initialised("uv-groups-src");
+    let project = Project::initialised("uv-groups-src");
     let original = project.read(REUSABLE);
     let edited = original
         .replace(
@@ -123,7 +117,7 @@ fn edits_elsewhere_survive_and_only_the_setting_lines_change() {
 
 #[test]
 fn overlapping_edit_becomes_conflict_markers_keeping_both_sides() {
-    let project = initialised("uv-groups-src");
+    let project = Project::initialised("uv-groups-src");
     let mine = "          MODAL_GPU: ${{ inputs.gpu || 'T4' }}\n";
     let edited = project.read(REUSABLE).replace(
         "          MODAL_GPU: ${{ inputs.gpu || vars.MODAL_GPU || 'L4' }}\n",
@@ -151,7 +145,7 @@ fn overlapping_edit_becomes_conflict_markers_keeping_both_sides() {
 
 #[test]
 fn unrecoverable_base_writes_the_new_render_beside() {
-    let project = initialised("uv-groups-src");
+    let project = Project::initialised("uv-groups-src");
     std::fs::remove_file(project.path(".github/gpu-ci.lock")).unwrap();
     let edited = format!("{}# local tweak\n", project.read(RUN));
     project.write(RUN, &edited);
@@ -175,7 +169,7 @@ fn unrecoverable_base_writes_the_new_render_beside() {
 
 #[test]
 fn older_version_base_comes_from_git_history() {
-    let project = initialised("uv-groups-src");
+    let project = Project::initialised("uv-groups-src");
     git(&project, &["init", "-q"]);
     git(&project, &["add", "-A"]);
     git(&project, &["commit", "-q", "-m", "gpu-ci init"]);
@@ -202,7 +196,7 @@ fn older_version_base_comes_from_git_history() {
 
 #[test]
 fn deleted_files_stay_deleted_unless_forced() {
-    let project = initialised("uv-groups-src");
+    let project = Project::initialised("uv-groups-src");
     std::fs::remove_file(project.path(RUN)).unwrap();
     project
         .gpu_ci(&["update"])
@@ -247,9 +241,58 @@ fn update_refuses_bad_config_and_uninitialised_projects() {
 
 #[test]
 fn init_on_an_initialised_project_points_to_update() {
-    let project = initialised("extras-flat");
+    let project = Project::initialised("extras-flat");
     project
         .gpu_ci(&["init"])
         .success()
         .stderr(predicate::str::contains("run `gpu-ci update`"));
+}
+
+/// Each bad value in the config or lock: exit 2, one `error:` naming it, nothing written.
+#[test]
+fn bad_config_values_and_lock_say_what_to_fix() {
+    let project = Project::initialised("uv-groups-src");
+    let good = project.read("pyproject.toml");
+    let cases = [
+        (
+            "timeout = \"soon\"\n",
+            "error: `timeout` in [tool.gpu-ci] in pyproject.toml must be a positive number of seconds",
+        ),
+        (
+            "fork-prs = \"yes\"\n",
+            "error: `fork-prs` in [tool.gpu-ci] in pyproject.toml must be true or false",
+        ),
+        (
+            "framework = \"mxnet\"\n",
+            "error: unknown framework `mxnet`; valid values are torch, jax, tensorflow, cupy, none",
+        ),
+        (
+            "[tool.gpu-ci.actions]\n\"actions/checkout\" = \"v4\"\n",
+            "error: `actions.\"actions/checkout\"` = `v4` is not a pin: write \"<40-hex commit sha> # vX.Y.Z\"\nhelp: `gpu-ci pin` resolves and writes them for you",
+        ),
+        (
+            "[tool.gpu-ci.actions]\n\"someone/else\" = \"11bd71901bbe5b1630ceea73d27597364c9af683 # v1.0.0\"\n",
+            "error: `actions.\"someone/else\"`: the generated workflows use no action `someone/else`\nhelp: they use actions/checkout, actions/setup-python",
+        ),
+    ];
+    for (addition, message) in cases {
+        project.write("pyproject.toml", &format!("{good}{addition}"));
+        let before = project.snapshot_tree();
+        project
+            .gpu_ci(&["update"])
+            .code(2)
+            .stderr(predicate::str::contains(message));
+        assert_eq!(before, project.snapshot_tree(), "{addition}");
+    }
+    project.write("pyproject.toml", &good);
+    project.write(".github/gpu-ci.lock", "{ not json");
+    project
+        .gpu_ci(&["update"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: `.github/gpu-ci.lock` is not a gpu-ci lock",
+        ))
+        .stderr(predicate::str::contains(
+            "help: restore it from git, or delete it and run `gpu-ci init --force`",
+        ));
 }

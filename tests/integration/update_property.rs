@@ -25,8 +25,7 @@ proptest! {
         edits in prop::collection::vec((0usize..GENERATED.len(), 0.0f64..1.0), 1..5),
         change in 0usize..CHANGES.len(),
     ) {
-        let project = Project::fixture("uv-groups-src");
-        project.gpu_ci(&["init", "--yes"]).success();
+        let project = Project::initialised("uv-groups-src");
         let mut added: Vec<(&str, String)> = Vec::new();
         for (n, (file, at)) in edits.iter().enumerate() {
             let path = GENERATED[*file];
