@@ -5,12 +5,13 @@ use std::path::Path;
 
 use crate::choices::{Loaded, NotSetUp, Prompter, load};
 use crate::cli::InitArgs;
+use crate::detect::InstallSource;
 use crate::detect::read_text;
 use crate::error::{Error, Result};
 use crate::lock::Lock;
 use crate::plan::Plan;
 use crate::render;
-use crate::ui::warning;
+use crate::ui::{note, warning};
 
 pub fn run(args: &InitArgs, root: &Path) -> Result<()> {
     let ask = Prompter {
@@ -24,6 +25,17 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<()> {
     if project.pyproject.is_none() && project.requirements.is_empty() && project.has_setup_py {
         warning(
             "setup.py declares dependencies gpu-ci cannot read without running it; list them in a requirements file and pass --requirements",
+        );
+    }
+
+    let syncs_with_uv = project.has_pep621()
+        && !matches!(
+            settings.install,
+            InstallSource::PoetryGroup(_) | InstallSource::Requirements(_)
+        );
+    if syncs_with_uv && !project.has_uv_lock {
+        note(
+            "no uv.lock: dependencies are resolved each time the Modal image is built; commit one (`uv lock`) for a reproducible image",
         );
     }
 

@@ -81,7 +81,6 @@ pub struct Project {
     pub has_uv_lock: bool,
     pub has_poetry_lock: bool,
     pub has_setup_py: bool,
-    pub has_setup_cfg: bool,
     /// `requirements*.txt` at the root and `*.txt` under `requirements/`, relative, sorted.
     pub requirements: Vec<String>,
     pub python_version_file: Option<String>,
@@ -196,7 +195,6 @@ impl Project {
             has_uv_lock: root.join("uv.lock").is_file(),
             has_poetry_lock: root.join("poetry.lock").is_file(),
             has_setup_py: root.join("setup.py").is_file(),
-            has_setup_cfg: root.join("setup.cfg").is_file(),
             pyproject,
             requirements,
             python_version_file,

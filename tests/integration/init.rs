@@ -419,3 +419,20 @@ fn color_follows_the_flag_and_no_color() {
     never.extend_from_slice(&bad);
     assert!(stderr(&never, &[("FORCE_COLOR", "1")]).starts_with("error: "));
 }
+
+#[test]
+fn a_missing_uv_lock_is_pointed_out() {
+    let note = "note: no uv.lock: dependencies are resolved each time the Modal image is built";
+    Project::fixture("extras-flat")
+        .gpu_ci(&["init"])
+        .success()
+        .stderr(predicate::str::contains(note));
+    Project::fixture("uv-groups-src")
+        .gpu_ci(&["init"])
+        .success()
+        .stderr(predicate::str::contains(note).not());
+    Project::fixture("poetry-groups")
+        .gpu_ci(&["init"])
+        .success()
+        .stderr(predicate::str::contains(note).not());
+}
