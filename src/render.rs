@@ -215,6 +215,11 @@ fn install_context(settings: &Settings, project: &Project) -> InstallContext {
     ctx
 }
 
+/// Whether the image installs dependencies with `uv sync` (the only path a uv.lock pins).
+pub fn syncs_with_uv(settings: &Settings, project: &Project) -> bool {
+    install_context(settings, project).kind == "uv"
+}
+
 fn framework_packages(framework: Framework) -> Vec<&'static str> {
     match framework {
         Framework::Jax => vec!["jax[cuda12]"],

@@ -5,7 +5,6 @@ use std::path::Path;
 
 use crate::choices::{Loaded, NotSetUp, Prompter, load};
 use crate::cli::InitArgs;
-use crate::detect::InstallSource;
 use crate::detect::read_text;
 use crate::error::{Error, Result};
 use crate::lock::Lock;
@@ -28,12 +27,7 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<()> {
         );
     }
 
-    let syncs_with_uv = project.has_pep621()
-        && !matches!(
-            settings.install,
-            InstallSource::PoetryGroup(_) | InstallSource::Requirements(_)
-        );
-    if syncs_with_uv && !project.has_uv_lock {
+    if render::syncs_with_uv(&settings, &project) && !project.has_uv_lock {
         note(
             "no uv.lock: dependencies are resolved each time the Modal image is built; commit one (`uv lock`) for a reproducible image",
         );
