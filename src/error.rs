@@ -49,15 +49,20 @@ impl Error {
 
     /// A file-system failure on `path`, phrased for a person.
     pub fn io(action: &str, path: &Path, err: &std::io::Error) -> Self {
-        let help = match err.kind() {
-            std::io::ErrorKind::PermissionDenied => Some(
-                "check the folder's permissions, or run gpu-ci where you may write".to_string(),
-            ),
-            _ => None,
+        use std::io::ErrorKind;
+        let help = match (err.kind(), action == "read") {
+            (ErrorKind::PermissionDenied, true) => "check the file's permissions",
+            (ErrorKind::PermissionDenied, false) => {
+                "check the folder's permissions, or run gpu-ci where you may write"
+            }
+            (_, true) => "check that the path is a readable file",
+            (_, false) => {
+                "check that every folder on the path is a folder (not a file) and has room; nothing was written"
+            }
         };
         Error {
             message: format!("cannot {action} `{}`: {err}", path.display()),
-            help,
+            help: Some(help.to_string()),
             code: exit::USAGE,
         }
     }

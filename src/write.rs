@@ -44,7 +44,15 @@ pub fn write_all(root: &Path, files: &[FileWrite]) -> Result<()> {
             for rest in &staged[index..] {
                 let _ = fs::remove_file(&rest.temp);
             }
-            return Err(Error::io("write", &file.target, &err));
+            // Renames within one folder almost never fail; if one does, say what did change.
+            return Err(Error::usage(format!(
+                "cannot move `{}` into place: {err}",
+                file.target.display()
+            ))
+            .with_help(format!(
+                "{index} of {} files were already replaced; fix the cause and run the command again",
+                staged.len()
+            )));
         }
     }
     Ok(())
