@@ -43,6 +43,14 @@ impl fmt::Display for GpuSpec {
     }
 }
 
+impl GpuChoice {
+    /// The form `MODAL_GPU` and the runner take: `H100` or `H100:2,A100-80GB`.
+    pub fn env_value(&self) -> String {
+        let specs: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        specs.join(",")
+    }
+}
+
 impl fmt::Display for GpuChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let parts: Vec<String> = self.0.iter().map(ToString::to_string).collect();

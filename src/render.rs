@@ -266,13 +266,7 @@ fn context(settings: &Settings, project: &Project, config_section: String) -> Co
     Context {
         version: env!("CARGO_PKG_VERSION"),
         config_section,
-        gpu_setting: settings
-            .gpu
-            .0
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(","),
+        gpu_setting: settings.gpu.env_value(),
         gpu_display: settings.gpu.to_string(),
         python: settings.python.clone(),
         test_path: settings.test_path.clone(),

@@ -207,14 +207,19 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<u8> {
         Ok(env) if args.gpu.is_none() && !env.trim().is_empty() => config::parse_gpu(&env)?,
         _ => settings.gpu.clone(),
     };
-    let gpu_setting: Vec<String> = gpu.0.iter().map(ToString::to_string).collect();
 
-    let (command, runner) = if args.local {
-        let python = [root.join(".venv/bin/python")]
-            .into_iter()
-            .find(|p| p.is_file())
-            .or_else(|| on_path("python3"))
-            .ok_or_else(|| Error::usage("no Python found: neither .venv/bin/python nor python3"))?;
+    // Check what the run needs before rendering anything.
+    let mut launcher: Vec<PathBuf> = if args.local {
+        let venv = root.join(".venv/bin/python");
+        let python = if venv.is_file() {
+            Some(venv)
+        } else {
+            on_path("python3")
+        }
+        .ok_or_else(|| {
+            Error::usage("no Python found: neither .venv/bin/python nor python3")
+                .with_help("create the project's virtual environment, or put python3 on PATH")
+        })?;
         if !succeeds(&python, &["-c", "import modal"]) {
             return Err(Error::usage(format!(
                 "the Modal client is not installed for `{}`",
@@ -225,34 +230,30 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<u8> {
                 python.display()
             )));
         }
-        let runner = Runner::find(root, &settings, &project, config.section_name())?;
-        let mut command = Command::new(&python);
-        command
-            .args(["-c", LOCAL_HARNESS])
-            .arg(runner.path())
-            .args([&settings.test_path, &settings.pytest_args]);
-        (command, runner)
+        vec![python, "-c".into(), LOCAL_HARNESS.into()]
     } else {
         let client = modal_client()?;
         if !has_credentials() {
             return Err(Error::usage("no Modal credentials found")
                 .with_help("run `modal token new`, or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET"));
         }
-        let runner = Runner::find(root, &settings, &project, config.section_name())?;
-        let mut command = Command::new(&client[0]);
+        client
+    };
+    let runner = Runner::find(root, &settings, &project, config.section_name())?;
+    let mut command = Command::new(launcher.remove(0));
+    command.args(&launcher);
+    if args.local {
         command
-            .args(&client[1..])
+            .arg(runner.path())
+            .args([&settings.test_path, &settings.pytest_args]);
+    } else {
+        command
             .arg("run")
             .arg(runner.path())
             .arg(format!("--test-path={}", settings.test_path))
             .arg(format!("--pytest-args={}", settings.pytest_args));
-        (command, runner)
-    };
-
-    let mut command = command;
-    command
-        .current_dir(root)
-        .env("MODAL_GPU", gpu_setting.join(","));
+    }
+    command.current_dir(root).env("MODAL_GPU", gpu.env_value());
     let started = SystemTime::now();
     let status = run_child(command)?;
     drop(runner);

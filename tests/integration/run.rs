@@ -344,3 +344,21 @@ fn local_without_modal_says_how_to_install_it() {
         ))
         .stderr(predicate::str::contains("-m pip install modal`"));
 }
+
+#[test]
+fn local_prefers_the_projects_virtualenv() {
+    let project = Project::fixture("extras-flat");
+    crate::common::python();
+    // The test tools' venv stands in for the project's own (it has modal and pytest).
+    std::os::unix::fs::symlink(repo_root().join(".venv"), project.path(".venv")).unwrap();
+    // No python3 on PATH at all: only the project's .venv can run the suite.
+    let empty = FakeBin::new();
+    gpu_ci()
+        .arg("-C")
+        .arg(&project.root)
+        .args(["run", "--local"])
+        .env("PATH", empty.dir.path())
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("gpu-ci: 1 passed, 0 failed"));
+}
