@@ -250,21 +250,16 @@ impl ConfigFile {
         if settings.actions.is_empty() {
             section.remove("actions");
         } else {
-            let mut table = Table::new();
+            // An existing sub-table keeps its place; its entries are gpu-ci's to rewrite.
+            if !section.get("actions").is_some_and(Item::is_table) {
+                section.insert("actions", Item::Table(Table::new()));
+            }
+            let table = section["actions"]
+                .as_table_mut()
+                .expect("made a table above");
+            table.clear();
             for (repo, pin) in &settings.actions {
                 table.insert(repo, value(pin.as_str()));
-            }
-            // A sub-table keeps its place; its entries are gpu-ci's to rewrite.
-            match section.get_mut("actions").and_then(Item::as_table_mut) {
-                Some(existing) => {
-                    existing.clear();
-                    for (repo, pin) in table.iter() {
-                        existing.insert(repo, pin.clone());
-                    }
-                }
-                None => {
-                    section.insert("actions", Item::Table(table));
-                }
             }
         }
     }
