@@ -29,6 +29,16 @@ pub enum NotSetUp {
     Refuse,
 }
 
+/// `load` for a command that changes an initialised project and never asks (`update`, `pin`).
+pub fn load_set_up(root: &Path) -> Result<Loaded> {
+    load(
+        root,
+        &ChoiceArgs::default(),
+        &Prompter::DEFAULTS,
+        NotSetUp::Refuse,
+    )
+}
+
 /// Reads the project and its config, then settles every setting: flags, config, detection, `ask`.
 pub fn load(
     root: &Path,

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::actions::{ActionPin, PINNED_ACTIONS};
-use crate::choices::{Loaded, NotSetUp, Prompter, load};
-use crate::cli::{ChoiceArgs, PinArgs};
+use crate::choices::{Loaded, load_set_up};
+use crate::cli::PinArgs;
 use crate::commands::update;
 use crate::error::{Error, Result, exit};
 use crate::github::{GitHub, semver};
@@ -26,12 +26,7 @@ pub fn run(args: &PinArgs, root: &Path) -> Result<u8> {
         project,
         mut config,
         settings,
-    } = load(
-        root,
-        &ChoiceArgs::default(),
-        &Prompter::DEFAULTS,
-        NotSetUp::Refuse,
-    )?;
+    } = load_set_up(root)?;
     let github = GitHub::from_env()?;
 
     if args.check {

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::choices::{Loaded, NotSetUp, Prompter, load};
-use crate::cli::{ChoiceArgs, UpdateArgs};
+use crate::choices::{Loaded, load_set_up};
+use crate::cli::UpdateArgs;
 use crate::detect::{Project, read_text};
 use crate::error::Result;
 use crate::lock::Lock;
@@ -154,12 +154,7 @@ pub fn run(args: &UpdateArgs, root: &Path) -> Result<u8> {
         project,
         config,
         settings,
-    } = load(
-        root,
-        &ChoiceArgs::default(),
-        &Prompter::DEFAULTS,
-        NotSetUp::Refuse,
-    )?;
+    } = load_set_up(root)?;
     let plan = plan(root, &project, &settings, config.section_name(), args.force)?;
     if args.check || args.dry_run {
         return Ok(plan.show(args.check));

@@ -51,6 +51,17 @@ fn runner_compiles_lints_and_imports_under_modal() {
     }
 }
 
+/// Runs Python `code` in the project with the test venv (which has `modal`); its stdout.
+fn python_in(project: &Project, code: &str) -> String {
+    let output = Command::new(python())
+        .current_dir(&project.root)
+        .args(["-c", code])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    String::from_utf8(output.stdout).unwrap()
+}
+
 /// What `gpu-ci run --local` and the local entrypoint do: call `run_tests.local()`, save the
 /// outputs, and exit with the runner's exit-code policy.
 const LOCAL_HARNESS: &str = r#"
@@ -290,13 +301,7 @@ fn uploads_follow_gitignore_and_the_defaults() {
     ] {
         project.write(file, "x");
     }
-    let output = Command::new(python())
-        .current_dir(&project.root)
-        .args(["-c", UPLOAD_HARNESS])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", describe(&output));
-    let uploaded: Vec<String> = String::from_utf8_lossy(&output.stdout)
+    let uploaded: Vec<String> = python_in(&project, UPLOAD_HARNESS)
         .lines()
         .map(str::to_string)
         .collect();
@@ -364,15 +369,7 @@ folder = pathlib.Path(ns["dependency_metadata"](pathlib.Path(".")))
 print((folder / "pyproject.toml").read_text(), end="")
 print("LOCK" if (folder / "uv.lock").is_file() else "NOLOCK")
 "#;
-    let metadata = || {
-        let output = Command::new(python())
-            .current_dir(&project.root)
-            .args(["-c", harness])
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{}", describe(&output));
-        String::from_utf8(output.stdout).unwrap()
-    };
+    let metadata = || python_in(&project, harness);
     let text = format!(
         "{}\n[tool.uv]\nindex-strategy = \"unsafe-best-match\"\n\n[tool.ruff]\nline-length = 100\n",
         project.read("pyproject.toml")
@@ -409,14 +406,8 @@ billed = ns["gpu_billed"]
 print(billed(["NVIDIA A100-SXM4-80GB"]), billed(["NVIDIA A100-SXM4-40GB"]), billed(["NVIDIA H100 80GB HBM3"] * 2), billed(["Tesla T4"]), repr(billed([])))
 print(round(ns["estimated_cost"]("H100:2", 10), 6), round(ns["estimated_cost"]("L4", 100), 6), ns["estimated_cost"]("V100", 5))
 "#;
-    let output = Command::new(python())
-        .current_dir(&project.root)
-        .args(["-c", harness])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", describe(&output));
     assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
+        python_in(&project, harness),
         "A100-80GB A100-40GB H100:2 T4 ''\n0.02194 0.0222 None\n"
     );
 }
