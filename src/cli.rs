@@ -11,6 +11,7 @@ Exit codes:
   0    success
   1    a check found something out of date, or the tests failed
   2    bad input: arguments, configuration, project files or the file system
+  3    internal error: a bug in gpu-ci
   130  interrupted (Ctrl-C)";
 
 /// Affordable GPU CI for Python projects on Modal's serverless GPUs.
@@ -50,6 +51,19 @@ pub enum Command {
     Run(RunArgs),
     /// Pin every action the workflows use to a commit SHA, through GitHub's API.
     Pin(PinArgs),
+    /// Show the resolved settings and where each came from (flag, config, detection, default).
+    Config(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct ConfigArgs {
+    #[command(flatten)]
+    pub choices: ChoiceArgs,
+
+    /// Print JSON: each setting's value and source.
+    #[arg(long)]
+    pub json: bool,
 }
 
 const PIN_HELP: &str = "\

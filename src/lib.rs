@@ -1,36 +1,35 @@
 //! gpu-ci: GPU CI on Modal for Python projects.
+//!
+//! Data flows one way: `project` reads the Python project, `plan` builds the typed test plan
+//! from flags, config and detection, `targets` render the plan, `generate` writes the files;
+//! `commands` wire these together. ARCHITECTURE.md has the map and the rules.
 
-pub mod actions;
-pub mod choices;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod detect;
-pub mod diff;
 pub mod error;
-pub mod github;
-pub mod gpu;
-pub mod lock;
-pub mod merge;
+pub mod generate;
+pub mod github_api;
+pub mod pins;
 pub mod plan;
-pub mod render;
-pub mod settings;
+pub mod project;
+pub mod targets;
 pub mod ui;
-pub mod write;
 
 use std::path::PathBuf;
 
 use cli::{Cli, Command};
-use error::Result;
+use error::{ExitStatus, Result};
 
-/// Runs one parsed command line; `Ok` holds the exit code.
-pub fn run(cli: Cli) -> Result<u8> {
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<ExitStatus> {
     ui::init(cli.color);
     let root = cli.directory.unwrap_or_else(|| PathBuf::from("."));
     match cli.command {
-        Command::Init(args) => commands::init::run(&args, &root).map(|()| error::exit::OK),
+        Command::Init(args) => commands::init::run(&args, &root),
         Command::Update(args) => commands::update::run(&args, &root),
         Command::Run(args) => commands::run::run(&args, &root),
         Command::Pin(args) => commands::pin::run(&args, &root),
+        Command::Config(args) => commands::config::run(&args, &root),
     }
 }

@@ -3,90 +3,59 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use crate::choices::{Loaded, NotSetUp, Prompter, load};
 use crate::cli::InitArgs;
-use crate::detect::read_text;
-use crate::error::{Error, Result};
-use crate::lock::Lock;
-use crate::plan::Plan;
-use crate::render;
+use crate::commands::regenerate_files;
+use crate::error::{ExitStatus, Result};
+use crate::generate::OnEdited;
+use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
+use crate::plan::install::InstallPlan;
 use crate::ui::{note, warning};
 
-pub fn run(args: &InitArgs, root: &Path) -> Result<()> {
+pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
     let ask = Prompter {
         interactive: !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
     };
-    let Loaded {
+    let Setup {
         project,
         mut config,
-        settings,
-    } = load(root, &args.choices, &ask, NotSetUp::Proceed)?;
+        plan,
+        notices,
+    } = load(root, &args.choices, &ask, WhenNotSetUp::Proceed)?;
+    notices.iter().for_each(|n| n.print());
     if project.pyproject.is_none() && project.requirements.is_empty() && project.has_setup_py {
         warning(
             "setup.py declares dependencies gpu-ci cannot read without running it; list them in a requirements file and pass --requirements",
         );
     }
-
-    if render::syncs_with_uv(&settings, &project) && !project.has_uv_lock {
+    if let InstallPlan::Uv { locked: false, .. } = plan.install {
         note(
             "no uv.lock: dependencies are resolved each time the Modal image is built; commit one (`uv lock`) for a reproducible image",
         );
     }
 
-    let context = render::context_json(&settings, &project, config.section_name());
-    let rendered = render::render_context(&context)?;
-    let lock = Lock::new(
-        context,
-        rendered.iter().map(|f| f.path.to_string()).collect(),
+    let mut changes = regenerate_files(root, &plan, OnEdited::Refuse { force: args.force })?;
+    config.write(&plan.to_config());
+    changes.change(
+        config.name,
+        config.original.as_deref(),
+        config.render(),
+        None,
     );
-    config.write(&settings.to_raw());
-    let config_text = config.render();
 
-    let mut plan = Plan::default();
-    let mut conflicts = Vec::new();
-    for file in rendered {
-        let target = root.join(file.path);
-        let old = if target.exists() {
-            Some(read_text(&target, file.path)?)
-        } else {
-            None
-        };
-        if old.as_deref().is_some_and(|old| old != file.contents) {
-            conflicts.push(format!("`{}`", file.path));
-        }
-        plan.change(file.path, old.as_deref(), file.contents, None);
-    }
-    if !conflicts.is_empty() && !args.force {
-        let subject = if conflicts.len() == 1 {
-            "a generated file already exists and differs"
-        } else {
-            "generated files already exist and differ"
-        };
-        return Err(Error::usage(format!(
-            "{subject} from what init would write: {}",
-            conflicts.join(", ")
-        ))
-        .with_help("run `gpu-ci update` to upgrade them keeping your edits, or `gpu-ci init --force` to overwrite them"));
-    }
-    // The lock is gpu-ci's own record, never a maintainer's edit: it is simply rewritten.
-    let old_lock = std::fs::read_to_string(root.join(render::LOCK)).ok();
-    plan.change(render::LOCK, old_lock.as_deref(), lock.render(), None);
-    plan.change(config.name, config.original.as_deref(), config_text, None);
-
-    if plan.is_empty() {
+    if changes.is_empty() {
         eprintln!(
             "gpu-ci is already set up here; nothing to change (after editing [tool.gpu-ci], run `gpu-ci update`)"
         );
-        return Ok(());
+        return Ok(ExitStatus::Success);
     }
     if args.dry_run {
-        plan.show(false);
-        return Ok(());
+        changes.show(false);
+        return Ok(ExitStatus::Success);
     }
-    plan.apply(root)?;
+    changes.apply(root)?;
     eprintln!(
         "\nnext steps:\n  1. add the repository secrets MODAL_TOKEN_ID and MODAL_TOKEN_SECRET (modal.com → Settings → API tokens)\n  2. create the `{}` label, and add it to a pull request to run its GPU tests\n  3. optionally set the repository variable MODAL_GPU to change the GPU without editing files",
-        settings.label
+        plan.label.value
     );
-    Ok(())
+    Ok(ExitStatus::Success)
 }

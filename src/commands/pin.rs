@@ -3,13 +3,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::actions::{ActionPin, PINNED_ACTIONS};
-use crate::choices::{Loaded, load_set_up};
 use crate::cli::PinArgs;
-use crate::commands::update;
-use crate::error::{Error, Result, exit};
-use crate::github::{GitHub, semver};
-use crate::settings::Settings;
+use crate::commands::regenerate_files;
+use crate::error::{Error, ExitStatus, Result};
+use crate::generate::OnEdited;
+use crate::github_api::{GitHub, semver};
+use crate::pins::{ActionPin, PINNED_ACTIONS};
+use crate::plan::build::{Setup, load_set_up};
 use crate::ui;
 
 fn major_of(repo: &str, version: &str) -> Result<u64> {
@@ -21,18 +21,18 @@ fn major_of(repo: &str, version: &str) -> Result<u64> {
     })
 }
 
-pub fn run(args: &PinArgs, root: &Path) -> Result<u8> {
-    let Loaded {
-        project,
+pub fn run(args: &PinArgs, root: &Path) -> Result<ExitStatus> {
+    let Setup {
         mut config,
-        settings,
+        mut plan,
+        ..
     } = load_set_up(root)?;
     let github = GitHub::from_env()?;
 
     if args.check {
         let mut outdated = Vec::new();
         for action in PINNED_ACTIONS {
-            let current = settings.pin(action);
+            let current = plan.pin(action);
             let latest = github.latest_release(action.repo)?;
             if semver(&latest) > semver(&current.version) {
                 outdated.push(format!("{}: {} → {latest}", action.repo, current.version));
@@ -40,7 +40,7 @@ pub fn run(args: &PinArgs, root: &Path) -> Result<u8> {
         }
         if outdated.is_empty() {
             eprintln!("gpu-ci: every action is pinned at its latest release");
-            return Ok(exit::OK);
+            return Ok(ExitStatus::Success);
         }
         for line in &outdated {
             println!("{line}");
@@ -52,14 +52,14 @@ pub fn run(args: &PinArgs, root: &Path) -> Result<u8> {
             if outdated.len() == 1 { "has" } else { "have" }
         ));
         ui::help("run `gpu-ci pin --upgrade`");
-        return Ok(exit::FAILURE);
+        return Ok(ExitStatus::Failure);
     }
 
     // Resolve everything before writing anything: one failure changes nothing.
     let mut pins = BTreeMap::new();
     let mut report = Vec::new();
     for action in PINNED_ACTIONS {
-        let current = settings.pin(action);
+        let current = plan.pin(action);
         let resolved = if args.upgrade {
             let tag = github.latest_release(action.repo)?;
             github.tag_commit(action.repo, &tag)?
@@ -74,7 +74,7 @@ pub fn run(args: &PinArgs, root: &Path) -> Result<u8> {
             &resolved.sha[..12.min(resolved.sha.len())]
         ));
         pins.insert(
-            action.repo.to_string(),
+            action.repo,
             ActionPin {
                 sha: resolved.sha,
                 version: resolved.tag,
@@ -82,18 +82,12 @@ pub fn run(args: &PinArgs, root: &Path) -> Result<u8> {
         );
     }
 
+    plan.set_pins(pins);
     let mut raw = config.read()?;
-    raw.actions = pins
-        .iter()
-        .map(|(repo, pin)| (repo.clone(), pin.to_config()))
-        .collect();
+    raw.actions = plan.to_config().actions;
     config.write(&raw);
-    let settings = Settings {
-        actions: pins,
-        ..settings
-    };
-    let mut plan = update::plan(root, &project, &settings, config.section_name(), false)?;
-    plan.change(
+    let mut changes = regenerate_files(root, &plan, OnEdited::Merge { force: false })?;
+    changes.change(
         config.name,
         config.original.as_deref(),
         config.render(),
@@ -102,5 +96,5 @@ pub fn run(args: &PinArgs, root: &Path) -> Result<u8> {
     for line in &report {
         eprintln!("{line}");
     }
-    plan.apply(root)
+    changes.apply(root)
 }

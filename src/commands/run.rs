@@ -1,20 +1,17 @@
 //! `gpu-ci run`: run the GPU tests now, on Modal through its client or here with `--local`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
-use crate::choices::{Loaded, NotSetUp, Prompter, load};
 use crate::cli::{ChoiceArgs, RunArgs};
-use crate::config;
-use crate::detect::Project;
-use crate::error::{Error, Result, exit};
-use crate::render;
-use crate::settings::Settings;
+use crate::error::{Error, ExitStatus, IoOp, Result};
+use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
+use crate::plan::values::parse_gpu;
+use crate::plan::{Source, Sourced, TestPlan};
+use crate::targets::{self, modal::RUNNER};
 use crate::ui::note;
-
-const RUNNER: &str = ".modal/test_runner.py";
 
 /// Calls the runner's function in-process, as `gpu-ci run --local` promises; argv: runner,
 /// test path, pytest args.
@@ -94,31 +91,21 @@ enum Runner {
 }
 
 impl Runner {
-    fn find(
-        root: &Path,
-        settings: &Settings,
-        project: &Project,
-        section: String,
-    ) -> Result<Runner> {
-        let own = root.join(RUNNER);
+    fn find(root: &Path, plan: &TestPlan) -> Result<Runner> {
+        let own = root.join(RUNNER.path);
         if own.is_file() {
             return Ok(Runner::Project(own));
         }
         note(
             "no .modal/test_runner.py here; running the bundled runner (`gpu-ci init` writes it into the project)",
         );
-        let rendered = render::render_all(settings, project, section)?;
-        let contents = rendered
-            .into_iter()
-            .find(|file| file.path == RUNNER)
-            .map(|file| file.contents)
-            .expect("the runner is one of the generated files");
+        let contents = targets::render_one(plan, RUNNER.path)?;
         let dir = tempfile::Builder::new()
             .prefix("gpu-ci-runner-")
             .tempdir()
-            .map_err(|err| Error::io("create a folder in", &std::env::temp_dir(), &err))?;
+            .map_err(|err| Error::io(IoOp::CreateFolderIn, std::env::temp_dir(), err))?;
         let path = dir.path().join("test_runner.py");
-        std::fs::write(&path, contents).map_err(|err| Error::io("write", &path, &err))?;
+        std::fs::write(&path, contents).map_err(|err| Error::io(IoOp::Write, &path, err))?;
         Ok(Runner::Bundled(dir))
     }
 
@@ -132,7 +119,7 @@ impl Runner {
 
 /// Runs `command` with the terminal's stdio, passing Ctrl-C to it: a terminal's Ctrl-C reaches
 /// the whole foreground group, so gpu-ci only waits for the child to finish stopping.
-fn run_child(mut command: Command) -> Result<ExitStatus> {
+fn run_child(mut command: Command) -> Result<std::process::ExitStatus> {
     // A second call (in tests, or a library user) keeps the handler already set.
     let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
     let program = command.get_program().to_string_lossy().into_owned();
@@ -144,14 +131,14 @@ fn run_child(mut command: Command) -> Result<ExitStatus> {
         .map_err(|err| Error::usage(format!("lost `{program}`: {err}")))
 }
 
-fn exit_code(status: ExitStatus) -> u8 {
+fn exit_status(status: std::process::ExitStatus) -> ExitStatus {
     if INTERRUPTED.load(Ordering::SeqCst) {
-        return exit::INTERRUPTED;
+        return ExitStatus::Interrupted;
     }
     match status.code() {
-        Some(code) => u8::try_from(code).unwrap_or(exit::FAILURE),
+        Some(code) => ExitStatus::Tests(u8::try_from(code).unwrap_or(1)),
         // Killed by a signal: a Ctrl-C that reached only the child, or worse.
-        None => exit::INTERRUPTED,
+        None => ExitStatus::Interrupted,
     }
 }
 
@@ -187,7 +174,7 @@ fn summary_line(root: &Path, started: SystemTime) -> Option<String> {
     ))
 }
 
-pub fn run(args: &RunArgs, root: &Path) -> Result<u8> {
+pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
     let flags = ChoiceArgs {
         gpu: args.gpu.clone(),
         test_path: args.test_path.clone(),
@@ -197,16 +184,23 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<u8> {
         }),
         ..ChoiceArgs::default()
     };
-    let Loaded {
-        project,
-        config,
-        settings,
-    } = load(root, &flags, &Prompter::DEFAULTS, NotSetUp::ProceedWithNote)?;
-    // The --gpu flag is already in the settings; without it MODAL_GPU beats the config, as in CI.
-    let gpu = match std::env::var("MODAL_GPU") {
-        Ok(env) if args.gpu.is_none() && !env.trim().is_empty() => config::parse_gpu(&env)?,
-        _ => settings.gpu.clone(),
-    };
+    let Setup {
+        mut plan, notices, ..
+    } = load(
+        root,
+        &flags,
+        &Prompter::DEFAULTS,
+        WhenNotSetUp::ProceedWithNote,
+    )?;
+    notices.iter().for_each(|n| n.print());
+    // The --gpu flag is already in the plan; without it MODAL_GPU beats the config, as in CI.
+    if let Ok(env) = std::env::var("MODAL_GPU")
+        && args.gpu.is_none()
+        && !env.trim().is_empty()
+    {
+        let variable = "MODAL_GPU".to_string();
+        plan.gpu = Sourced::new(parse_gpu(&env)?, Source::Env { variable });
+    }
 
     // Check what the run needs before rendering anything.
     let mut launcher: Vec<PathBuf> = if args.local {
@@ -239,31 +233,34 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<u8> {
         }
         client
     };
-    let runner = Runner::find(root, &settings, &project, config.section_name())?;
+    let runner = Runner::find(root, &plan)?;
     let mut command = Command::new(launcher.remove(0));
     command.args(&launcher);
     if args.local {
         command
             .arg(runner.path())
-            .args([&settings.test_path, &settings.pytest_args]);
+            .args([&plan.test_path.value, &plan.pytest_args.value]);
     } else {
         command
             .arg("run")
             .arg(runner.path())
-            .arg(format!("--test-path={}", settings.test_path))
-            .arg(format!("--pytest-args={}", settings.pytest_args));
+            .arg(format!("--test-path={}", plan.test_path.value))
+            .arg(format!("--pytest-args={}", plan.pytest_args.value));
     }
-    command.current_dir(root).env("MODAL_GPU", gpu.env_value());
+    command
+        .current_dir(root)
+        .env("MODAL_GPU", plan.gpu.value.env_value());
     let started = SystemTime::now();
     let status = run_child(command)?;
     drop(runner);
-    let code = exit_code(status);
+    let status = exit_status(status);
     match summary_line(root, started) {
         Some(line) => eprintln!("gpu-ci: {line}"),
-        None if code != exit::INTERRUPTED => {
-            eprintln!("gpu-ci: no test summary was written (exit code {code})")
-        }
+        None if status != ExitStatus::Interrupted => eprintln!(
+            "gpu-ci: no test summary was written (exit code {})",
+            status.code()
+        ),
         None => {}
     }
-    Ok(code)
+    Ok(status)
 }

@@ -23,7 +23,7 @@ pub struct PyProject {
     pub dependency_names: Vec<String>,
 }
 
-/// `error:` text for a TOML syntax error, with its line and column.
+/// The error for a TOML file that does not parse, with its line and column.
 pub fn syntax_error(file: &str, text: &str, err: &TomlError) -> Error {
     let offset = err.span().map_or(0, |span| span.start);
     let before = &text[..offset.min(text.len())];
@@ -34,11 +34,14 @@ pub fn syntax_error(file: &str, text: &str, err: &TomlError) -> Error {
         .lines()
         .next()
         .unwrap_or("invalid TOML")
-        .trim();
-    Error::usage(format!(
-        "`{file}` is not valid TOML: {reason} at line {line}, column {column}"
-    ))
-    .with_help(format!("fix `{file}` and run gpu-ci again"))
+        .trim()
+        .to_string();
+    Error::Toml {
+        file: file.to_string(),
+        line,
+        column,
+        reason,
+    }
 }
 
 fn strings(item: Option<&Item>) -> Vec<String> {
@@ -169,6 +172,6 @@ cupy-cuda12x = "^13"
     fn syntax_errors_name_line_and_column() {
         let text = "[project]\nname = \"x\"\nversion = = 1\n";
         let err = PyProject::parse(text).unwrap_err();
-        assert!(err.message.contains("line 3, column 11"), "{}", err.message);
+        assert!(err.to_string().contains("line 3, column 11"), "{err}");
     }
 }

@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, IoOp, Result};
 
 /// One file to write, relative to the project root.
 pub struct FileWrite {
@@ -45,11 +45,8 @@ pub fn write_all(root: &Path, files: &[FileWrite]) -> Result<()> {
                 let _ = fs::remove_file(&rest.temp);
             }
             // Renames within one folder almost never fail; if one does, say what did change.
-            return Err(Error::usage(format!(
-                "cannot move `{}` into place: {err}",
-                file.target.display()
-            ))
-            .with_help(format!(
+            let shown = file.target.strip_prefix(root).unwrap_or(&file.target);
+            return Err(Error::io(IoOp::Move, shown, err).with_help(format!(
                 "{index} of {} files were already replaced; fix the cause and run the command again",
                 staged.len()
             )));
@@ -80,16 +77,16 @@ fn stage(
             for dir in missing.into_iter().rev() {
                 fs::create_dir(&dir).map_err(|err| {
                     Error::io(
-                        "create folder",
+                        IoOp::CreateFolder,
                         dir.strip_prefix(root).unwrap_or(&dir),
-                        &err,
+                        err,
                     )
                 })?;
                 created_dirs.push(dir);
             }
         }
         let temp = temp_path(&target);
-        fs::write(&temp, &file.contents).map_err(|err| Error::io("write", shown, &err))?;
+        fs::write(&temp, &file.contents).map_err(|err| Error::io(IoOp::Write, shown, err))?;
         staged.push(Staged {
             temp: temp.clone(),
             target: target.clone(),
@@ -97,7 +94,7 @@ fn stage(
         // A replaced file keeps its permissions (an executable script stays executable).
         if let Ok(meta) = fs::metadata(&target) {
             fs::set_permissions(&temp, meta.permissions())
-                .map_err(|err| Error::io("write", shown, &err))?;
+                .map_err(|err| Error::io(IoOp::Write, shown, err))?;
         }
     }
     Ok(())

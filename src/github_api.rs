@@ -98,7 +98,7 @@ impl GitHub {
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
             .build()
-            .map_err(|err| Error::usage(format!("cannot start an HTTP client: {err}")))?;
+            .map_err(|err| Error::network("cannot start an HTTP client", Some(Box::new(err))))?;
         Ok(GitHub {
             client,
             base: base.trim_end_matches('/').to_string(),
@@ -110,7 +110,8 @@ impl GitHub {
     /// GET `path`, retrying server errors and dropped connections with backoff.
     fn get(&self, path: &str, action: &str) -> Result<Response> {
         let url = format!("{}{path}", self.base);
-        let mut last_error = String::new();
+        let mut last_status = None;
+        let mut last_cause = None;
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
                 std::thread::sleep(self.retry_delay * 2u32.pow(attempt - 1));
@@ -125,15 +126,24 @@ impl GitHub {
             }
             match request.send() {
                 Ok(response) if response.status().is_server_error() => {
-                    last_error = format!("GitHub answered {}", response.status());
+                    last_status = Some(response.status());
+                    last_cause = None;
                 }
                 Ok(response) => return self.check(response, action),
-                Err(err) => last_error = format!("{err}"),
+                Err(err) => {
+                    last_status = None;
+                    last_cause = Some(err);
+                }
             }
         }
-        Err(Error::usage(format!(
-            "cannot resolve `{action}`: {last_error} (after {ATTEMPTS} tries, GET {url})"
-        ))
+        let what = match last_status {
+            Some(status) => format!("GitHub answered {status}"),
+            None => "no answer".to_string(),
+        };
+        Err(Error::network(
+            format!("cannot resolve `{action}`: {what} (after {ATTEMPTS} tries, GET {url})"),
+            last_cause.map(|err| Box::new(err) as Box<dyn std::error::Error + Send + Sync>),
+        )
         .with_help("nothing was changed; try again later"))
     }
 
@@ -163,23 +173,25 @@ impl GitHub {
             } else {
                 "set GITHUB_TOKEN (or GH_TOKEN) to a GitHub token for a far higher limit; nothing was changed".to_string()
             };
-            return Err(Error::usage(format!(
+            return Err(Error::network(format!(
                 "GitHub's API rate limit is exhausted while resolving `{action}`; it resets {reset}"
-            ))
+            ), None)
             .with_help(help));
         }
         let url = response.url().to_string();
-        Err(Error::usage(format!(
-            "cannot resolve `{action}`: GitHub answered {status} for {url}"
-        ))
+        Err(Error::network(
+            format!("cannot resolve `{action}`: GitHub answered {status} for {url}"),
+            None,
+        )
         .with_help("nothing was changed; check the action's name and your token"))
     }
 
     fn json<T: for<'de> Deserialize<'de>>(&self, path: &str, action: &str) -> Result<T> {
         self.get(path, action)?.json().map_err(|err| {
-            Error::usage(format!(
-                "cannot resolve `{action}`: unexpected answer from GitHub: {err}"
-            ))
+            Error::network(
+                format!("cannot resolve `{action}`: unexpected answer from GitHub"),
+                Some(Box::new(err)),
+            )
         })
     }
 

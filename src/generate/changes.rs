@@ -4,13 +4,13 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::diff;
-use crate::error::{Result, exit};
+use crate::error::{ExitStatus, Result};
+use crate::generate::diff;
+use crate::generate::write::{FileWrite, write_all};
 use crate::ui;
-use crate::write::{FileWrite, write_all};
 
 #[derive(Default)]
-pub struct Plan {
+pub struct ChangeSet {
     writes: Vec<FileWrite>,
     diffs: Vec<String>,
     report: Vec<String>,
@@ -18,7 +18,7 @@ pub struct Plan {
     beside_files: Vec<String>,
 }
 
-impl Plan {
+impl ChangeSet {
     /// Writes `new` to `path` when it differs from `old`: reported as `verb`, or as created or
     /// updated when `verb` is `None`.
     pub fn change(&mut self, path: &str, old: Option<&str>, new: String, verb: Option<&str>) {
@@ -72,26 +72,26 @@ impl Plan {
     }
 
     /// Prints the diffs for `--check` (exit 1 when anything would change) or `--dry-run`.
-    pub fn show(&self, check: bool) -> u8 {
+    pub fn show(&self, check: bool) -> ExitStatus {
         let mut stdout = std::io::stdout().lock();
         for d in &self.diffs {
             let _ = write!(stdout, "{d}");
         }
         if self.diffs.is_empty() {
             eprintln!("gpu-ci: generated files are up to date");
-            exit::OK
+            ExitStatus::Success
         } else if check {
             ui::error("generated files are out of date");
             ui::help("run `gpu-ci update`");
-            exit::FAILURE
+            ExitStatus::Failure
         } else {
             eprintln!("dry run: nothing written");
-            exit::OK
+            ExitStatus::Success
         }
     }
 
     /// Writes everything all-or-nothing and reports it; exit 1 when work is left to the user.
-    pub fn apply(self, root: &Path) -> Result<u8> {
+    pub fn apply(self, root: &Path) -> Result<ExitStatus> {
         if !self.writes.is_empty() {
             write_all(root, &self.writes)?;
         }
@@ -123,6 +123,10 @@ impl Plan {
                 "merge the `.new` file beside it by hand (take it and reapply your edits), then delete the `.new` file",
             );
         }
-        Ok(if failed { exit::FAILURE } else { exit::OK })
+        Ok(if failed {
+            ExitStatus::Failure
+        } else {
+            ExitStatus::Success
+        })
     }
 }

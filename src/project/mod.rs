@@ -6,7 +6,7 @@ pub mod requirements;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, IoOp, Result};
 pub use pyproject::PyProject;
 
 /// The GPU framework a project's dependencies name; it picks the base image and the GPU check.
@@ -121,7 +121,7 @@ const TEST_NAMES: [&str; 4] = ["test", "tests", "testing", "dev"];
 
 /// Reads a text file, or explains in one line why it cannot be used.
 pub fn read_text(path: &Path, shown: &str) -> Result<String> {
-    let bytes = fs::read(path).map_err(|err| Error::io("read", Path::new(shown), &err))?;
+    let bytes = fs::read(path).map_err(|err| Error::io(IoOp::Read, shown, err))?;
     String::from_utf8(bytes).map_err(|err| {
         let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
@@ -313,6 +313,27 @@ impl Project {
     /// A `[project]` table that uv can sync from.
     pub fn has_pep621(&self) -> bool {
         self.pyproject.as_ref().is_some_and(|p| p.has_project_table)
+    }
+
+    /// Dependencies declared for Poetry only (no `[project]` table).
+    pub fn is_poetry(&self) -> bool {
+        self.pyproject
+            .as_ref()
+            .is_some_and(|p| !p.poetry_groups.is_empty() || p.poetry_python.is_some())
+            && !self.has_pep621()
+    }
+
+    /// The project's name, from `[project]`, else its folder's.
+    pub fn name(&self) -> String {
+        self.pyproject
+            .as_ref()
+            .and_then(|p| p.name.clone())
+            .or_else(|| {
+                self.root
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+            })
+            .unwrap_or_default()
     }
 }
 

@@ -1,0 +1,51 @@
+//! `gpu-ci config`: the resolved settings and where each came from, as `cargo config get` shows
+//! them: `python = "3.11"  # detected: .python-version`.
+
+use std::path::Path;
+
+use crate::cli::ConfigArgs;
+use crate::error::{ExitStatus, Result};
+use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
+
+pub fn run(args: &ConfigArgs, root: &Path) -> Result<ExitStatus> {
+    let Setup { plan, .. } = load(
+        root,
+        &args.choices,
+        &Prompter::DEFAULTS,
+        WhenNotSetUp::Proceed,
+    )?;
+    let rows = plan.describe();
+    if args.json {
+        let settings: serde_json::Map<String, serde_json::Value> = rows
+            .into_iter()
+            .map(|(key, value, source)| {
+                let entry = serde_json::json!({ "value": value, "source": source });
+                (key, entry)
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&settings).expect("settings serialise");
+        println!("{text}");
+        return Ok(ExitStatus::Success);
+    }
+    let lines: Vec<(String, String)> = rows
+        .into_iter()
+        .map(|(key, value, source)| {
+            let value = match value {
+                serde_json::Value::Null => "(unset)".to_string(),
+                other => other.to_string(),
+            };
+            (format!("{key} = {value}"), source.to_string())
+        })
+        .collect();
+    // Sources line up, except after the few long lines (the action pins).
+    let width = lines
+        .iter()
+        .map(|(setting, _)| setting.len())
+        .filter(|len| *len <= 40)
+        .max()
+        .unwrap_or(0);
+    for (setting, source) in lines {
+        println!("{setting:width$}  # {source}");
+    }
+    Ok(ExitStatus::Success)
+}

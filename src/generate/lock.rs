@@ -1,0 +1,57 @@
+//! `.github/gpu-ci.lock`: what gpu-ci rendered last (its version, each target's template context
+//! and the files), so that `update` can re-render the base of a three-way merge.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::project::read_text;
+use crate::targets::Contexts;
+
+/// Where gpu-ci keeps what it rendered last.
+pub const LOCK: &str = ".github/gpu-ci.lock";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lock {
+    pub version: String,
+    pub files: Vec<String>,
+    /// Each target's template context, by target id.
+    pub contexts: Contexts,
+}
+
+impl Lock {
+    pub fn new(contexts: Contexts, files: Vec<String>) -> Lock {
+        Lock {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            files,
+            contexts,
+        }
+    }
+
+    /// The lock's text as it is on disk; `None` when there is none.
+    pub fn read_text(root: &Path) -> Result<Option<String>> {
+        let path = root.join(LOCK);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        read_text(&path, LOCK).map(Some)
+    }
+
+    /// The project's lock; `None` when there is none.
+    pub fn read(root: &Path) -> Result<Option<Lock>> {
+        let Some(text) = Lock::read_text(root)? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&text).map(Some).map_err(|err| {
+            Error::usage(format!("`{LOCK}` is not a gpu-ci lock: {err}"))
+                .with_help("restore it from git, or delete it and run `gpu-ci init --force`")
+        })
+    }
+
+    pub fn render(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("the lock serialises");
+        text.push('\n');
+        text
+    }
+}

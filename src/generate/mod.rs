@@ -1,0 +1,196 @@
+//! Turning rendered files into changes on disk: the hash stamp, the lock, the three-way merge,
+//! diffs, and the all-or-nothing write. Knows nothing of what the files say.
+
+pub mod changes;
+pub mod diff;
+pub mod engine;
+pub mod lock;
+pub mod merge;
+pub mod stamp;
+pub mod write;
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::error::{Error, Result};
+use crate::project::read_text;
+use changes::ChangeSet;
+use lock::{LOCK, Lock};
+use stamp::{content_hash, recorded_hash};
+
+/// One rendered file, relative to the project root.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub path: &'static str,
+    pub contents: String,
+}
+
+/// What to do with a generated file that exists and differs from the new render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnEdited {
+    /// `init`: refuse, naming the files, unless `force` (then overwrite).
+    Refuse { force: bool },
+    /// `update` and `pin`: merge three ways; `force` recreates deleted files.
+    Merge { force: bool },
+}
+
+/// What becomes of one generated file under `OnEdited::Merge`.
+enum Outcome {
+    Unchanged,
+    Create(String),
+    /// Untouched since gpu-ci wrote it: replaced by the new render.
+    Replace(String),
+    /// Edited, and merged cleanly with the new render.
+    Merged(String),
+    /// Edited where the template changed too: both sides kept between markers.
+    Conflict(String, usize),
+    /// Edited, and what gpu-ci wrote cannot be recovered: the new render goes beside it.
+    Unrecoverable(String),
+    /// Generated once and deleted since: left deleted.
+    KeptDeleted,
+}
+
+/// The changes that bring the generated files and the lock to `rendered`.
+///
+/// `base` is what the lock re-renders to (when its version is this one): the files as gpu-ci
+/// last wrote them, the base of each merge.
+pub fn regenerate(
+    root: &Path,
+    rendered: &[Rendered],
+    new_lock: &Lock,
+    old_lock: Option<&Lock>,
+    base: Option<&[Rendered]>,
+    on_edited: OnEdited,
+) -> Result<ChangeSet> {
+    let mut changes = ChangeSet::default();
+    let mut refused = Vec::new();
+    for new in rendered {
+        let target = root.join(new.path);
+        let current = if target.exists() {
+            Some(read_text(&target, new.path)?)
+        } else {
+            None
+        };
+        let old = current.as_deref();
+        match on_edited {
+            OnEdited::Refuse { force } => {
+                if old.is_some_and(|old| old != new.contents) && !force {
+                    refused.push(format!("`{}`", new.path));
+                }
+                changes.change(new.path, old, new.contents.clone(), None);
+            }
+            OnEdited::Merge { force } => match merge_file(root, new, old, old_lock, base, force) {
+                Outcome::Unchanged => {}
+                Outcome::KeptDeleted => changes.note(format!(
+                    "    kept {} deleted (`gpu-ci update --force` recreates it)",
+                    new.path
+                )),
+                Outcome::Create(text) | Outcome::Replace(text) => {
+                    changes.change(new.path, old, text, None)
+                }
+                Outcome::Merged(text) => changes.change(new.path, old, text, Some("merged")),
+                Outcome::Conflict(text, n) => {
+                    changes.conflict(new.path, old.unwrap_or_default(), text, n)
+                }
+                Outcome::Unrecoverable(text) => {
+                    changes.beside(new.path, old.unwrap_or_default(), text)
+                }
+            },
+        }
+    }
+    if !refused.is_empty() {
+        let subject = if refused.len() == 1 {
+            "a generated file already exists and differs"
+        } else {
+            "generated files already exist and differ"
+        };
+        return Err(Error::usage(format!(
+            "{subject} from what init would write: {}",
+            refused.join(", ")
+        ))
+        .with_help("run `gpu-ci update` to upgrade them keeping your edits, or `gpu-ci init --force` to overwrite them"));
+    }
+    // The lock is gpu-ci's own record, never a maintainer's edit: it is simply rewritten.
+    let old_text = Lock::read_text(root)?;
+    changes.change(LOCK, old_text.as_deref(), new_lock.render(), None);
+    Ok(changes)
+}
+
+/// The file as gpu-ci last wrote it: from the lock's render when it matches the recorded hash,
+/// else found in git history by that hash.
+fn recover_base(
+    root: &Path,
+    path: &str,
+    recorded: &str,
+    base: Option<&[Rendered]>,
+) -> Option<String> {
+    if let Some(file) = base.into_iter().flatten().find(|f| f.path == path)
+        && content_hash(&file.contents) == recorded
+    {
+        return Some(file.contents.clone());
+    }
+    let git = |args: &[&str]| -> Option<String> {
+        let output = Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .output()
+            .ok()?;
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let commits = git(&["log", "--format=%H", "-n", "200", "--", path])?;
+    commits.lines().find_map(|commit| {
+        let text = git(&["show", &format!("{commit}:{path}")])?;
+        (content_hash(&text) == recorded).then_some(text)
+    })
+}
+
+/// Decides what becomes of one generated file, given what it holds now (`None`: missing).
+fn merge_file(
+    root: &Path,
+    new: &Rendered,
+    current: Option<&str>,
+    lock: Option<&Lock>,
+    base: Option<&[Rendered]>,
+    force: bool,
+) -> Outcome {
+    let Some(current) = current else {
+        let was_generated = lock.is_some_and(|l| l.files.iter().any(|f| f == new.path));
+        return if was_generated && !force {
+            Outcome::KeptDeleted
+        } else {
+            Outcome::Create(new.contents.clone())
+        };
+    };
+    if current == new.contents {
+        return Outcome::Unchanged;
+    }
+    let Some(recorded) = recorded_hash(current) else {
+        return Outcome::Unrecoverable(new.contents.clone());
+    };
+    if content_hash(current) == recorded {
+        return Outcome::Replace(new.contents.clone());
+    }
+    // Edited; if gpu-ci would write what it wrote before, the edits simply stay.
+    if recorded_hash(&new.contents) == Some(recorded) {
+        return Outcome::Unchanged;
+    }
+    let Some(base) = recover_base(root, new.path, recorded, base) else {
+        return Outcome::Unrecoverable(new.contents.clone());
+    };
+    let merged = merge::merge(
+        &base,
+        current,
+        &new.contents,
+        &format!("yours ({})", new.path),
+        &format!("gpu-ci {}", env!("CARGO_PKG_VERSION")),
+    );
+    match merged.conflicts {
+        0 if merged.text == current => Outcome::Unchanged,
+        0 => Outcome::Merged(merged.text),
+        n => Outcome::Conflict(merged.text, n),
+    }
+}

@@ -1,0 +1,445 @@
+//! Building the plan: each setting from a flag, else the config, else detection, else a
+//! question, else a default; each value validated here, once, and tagged with its source.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::cli::ChoiceArgs;
+use crate::config::{self, ConfigFile, RawConfig};
+use crate::error::{Error, Result};
+use crate::generate::lock::LOCK;
+use crate::pins::{self, ActionPin, PINNED_ACTIONS};
+use crate::plan::install::InstallPlan;
+use crate::plan::values::{self, check_text};
+use crate::plan::{Source, Sourced, TestPlan, gpu};
+use crate::project::{Framework, InstallSource, Project};
+use crate::ui;
+
+/// A project read and its plan built: where every command starts.
+pub struct Setup {
+    pub project: Project,
+    pub config: ConfigFile,
+    pub plan: TestPlan,
+    /// What detection decided, for the user to hear (commands print them or not).
+    pub notices: Vec<Notice>,
+}
+
+/// A line for the user about a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    Note(String),
+    Warning(String),
+}
+
+impl Notice {
+    pub fn print(&self) {
+        match self {
+            Notice::Note(text) => ui::note(text),
+            Notice::Warning(text) => ui::warning(text),
+        }
+    }
+}
+
+/// What a command does in a project where `gpu-ci init` has not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenNotSetUp {
+    /// Go on silently (`init`, `config`).
+    Proceed,
+    /// Go on from detection, saying so (`run`).
+    ProceedWithNote,
+    /// Stop, pointing to `init` (`update`, `pin`).
+    Refuse,
+}
+
+/// `load` for a command that changes an initialised project and never asks (`update`, `pin`).
+pub fn load_set_up(root: &Path) -> Result<Setup> {
+    load(
+        root,
+        &ChoiceArgs::default(),
+        &Prompter::DEFAULTS,
+        WhenNotSetUp::Refuse,
+    )
+}
+
+/// Reads the project and its config, then builds the plan from flags, config, detection, `ask`.
+pub fn load(
+    root: &Path,
+    flags: &ChoiceArgs,
+    ask: &Prompter,
+    not_set_up: WhenNotSetUp,
+) -> Result<Setup> {
+    let project = Project::detect(root)?;
+    let config = ConfigFile::open(root)?;
+    let existing = config.read()?;
+    let mut notices = Vec::new();
+    if !config.is_initialised() && !root.join(LOCK).is_file() {
+        match not_set_up {
+            WhenNotSetUp::Proceed => {}
+            WhenNotSetUp::ProceedWithNote => notices.push(Notice::Note(
+                "no gpu-ci settings here; using what detection finds (`gpu-ci init` keeps them)"
+                    .into(),
+            )),
+            WhenNotSetUp::Refuse => {
+                return Err(Error::usage(
+                    "gpu-ci is not set up here: no gpu-ci settings and no lock",
+                )
+                .with_help("run `gpu-ci init` first"));
+            }
+        }
+    }
+    let mut builder = Builder {
+        flags,
+        config: &existing,
+        section: config.section_name(),
+        project: &project,
+        ask,
+        notices,
+    };
+    let plan = builder.build()?;
+    let notices = builder.notices;
+    Ok(Setup {
+        project,
+        config,
+        plan,
+        notices,
+    })
+}
+
+/// Asks questions, or answers them with defaults when nobody is there to ask.
+pub struct Prompter {
+    pub interactive: bool,
+}
+
+impl Prompter {
+    /// Takes every default: for commands that never ask.
+    pub const DEFAULTS: Prompter = Prompter { interactive: false };
+
+    /// The answer and its source: a prompt, or the default when nobody is asked.
+    fn text(&self, question: &str, default: &str) -> Result<(String, Source)> {
+        if !self.interactive {
+            return Ok((default.to_string(), Source::Default));
+        }
+        dialoguer::Input::<String>::new()
+            .with_prompt(question)
+            .default(default.to_string())
+            .interact_text()
+            .map(|answer| (answer, Source::Prompt))
+            .map_err(prompt_error)
+    }
+
+    fn select(&self, question: &str, items: &[String]) -> Result<Option<usize>> {
+        if !self.interactive {
+            return Ok(None);
+        }
+        dialoguer::Select::new()
+            .with_prompt(question)
+            .items(items)
+            .default(0)
+            .interact()
+            .map(Some)
+            .map_err(prompt_error)
+    }
+}
+
+fn prompt_error(err: dialoguer::Error) -> Error {
+    let dialoguer::Error::IO(io) = err;
+    // A Ctrl-C can leave the cursor hidden by a selection prompt.
+    let _ = dialoguer::console::Term::stderr().show_cursor();
+    if io.kind() == std::io::ErrorKind::Interrupted {
+        // End the prompt's line, so the shell's prompt starts on a fresh one.
+        eprintln!();
+        Error::Interrupted
+    } else {
+        Error::usage(format!("cannot read the answer: {io}"))
+    }
+}
+
+struct Builder<'a> {
+    flags: &'a ChoiceArgs,
+    config: &'a RawConfig,
+    section: String,
+    project: &'a Project,
+    ask: &'a Prompter,
+    notices: Vec<Notice>,
+}
+
+impl Builder<'_> {
+    fn flag(name: &str) -> Source {
+        Source::Flag {
+            flag: format!("--{name}"),
+        }
+    }
+
+    fn config_key(&self, key: &str) -> Source {
+        Source::Config {
+            key: key.to_string(),
+            file: self.section.clone(),
+        }
+    }
+
+    /// The flag's value, else the config's, with its source.
+    fn given(
+        &self,
+        key: &str,
+        flag: &Option<String>,
+        config: &Option<String>,
+    ) -> Option<(String, Source)> {
+        match (flag, config) {
+            (Some(value), _) => Some((value.clone(), Self::flag(key))),
+            (None, Some(value)) => Some((value.clone(), self.config_key(key))),
+            (None, None) => None,
+        }
+    }
+
+    fn note(&mut self, text: String) {
+        self.notices.push(Notice::Note(text));
+    }
+
+    fn build(&mut self) -> Result<TestPlan> {
+        let flags = self.flags;
+        let config = self.config;
+
+        let (gpu, gpu_source) = match self.given("gpu", &flags.gpu, &config.gpu) {
+            Some(given) => given,
+            None => {
+                let question = format!("GPU to test on ({})", gpu::valid_names());
+                self.ask.text(&question, config::DEFAULT_GPU)?
+            }
+        };
+        let gpu = Sourced::new(values::parse_gpu(&gpu)?, gpu_source);
+
+        let (python, python_source) = match self.given("python", &flags.python, &config.python) {
+            Some(given) => given,
+            None => match self.project.python_version() {
+                Some((version, from)) => {
+                    self.note(format!(
+                        "testing on Python {version}, from {from}; change it with --python"
+                    ));
+                    let from = if from == ".python-version" {
+                        from.to_string()
+                    } else {
+                        format!("`{from}` in pyproject.toml")
+                    };
+                    (version, Source::Detected { from })
+                }
+                None => {
+                    let (answer, source) = self
+                        .ask
+                        .text("Python version to test on", config::DEFAULT_PYTHON)?;
+                    self.note(format!(
+                        "no Python version found in the project; using {answer}, change it with --python"
+                    ));
+                    (answer, source)
+                }
+            },
+        };
+        let python = Sourced::new(values::parse_python(&python)?, python_source);
+
+        let (test_path, test_source) =
+            match self.given("test-path", &flags.test_path, &config.test_path) {
+                Some(given) => given,
+                None => match &self.project.tests {
+                    Some(tests) => {
+                        self.note(format!(
+                            "running the tests in `{}`, found by {}; change it with --test-path",
+                            tests.path, tests.source
+                        ));
+                        (
+                            tests.path.clone(),
+                            Source::Detected {
+                                from: tests.source.into(),
+                            },
+                        )
+                    }
+                    None => self.ask.text("Tests to run", config::DEFAULT_TEST_PATH)?,
+                },
+            };
+        let first = test_path.split_whitespace().next().unwrap_or(&test_path);
+        if !self.project.root.join(first).exists() {
+            self.notices.push(Notice::Warning(format!(
+                "the tests folder `{first}` does not exist; keeping it, change it with --test-path"
+            )));
+        }
+
+        let install_source = self.install_source()?;
+
+        let pytest_args = self
+            .given("pytest-args", &flags.pytest_args, &config.pytest_args)
+            .unwrap_or_else(|| (config::DEFAULT_PYTEST_ARGS.into(), Source::Default));
+        let label = self
+            .given("label", &flags.label, &config.label)
+            .unwrap_or_else(|| (config::DEFAULT_LABEL.into(), Source::Default));
+        let branch = self
+            .given("branch", &None, &config.branch)
+            .unwrap_or_else(|| (config::DEFAULT_BRANCH.into(), Source::Default));
+        check_text("test-path", &test_path)?;
+        check_text("pytest-args", &pytest_args.0)?;
+        if test_path.trim().is_empty() {
+            return Err(Error::usage("`test-path` may not be empty"));
+        }
+        values::check_label(&label.0)?;
+        values::check_branch(&branch.0)?;
+        if let Some(image) = &config.base_image {
+            check_text("base-image", image)?;
+        }
+
+        let fork_prs = if flags.fork_prs {
+            Sourced::new(true, Self::flag("fork-prs"))
+        } else {
+            self.configured_or("fork-prs", config.fork_prs, false)
+        };
+        let framework = match &config.framework {
+            Some(name) => {
+                Sourced::new(values::parse_framework(name)?, self.config_key("framework"))
+            }
+            None => Sourced::new(
+                self.project.framework,
+                match self.project.framework {
+                    Framework::None => Source::Default,
+                    _ => Source::Detected {
+                        from: "the project's dependencies".into(),
+                    },
+                },
+            ),
+        };
+        let base_image = match &config.base_image {
+            Some(image) => Sourced::new(Some(image.clone()), self.config_key("base-image")),
+            None => Sourced::default(None),
+        };
+        let install = InstallPlan::new(&install_source.value, self.project);
+        Ok(TestPlan {
+            project_name: self.project.name(),
+            config_section: self.section.clone(),
+            gpu,
+            python,
+            test_path: Sourced::new(test_path, test_source),
+            pytest_args: Sourced::new(pytest_args.0, pytest_args.1),
+            label: Sourced::new(label.0, label.1),
+            branch: Sourced::new(branch.0, branch.1),
+            fork_prs,
+            timeout: self.configured_or("timeout", config.timeout, config::DEFAULT_TIMEOUT),
+            allow_no_tests: self.configured_or("allow-no-tests", config.allow_no_tests, false),
+            base_image,
+            framework,
+            install_source,
+            install,
+            layout: self.project.layout,
+            actions: self.action_pins()?,
+        })
+    }
+
+    fn configured_or<T>(&self, key: &str, configured: Option<T>, default: T) -> Sourced<T> {
+        match configured {
+            Some(value) => Sourced::new(value, self.config_key(key)),
+            None => Sourced::default(default),
+        }
+    }
+
+    /// A flag, else the config, else the best candidate detection finds (asked when several).
+    fn install_source(&mut self) -> Result<Sourced<InstallSource>> {
+        let (flags, config) = (self.flags, self.config);
+        let from_flags = [
+            ("group", &flags.group),
+            ("extra", &flags.extra),
+            ("requirements", &flags.requirements),
+        ];
+        let from_config = [
+            ("group", &config.group),
+            ("extra", &config.extra),
+            ("requirements", &config.requirements),
+        ];
+        let given: Vec<(&str, &String)> = from_flags
+            .iter()
+            .filter_map(|(key, value)| value.as_ref().map(|v| (*key, v)))
+            .collect();
+        let (chosen, source) = if given.is_empty() {
+            let configured: Vec<(&str, &String)> = from_config
+                .iter()
+                .filter_map(|(key, value)| value.as_ref().map(|v| (*key, v)))
+                .collect();
+            if configured.len() > 1 {
+                return Err(Error::usage(
+                    "choose one install source: `group`, `extra` or `requirements`, not several",
+                ));
+            }
+            match configured.first() {
+                Some((key, _)) => (configured.clone(), self.config_key(key)),
+                None => return self.detect_install_source(),
+            }
+        } else {
+            let key = given[0].0;
+            (given.clone(), Self::flag(key))
+        };
+        let pick = |key: &str| {
+            chosen
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        let resolved = self
+            .project
+            .resolve_install(pick("group"), pick("extra"), pick("requirements"))?
+            .expect("one install source was given");
+        Ok(Sourced::new(resolved, source))
+    }
+
+    fn detect_install_source(&mut self) -> Result<Sourced<InstallSource>> {
+        let candidates = self.project.install_candidates();
+        let (index, source) = if candidates.len() > 1 {
+            let items: Vec<String> = candidates.iter().map(InstallSource::describe).collect();
+            match self
+                .ask
+                .select("Install the test dependencies from", &items)?
+            {
+                Some(index) => (index, Source::Prompt),
+                None => {
+                    let from = match &candidates[0] {
+                        InstallSource::Requirements(_) => "the file's name",
+                        _ => "pyproject.toml",
+                    };
+                    (0, Source::Detected { from: from.into() })
+                }
+            }
+        } else {
+            (0, Source::Default)
+        };
+        let picked = candidates[index].clone();
+        self.note(format!(
+            "installing test dependencies from {}; change it with --group, --extra or --requirements",
+            picked.describe()
+        ));
+        Ok(Sourced::new(picked, source))
+    }
+
+    /// The config's pins over the embedded ones, each checked.
+    fn action_pins(&self) -> Result<BTreeMap<&'static str, Sourced<ActionPin>>> {
+        for (repo, text) in &self.config.actions {
+            if pins::known(repo).is_none() {
+                let names: Vec<&str> = PINNED_ACTIONS.iter().map(|a| a.repo).collect();
+                return Err(Error::usage(format!(
+                    "`actions.\"{repo}\"`: the generated workflows use no action `{repo}`"
+                ))
+                .with_help(format!("they use {}", names.join(", "))));
+            }
+            if ActionPin::parse(text).is_none() {
+                return Err(Error::usage(format!(
+                    "`actions.\"{repo}\"` = `{text}` is not a pin: write \"<40-hex commit sha> # vX.Y.Z\""
+                ))
+                .with_help("`gpu-ci pin` resolves and writes them for you"));
+            }
+        }
+        Ok(PINNED_ACTIONS
+            .iter()
+            .map(|action| {
+                let pin = match self.config.actions.get(action.repo) {
+                    Some(text) => Sourced::new(
+                        ActionPin::parse(text).expect("checked above"),
+                        self.config_key(&format!("actions.\"{}\"", action.repo)),
+                    ),
+                    None => Sourced::default(ActionPin::from(action)),
+                };
+                (action.repo, pin)
+            })
+            .collect())
+    }
+}

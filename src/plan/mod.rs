@@ -1,0 +1,231 @@
+//! The typed plan of what will run: every setting validated once, each with where it came from.
+//!
+//! `build` settles each value from flags, then the config, then detection, then a question,
+//! then a default; the targets render this plan and nothing else.
+
+pub mod build;
+pub mod gpu;
+pub mod install;
+pub mod values;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::config::{self, RawConfig};
+use crate::pins::{ActionPin, PINNED_ACTIONS, PinnedAction};
+use crate::project::{Framework, InstallSource, Layout};
+use gpu::GpuChoice;
+use install::InstallPlan;
+use values::PythonVersion;
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Source {
+    /// A command-line flag, as `--gpu`.
+    Flag { flag: String },
+    /// An environment variable, as `MODAL_GPU` for `gpu-ci run`.
+    Env { variable: String },
+    /// A key of the config section.
+    Config { key: String, file: String },
+    /// Read from the project, as `.python-version`.
+    Detected { from: String },
+    /// Answered at a prompt.
+    Prompt,
+    /// Nothing said otherwise.
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag { flag } => write!(f, "flag: {flag}"),
+            Source::Env { variable } => write!(f, "environment: {variable}"),
+            Source::Config { key, file } => write!(f, "config: `{key}` in {file}"),
+            Source::Detected { from } => write!(f, "detected: {from}"),
+            Source::Prompt => f.write_str("prompt"),
+            Source::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+impl<T> Sourced<T> {
+    pub fn new(value: T, source: Source) -> Self {
+        Sourced { value, source }
+    }
+
+    pub fn default(value: T) -> Self {
+        Sourced::new(value, Source::Default)
+    }
+}
+
+/// What a GPU run does, for every target to render.
+#[derive(Debug, Clone)]
+pub struct TestPlan {
+    /// Project name, for the Modal app's name.
+    pub project_name: String,
+    /// Where the settings live, for the generated files' headers: `[tool.gpu-ci] in ...`.
+    pub config_section: String,
+    pub gpu: Sourced<GpuChoice>,
+    pub python: Sourced<PythonVersion>,
+    pub test_path: Sourced<String>,
+    pub pytest_args: Sourced<String>,
+    pub label: Sourced<String>,
+    pub branch: Sourced<String>,
+    pub fork_prs: Sourced<bool>,
+    pub timeout: Sourced<u32>,
+    pub allow_no_tests: Sourced<bool>,
+    /// `None`: the framework's default base image.
+    pub base_image: Sourced<Option<String>>,
+    pub framework: Sourced<Framework>,
+    /// Where the test dependencies come from, as the maintainer chose or detection picked.
+    pub install_source: Sourced<InstallSource>,
+    /// How the image installs them, derived from the source and the project's files.
+    pub install: InstallPlan,
+    pub layout: Layout,
+    /// The pin of every action the workflows use, by `owner/repo`.
+    pub actions: BTreeMap<&'static str, Sourced<ActionPin>>,
+}
+
+impl TestPlan {
+    /// The pin the workflows use for `action`.
+    pub fn pin(&self, action: &PinnedAction) -> &ActionPin {
+        &self.actions[action.repo].value
+    }
+
+    /// Replaces every action pin, as `gpu-ci pin` resolved them.
+    pub fn set_pins(&mut self, pins: BTreeMap<&'static str, ActionPin>) {
+        for (repo, pin) in pins {
+            let source = Source::Config {
+                key: format!("actions.\"{repo}\""),
+                file: self.config_section.clone(),
+            };
+            self.actions.insert(repo, Sourced::new(pin, source));
+        }
+    }
+
+    /// What goes into the config file: every choice, optional keys only when not default.
+    pub fn to_config(&self) -> RawConfig {
+        let (group, extra, requirements) = match &self.install_source.value {
+            InstallSource::Group(name) | InstallSource::PoetryGroup(name) => {
+                (Some(name.clone()), None, None)
+            }
+            InstallSource::Extra(name) => (None, Some(name.clone()), None),
+            InstallSource::Requirements(path) => (None, None, Some(path.clone())),
+            InstallSource::ProjectOnly => (None, None, None),
+        };
+        let chosen =
+            |source: &Source| matches!(source, Source::Flag { .. } | Source::Config { .. });
+        RawConfig {
+            gpu: Some(self.gpu.value.to_string()),
+            python: Some(self.python.value.to_string()),
+            test_path: Some(self.test_path.value.clone()),
+            pytest_args: Some(self.pytest_args.value.clone()),
+            label: Some(self.label.value.clone()),
+            group,
+            extra,
+            requirements,
+            fork_prs: self.fork_prs.value.then_some(true),
+            timeout: (self.timeout.value != config::DEFAULT_TIMEOUT).then_some(self.timeout.value),
+            base_image: self.base_image.value.clone(),
+            framework: chosen(&self.framework.source).then(|| self.framework.value.name().into()),
+            allow_no_tests: self.allow_no_tests.value.then_some(true),
+            branch: (self.branch.value != config::DEFAULT_BRANCH)
+                .then(|| self.branch.value.clone()),
+            actions: self
+                .actions
+                .iter()
+                .filter(|(_, pin)| pin.source != Source::Default)
+                .map(|(repo, pin)| (repo.to_string(), pin.value.to_config()))
+                .collect(),
+        }
+    }
+
+    /// Every setting as `key`, its value as TOML would write it, and its source: for
+    /// `gpu-ci config`.
+    pub fn describe(&self) -> Vec<(String, serde_json::Value, &Source)> {
+        use serde_json::{Value, json};
+        let text = |s: &str| Value::String(s.to_string());
+        let mut rows = vec![
+            (
+                "gpu".to_string(),
+                text(&self.gpu.value.to_string()),
+                &self.gpu.source,
+            ),
+            (
+                "python".into(),
+                text(&self.python.value.to_string()),
+                &self.python.source,
+            ),
+            (
+                "test-path".into(),
+                text(&self.test_path.value),
+                &self.test_path.source,
+            ),
+            (
+                "pytest-args".into(),
+                text(&self.pytest_args.value),
+                &self.pytest_args.source,
+            ),
+            ("label".into(), text(&self.label.value), &self.label.source),
+        ];
+        let (key, value) = match &self.install_source.value {
+            InstallSource::Group(name) | InstallSource::PoetryGroup(name) => ("group", text(name)),
+            InstallSource::Extra(name) => ("extra", text(name)),
+            InstallSource::Requirements(path) => ("requirements", text(path)),
+            InstallSource::ProjectOnly => ("install", text("project")),
+        };
+        rows.push((key.into(), value, &self.install_source.source));
+        rows.extend([
+            (
+                "fork-prs".to_string(),
+                json!(self.fork_prs.value),
+                &self.fork_prs.source,
+            ),
+            (
+                "timeout".into(),
+                json!(self.timeout.value),
+                &self.timeout.source,
+            ),
+            (
+                "allow-no-tests".into(),
+                json!(self.allow_no_tests.value),
+                &self.allow_no_tests.source,
+            ),
+            (
+                "base-image".into(),
+                // `null`: the framework's default image, which the Modal target picks.
+                self.base_image.value.as_deref().map_or(Value::Null, text),
+                &self.base_image.source,
+            ),
+            (
+                "framework".into(),
+                text(self.framework.value.name()),
+                &self.framework.source,
+            ),
+            (
+                "branch".into(),
+                text(&self.branch.value),
+                &self.branch.source,
+            ),
+        ]);
+        for action in PINNED_ACTIONS {
+            let pin = &self.actions[action.repo];
+            rows.push((
+                format!("actions.\"{}\"", action.repo),
+                text(&pin.value.to_config()),
+                &pin.source,
+            ));
+        }
+        rows
+    }
+}

@@ -1,0 +1,75 @@
+//! GitHub Actions: the reusable workflow that runs the Modal runner, and the two workflows that
+//! call it (a pull-request label; pushes and manual dispatch).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{GeneratedFile, Header};
+use crate::pins::{MODAL_CLIENT_VERSION, PINNED_ACTIONS};
+use crate::plan::TestPlan;
+
+pub const REUSABLE_WORKFLOW: GeneratedFile = GeneratedFile {
+    path: ".github/workflows/_modal-gpu-tests.yml",
+    template: "github/_modal-gpu-tests.yml.j2",
+};
+pub const LABEL_WORKFLOW: GeneratedFile = GeneratedFile {
+    path: ".github/workflows/label-gpu-tests.yml",
+    template: "github/label-gpu-tests.yml.j2",
+};
+pub const RUN_WORKFLOW: GeneratedFile = GeneratedFile {
+    path: ".github/workflows/run-gpu-tests.yml",
+    template: "github/run-gpu-tests.yml.j2",
+};
+pub const FILES: [GeneratedFile; 3] = [REUSABLE_WORKFLOW, LABEL_WORKFLOW, RUN_WORKFLOW];
+
+/// Where fork mode checks out the PR's tree, beside the trusted base checkout.
+const FORK_TREE: &str = "pr-tree";
+
+#[derive(Debug, Serialize)]
+pub struct Context {
+    header: Header,
+    /// The form `MODAL_GPU` takes: `H100:2,A100-80GB`.
+    gpu_setting: String,
+    /// The form people read: `H100:2, A100-80GB`.
+    gpu_display: String,
+    python: String,
+    test_path: String,
+    pytest_args: String,
+    label: String,
+    branch: String,
+    fork_prs: bool,
+    fork_tree: &'static str,
+    job_timeout_minutes: u32,
+    /// `uses:` values by action key: `owner/repo@<sha> # vX.Y.Z`.
+    actions: BTreeMap<&'static str, String>,
+    modal_version: &'static str,
+}
+
+pub fn context(plan: &TestPlan) -> Context {
+    Context {
+        header: Header::new(plan),
+        gpu_setting: plan.gpu.value.env_value(),
+        gpu_display: plan.gpu.value.to_string(),
+        python: plan.python.value.to_string(),
+        test_path: plan.test_path.value.clone(),
+        pytest_args: plan.pytest_args.value.clone(),
+        label: plan.label.value.clone(),
+        branch: plan.branch.value.clone(),
+        fork_prs: plan.fork_prs.value,
+        fork_tree: FORK_TREE,
+        // The test timeout plus time to build the image and wait for a GPU.
+        job_timeout_minutes: plan.timeout.value.div_ceil(60) + 30,
+        actions: PINNED_ACTIONS
+            .iter()
+            .map(|action| {
+                let pin = plan.pin(action);
+                (
+                    action.key,
+                    format!("{}@{} # {}", action.repo, pin.sha, pin.version),
+                )
+            })
+            .collect(),
+        modal_version: MODAL_CLIENT_VERSION,
+    }
+}

@@ -1,0 +1,165 @@
+//! The Modal test runner: the image, the GPU function and the summary, in one Python file that
+//! every CI target runs.
+
+use serde::Serialize;
+
+use super::{GeneratedFile, Header};
+use crate::pins::{POETRY_VERSION, UV_VERSION};
+use crate::plan::TestPlan;
+use crate::plan::gpu::{GPU_PRICES_DATE, GPU_TYPES};
+use crate::plan::install::InstallPlan;
+use crate::project::{Framework, Layout};
+
+pub const RUNNER: GeneratedFile = GeneratedFile {
+    path: ".modal/test_runner.py",
+    template: "modal/test_runner.py.j2",
+};
+
+/// `uv sync` from the project's metadata.
+#[derive(Debug, Serialize)]
+struct UvLayer {
+    groups: Vec<String>,
+    extras: Vec<String>,
+}
+
+/// `poetry install --no-root` from the project's metadata.
+#[derive(Debug, Serialize)]
+struct PoetryLayer {
+    groups: Vec<String>,
+    lock: bool,
+}
+
+/// `uv pip install -r` from requirements files.
+#[derive(Debug, Serialize)]
+struct RequirementsLayer {
+    /// The files `-r` names.
+    install: Vec<String>,
+    /// Those and every file they include: copied into the image.
+    files: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Context {
+    header: Header,
+    gpu_setting: String,
+    gpu_display: String,
+    python: String,
+    test_path: String,
+    pytest_args: String,
+    framework: &'static str,
+    /// Extra packages for the framework's CUDA build, where its default wheel is CPU-only.
+    framework_packages: Vec<&'static str>,
+    timeout: u32,
+    allow_no_tests: bool,
+    base_image: Option<String>,
+    import_paths: Vec<&'static str>,
+    /// Whether the image reads pyproject.toml (and its lock) for the dependency layer.
+    dependency_metadata: bool,
+    /// At most one of these is set: how the dependency layer installs.
+    uv: Option<UvLayer>,
+    poetry: Option<PoetryLayer>,
+    requirements: Option<RequirementsLayer>,
+    uv_version: &'static str,
+    poetry_version: &'static str,
+    gpu_prices: Vec<(&'static str, f64)>,
+    prices_date: &'static str,
+    app_name: String,
+}
+
+fn framework_packages(framework: Framework) -> Vec<&'static str> {
+    match framework {
+        Framework::Jax => vec!["jax[cuda12]"],
+        Framework::Tensorflow => vec!["tensorflow[and-cuda]"],
+        Framework::Torch | Framework::Cupy | Framework::None => Vec::new(),
+    }
+}
+
+/// CuPy's wheels load the CUDA libraries from the system; the others bring their own.
+fn default_base_image(framework: Framework) -> Option<String> {
+    match framework {
+        Framework::Cupy => Some("nvidia/cuda:12.8.1-runtime-ubuntu24.04".into()),
+        _ => None,
+    }
+}
+
+/// `My_Project` → `my-project-gpu-tests`: a name Modal accepts.
+fn app_name(project_name: &str) -> String {
+    let slug: String = project_name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let slug = slug.trim_matches('-');
+    if slug.is_empty() {
+        "gpu-ci-tests".into()
+    } else {
+        format!("{slug}-gpu-tests")
+    }
+}
+
+pub fn context(plan: &TestPlan) -> Context {
+    let framework = plan.framework.value;
+    let (mut uv, mut poetry, mut requirements) = (None, None, None);
+    match &plan.install {
+        InstallPlan::Uv { groups, extras, .. } => {
+            uv = Some(UvLayer {
+                groups: groups.clone(),
+                extras: extras.clone(),
+            })
+        }
+        InstallPlan::Poetry { groups, locked } => {
+            poetry = Some(PoetryLayer {
+                groups: groups.clone(),
+                lock: *locked,
+            })
+        }
+        InstallPlan::Requirements { install, files } => {
+            requirements = Some(RequirementsLayer {
+                install: install.clone(),
+                files: files.clone(),
+            })
+        }
+        InstallPlan::Nothing => {}
+    }
+    Context {
+        header: Header::new(plan),
+        gpu_setting: plan.gpu.value.env_value(),
+        gpu_display: plan.gpu.value.to_string(),
+        python: plan.python.value.to_string(),
+        test_path: plan.test_path.value.clone(),
+        pytest_args: plan.pytest_args.value.clone(),
+        framework: framework.name(),
+        framework_packages: framework_packages(framework),
+        timeout: plan.timeout.value,
+        allow_no_tests: plan.allow_no_tests.value,
+        base_image: plan
+            .base_image
+            .value
+            .clone()
+            .or_else(|| default_base_image(framework)),
+        import_paths: match plan.layout {
+            Layout::Src => vec!["src"],
+            Layout::Flat => vec!["."],
+        },
+        dependency_metadata: uv.is_some() || poetry.is_some(),
+        uv,
+        poetry,
+        requirements,
+        uv_version: UV_VERSION,
+        poetry_version: POETRY_VERSION,
+        gpu_prices: GPU_TYPES.to_vec(),
+        prices_date: GPU_PRICES_DATE,
+        app_name: app_name(&plan.project_name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_names_are_slugs() {
+        assert_eq!(app_name("My_Project"), "my-project-gpu-tests");
+        assert_eq!(app_name("--"), "gpu-ci-tests");
+    }
+}
