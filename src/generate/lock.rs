@@ -1,13 +1,16 @@
 //! `.github/gpu-ci.lock`: what gpu-ci rendered last (its version, each target's template context
 //! and the files), so that `update` can re-render the base of a three-way merge.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::project::read_text;
-use crate::targets::Contexts;
+
+/// Each target's template context, by target id: what the lock keeps to re-render later.
+pub type Contexts = BTreeMap<String, serde_json::Value>;
 
 /// Where gpu-ci keeps what it rendered last.
 pub const LOCK: &str = ".github/gpu-ci.lock";

@@ -4,11 +4,10 @@
 pub mod github;
 pub mod modal;
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::generate::lock::Contexts;
 use crate::generate::{Rendered, engine, stamp};
 use crate::plan::TestPlan;
 
@@ -82,9 +81,6 @@ pub fn generated_files() -> impl Iterator<Item = GeneratedFile> {
         .into_iter()
         .flat_map(|t| t.files().iter().copied())
 }
-
-/// Each target's template context, by target id: what the lock keeps to re-render later.
-pub type Contexts = BTreeMap<String, serde_json::Value>;
 
 pub fn contexts(plan: &TestPlan) -> Contexts {
     Target::ALL

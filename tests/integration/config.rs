@@ -1,0 +1,118 @@
+//! `gpu-ci config [--json]`: every setting's value and where it came from (issue 10).
+
+use crate::common::{FIXTURES, Project};
+
+/// The keys `config --json` must always give, whatever the layout.
+const ALWAYS: [&str; 11] = [
+    "gpu",
+    "python",
+    "test-path",
+    "pytest-args",
+    "label",
+    "fork-prs",
+    "timeout",
+    "allow-no-tests",
+    "base-image",
+    "framework",
+    "branch",
+];
+
+fn config_json(project: &Project, args: &[&str]) -> serde_json::Value {
+    let mut full = vec!["config", "--json"];
+    full.extend_from_slice(args);
+    let output = project.gpu_ci(&full).success().get_output().stdout.clone();
+    serde_json::from_slice(&output).expect("config --json prints JSON")
+}
+
+fn source_kind<'a>(json: &'a serde_json::Value, key: &str) -> &'a str {
+    json[key]["source"]["kind"]
+        .as_str()
+        .unwrap_or_else(|| panic!("`{key}` has no source kind: {json:#}"))
+}
+
+#[test]
+fn json_gives_every_setting_a_value_and_a_source_on_every_fixture() {
+    let kinds = [
+        "flag",
+        "environment",
+        "config",
+        "detected",
+        "prompt",
+        "default",
+    ];
+    for fixture in FIXTURES {
+        let project = Project::fixture(fixture);
+        let json = config_json(&project, &[]);
+        for key in ALWAYS {
+            assert!(
+                json.get(key).is_some_and(|e| e.get("value").is_some()),
+                "{fixture}: no value for `{key}`: {json:#}"
+            );
+            assert!(kinds.contains(&source_kind(&json, key)), "{fixture}: {key}");
+        }
+        // Exactly one install source is reported.
+        let installs = ["group", "extra", "requirements", "install"]
+            .iter()
+            .filter(|key| json.get(**key).is_some())
+            .count();
+        assert_eq!(installs, 1, "{fixture}: {json:#}");
+        // config writes nothing.
+        assert!(!project.path(".github").exists(), "{fixture}");
+    }
+}
+
+#[test]
+fn sources_follow_the_precedence_flag_config_detection_default() {
+    let project = Project::fixture("uv-groups-src");
+    let json = config_json(&project, &[]);
+    assert_eq!(source_kind(&json, "gpu"), "default");
+    assert_eq!(source_kind(&json, "python"), "detected");
+    assert_eq!(
+        json["python"]["source"]["from"],
+        "`requires-python` in pyproject.toml"
+    );
+    assert_eq!(source_kind(&json, "group"), "detected");
+
+    project
+        .gpu_ci(&["init", "--yes", "--gpu", "A10G"])
+        .success();
+    let json = config_json(&project, &[]);
+    assert_eq!(json["gpu"]["value"], "A10G");
+    assert_eq!(source_kind(&json, "gpu"), "config");
+    assert_eq!(json["gpu"]["source"]["key"], "gpu");
+
+    let json = config_json(&project, &["--gpu", "H100:2"]);
+    assert_eq!(json["gpu"]["value"], "H100:2");
+    assert_eq!(json["gpu"]["source"]["flag"], "--gpu");
+}
+
+#[test]
+fn text_form_reads_like_toml_with_the_source_as_a_comment() {
+    let project = Project::fixture("extras-flat");
+    project.write(".python-version", "3.13\n");
+    let assert = project.gpu_ci(&["config", "--label", "run gpu"]).success();
+    let text = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("no `{key}` line:\n{text}"))
+            .to_string()
+    };
+    assert!(
+        line("python").contains("\"3.13\"")
+            && line("python").ends_with("# detected: .python-version"),
+        "{text}"
+    );
+    assert!(line("label").ends_with("# flag: --label"), "{text}");
+    assert!(line("extra").contains("\"test\""), "{text}");
+    assert!(line("gpu").ends_with("# default"), "{text}");
+}
+
+#[test]
+fn bad_flags_are_refused_as_init_refuses_them() {
+    let project = Project::fixture("extras-flat");
+    project
+        .gpu_ci(&["config", "--gpu", "V100"])
+        .code(2)
+        .stderr(predicates::str::contains("error: unknown GPU `V100`"));
+}
