@@ -1,16 +1,18 @@
 //! One integration-test binary: a module per feature, all driving the real `gpu-ci` binary.
+//! The tests that need scripts/test.sh's tools live in the `tools` binary (tests/tools/).
 
 mod architecture;
-mod checkers;
-mod common;
 mod config;
 mod errors;
+// Shared with the tools binary, which uses other parts of it.
+#[allow(dead_code)]
+#[path = "../common/mod.rs"]
+mod common;
 mod init;
 mod pin;
 mod prompts;
 mod quoting;
 mod run;
-mod runner;
 mod snapshots;
 mod update;
 mod update_property;

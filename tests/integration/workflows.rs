@@ -2,31 +2,7 @@
 
 use serde_json::Value;
 
-use crate::common::{FIXTURES, Project};
-
-/// The option sets every fixture is generated with for the checks.
-pub const OPTION_SETS: [&[&str]; 5] = [
-    &[],
-    &["--fork-prs"],
-    &["--gpu", "A100-80GB"],
-    &["--gpu", "H100:2"],
-    &["--label", "run on gpu"],
-];
-
-/// Every fixture × option set, initialised.
-pub fn all_generated() -> Vec<(String, Project)> {
-    let mut projects = Vec::new();
-    for fixture in FIXTURES {
-        for options in OPTION_SETS {
-            let project = Project::fixture(fixture);
-            let mut args = vec!["init", "--yes"];
-            args.extend_from_slice(options);
-            project.gpu_ci(&args).success();
-            projects.push((format!("{fixture} {options:?}"), project));
-        }
-    }
-    projects
-}
+use crate::common::{Project, all_generated};
 
 fn parse(text: &str) -> Value {
     serde_saphyr::from_str(text).unwrap()

@@ -2,8 +2,8 @@
 
 use std::process::Command;
 
-use crate::common::{actionlint, describe, repo_root, tool};
-use crate::workflows::all_generated;
+use crate::common::{all_generated, describe, repo_root};
+use crate::installed::{actionlint, tool};
 
 #[test]
 fn zizmor_actionlint_and_schema_find_nothing() {

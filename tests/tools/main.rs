@@ -1,0 +1,14 @@
+//! The tests that need what scripts/test.sh installs (`.venv/`, `.tools/`): the external
+//! checkers, the generated runner under the real `modal` client, and `gpu-ci run --local`.
+//! A missing tool fails the test with how to install it; `cargo test --test integration`
+//! runs everything else without them.
+
+// Shared with the integration binary, which uses other parts of it.
+#[allow(dead_code)]
+#[path = "../common/mod.rs"]
+mod common;
+
+mod checkers;
+mod installed;
+mod run_local;
+mod runner;
