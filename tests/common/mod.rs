@@ -1,7 +1,10 @@
-//! Helpers both test binaries share: fixture projects in temporary folders and the binary.
+//! Helpers both test binaries share: fixture projects in temporary folders and the binary,
+//! started from an environment scrubbed of what would change its behaviour.
 
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use tempfile::TempDir;
 
@@ -142,10 +145,62 @@ pub fn all_generated() -> Vec<(String, Project)> {
     projects
 }
 
+/// Variables whose name starts with one of these are removed from every gpu-ci the tests
+/// start: a developer's shell or a CI runner may hold Modal's or GitHub's settings and tokens.
+pub const SCRUBBED_ENV_PREFIXES: [&str; 2] = ["MODAL_", "GITHUB_"];
+
+/// And these: GitHub CLI tokens, the colour switches, and gpu-ci's and its runner's own knobs.
+pub const SCRUBBED_ENV_VARS: [&str; 9] = [
+    "GH_TOKEN",
+    "GH_HOST",
+    "FORCE_COLOR",
+    "NO_COLOR",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+    "GPU_CI_RETRY_DELAY_MS",
+    "GPU_CI_PYTHON",
+    "GPU_CI_PROJECT_DIR",
+];
+
+fn is_scrubbed(name: &str) -> bool {
+    SCRUBBED_ENV_VARS.contains(&name) || SCRUBBED_ENV_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// Removes every scrubbed variable from what `cmd` will run with, whether this process holds
+/// it or `cmd` was already given it; everything else (PATH, HOME, …) is inherited as usual.
+/// A test that wants one of them sets it on the command afterwards.
+pub fn scrub_env(cmd: &mut Command) -> &mut Command {
+    let inherited = std::env::vars_os().map(|(name, _)| name);
+    let given = cmd.get_envs().map(|(name, _)| name.to_owned());
+    let names: Vec<OsString> = inherited
+        .chain(given)
+        .chain(SCRUBBED_ENV_VARS.map(OsString::from))
+        .filter(|name| name.to_str().is_some_and(is_scrubbed))
+        .collect();
+    for name in names {
+        cmd.env_remove(name);
+    }
+    cmd
+}
+
+/// The gpu-ci binary as a plain process, for tests that spawn it themselves; scrubbed.
+pub fn gpu_ci_process() -> Command {
+    let mut cmd = Command::new(gpu_ci_path());
+    scrub_env(&mut cmd);
+    cmd
+}
+
+/// The gpu-ci binary under assert_cmd, scrubbed, with stdin closed so it never prompts.
 pub fn gpu_ci() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("gpu-ci"));
+    let mut cmd = assert_cmd::Command::from_std(gpu_ci_process());
     cmd.write_stdin("");
     cmd
+}
+
+/// Where the binary is, for a test that hands it to another program (`script`); that
+/// program's own command must go through [`scrub_env`].
+pub fn gpu_ci_path() -> &'static Path {
+    assert_cmd::cargo::cargo_bin!("gpu-ci")
 }
 
 /// Output of a finished command, for assertion messages.

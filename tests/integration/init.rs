@@ -390,12 +390,7 @@ fn color_follows_the_flag_and_no_color() {
     let project = Project::fixture("uv-groups-src");
     let stderr = |args: &[&str], env: &[(&str, &str)]| {
         let mut cmd = crate::common::gpu_ci();
-        cmd.arg("-C")
-            .arg(&project.root)
-            .args(args)
-            .env_remove("NO_COLOR")
-            .env_remove("FORCE_COLOR")
-            .env_remove("CLICOLOR_FORCE");
+        cmd.arg("-C").arg(&project.root).args(args);
         for (name, value) in env {
             cmd.env(name, value);
         }

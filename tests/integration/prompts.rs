@@ -4,13 +4,14 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::common::Project;
+use crate::common::{Project, gpu_ci_path, scrub_env};
 
 /// Runs `gpu-ci -C <root> init` on a pseudo-terminal, typing `keys` with pauses between them.
 fn at_terminal(project: &Project, keys: &[&str]) -> (Option<i32>, String) {
-    let bin = assert_cmd::cargo::cargo_bin!("gpu-ci");
+    let bin = gpu_ci_path();
     let command = format!("{} -C {} init", bin.display(), project.root.display());
-    let mut child = Command::new("script")
+    // gpu-ci inherits `script`'s environment.
+    let mut child = scrub_env(&mut Command::new("script"))
         .args(["-qec", &command, "/dev/null"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

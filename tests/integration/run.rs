@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use predicates::prelude::*;
 use tempfile::TempDir;
 
-use crate::common::{Project, gpu_ci};
+use crate::common::{Project, gpu_ci, gpu_ci_process};
 
 /// A folder for PATH holding a fake `modal`: it writes its arguments, a few variables and the
 /// runner it was given to $FAKE_LOG, prints to both streams, and exits with $FAKE_EXIT.
@@ -84,9 +84,7 @@ fn run_cmd(project: &Project, bin: &FakeBin, args: &[&str]) -> assert_cmd::Comma
         .env("FAKE_LOG", bin.log())
         .env("HOME", bin.dir.path())
         .env("MODAL_TOKEN_ID", "ak-test")
-        .env("MODAL_TOKEN_SECRET", "as-test")
-        .env_remove("MODAL_GPU")
-        .env_remove("MODAL_CONFIG_PATH");
+        .env("MODAL_TOKEN_SECRET", "as-test");
     cmd
 }
 
@@ -138,7 +136,7 @@ fn modal_gets_runner_gpu_path_and_args_and_its_exit_code_is_ours() {
 /// `gpu-ci run` as a plain process (not assert_cmd's, which waits for the end), with a fake
 /// client that holds on until `wait_for` exists; output is dropped unless the caller pipes it.
 fn waiting_run(project: &Project, bin: &FakeBin, wait_for: &Path) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("gpu-ci"));
+    let mut cmd = gpu_ci_process();
     cmd.arg("-C")
         .arg(&project.root)
         .arg("run")
