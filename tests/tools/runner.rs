@@ -3,7 +3,7 @@
 use std::process::Command;
 
 use crate::common::{FIXTURES, Project, describe};
-use crate::installed::{python, tool};
+use crate::installed::{runner_python, tool};
 
 #[test]
 fn runner_compiles_lints_and_imports_under_modal() {
@@ -15,7 +15,7 @@ fn runner_compiles_lints_and_imports_under_modal() {
             project.gpu_ci(&args).success();
             let runner = project.path(".modal/test_runner.py");
 
-            let compile = Command::new(python())
+            let compile = runner_python()
                 .args(["-m", "py_compile"])
                 .arg(&runner)
                 .output()
@@ -34,7 +34,7 @@ fn runner_compiles_lints_and_imports_under_modal() {
             assert!(ruff.status.success(), "{fixture}: {}", describe(&ruff));
 
             // Importing builds the app and its image definition, as `modal run` does first.
-            let import = Command::new(python())
+            let import = runner_python()
                 .current_dir(&project.root)
                 .args([
                     "-c",
@@ -54,7 +54,7 @@ fn runner_compiles_lints_and_imports_under_modal() {
 
 /// Runs Python `code` in the project with the test venv (which has `modal`); its stdout.
 fn python_in(project: &Project, code: &str) -> String {
-    let output = Command::new(python())
+    let output = runner_python()
         .current_dir(&project.root)
         .args(["-c", code])
         .output()
@@ -82,7 +82,7 @@ struct LocalRun {
 }
 
 fn run_local(project: &Project, extra_path: Option<&std::path::Path>) -> LocalRun {
-    let mut cmd = Command::new(python());
+    let mut cmd = runner_python();
     cmd.current_dir(&project.root).args(["-c", LOCAL_HARNESS]);
     if let Some(path) = extra_path {
         cmd.env("PYTHONPATH", path);
