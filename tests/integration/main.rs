@@ -8,6 +8,7 @@ mod errors;
 #[allow(dead_code)]
 #[path = "../common/mod.rs"]
 mod common;
+mod harness;
 mod init;
 mod pin;
 mod prompts;

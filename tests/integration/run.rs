@@ -15,7 +15,7 @@ use crate::common::{Project, gpu_ci, gpu_ci_process};
 
 /// A folder for PATH holding a fake `modal`: it writes its arguments, a few variables and the
 /// runner it was given to $FAKE_LOG, prints to both streams, and exits with $FAKE_EXIT.
-struct FakeBin {
+pub struct FakeBin {
     dir: TempDir,
 }
 
@@ -47,7 +47,7 @@ impl FakeBin {
         }
     }
 
-    fn with_modal() -> FakeBin {
+    pub fn with_modal() -> FakeBin {
         let bin = FakeBin::new();
         bin.script("modal", FAKE_MODAL);
         bin
@@ -68,13 +68,13 @@ impl FakeBin {
         self.dir.path().join("log")
     }
 
-    fn recorded(&self) -> String {
+    pub fn recorded(&self) -> String {
         fs::read_to_string(self.log()).unwrap_or_default()
     }
 }
 
 /// `gpu-ci run` with the fake client first on PATH and Modal credentials in the environment.
-fn run_cmd(project: &Project, bin: &FakeBin, args: &[&str]) -> assert_cmd::Command {
+pub fn run_cmd(project: &Project, bin: &FakeBin, args: &[&str]) -> assert_cmd::Command {
     let mut cmd = gpu_ci();
     cmd.arg("-C")
         .arg(&project.root)
