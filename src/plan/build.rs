@@ -213,13 +213,10 @@ impl Builder<'_> {
             None => match self.project.python_version() {
                 Some((version, from)) => {
                     self.note(format!(
-                        "testing on Python {version}, from {from}; change it with --python"
+                        "testing on Python {version}, from {}; change it with --python",
+                        from.name()
                     ));
-                    let from = if from == ".python-version" {
-                        from.to_string()
-                    } else {
-                        format!("`{from}` in pyproject.toml")
-                    };
+                    let from = from.location();
                     (version, Source::Detected { from })
                 }
                 None => {

@@ -66,6 +66,33 @@ pub enum Layout {
     Flat,
 }
 
+/// Which file named the Python version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PythonSource {
+    PythonVersionFile,
+    RequiresPython,
+    PoetryPython,
+}
+
+impl PythonSource {
+    /// The key or file, as the note names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PythonSource::PythonVersionFile => ".python-version",
+            PythonSource::RequiresPython => "requires-python",
+            PythonSource::PoetryPython => "tool.poetry.dependencies.python",
+        }
+    }
+
+    /// Where it is, as `gpu-ci config` shows it.
+    pub fn location(self) -> String {
+        match self {
+            PythonSource::PythonVersionFile => ".python-version".into(),
+            other => format!("`{}` in pyproject.toml", other.name()),
+        }
+    }
+}
+
 /// Where the tests folder came from, so the user can be told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestsDir {
@@ -205,19 +232,19 @@ impl Project {
     }
 
     /// The Python version to test on, and where it came from; `None` when nothing says.
-    pub fn python_version(&self) -> Option<(String, &'static str)> {
+    pub fn python_version(&self) -> Option<(String, PythonSource)> {
         if let Some(version) = self.python_version_file.as_deref().and_then(major_minor) {
-            return Some((version, ".python-version"));
+            return Some((version, PythonSource::PythonVersionFile));
         }
         let pyproject = self.pyproject.as_ref()?;
         if let Some(version) = pyproject.requires_python.as_deref().and_then(lowest_python) {
-            return Some((version, "requires-python"));
+            return Some((version, PythonSource::RequiresPython));
         }
         pyproject
             .poetry_python
             .as_deref()
             .and_then(lowest_python)
-            .map(|v| (v, "tool.poetry.dependencies.python"))
+            .map(|v| (v, PythonSource::PoetryPython))
     }
 
     /// Every install source the project offers, the one a careful maintainer would pick first.
