@@ -10,9 +10,12 @@ use crate::error::{Error, Result};
 use crate::generate::lock::LOCK;
 use crate::pins::{self, ActionPin, PINNED_ACTIONS};
 use crate::plan::install::InstallPlan;
+use crate::plan::python::ImageBuilder;
+use crate::plan::values::PythonVersion;
 use crate::plan::values::{self, check_text};
 use crate::plan::{Source, Sourced, TestPlan, gpu};
-use crate::project::{Framework, InstallSource, Project};
+use crate::project::python::PythonSpec;
+use crate::project::{Framework, InstallSource, Project, PythonSource};
 use crate::ui;
 
 /// A project read and its plan built: where every command starts.
@@ -208,29 +211,14 @@ impl Builder<'_> {
         };
         let gpu = Sourced::new(values::parse_gpu(&gpu)?, gpu_source);
 
-        let (python, python_source) = match self.given("python", &flags.python, &config.python) {
-            Some(given) => given,
-            None => match self.project.python_version() {
-                Some((version, from)) => {
-                    self.note(format!(
-                        "testing on Python {version}, from {}; change it with --python",
-                        from.name()
-                    ));
-                    let from = from.location();
-                    (version, Source::Detected { from })
-                }
-                None => {
-                    let (answer, source) = self
-                        .ask
-                        .text("Python version to test on", config::DEFAULT_PYTHON)?;
-                    self.note(format!(
-                        "no Python version found in the project; using {answer}, change it with --python"
-                    ));
-                    (answer, source)
-                }
-            },
+        let image_builder = match &config.image_builder {
+            Some(version) => Sourced::new(
+                ImageBuilder::parse(version)?,
+                self.config_key("image-builder"),
+            ),
+            None => Sourced::default(ImageBuilder::current()),
         };
-        let python = Sourced::new(values::parse_python(&python)?, python_source);
+        let python = self.python(&image_builder.value)?;
 
         let (test_path, test_source) =
             match self.given("test-path", &flags.test_path, &config.test_path) {
@@ -309,6 +297,7 @@ impl Builder<'_> {
             config_section: self.section.clone(),
             gpu,
             python,
+            image_builder,
             test_path: Sourced::new(test_path, test_source),
             pytest_args: Sourced::new(pytest_args.0, pytest_args.1),
             label: Sourced::new(label.0, label.1),
@@ -323,6 +312,50 @@ impl Builder<'_> {
             layout: self.project.layout,
             actions: self.action_pins()?,
         })
+    }
+
+    /// A flag or the config, else `.python-version` when the builder offers it, else what the
+    /// project's constraint allows (3.12 first), else a question.
+    fn python(&mut self, builder: &ImageBuilder) -> Result<Sourced<PythonVersion>> {
+        if let Some((text, source)) = self.given("python", &self.flags.python, &self.config.python)
+        {
+            return Ok(Sourced::new(builder.parse_python(&text)?, source));
+        }
+        if let Some(minor) = self.project.python_version_file_minor() {
+            if builder.supports(minor) {
+                self.note(format!(
+                    "testing on Python 3.{minor}, from .python-version; change it with --python"
+                ));
+                let from = PythonSource::PythonVersionFile.location();
+                return Ok(Sourced::new(
+                    PythonVersion { minor },
+                    Source::Detected { from },
+                ));
+            }
+            self.note(format!(
+                ".python-version names 3.{minor}, which Modal's image builder {} does not offer ({})",
+                builder.version,
+                builder.range()
+            ));
+        }
+        if let Some((text, from)) = self.project.python_constraint()
+            && let Some(spec) = PythonSpec::parse(text)
+        {
+            let version = builder.pick(&spec, text)?;
+            self.note(format!(
+                "testing on Python {version}, which {} `{text}` allows; change it with --python",
+                from.name()
+            ));
+            let from = from.location();
+            return Ok(Sourced::new(version, Source::Detected { from }));
+        }
+        let (answer, source) = self
+            .ask
+            .text("Python version to test on", config::DEFAULT_PYTHON)?;
+        self.note(format!(
+            "no Python version found in the project; using {answer}, change it with --python"
+        ));
+        Ok(Sourced::new(builder.parse_python(&answer)?, source))
     }
 
     fn configured_or<T>(&self, key: &str, configured: Option<T>, default: T) -> Sourced<T> {

@@ -1,6 +1,7 @@
 //! Reading a Python project without running any of its code.
 
 pub mod pyproject;
+pub mod python;
 pub mod requirements;
 
 use std::fs;
@@ -231,20 +232,22 @@ impl Project {
         })
     }
 
-    /// The Python version to test on, and where it came from; `None` when nothing says.
-    pub fn python_version(&self) -> Option<(String, PythonSource)> {
-        if let Some(version) = self.python_version_file.as_deref().and_then(major_minor) {
-            return Some((version, PythonSource::PythonVersionFile));
-        }
+    /// The `3.N` minor `.python-version` names, if it names a CPython 3 version.
+    pub fn python_version_file_minor(&self) -> Option<u32> {
+        let version = self.python_version_file.as_deref().and_then(major_minor)?;
+        version[2..].parse().ok()
+    }
+
+    /// The project's Python constraint, as written, and where it is written.
+    pub fn python_constraint(&self) -> Option<(&str, PythonSource)> {
         let pyproject = self.pyproject.as_ref()?;
-        if let Some(version) = pyproject.requires_python.as_deref().and_then(lowest_python) {
-            return Some((version, PythonSource::RequiresPython));
+        if let Some(spec) = pyproject.requires_python.as_deref() {
+            return Some((spec, PythonSource::RequiresPython));
         }
         pyproject
             .poetry_python
             .as_deref()
-            .and_then(lowest_python)
-            .map(|v| (v, PythonSource::PoetryPython))
+            .map(|spec| (spec, PythonSource::PoetryPython))
     }
 
     /// Every install source the project offers, the one a careful maintainer would pick first.
@@ -442,41 +445,9 @@ fn major_minor(version: &str) -> Option<String> {
     (major == 3).then(|| format!("3.{minor}"))
 }
 
-/// Oldest Python 3 minor that a PEP 440 or Poetry constraint admits (`>=3.10,<4` → `3.10`).
-fn lowest_python(spec: &str) -> Option<String> {
-    let mut lowest: Option<u32> = None;
-    for clause in spec.split([',', '|']) {
-        let clause = clause.trim();
-        let (op, rest) = ["~=", ">=", "==", ">", "^", "~"]
-            .into_iter()
-            .find_map(|op| clause.strip_prefix(op).map(|rest| (op, rest.trim())))
-            .unwrap_or(("", clause));
-        let Some(version) = major_minor(rest.trim_end_matches(".*")) else {
-            continue;
-        };
-        let minor: u32 = version[2..].parse().ok()?;
-        let minor = if op == ">" { minor + 1 } else { minor };
-        if op.is_empty() && !clause.starts_with(|c: char| c.is_ascii_digit()) {
-            continue;
-        }
-        lowest = Some(lowest.map_or(minor, |m: u32| m.min(minor)));
-    }
-    lowest.map(|minor| format!("3.{minor}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lowest_python_reads_common_constraints() {
-        assert_eq!(lowest_python(">=3.10").as_deref(), Some("3.10"));
-        assert_eq!(lowest_python(">=3.9, <3.13").as_deref(), Some("3.9"));
-        assert_eq!(lowest_python("^3.11").as_deref(), Some("3.11"));
-        assert_eq!(lowest_python("~=3.12").as_deref(), Some("3.12"));
-        assert_eq!(lowest_python(">3.10").as_deref(), Some("3.11"));
-        assert_eq!(lowest_python("<3.13"), None);
-    }
 
     #[test]
     fn major_minor_trims_patch() {
