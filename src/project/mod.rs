@@ -266,20 +266,14 @@ impl Project {
                 }
             }
         }
-        let file_name = |path: &str| path.rsplit('/').next().unwrap_or(path).to_string();
-        let test_files = self.requirements.iter().filter(|path| {
-            let name = file_name(path);
-            (path.starts_with("requirements/") && name.starts_with("test"))
-                || name.starts_with("requirements-test")
-                || name.starts_with("requirements_test")
-        });
-        let dev_files = self.requirements.iter().filter(|path| {
-            let name = file_name(path);
-            name.contains("-dev")
-                || name.contains("_dev")
-                || (path.starts_with("requirements/") && name.starts_with("dev"))
-        });
-        for path in test_files.chain(dev_files) {
+        let mut by_role: Vec<(requirements::Role, &String)> = self
+            .requirements
+            .iter()
+            .map(|path| (requirements::role(path), path))
+            .filter(|(role, _)| *role != requirements::Role::Other)
+            .collect();
+        by_role.sort();
+        for (_, path) in by_role {
             let candidate = InstallSource::Requirements(path.clone());
             if !found.contains(&candidate) {
                 found.push(candidate);
