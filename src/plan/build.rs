@@ -220,25 +220,43 @@ impl Builder<'_> {
         };
         let python = self.python(&image_builder.value)?;
 
-        let (test_path, test_source) =
-            match self.given("test-path", &flags.test_path, &config.test_path) {
-                Some(given) => given,
-                None => match &self.project.tests {
-                    Some(tests) => {
-                        self.note(format!(
-                            "running the tests in `{}`, found by {}; change it with --test-path",
-                            tests.path, tests.source
+        let (test_path, test_source) = match self.given(
+            "test-path",
+            &flags.test_path,
+            &config.test_path,
+        ) {
+            Some(given) => given,
+            None => match &self.project.tests {
+                Some(tests)
+                    if !flags.keep_selection
+                        && let Some(folder) = &self.project.tests_beyond_testpaths =>
+                {
+                    self.note(format!(
+                            "pytest's testpaths (`{}`) leave part of `{folder}` out, as projects do with GPU-heavy folders; the GPU run tests all of `{folder}`; keep the project's selection with --keep-selection, or change it with --test-path",
+                            tests.path
                         ));
-                        (
-                            tests.path.clone(),
-                            Source::Detected {
-                                from: tests.source.into(),
-                            },
-                        )
-                    }
-                    None => self.ask.text("Tests to run", config::DEFAULT_TEST_PATH)?,
-                },
-            };
+                    (
+                        folder.clone(),
+                        Source::Detected {
+                            from: "the folder around pytest's testpaths".into(),
+                        },
+                    )
+                }
+                Some(tests) => {
+                    self.note(format!(
+                        "running the tests in `{}`, found by {}; change it with --test-path",
+                        tests.path, tests.source
+                    ));
+                    (
+                        tests.path.clone(),
+                        Source::Detected {
+                            from: tests.source.clone(),
+                        },
+                    )
+                }
+                None => self.ask.text("Tests to run", config::DEFAULT_TEST_PATH)?,
+            },
+        };
         let first = test_path.split_whitespace().next().unwrap_or(&test_path);
         if !self.project.root.join(first).exists() {
             self.notices.push(Notice::Warning(format!(
@@ -248,9 +266,31 @@ impl Builder<'_> {
 
         let install_source = self.install_source()?;
 
-        let pytest_args = self
-            .given("pytest-args", &flags.pytest_args, &config.pytest_args)
-            .unwrap_or_else(|| (config::DEFAULT_PYTEST_ARGS.into(), Source::Default));
+        let pytest_args = match self.given("pytest-args", &flags.pytest_args, &config.pytest_args) {
+            Some(given) => given,
+            None => match self
+                .project
+                .gpu_selection()
+                .filter(|_| !flags.keep_selection)
+            {
+                Some(selection) => {
+                    let marker = shlex::try_quote(&selection.expression)
+                        .map(|q| q.into_owned())
+                        .unwrap_or_else(|_| format!("'{}'", selection.expression));
+                    let args = format!("{} -m {marker}", config::DEFAULT_PYTEST_ARGS);
+                    self.note(format!(
+                        "{}; the GPU run selects them with `-m {marker}`; keep the project's selection with --keep-selection, or change it with --pytest-args",
+                        selection.reason
+                    ));
+                    let from = format!(
+                        "pytest's markers in {}",
+                        self.project.pytest.file.unwrap_or("a conftest.py")
+                    );
+                    (args, Source::Detected { from })
+                }
+                None => (config::DEFAULT_PYTEST_ARGS.into(), Source::Default),
+            },
+        };
         let label = self
             .given("label", &flags.label, &config.label)
             .unwrap_or_else(|| (config::DEFAULT_LABEL.into(), Source::Default));
@@ -273,19 +313,21 @@ impl Builder<'_> {
         } else {
             self.configured_or("fork-prs", config.fork_prs, false)
         };
-        let framework = match &config.framework {
-            Some(name) => {
-                Sourced::new(values::parse_framework(name)?, self.config_key("framework"))
-            }
-            None => Sourced::new(
-                self.project.framework,
-                match self.project.framework {
-                    Framework::None => Source::Default,
-                    _ => Source::Detected {
-                        from: "the project's dependencies".into(),
-                    },
-                },
-            ),
+        let framework = match self.given("framework", &flags.framework, &config.framework) {
+            Some((name, source)) => Sourced::new(values::parse_framework(&name)?, source),
+            None => match &self.project.framework_source {
+                Some(file) => {
+                    let name = self.project.framework.name();
+                    self.note(format!(
+                        "GPU framework: {name}, named by `{file}`; it picks the GPU report and CUDA packages; change it with --framework"
+                    ));
+                    Sourced::new(
+                        self.project.framework,
+                        Source::Detected { from: file.clone() },
+                    )
+                }
+                None => Sourced::default(Framework::None),
+            },
         };
         let base_image = match &config.base_image {
             Some(image) => Sourced::new(Some(image.clone()), self.config_key("base-image")),

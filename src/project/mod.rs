@@ -1,14 +1,19 @@
 //! Reading a Python project without running any of its code.
 
+pub mod ini;
 pub mod pyproject;
+pub mod pytest;
 pub mod python;
 pub mod requirements;
+pub mod setup_cfg;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoOp, Result};
 pub use pyproject::PyProject;
+use pytest::{GpuSelection, PytestConfig};
+use setup_cfg::SetupCfg;
 
 /// The GPU framework a project's dependencies name; it picks the base image and the GPU check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +78,8 @@ pub enum PythonSource {
     PythonVersionFile,
     RequiresPython,
     PoetryPython,
+    SetupCfg,
+    SetupPy,
 }
 
 impl PythonSource {
@@ -82,6 +89,7 @@ impl PythonSource {
             PythonSource::PythonVersionFile => ".python-version",
             PythonSource::RequiresPython => "requires-python",
             PythonSource::PoetryPython => "tool.poetry.dependencies.python",
+            PythonSource::SetupCfg | PythonSource::SetupPy => "python_requires",
         }
     }
 
@@ -89,6 +97,8 @@ impl PythonSource {
     pub fn location(self) -> String {
         match self {
             PythonSource::PythonVersionFile => ".python-version".into(),
+            PythonSource::SetupCfg => "`python_requires` in setup.cfg".into(),
+            PythonSource::SetupPy => "`python_requires` in setup.py".into(),
             other => format!("`{}` in pyproject.toml", other.name()),
         }
     }
@@ -98,7 +108,7 @@ impl PythonSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestsDir {
     pub path: String,
-    pub source: &'static str,
+    pub source: String,
 }
 
 /// Everything gpu-ci learns about a project by reading its files.
@@ -109,12 +119,21 @@ pub struct Project {
     pub has_uv_lock: bool,
     pub has_poetry_lock: bool,
     pub has_setup_py: bool,
-    /// `requirements*.txt` at the root and `*.txt` under `requirements/`, relative, sorted.
+    /// setup.cfg's declarative metadata, when there is a setup.cfg.
+    pub setup_cfg: Option<SetupCfg>,
+    /// `python_requires` in setup.py, read from its text.
+    pub setup_py_python: Option<String>,
+    /// Requirements files (`requirements*.txt|in`, `*-requirements.txt`, `requirements/`), sorted.
     pub requirements: Vec<String>,
     pub python_version_file: Option<String>,
+    pub pytest: PytestConfig,
     pub tests: Option<TestsDir>,
+    /// The tests folder, when pytest's testpaths leave part of it out (GPU folders, often).
+    pub tests_beyond_testpaths: Option<String>,
     pub layout: Layout,
     pub framework: Framework,
+    /// Which file named the framework, for the note.
+    pub framework_source: Option<String>,
 }
 
 /// How the test environment's dependencies get installed.
@@ -188,48 +207,88 @@ impl Project {
                     .map(str::to_string)
             });
 
-        let mut packages: Vec<String> = pyproject
-            .as_ref()
-            .map(|p| p.dependency_names.clone())
-            .unwrap_or_default();
+        let read_regular = |name: &str| {
+            let path = root.join(name);
+            fs::symlink_metadata(&path)
+                .is_ok_and(|m| m.is_file())
+                .then(|| fs::read_to_string(&path).ok())
+                .flatten()
+        };
+        let setup_cfg = read_regular("setup.cfg").map(|text| SetupCfg::parse(&text));
+        let setup_py = read_regular("setup.py");
+
+        // Every source of dependency names, in the order the note should credit them.
+        let mut sources: Vec<(String, Vec<String>)> = Vec::new();
+        if let Some(p) = &pyproject {
+            sources.push(("pyproject.toml".into(), p.dependency_names.clone()));
+        }
+        if let Some(cfg) = &setup_cfg {
+            sources.push(("setup.cfg".into(), cfg.dependency_names()));
+        }
+        if let Some(text) = &setup_py {
+            sources.push(("setup.py".into(), setup_cfg::setup_py_names(text)));
+        }
         for file in &requirements {
-            if let Ok(text) = fs::read_to_string(root.join(file)) {
-                packages.extend(requirements::package_names(&text));
+            if let Some(text) = read_regular(file) {
+                sources.push((file.clone(), requirements::package_names(&text)));
             }
         }
-        let framework = [
+        for (file, text) in workflow_texts(root) {
+            sources.push((file, workflow_installs(&text)));
+        }
+        let found = [
             Framework::Torch,
             Framework::Jax,
             Framework::Tensorflow,
             Framework::Cupy,
         ]
         .into_iter()
-        .find(|wanted| {
-            packages
+        .find_map(|wanted| {
+            sources
                 .iter()
-                .any(|p| Framework::of_package(p) == Some(*wanted))
-        })
-        .unwrap_or(Framework::None);
+                .find(|(_, names)| {
+                    names
+                        .iter()
+                        .any(|p| Framework::of_package(p) == Some(wanted))
+                })
+                .map(|(file, _)| (wanted, file.clone()))
+        });
+        let (framework, framework_source) = match found {
+            Some((framework, file)) => (framework, Some(file)),
+            None => (Framework::None, None),
+        };
 
-        let tests = find_tests_dir(root, pyproject.as_ref());
-        let layout = if has_python_package(&root.join("src")) {
+        let pytest = PytestConfig::find(root, pyproject.as_ref());
+        let layout = if has_python_files(&root.join("src"), 4) {
             Layout::Src
         } else {
             Layout::Flat
         };
+        let tests = find_tests(root, &pytest, layout);
+        let tests_beyond_testpaths = tests_folder_beyond(root, &pytest);
 
         Ok(Project {
             root: root.to_path_buf(),
             has_uv_lock: root.join("uv.lock").is_file(),
             has_poetry_lock: root.join("poetry.lock").is_file(),
-            has_setup_py: root.join("setup.py").is_file(),
+            has_setup_py: setup_py.is_some(),
+            setup_py_python: setup_py.as_deref().and_then(setup_py_python_requires),
+            setup_cfg,
             pyproject,
             requirements,
             python_version_file,
+            pytest,
             tests,
+            tests_beyond_testpaths,
             layout,
             framework,
+            framework_source,
         })
+    }
+
+    /// How the GPU run should select the tests the project marks as GPU tests.
+    pub fn gpu_selection(&self) -> Option<GpuSelection> {
+        self.pytest.gpu_selection()
     }
 
     /// The `3.N` minor `.python-version` names, if it names a CPython 3 version.
@@ -240,14 +299,23 @@ impl Project {
 
     /// The project's Python constraint, as written, and where it is written.
     pub fn python_constraint(&self) -> Option<(&str, PythonSource)> {
-        let pyproject = self.pyproject.as_ref()?;
-        if let Some(spec) = pyproject.requires_python.as_deref() {
+        let pyproject = self.pyproject.as_ref();
+        if let Some(spec) = pyproject.and_then(|p| p.requires_python.as_deref()) {
             return Some((spec, PythonSource::RequiresPython));
         }
-        pyproject
-            .poetry_python
+        if let Some(spec) = pyproject.and_then(|p| p.poetry_python.as_deref()) {
+            return Some((spec, PythonSource::PoetryPython));
+        }
+        if let Some(spec) = self
+            .setup_cfg
+            .as_ref()
+            .and_then(|c| c.python_requires.as_deref())
+        {
+            return Some((spec, PythonSource::SetupCfg));
+        }
+        self.setup_py_python
             .as_deref()
-            .map(|spec| (spec, PythonSource::PoetryPython))
+            .map(|spec| (spec, PythonSource::SetupPy))
     }
 
     /// Every install source the project offers, the one a careful maintainer would pick first.
@@ -370,61 +438,194 @@ fn available(what: &str, names: &[&String]) -> String {
     }
 }
 
-fn find_tests_dir(root: &Path, pyproject: Option<&PyProject>) -> Option<TestsDir> {
-    let configured = pyproject
-        .map(|p| p.testpaths.clone())
-        .filter(|paths| !paths.is_empty())
-        .or_else(|| ini_testpaths(root));
-    if let Some(first) = configured.and_then(|paths| paths.into_iter().next()) {
+/// Folders never searched for tests or sources.
+const SKIPPED_DIRS: [&str; 12] = [
+    "node_modules",
+    "venv",
+    "build",
+    "dist",
+    "docs",
+    "doc",
+    "examples",
+    "benchmarks",
+    "site-packages",
+    "__pycache__",
+    "third_party",
+    "3rdparty",
+];
+
+fn is_skipped(name: &str) -> bool {
+    name.starts_with('.') || SKIPPED_DIRS.contains(&name)
+}
+
+/// pytest's testpaths, else a `tests/` or `test/` folder, else tests kept beside the code.
+fn find_tests(root: &Path, pytest: &PytestConfig, layout: Layout) -> Option<TestsDir> {
+    if !pytest.options.testpaths.is_empty() {
+        let paths = &pytest.options.testpaths;
+        let path =
+            shlex::try_join(paths.iter().map(String::as_str)).unwrap_or_else(|_| paths.join(" "));
         return Some(TestsDir {
-            path: first,
-            source: "pytest's testpaths",
+            path,
+            source: format!(
+                "pytest's testpaths in {}",
+                pytest.file.unwrap_or("the config")
+            ),
         });
     }
-    ["tests", "test"]
+    if let Some(dir) = ["tests", "test"]
         .into_iter()
-        .find(|dir| root.join(dir).is_dir())
-        .map(|dir| TestsDir {
+        .find(|dir| fs::symlink_metadata(root.join(dir)).is_ok_and(|m| m.is_dir()))
+    {
+        return Some(TestsDir {
             path: format!("{dir}/"),
-            source: "the folder's name",
-        })
+            source: "the folder's name".into(),
+        });
+    }
+    let patterns = pytest.python_files();
+    let start = match layout {
+        Layout::Src => root.join("src"),
+        Layout::Flat => root.to_path_buf(),
+    };
+    let mut found: Vec<PathBuf> = Vec::new();
+    collect_test_dirs(&start, &patterns, 6, &mut found);
+    let common = found
+        .iter()
+        .skip(1)
+        .fold(found.first().cloned(), |common, dir| {
+            let common = common?;
+            common
+                .ancestors()
+                .find(|a| dir.starts_with(a))
+                .map(Path::to_path_buf)
+        })?;
+    let relative = common
+        .strip_prefix(root)
+        .ok()?
+        .to_string_lossy()
+        .replace('\\', "/");
+    (!relative.is_empty()).then(|| TestsDir {
+        path: format!("{relative}/"),
+        source: format!("test files beside the code ({})", patterns.join(", ")),
+    })
 }
 
-/// `testpaths` from pytest.ini (`[pytest]`) or setup.cfg (`[tool:pytest]`).
-fn ini_testpaths(root: &Path) -> Option<Vec<String>> {
-    for (file, section) in [("pytest.ini", "[pytest]"), ("setup.cfg", "[tool:pytest]")] {
-        let Ok(text) = fs::read_to_string(root.join(file)) else {
+/// Folders under `dir` holding files that match pytest's `python_files`; no symlink followed.
+fn collect_test_dirs(dir: &Path, patterns: &[String], depth: u32, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut has_tests = false;
+    for entry in entries.flatten() {
+        let Ok(kind) = entry.file_type() else {
             continue;
         };
-        let mut in_section = false;
-        for line in text.lines() {
-            let trimmed = line.trim();
-            if trimmed.starts_with('[') {
-                in_section = trimmed == section;
-            } else if in_section
-                && let Some(value) = trimmed
-                    .strip_prefix("testpaths")
-                    .and_then(|rest| rest.trim_start().strip_prefix('='))
-            {
-                let paths: Vec<String> = value.split_whitespace().map(str::to_string).collect();
-                if !paths.is_empty() {
-                    return Some(paths);
-                }
-            }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if kind.is_dir() && depth > 0 && !is_skipped(&name) {
+            collect_test_dirs(&entry.path(), patterns, depth - 1, found);
+        } else if kind.is_file()
+            && name.ends_with(".py")
+            && patterns.iter().any(|p| pytest::glob_match(p, &name))
+        {
+            has_tests = true;
         }
     }
-    None
+    if has_tests {
+        found.push(dir.to_path_buf());
+    }
 }
 
-fn has_python_package(dir: &Path) -> bool {
+/// The tests folder, when every testpath sits inside it and so leaves part of it out.
+fn tests_folder_beyond(root: &Path, pytest: &PytestConfig) -> Option<String> {
+    let paths = &pytest.options.testpaths;
+    let folder = ["tests", "test"]
+        .into_iter()
+        .find(|dir| fs::symlink_metadata(root.join(dir)).is_ok_and(|m| m.is_dir()))?;
+    let inside = |p: &String| {
+        let p = p.trim_start_matches("./").trim_end_matches('/');
+        p.strip_prefix(folder)
+            .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1)
+    };
+    (!paths.is_empty() && paths.iter().all(inside)).then(|| format!("{folder}/"))
+}
+
+/// Whether `dir` holds Python files, directly or in sub-folders (namespace packages have no
+/// `__init__.py`).
+fn has_python_files(dir: &Path, depth: u32) -> bool {
     let Ok(entries) = fs::read_dir(dir) else {
         return false;
     };
     entries.flatten().any(|entry| {
-        let path = entry.path();
-        (path.is_dir() && path.join("__init__.py").is_file())
-            || path.extension().is_some_and(|ext| ext == "py")
+        let name = entry.file_name().to_string_lossy().into_owned();
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => {
+                depth > 0 && !is_skipped(&name) && has_python_files(&entry.path(), depth - 1)
+            }
+            Ok(kind) if kind.is_file() => name.ends_with(".py"),
+            _ => false,
+        }
     })
+}
+
+/// `.github/workflows/*.yml`, as text: what the project's own CI installs names its framework.
+fn workflow_texts(root: &Path) -> Vec<(String, String)> {
+    let dir = root.join(".github/workflows");
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut texts: Vec<(String, String)> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name.ends_with(".yml") || name.ends_with(".yaml"))
+                .then(|| {
+                    fs::read_to_string(e.path())
+                        .ok()
+                        .map(|t| (format!(".github/workflows/{name}"), t))
+                })
+                .flatten()
+        })
+        .collect();
+    texts.sort();
+    texts
+}
+
+/// Distributions a workflow installs with pip, uv or conda (`pip install torch torchvision`).
+fn workflow_installs(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in text.lines() {
+        let Some(at) = line.find(" install ") else {
+            continue;
+        };
+        let before = &line[..at];
+        if !(before.ends_with("pip")
+            || before.ends_with("uv pip")
+            || before.ends_with("conda")
+            || before.ends_with("mamba"))
+        {
+            continue;
+        }
+        for word in line[at + 9..].split_whitespace() {
+            let word = word.trim_matches(['"', '\'', '\\']);
+            if word.starts_with('-') || word.contains("://") || word.contains('$') {
+                continue;
+            }
+            names.extend(requirements::package_names(word));
+        }
+    }
+    names
+}
+
+/// `python_requires=">=3.10"` in setup.py's text.
+fn setup_py_python_requires(text: &str) -> Option<String> {
+    let at = text.find("python_requires")?;
+    let rest = text[at + "python_requires".len()..]
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let rest = &rest[1..];
+    rest.find(quote).map(|end| rest[..end].to_string())
 }
 
 /// `3.11.7` → `3.11`.

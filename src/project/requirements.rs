@@ -83,7 +83,10 @@ pub fn find_files(root: &Path) -> Vec<String> {
         .iter()
         .filter_map(|f| f.strip_suffix(".txt").map(str::to_string))
         .collect();
-    files.retain(|f| f.strip_suffix(".in").is_none_or(|stem| !compiled.iter().any(|c| c == stem)));
+    files.retain(|f| {
+        f.strip_suffix(".in")
+            .is_none_or(|stem| !compiled.iter().any(|c| c == stem))
+    });
     files.sort();
     files
 }
