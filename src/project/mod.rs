@@ -482,12 +482,22 @@ fn find_tests(root: &Path, pytest: &PytestConfig, layout: Layout) -> Option<Test
         });
     }
     let patterns = pytest.python_files();
-    let start = match layout {
-        Layout::Src => root.join("src"),
-        Layout::Flat => root.to_path_buf(),
-    };
     let mut found: Vec<PathBuf> = Vec::new();
-    collect_test_dirs(&start, &patterns, 6, &mut found);
+    match layout {
+        Layout::Src => collect_test_dirs(&root.join("src"), &patterns, 6, &mut found),
+        // At the root only packages count: tools/ and scripts/ hold files named test_*.py too.
+        Layout::Flat => {
+            for entry in fs::read_dir(root).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let is_package = entry.file_type().is_ok_and(|t| t.is_dir())
+                    && !is_skipped(&name)
+                    && entry.path().join("__init__.py").is_file();
+                if is_package {
+                    collect_test_dirs(&entry.path(), &patterns, 6, &mut found);
+                }
+            }
+        }
+    }
     let common = found
         .iter()
         .skip(1)
