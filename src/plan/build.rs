@@ -30,14 +30,22 @@ pub struct Setup {
 /// A line for the user about a decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
+    /// A decision `init` reports, naming the flag of init's that changes it.
     Note(String),
+    /// A note for every command, `run` included.
+    Always(String),
     Warning(String),
 }
 
 impl Notice {
+    /// Whether `run` should say it: init's flags mean nothing there.
+    pub fn applies_to_run(&self) -> bool {
+        !matches!(self, Notice::Note(_))
+    }
+
     pub fn print(&self) {
         match self {
-            Notice::Note(text) => ui::note(text),
+            Notice::Note(text) | Notice::Always(text) => ui::note(text),
             Notice::Warning(text) => ui::warning(text),
         }
     }
@@ -78,7 +86,7 @@ pub fn load(
     if !config.is_initialised() && !root.join(LOCK).is_file() {
         match not_set_up {
             WhenNotSetUp::Proceed => {}
-            WhenNotSetUp::ProceedWithNote => notices.push(Notice::Note(
+            WhenNotSetUp::ProceedWithNote => notices.push(Notice::Always(
                 "no gpu-ci settings here; using what detection finds (`gpu-ci init` keeps them)"
                     .into(),
             )),

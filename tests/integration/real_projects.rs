@@ -267,3 +267,28 @@ fn testpaths_that_leave_the_gpu_folders_out_are_widened() {
     let json = config_json(&project, &["--keep-selection"]);
     assert_eq!(json["test-path"]["value"], "tests/security");
 }
+
+/// `gpu-ci run` printed init's notes ("change it with --python"), and run has no such flag.
+#[test]
+fn run_prints_only_the_notes_that_apply_to_run() {
+    let project = Project::fixture("extras-flat");
+    let empty_path = tempfile::tempdir().unwrap();
+    let output = crate::common::gpu_ci()
+        .arg("-C")
+        .arg(&project.root)
+        .arg("run")
+        .env("PATH", empty_path.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no gpu-ci settings here"), "{stderr}");
+    assert!(
+        !stderr.contains("--python") && !stderr.contains("--group"),
+        "{stderr}"
+    );
+    // init still says what it decided, and how to change it.
+    project
+        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .success()
+        .stderr(predicate::str::contains("change it with --python"));
+}
