@@ -292,3 +292,33 @@ fn run_prints_only_the_notes_that_apply_to_run() {
         .success()
         .stderr(predicate::str::contains("change it with --python"));
 }
+
+/// diffusers' `.gitignore` holds `*.lock`, which caught `.github/gpu-ci.lock`.
+#[test]
+fn init_warns_when_git_would_ignore_the_lock() {
+    let project = Project::fixture("extras-flat");
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&project.root)
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    git(&["init", "-q"]);
+    project.write(".gitignore", "*.lock\n");
+    project
+        .gpu_ci(&["init", "--yes"])
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: git ignores `.github/gpu-ci.lock` (rule `.gitignore:1:*.lock`)",
+        ))
+        .stderr(predicate::str::contains("!/.github/gpu-ci.lock"));
+    // The fix it gives works: no warning after it.
+    project.write(".gitignore", "*.lock\n!/.github/gpu-ci.lock\n");
+    project
+        .gpu_ci(&["init", "--yes", "--force", "--gpu", "T4"])
+        .success()
+        .stderr(predicate::str::contains("git ignores").not());
+}
