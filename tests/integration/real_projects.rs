@@ -322,3 +322,42 @@ fn init_warns_when_git_would_ignore_the_lock() {
         .success()
         .stderr(predicate::str::contains("git ignores").not());
 }
+
+/// Trimmed copies of seven public GPU projects, one per distinct layout (tests/fixtures/real/).
+pub const REAL_FIXTURES: [&str; 7] = [
+    "composer",
+    "diffusers",
+    "flash-attention",
+    "mamba",
+    "torchtune",
+    "unsloth",
+    "warp",
+];
+
+/// What gpu-ci decides on each real layout, and what it tells the maintainer: a reviewed diff
+/// whenever detection changes.
+#[test]
+fn what_init_picks_on_each_real_layout() {
+    let mut text = String::new();
+    for name in REAL_FIXTURES {
+        let project = Project::fixture(&format!("real/{name}"));
+        let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+        let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+        let notes: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("note:") || l.starts_with("warning:"))
+            .collect();
+        let config = project.gpu_ci(&["config"]).success();
+        let config = String::from_utf8_lossy(&config.get_output().stdout).into_owned();
+        let settings: Vec<&str> = config
+            .lines()
+            .filter(|l| !l.starts_with("actions."))
+            .collect();
+        text.push_str(&format!(
+            "## {name}\n{}\n{}\n\n",
+            notes.join("\n"),
+            settings.join("\n")
+        ));
+    }
+    crate::snapshots::settings().bind(|| insta::assert_snapshot!("real-projects", text));
+}
