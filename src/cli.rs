@@ -143,6 +143,16 @@ pub struct ChoiceArgs {
     /// Also test pull requests from forks (pull_request_target, runner from the base branch).
     #[arg(long)]
     pub fork_prs: bool,
+
+    /// GPU framework for the GPU report and CUDA packages: torch, jax, tensorflow, cupy or none
+    /// [default: detected from the dependencies and the project's CI].
+    #[arg(long, value_name = "NAME")]
+    pub framework: Option<String>,
+
+    /// Keep the project's own test selection (its `-m` in addopts, its testpaths) instead of
+    /// selecting the tests it marks as GPU tests.
+    #[arg(long)]
+    pub keep_selection: bool,
 }
 
 #[derive(Debug, Args)]

@@ -192,7 +192,10 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
         &Prompter::DEFAULTS,
         WhenNotSetUp::ProceedWithNote,
     )?;
-    notices.iter().for_each(|n| n.print());
+    notices
+        .iter()
+        .filter(|n| n.applies_to_run())
+        .for_each(|n| n.print());
     // The --gpu flag is already in the plan; without it MODAL_GPU beats the config, as in CI.
     if let Ok(env) = std::env::var("MODAL_GPU")
         && args.gpu.is_none()

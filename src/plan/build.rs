@@ -10,9 +10,12 @@ use crate::error::{Error, Result};
 use crate::generate::lock::LOCK;
 use crate::pins::{self, ActionPin, PINNED_ACTIONS};
 use crate::plan::install::InstallPlan;
+use crate::plan::python::ImageBuilder;
+use crate::plan::values::PythonVersion;
 use crate::plan::values::{self, check_text};
 use crate::plan::{Source, Sourced, TestPlan, gpu};
-use crate::project::{Framework, InstallSource, Project};
+use crate::project::python::PythonSpec;
+use crate::project::{Framework, InstallSource, Project, PythonSource};
 use crate::ui;
 
 /// A project read and its plan built: where every command starts.
@@ -27,14 +30,22 @@ pub struct Setup {
 /// A line for the user about a decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
+    /// A decision `init` reports, naming the flag of init's that changes it.
     Note(String),
+    /// A note for every command, `run` included.
+    Always(String),
     Warning(String),
 }
 
 impl Notice {
+    /// Whether `run` should say it: init's flags mean nothing there.
+    pub fn applies_to_run(&self) -> bool {
+        !matches!(self, Notice::Note(_))
+    }
+
     pub fn print(&self) {
         match self {
-            Notice::Note(text) => ui::note(text),
+            Notice::Note(text) | Notice::Always(text) => ui::note(text),
             Notice::Warning(text) => ui::warning(text),
         }
     }
@@ -75,7 +86,7 @@ pub fn load(
     if !config.is_initialised() && !root.join(LOCK).is_file() {
         match not_set_up {
             WhenNotSetUp::Proceed => {}
-            WhenNotSetUp::ProceedWithNote => notices.push(Notice::Note(
+            WhenNotSetUp::ProceedWithNote => notices.push(Notice::Always(
                 "no gpu-ci settings here; using what detection finds (`gpu-ci init` keeps them)"
                     .into(),
             )),
@@ -208,49 +219,52 @@ impl Builder<'_> {
         };
         let gpu = Sourced::new(values::parse_gpu(&gpu)?, gpu_source);
 
-        let (python, python_source) = match self.given("python", &flags.python, &config.python) {
+        let image_builder = match &config.image_builder {
+            Some(version) => Sourced::new(
+                ImageBuilder::parse(version)?,
+                self.config_key("image-builder"),
+            ),
+            None => Sourced::default(ImageBuilder::current()),
+        };
+        let python = self.python(&image_builder.value)?;
+
+        let (test_path, test_source) = match self.given(
+            "test-path",
+            &flags.test_path,
+            &config.test_path,
+        ) {
             Some(given) => given,
-            None => match self.project.python_version() {
-                Some((version, from)) => {
+            None => match &self.project.tests {
+                Some(tests)
+                    if !flags.keep_selection
+                        && let Some(folder) = &self.project.tests_beyond_testpaths =>
+                {
                     self.note(format!(
-                        "testing on Python {version}, from {}; change it with --python",
-                        from.name()
-                    ));
-                    let from = from.location();
-                    (version, Source::Detected { from })
+                            "pytest's testpaths (`{}`) leave part of `{folder}` out, as projects do with GPU-heavy folders; the GPU run tests all of `{folder}`; keep the project's selection with --keep-selection, or change it with --test-path",
+                            tests.path
+                        ));
+                    (
+                        folder.clone(),
+                        Source::Detected {
+                            from: "the folder around pytest's testpaths".into(),
+                        },
+                    )
                 }
-                None => {
-                    let (answer, source) = self
-                        .ask
-                        .text("Python version to test on", config::DEFAULT_PYTHON)?;
+                Some(tests) => {
                     self.note(format!(
-                        "no Python version found in the project; using {answer}, change it with --python"
+                        "running the tests in `{}`, found by {}; change it with --test-path",
+                        tests.path, tests.source
                     ));
-                    (answer, source)
+                    (
+                        tests.path.clone(),
+                        Source::Detected {
+                            from: tests.source.clone(),
+                        },
+                    )
                 }
+                None => self.ask.text("Tests to run", config::DEFAULT_TEST_PATH)?,
             },
         };
-        let python = Sourced::new(values::parse_python(&python)?, python_source);
-
-        let (test_path, test_source) =
-            match self.given("test-path", &flags.test_path, &config.test_path) {
-                Some(given) => given,
-                None => match &self.project.tests {
-                    Some(tests) => {
-                        self.note(format!(
-                            "running the tests in `{}`, found by {}; change it with --test-path",
-                            tests.path, tests.source
-                        ));
-                        (
-                            tests.path.clone(),
-                            Source::Detected {
-                                from: tests.source.into(),
-                            },
-                        )
-                    }
-                    None => self.ask.text("Tests to run", config::DEFAULT_TEST_PATH)?,
-                },
-            };
         let first = test_path.split_whitespace().next().unwrap_or(&test_path);
         if !self.project.root.join(first).exists() {
             self.notices.push(Notice::Warning(format!(
@@ -260,9 +274,31 @@ impl Builder<'_> {
 
         let install_source = self.install_source()?;
 
-        let pytest_args = self
-            .given("pytest-args", &flags.pytest_args, &config.pytest_args)
-            .unwrap_or_else(|| (config::DEFAULT_PYTEST_ARGS.into(), Source::Default));
+        let pytest_args = match self.given("pytest-args", &flags.pytest_args, &config.pytest_args) {
+            Some(given) => given,
+            None => match self
+                .project
+                .gpu_selection()
+                .filter(|_| !flags.keep_selection)
+            {
+                Some(selection) => {
+                    let marker = shlex::try_quote(&selection.expression)
+                        .map(|q| q.into_owned())
+                        .unwrap_or_else(|_| format!("'{}'", selection.expression));
+                    let args = format!("{} -m {marker}", config::DEFAULT_PYTEST_ARGS);
+                    self.note(format!(
+                        "{}; the GPU run selects them with `-m {marker}`; keep the project's selection with --keep-selection, or change it with --pytest-args",
+                        selection.reason
+                    ));
+                    let from = format!(
+                        "pytest's markers in {}",
+                        self.project.pytest.file.unwrap_or("a conftest.py")
+                    );
+                    (args, Source::Detected { from })
+                }
+                None => (config::DEFAULT_PYTEST_ARGS.into(), Source::Default),
+            },
+        };
         let label = self
             .given("label", &flags.label, &config.label)
             .unwrap_or_else(|| (config::DEFAULT_LABEL.into(), Source::Default));
@@ -285,19 +321,21 @@ impl Builder<'_> {
         } else {
             self.configured_or("fork-prs", config.fork_prs, false)
         };
-        let framework = match &config.framework {
-            Some(name) => {
-                Sourced::new(values::parse_framework(name)?, self.config_key("framework"))
-            }
-            None => Sourced::new(
-                self.project.framework,
-                match self.project.framework {
-                    Framework::None => Source::Default,
-                    _ => Source::Detected {
-                        from: "the project's dependencies".into(),
-                    },
-                },
-            ),
+        let framework = match self.given("framework", &flags.framework, &config.framework) {
+            Some((name, source)) => Sourced::new(values::parse_framework(&name)?, source),
+            None => match &self.project.framework_source {
+                Some(file) => {
+                    let name = self.project.framework.name();
+                    self.note(format!(
+                        "GPU framework: {name}, named by `{file}`; it picks the GPU report and CUDA packages; change it with --framework"
+                    ));
+                    Sourced::new(
+                        self.project.framework,
+                        Source::Detected { from: file.clone() },
+                    )
+                }
+                None => Sourced::default(Framework::None),
+            },
         };
         let base_image = match &config.base_image {
             Some(image) => Sourced::new(Some(image.clone()), self.config_key("base-image")),
@@ -309,6 +347,7 @@ impl Builder<'_> {
             config_section: self.section.clone(),
             gpu,
             python,
+            image_builder,
             test_path: Sourced::new(test_path, test_source),
             pytest_args: Sourced::new(pytest_args.0, pytest_args.1),
             label: Sourced::new(label.0, label.1),
@@ -323,6 +362,50 @@ impl Builder<'_> {
             layout: self.project.layout,
             actions: self.action_pins()?,
         })
+    }
+
+    /// A flag or the config, else `.python-version` when the builder offers it, else what the
+    /// project's constraint allows (3.12 first), else a question.
+    fn python(&mut self, builder: &ImageBuilder) -> Result<Sourced<PythonVersion>> {
+        if let Some((text, source)) = self.given("python", &self.flags.python, &self.config.python)
+        {
+            return Ok(Sourced::new(builder.parse_python(&text)?, source));
+        }
+        if let Some(minor) = self.project.python_version_file_minor() {
+            if builder.supports(minor) {
+                self.note(format!(
+                    "testing on Python 3.{minor}, from .python-version; change it with --python"
+                ));
+                let from = PythonSource::PythonVersionFile.location();
+                return Ok(Sourced::new(
+                    PythonVersion { minor },
+                    Source::Detected { from },
+                ));
+            }
+            self.note(format!(
+                ".python-version names 3.{minor}, which Modal's image builder {} does not offer ({})",
+                builder.version,
+                builder.range()
+            ));
+        }
+        if let Some((text, from)) = self.project.python_constraint()
+            && let Some(spec) = PythonSpec::parse(text)
+        {
+            let version = builder.pick(&spec, text)?;
+            self.note(format!(
+                "testing on Python {version}, which {} `{text}` allows; change it with --python",
+                from.name()
+            ));
+            let from = from.location();
+            return Ok(Sourced::new(version, Source::Detected { from }));
+        }
+        let (answer, source) = self
+            .ask
+            .text("Python version to test on", config::DEFAULT_PYTHON)?;
+        self.note(format!(
+            "no Python version found in the project; using {answer}, change it with --python"
+        ));
+        Ok(Sourced::new(builder.parse_python(&answer)?, source))
     }
 
     fn configured_or<T>(&self, key: &str, configured: Option<T>, default: T) -> Sourced<T> {

@@ -6,6 +6,7 @@
 pub mod build;
 pub mod gpu;
 pub mod install;
+pub mod python;
 pub mod values;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ use crate::pins::{ActionPin, PINNED_ACTIONS, PinnedAction};
 use crate::project::{Framework, InstallSource, Layout};
 use gpu::GpuChoice;
 use install::InstallPlan;
+use python::ImageBuilder;
 use values::PythonVersion;
 
 /// Where a setting's value came from.
@@ -77,6 +79,8 @@ pub struct TestPlan {
     pub config_section: String,
     pub gpu: Sourced<GpuChoice>,
     pub python: Sourced<PythonVersion>,
+    /// The Modal image builder the workspace uses: it decides which Pythons exist.
+    pub image_builder: Sourced<ImageBuilder>,
     pub test_path: Sourced<String>,
     pub pytest_args: Sourced<String>,
     pub label: Sourced<String>,
@@ -139,6 +143,8 @@ impl TestPlan {
             base_image: self.base_image.value.clone(),
             framework: chosen(&self.framework.source).then(|| self.framework.value.name().into()),
             allow_no_tests: self.allow_no_tests.value.then_some(true),
+            image_builder: chosen(&self.image_builder.source)
+                .then(|| self.image_builder.value.version.to_string()),
             branch: (self.branch.value != config::DEFAULT_BRANCH)
                 .then(|| self.branch.value.clone()),
             actions: self

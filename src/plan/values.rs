@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::plan::gpu::GpuChoice;
 use crate::project::Framework;
 
-/// A Python `3.N` that Modal's images offer.
+/// A Python `3.N`; `plan::python` checks that Modal's image builder offers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PythonVersion {
     pub minor: u32,
@@ -17,18 +17,6 @@ impl fmt::Display for PythonVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "3.{}", self.minor)
     }
-}
-
-pub fn parse_python(text: &str) -> Result<PythonVersion> {
-    text.strip_prefix("3.")
-        .and_then(|m| m.parse::<u32>().ok())
-        .filter(|m| (9..=14).contains(m))
-        .map(|minor| PythonVersion { minor })
-        .ok_or_else(|| {
-            Error::usage(format!(
-                "unsupported Python version `{text}`; use 3.9 to 3.14, as `3.12`"
-            ))
-        })
 }
 
 pub fn parse_gpu(text: &str) -> Result<GpuChoice> {
@@ -101,12 +89,5 @@ mod tests {
         assert!(check_text("pytest-args", "-k ${{ secrets.X }}").is_err());
         assert!(check_text("pytest-args", "-v\n").is_err());
         assert!(check_text("pytest-args", "-v -k 'gpu and not slow'").is_ok());
-    }
-
-    #[test]
-    fn python_versions_are_checked_once() {
-        assert_eq!(parse_python("3.11").unwrap().to_string(), "3.11");
-        assert!(parse_python("3.8").is_err());
-        assert!(parse_python("three").is_err());
     }
 }

@@ -1,13 +1,19 @@
 //! Reading a Python project without running any of its code.
 
+pub mod ini;
 pub mod pyproject;
+pub mod pytest;
+pub mod python;
 pub mod requirements;
+pub mod setup_cfg;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoOp, Result};
 pub use pyproject::PyProject;
+use pytest::{GpuSelection, PytestConfig};
+use setup_cfg::SetupCfg;
 
 /// The GPU framework a project's dependencies name; it picks the base image and the GPU check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +78,8 @@ pub enum PythonSource {
     PythonVersionFile,
     RequiresPython,
     PoetryPython,
+    SetupCfg,
+    SetupPy,
 }
 
 impl PythonSource {
@@ -81,6 +89,7 @@ impl PythonSource {
             PythonSource::PythonVersionFile => ".python-version",
             PythonSource::RequiresPython => "requires-python",
             PythonSource::PoetryPython => "tool.poetry.dependencies.python",
+            PythonSource::SetupCfg | PythonSource::SetupPy => "python_requires",
         }
     }
 
@@ -88,6 +97,8 @@ impl PythonSource {
     pub fn location(self) -> String {
         match self {
             PythonSource::PythonVersionFile => ".python-version".into(),
+            PythonSource::SetupCfg => "`python_requires` in setup.cfg".into(),
+            PythonSource::SetupPy => "`python_requires` in setup.py".into(),
             other => format!("`{}` in pyproject.toml", other.name()),
         }
     }
@@ -97,7 +108,7 @@ impl PythonSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestsDir {
     pub path: String,
-    pub source: &'static str,
+    pub source: String,
 }
 
 /// Everything gpu-ci learns about a project by reading its files.
@@ -108,12 +119,21 @@ pub struct Project {
     pub has_uv_lock: bool,
     pub has_poetry_lock: bool,
     pub has_setup_py: bool,
-    /// `requirements*.txt` at the root and `*.txt` under `requirements/`, relative, sorted.
+    /// setup.cfg's declarative metadata, when there is a setup.cfg.
+    pub setup_cfg: Option<SetupCfg>,
+    /// `python_requires` in setup.py, read from its text.
+    pub setup_py_python: Option<String>,
+    /// Requirements files (`requirements*.txt|in`, `*-requirements.txt`, `requirements/`), sorted.
     pub requirements: Vec<String>,
     pub python_version_file: Option<String>,
+    pub pytest: PytestConfig,
     pub tests: Option<TestsDir>,
+    /// The tests folder, when pytest's testpaths leave part of it out (GPU folders, often).
+    pub tests_beyond_testpaths: Option<String>,
     pub layout: Layout,
     pub framework: Framework,
+    /// Which file named the framework, for the note.
+    pub framework_source: Option<String>,
 }
 
 /// How the test environment's dependencies get installed.
@@ -187,64 +207,115 @@ impl Project {
                     .map(str::to_string)
             });
 
-        let mut packages: Vec<String> = pyproject
-            .as_ref()
-            .map(|p| p.dependency_names.clone())
-            .unwrap_or_default();
+        let read_regular = |name: &str| {
+            let path = root.join(name);
+            fs::symlink_metadata(&path)
+                .is_ok_and(|m| m.is_file())
+                .then(|| fs::read_to_string(&path).ok())
+                .flatten()
+        };
+        let setup_cfg = read_regular("setup.cfg").map(|text| SetupCfg::parse(&text));
+        let setup_py = read_regular("setup.py");
+
+        // Every source of dependency names, in the order the note should credit them.
+        let mut sources: Vec<(String, Vec<String>)> = Vec::new();
+        if let Some(p) = &pyproject {
+            sources.push(("pyproject.toml".into(), p.dependency_names.clone()));
+        }
+        if let Some(cfg) = &setup_cfg {
+            sources.push(("setup.cfg".into(), cfg.dependency_names()));
+        }
+        if let Some(text) = &setup_py {
+            sources.push(("setup.py".into(), setup_cfg::setup_py_names(text)));
+        }
         for file in &requirements {
-            if let Ok(text) = fs::read_to_string(root.join(file)) {
-                packages.extend(requirements::package_names(&text));
+            if let Some(text) = read_regular(file) {
+                sources.push((file.clone(), requirements::package_names(&text)));
             }
         }
-        let framework = [
+        for (file, text) in workflow_texts(root) {
+            sources.push((file, workflow_installs(&text)));
+        }
+        let found = [
             Framework::Torch,
             Framework::Jax,
             Framework::Tensorflow,
             Framework::Cupy,
         ]
         .into_iter()
-        .find(|wanted| {
-            packages
+        .find_map(|wanted| {
+            sources
                 .iter()
-                .any(|p| Framework::of_package(p) == Some(*wanted))
-        })
-        .unwrap_or(Framework::None);
+                .find(|(_, names)| {
+                    names
+                        .iter()
+                        .any(|p| Framework::of_package(p) == Some(wanted))
+                })
+                .map(|(file, _)| (wanted, file.clone()))
+        });
+        let (framework, framework_source) = match found {
+            Some((framework, file)) => (framework, Some(file)),
+            None => (Framework::None, None),
+        };
 
-        let tests = find_tests_dir(root, pyproject.as_ref());
-        let layout = if has_python_package(&root.join("src")) {
+        let pytest = PytestConfig::find(root, pyproject.as_ref());
+        let layout = if has_python_files(&root.join("src"), 4) {
             Layout::Src
         } else {
             Layout::Flat
         };
+        let tests = find_tests(root, &pytest, layout);
+        let tests_beyond_testpaths = tests_folder_beyond(root, &pytest);
 
         Ok(Project {
             root: root.to_path_buf(),
             has_uv_lock: root.join("uv.lock").is_file(),
             has_poetry_lock: root.join("poetry.lock").is_file(),
-            has_setup_py: root.join("setup.py").is_file(),
+            has_setup_py: setup_py.is_some(),
+            setup_py_python: setup_py.as_deref().and_then(setup_py_python_requires),
+            setup_cfg,
             pyproject,
             requirements,
             python_version_file,
+            pytest,
             tests,
+            tests_beyond_testpaths,
             layout,
             framework,
+            framework_source,
         })
     }
 
-    /// The Python version to test on, and where it came from; `None` when nothing says.
-    pub fn python_version(&self) -> Option<(String, PythonSource)> {
-        if let Some(version) = self.python_version_file.as_deref().and_then(major_minor) {
-            return Some((version, PythonSource::PythonVersionFile));
+    /// How the GPU run should select the tests the project marks as GPU tests.
+    pub fn gpu_selection(&self) -> Option<GpuSelection> {
+        self.pytest.gpu_selection()
+    }
+
+    /// The `3.N` minor `.python-version` names, if it names a CPython 3 version.
+    pub fn python_version_file_minor(&self) -> Option<u32> {
+        let version = self.python_version_file.as_deref().and_then(major_minor)?;
+        version[2..].parse().ok()
+    }
+
+    /// The project's Python constraint, as written, and where it is written.
+    pub fn python_constraint(&self) -> Option<(&str, PythonSource)> {
+        let pyproject = self.pyproject.as_ref();
+        if let Some(spec) = pyproject.and_then(|p| p.requires_python.as_deref()) {
+            return Some((spec, PythonSource::RequiresPython));
         }
-        let pyproject = self.pyproject.as_ref()?;
-        if let Some(version) = pyproject.requires_python.as_deref().and_then(lowest_python) {
-            return Some((version, PythonSource::RequiresPython));
+        if let Some(spec) = pyproject.and_then(|p| p.poetry_python.as_deref()) {
+            return Some((spec, PythonSource::PoetryPython));
         }
-        pyproject
-            .poetry_python
+        if let Some(spec) = self
+            .setup_cfg
+            .as_ref()
+            .and_then(|c| c.python_requires.as_deref())
+        {
+            return Some((spec, PythonSource::SetupCfg));
+        }
+        self.setup_py_python
             .as_deref()
-            .and_then(lowest_python)
-            .map(|v| (v, PythonSource::PoetryPython))
+            .map(|spec| (spec, PythonSource::SetupPy))
     }
 
     /// Every install source the project offers, the one a careful maintainer would pick first.
@@ -263,20 +334,14 @@ impl Project {
                 }
             }
         }
-        let file_name = |path: &str| path.rsplit('/').next().unwrap_or(path).to_string();
-        let test_files = self.requirements.iter().filter(|path| {
-            let name = file_name(path);
-            (path.starts_with("requirements/") && name.starts_with("test"))
-                || name.starts_with("requirements-test")
-                || name.starts_with("requirements_test")
-        });
-        let dev_files = self.requirements.iter().filter(|path| {
-            let name = file_name(path);
-            name.contains("-dev")
-                || name.contains("_dev")
-                || (path.starts_with("requirements/") && name.starts_with("dev"))
-        });
-        for path in test_files.chain(dev_files) {
+        let mut by_role: Vec<(requirements::Role, &String)> = self
+            .requirements
+            .iter()
+            .map(|path| (requirements::role(path), path))
+            .filter(|(role, _)| *role != requirements::Role::Other)
+            .collect();
+        by_role.sort();
+        for (_, path) in by_role {
             let candidate = InstallSource::Requirements(path.clone());
             if !found.contains(&candidate) {
                 found.push(candidate);
@@ -373,61 +438,204 @@ fn available(what: &str, names: &[&String]) -> String {
     }
 }
 
-fn find_tests_dir(root: &Path, pyproject: Option<&PyProject>) -> Option<TestsDir> {
-    let configured = pyproject
-        .map(|p| p.testpaths.clone())
-        .filter(|paths| !paths.is_empty())
-        .or_else(|| ini_testpaths(root));
-    if let Some(first) = configured.and_then(|paths| paths.into_iter().next()) {
-        return Some(TestsDir {
-            path: first,
-            source: "pytest's testpaths",
-        });
-    }
-    ["tests", "test"]
-        .into_iter()
-        .find(|dir| root.join(dir).is_dir())
-        .map(|dir| TestsDir {
-            path: format!("{dir}/"),
-            source: "the folder's name",
-        })
+/// Folders never searched for tests or sources.
+const SKIPPED_DIRS: [&str; 12] = [
+    "node_modules",
+    "venv",
+    "build",
+    "dist",
+    "docs",
+    "doc",
+    "examples",
+    "benchmarks",
+    "site-packages",
+    "__pycache__",
+    "third_party",
+    "3rdparty",
+];
+
+fn is_skipped(name: &str) -> bool {
+    name.starts_with('.') || SKIPPED_DIRS.contains(&name)
 }
 
-/// `testpaths` from pytest.ini (`[pytest]`) or setup.cfg (`[tool:pytest]`).
-fn ini_testpaths(root: &Path) -> Option<Vec<String>> {
-    for (file, section) in [("pytest.ini", "[pytest]"), ("setup.cfg", "[tool:pytest]")] {
-        let Ok(text) = fs::read_to_string(root.join(file)) else {
-            continue;
-        };
-        let mut in_section = false;
-        for line in text.lines() {
-            let trimmed = line.trim();
-            if trimmed.starts_with('[') {
-                in_section = trimmed == section;
-            } else if in_section
-                && let Some(value) = trimmed
-                    .strip_prefix("testpaths")
-                    .and_then(|rest| rest.trim_start().strip_prefix('='))
-            {
-                let paths: Vec<String> = value.split_whitespace().map(str::to_string).collect();
-                if !paths.is_empty() {
-                    return Some(paths);
+/// pytest's testpaths, else a `tests/` or `test/` folder, else tests kept beside the code.
+fn find_tests(root: &Path, pytest: &PytestConfig, layout: Layout) -> Option<TestsDir> {
+    if !pytest.options.testpaths.is_empty() {
+        let paths = &pytest.options.testpaths;
+        let path =
+            shlex::try_join(paths.iter().map(String::as_str)).unwrap_or_else(|_| paths.join(" "));
+        return Some(TestsDir {
+            path,
+            source: format!(
+                "pytest's testpaths in {}",
+                pytest.file.unwrap_or("the config")
+            ),
+        });
+    }
+    if let Some(dir) = ["tests", "test"]
+        .into_iter()
+        .find(|dir| fs::symlink_metadata(root.join(dir)).is_ok_and(|m| m.is_dir()))
+    {
+        return Some(TestsDir {
+            path: format!("{dir}/"),
+            source: "the folder's name".into(),
+        });
+    }
+    let patterns = pytest.python_files();
+    let mut found: Vec<PathBuf> = Vec::new();
+    match layout {
+        Layout::Src => collect_test_dirs(&root.join("src"), &patterns, 6, &mut found),
+        // At the root only packages count: tools/ and scripts/ hold files named test_*.py too.
+        Layout::Flat => {
+            for entry in fs::read_dir(root).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let is_package = entry.file_type().is_ok_and(|t| t.is_dir())
+                    && !is_skipped(&name)
+                    && entry.path().join("__init__.py").is_file();
+                if is_package {
+                    collect_test_dirs(&entry.path(), &patterns, 6, &mut found);
                 }
             }
         }
     }
-    None
+    let common = found
+        .iter()
+        .skip(1)
+        .fold(found.first().cloned(), |common, dir| {
+            let common = common?;
+            common
+                .ancestors()
+                .find(|a| dir.starts_with(a))
+                .map(Path::to_path_buf)
+        })?;
+    let relative = common
+        .strip_prefix(root)
+        .ok()?
+        .to_string_lossy()
+        .replace('\\', "/");
+    (!relative.is_empty()).then(|| TestsDir {
+        path: format!("{relative}/"),
+        source: format!("test files beside the code ({})", patterns.join(", ")),
+    })
 }
 
-fn has_python_package(dir: &Path) -> bool {
+/// Folders under `dir` holding files that match pytest's `python_files`; no symlink followed.
+fn collect_test_dirs(dir: &Path, patterns: &[String], depth: u32, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut has_tests = false;
+    for entry in entries.flatten() {
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if kind.is_dir() && depth > 0 && !is_skipped(&name) {
+            collect_test_dirs(&entry.path(), patterns, depth - 1, found);
+        } else if kind.is_file()
+            && name.ends_with(".py")
+            && patterns.iter().any(|p| pytest::glob_match(p, &name))
+        {
+            has_tests = true;
+        }
+    }
+    if has_tests {
+        found.push(dir.to_path_buf());
+    }
+}
+
+/// The tests folder, when every testpath sits inside it and so leaves part of it out.
+fn tests_folder_beyond(root: &Path, pytest: &PytestConfig) -> Option<String> {
+    let paths = &pytest.options.testpaths;
+    let folder = ["tests", "test"]
+        .into_iter()
+        .find(|dir| fs::symlink_metadata(root.join(dir)).is_ok_and(|m| m.is_dir()))?;
+    let inside = |p: &String| {
+        let p = p.trim_start_matches("./").trim_end_matches('/');
+        p.strip_prefix(folder)
+            .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1)
+    };
+    (!paths.is_empty() && paths.iter().all(inside)).then(|| format!("{folder}/"))
+}
+
+/// Whether `dir` holds Python files, directly or in sub-folders (namespace packages have no
+/// `__init__.py`).
+fn has_python_files(dir: &Path, depth: u32) -> bool {
     let Ok(entries) = fs::read_dir(dir) else {
         return false;
     };
     entries.flatten().any(|entry| {
-        let path = entry.path();
-        (path.is_dir() && path.join("__init__.py").is_file())
-            || path.extension().is_some_and(|ext| ext == "py")
+        let name = entry.file_name().to_string_lossy().into_owned();
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => {
+                depth > 0 && !is_skipped(&name) && has_python_files(&entry.path(), depth - 1)
+            }
+            Ok(kind) if kind.is_file() => name.ends_with(".py"),
+            _ => false,
+        }
     })
+}
+
+/// `.github/workflows/*.yml`, as text: what the project's own CI installs names its framework.
+fn workflow_texts(root: &Path) -> Vec<(String, String)> {
+    let dir = root.join(".github/workflows");
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut texts: Vec<(String, String)> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name.ends_with(".yml") || name.ends_with(".yaml"))
+                .then(|| {
+                    fs::read_to_string(e.path())
+                        .ok()
+                        .map(|t| (format!(".github/workflows/{name}"), t))
+                })
+                .flatten()
+        })
+        .collect();
+    texts.sort();
+    texts
+}
+
+/// Distributions a workflow installs with pip, uv or conda (`pip install torch torchvision`).
+fn workflow_installs(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in text.lines() {
+        let Some(at) = line.find(" install ") else {
+            continue;
+        };
+        let before = &line[..at];
+        if !(before.ends_with("pip")
+            || before.ends_with("uv pip")
+            || before.ends_with("conda")
+            || before.ends_with("mamba"))
+        {
+            continue;
+        }
+        for word in line[at + 9..].split_whitespace() {
+            let word = word.trim_matches(['"', '\'', '\\']);
+            if word.starts_with('-') || word.contains("://") || word.contains('$') {
+                continue;
+            }
+            names.extend(requirements::package_names(word));
+        }
+    }
+    names
+}
+
+/// `python_requires=">=3.10"` in setup.py's text.
+fn setup_py_python_requires(text: &str) -> Option<String> {
+    let at = text.find("python_requires")?;
+    let rest = text[at + "python_requires".len()..]
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let rest = &rest[1..];
+    rest.find(quote).map(|end| rest[..end].to_string())
 }
 
 /// `3.11.7` → `3.11`.
@@ -442,41 +650,9 @@ fn major_minor(version: &str) -> Option<String> {
     (major == 3).then(|| format!("3.{minor}"))
 }
 
-/// Oldest Python 3 minor that a PEP 440 or Poetry constraint admits (`>=3.10,<4` → `3.10`).
-fn lowest_python(spec: &str) -> Option<String> {
-    let mut lowest: Option<u32> = None;
-    for clause in spec.split([',', '|']) {
-        let clause = clause.trim();
-        let (op, rest) = ["~=", ">=", "==", ">", "^", "~"]
-            .into_iter()
-            .find_map(|op| clause.strip_prefix(op).map(|rest| (op, rest.trim())))
-            .unwrap_or(("", clause));
-        let Some(version) = major_minor(rest.trim_end_matches(".*")) else {
-            continue;
-        };
-        let minor: u32 = version[2..].parse().ok()?;
-        let minor = if op == ">" { minor + 1 } else { minor };
-        if op.is_empty() && !clause.starts_with(|c: char| c.is_ascii_digit()) {
-            continue;
-        }
-        lowest = Some(lowest.map_or(minor, |m: u32| m.min(minor)));
-    }
-    lowest.map(|minor| format!("3.{minor}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lowest_python_reads_common_constraints() {
-        assert_eq!(lowest_python(">=3.10").as_deref(), Some("3.10"));
-        assert_eq!(lowest_python(">=3.9, <3.13").as_deref(), Some("3.9"));
-        assert_eq!(lowest_python("^3.11").as_deref(), Some("3.11"));
-        assert_eq!(lowest_python("~=3.12").as_deref(), Some("3.12"));
-        assert_eq!(lowest_python(">3.10").as_deref(), Some("3.11"));
-        assert_eq!(lowest_python("<3.13"), None);
-    }
 
     #[test]
     fn major_minor_trims_patch() {

@@ -5,6 +5,17 @@ use toml_edit::{DocumentMut, Item, TomlError};
 use super::requirements::normalise;
 use crate::error::{Error, Result};
 
+/// The pytest settings gpu-ci reads, as pyproject.toml writes them.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PytestOptions {
+    pub testpaths: Vec<String>,
+    pub python_files: Vec<String>,
+    /// Marker lines, as `gpu: needs a GPU`.
+    pub markers: Vec<String>,
+    /// `addopts`, a string or a list of strings, joined with spaces.
+    pub addopts: String,
+}
+
 #[derive(Debug, Default)]
 pub struct PyProject {
     pub name: Option<String>,
@@ -17,8 +28,10 @@ pub struct PyProject {
     /// `[tool.poetry.group.<name>]` names.
     pub poetry_groups: Vec<String>,
     pub poetry_python: Option<String>,
-    /// `[tool.pytest.ini_options] testpaths`.
-    pub testpaths: Vec<String>,
+    /// `[tool.pytest.ini_options]`, when the table is there.
+    pub pytest: Option<PytestOptions>,
+    /// `[build-system]` is declared.
+    pub has_build_system: bool,
     /// Every distribution the file names anywhere, normalised.
     pub dependency_names: Vec<String>,
 }
@@ -110,12 +123,31 @@ impl PyProject {
         }
         names.retain(|name| name != "python");
 
-        let testpaths = strings(
-            doc.get("tool")
-                .and_then(|t| t.get("pytest"))
-                .and_then(|p| p.get("ini_options"))
-                .and_then(|o| o.get("testpaths")),
-        );
+        let pytest = doc
+            .get("tool")
+            .and_then(|t| t.get("pytest"))
+            .and_then(|p| p.get("ini_options"))
+            .filter(|o| o.is_table_like())
+            .map(|options| {
+                // pytest splits string values of list settings on whitespace.
+                let list = |key: &str| {
+                    let items = strings(options.get(key));
+                    if matches!(options.get(key), Some(Item::Value(v)) if v.is_str()) {
+                        items
+                            .iter()
+                            .flat_map(|s| s.split_whitespace().map(str::to_string))
+                            .collect()
+                    } else {
+                        items
+                    }
+                };
+                PytestOptions {
+                    testpaths: list("testpaths"),
+                    python_files: list("python_files"),
+                    markers: strings(options.get("markers")),
+                    addopts: strings(options.get("addopts")).join(" "),
+                }
+            });
 
         Ok(PyProject {
             name: project
@@ -134,7 +166,8 @@ impl PyProject {
                 .and_then(|d| d.get("python"))
                 .and_then(Item::as_str)
                 .map(str::to_string),
-            testpaths,
+            pytest,
+            has_build_system: doc.get("build-system").is_some_and(Item::is_table_like),
             dependency_names: names,
         })
     }

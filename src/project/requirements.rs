@@ -8,31 +8,85 @@ pub fn normalise(name: &str) -> String {
     name.to_ascii_lowercase().replace(['_', '.'], "-")
 }
 
-/// `requirements*.txt` at the root and `*.txt` under `requirements/`, sorted.
+/// What a requirements file is for, by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// `test-requirements.txt`, `requirements-test.txt`, `requirements/tests.txt`, ...
+    Test,
+    /// `dev-requirements.txt`, `requirements_dev.txt`, `requirements/dev.in`, ...
+    Dev,
+    /// Anything else: the project's own (`requirements.txt`), docs, lint, ...
+    Other,
+}
+
+/// The role of a requirements file, from the words of its name besides "requirements".
+pub fn role(path: &str) -> Role {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
+    let words: Vec<String> = stem
+        .to_ascii_lowercase()
+        .split(['-', '_', '.'])
+        .filter(|w| !w.is_empty() && *w != "requirements" && *w != "reqs")
+        .map(str::to_string)
+        .collect();
+    let has = |names: &[&str]| words.iter().any(|w| names.contains(&w.as_str()));
+    if has(&["test", "tests", "testing", "ci"]) {
+        Role::Test
+    } else if has(&["dev", "develop", "development"]) {
+        Role::Dev
+    } else {
+        Role::Other
+    }
+}
+
+/// Whether a file name is a requirements file: `requirements*.txt|in`, `*-requirements.txt|in`
+/// or `*_requirements.txt|in`.
+fn is_requirements_name(name: &str) -> bool {
+    let Some((stem, ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    (ext == "txt" || ext == "in")
+        && (stem.starts_with("requirements")
+            || stem.ends_with("-requirements")
+            || stem.ends_with("_requirements"))
+}
+
+/// Requirements files at the root (`requirements*.txt`, `dev-requirements.txt`, `*.in`) and
+/// every `.txt`/`.in` under `requirements/`, relative and sorted; a `.in` is left out when the
+/// `.txt` compiled from it sits beside it. Symlinks are not followed.
 pub fn find_files(root: &Path) -> Vec<String> {
-    let mut files = Vec::new();
-    let txt_files = |dir: &Path| -> Vec<String> {
+    let regular_files = |dir: &Path| -> Vec<String> {
         fs::read_dir(dir)
             .map(|entries| {
                 entries
                     .flatten()
-                    .filter(|e| e.path().is_file())
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
                     .filter_map(|e| e.file_name().into_string().ok())
-                    .filter(|name| name.ends_with(".txt"))
                     .collect()
             })
             .unwrap_or_default()
     };
-    files.extend(
-        txt_files(root)
-            .into_iter()
-            .filter(|name| name.starts_with("requirements")),
-    );
-    files.extend(
-        txt_files(&root.join("requirements"))
-            .into_iter()
-            .map(|name| format!("requirements/{name}")),
-    );
+    let mut files: Vec<String> = regular_files(root)
+        .into_iter()
+        .filter(|name| is_requirements_name(name))
+        .collect();
+    let folder = root.join("requirements");
+    if fs::symlink_metadata(&folder).is_ok_and(|m| m.is_dir()) {
+        files.extend(
+            regular_files(&folder)
+                .into_iter()
+                .filter(|name| name.ends_with(".txt") || name.ends_with(".in"))
+                .map(|name| format!("requirements/{name}")),
+        );
+    }
+    let compiled: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.strip_suffix(".txt").map(str::to_string))
+        .collect();
+    files.retain(|f| {
+        f.strip_suffix(".in")
+            .is_none_or(|stem| !compiled.iter().any(|c| c == stem))
+    });
     files.sort();
     files
 }
@@ -120,6 +174,44 @@ mod tests {
         assert_eq!(
             with_includes(dir.path(), "requirements/test.txt"),
             ["requirements/test.txt", "requirements/pins.txt", "base.txt"]
+        );
+    }
+
+    #[test]
+    fn roles_come_from_the_name() {
+        assert_eq!(role("dev-requirements.txt"), Role::Dev);
+        assert_eq!(role("requirements-test.txt"), Role::Test);
+        assert_eq!(role("requirements/tests.in"), Role::Test);
+        assert_eq!(role("requirements_dev.txt"), Role::Dev);
+        assert_eq!(role("test-requirements.txt"), Role::Test);
+        assert_eq!(role("requirements.txt"), Role::Other);
+        assert_eq!(role("requirements/docs.txt"), Role::Other);
+    }
+
+    #[test]
+    fn finds_every_common_name_and_prefers_compiled_files() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "requirements.txt",
+            "dev-requirements.txt",
+            "requirements-test.in",
+            "requirements-test.txt",
+            "docs_requirements.in",
+            "setup.txt",
+        ] {
+            fs::write(dir.path().join(name), "x\n").unwrap();
+        }
+        fs::create_dir(dir.path().join("requirements")).unwrap();
+        fs::write(dir.path().join("requirements/ci.in"), "x\n").unwrap();
+        assert_eq!(
+            find_files(dir.path()),
+            [
+                "dev-requirements.txt",
+                "docs_requirements.in",
+                "requirements-test.txt",
+                "requirements.txt",
+                "requirements/ci.in"
+            ]
         );
     }
 

@@ -8,7 +8,7 @@ use crate::common::{FIXTURES, GENERATED, Project};
 #[test]
 fn yes_picks_install_source_and_python_per_layout() {
     let expected = [
-        ("uv-groups-src", "group = \"tests\"", "3.10", "gpu-ci.toml"),
+        ("uv-groups-src", "group = \"tests\"", "3.12", "gpu-ci.toml"),
         ("extras-flat", "extra = \"test\"", "3.11", "gpu-ci.toml"),
         (
             "setup-requirements",
@@ -16,8 +16,8 @@ fn yes_picks_install_source_and_python_per_layout() {
             "3.12",
             "pyproject.toml",
         ),
-        ("poetry-groups", "group = \"test\"", "3.11", "gpu-ci.toml"),
-        ("jax-project", "extra = \"testing\"", "3.11", "gpu-ci.toml"),
+        ("poetry-groups", "group = \"test\"", "3.12", "gpu-ci.toml"),
+        ("jax-project", "extra = \"testing\"", "3.12", "gpu-ci.toml"),
         (
             "no-pyproject",
             "requirements = \"requirements-dev.txt\"",

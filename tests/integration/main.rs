@@ -13,6 +13,7 @@ mod init;
 mod pin;
 mod prompts;
 mod quoting;
+mod real_projects;
 mod run;
 mod snapshots;
 mod update;
