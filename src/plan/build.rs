@@ -241,8 +241,9 @@ impl Builder<'_> {
                             "running the tests in `{}`, found by {}; change it with --test-path",
                             tests.path, tests.source
                         ));
+                        // A config value is an argument list: `my tests` is one path.
                         (
-                            tests.path.clone(),
+                            values::quote_arg(&tests.path),
                             Source::Detected {
                                 from: tests.source.into(),
                             },
@@ -251,12 +252,6 @@ impl Builder<'_> {
                     None => self.ask.text("Tests to run", config::DEFAULT_TEST_PATH)?,
                 },
             };
-        let first = test_path.split_whitespace().next().unwrap_or(&test_path);
-        if !self.project.root.join(first).exists() {
-            self.notices.push(Notice::Warning(format!(
-                "the tests folder `{first}` does not exist; keeping it, change it with --test-path"
-            )));
-        }
 
         let install_source = self.install_source()?;
 
@@ -271,8 +266,16 @@ impl Builder<'_> {
             .unwrap_or_else(|| (config::DEFAULT_BRANCH.into(), Source::Default));
         check_text("test-path", &test_path)?;
         check_text("pytest-args", &pytest_args.0)?;
-        if test_path.trim().is_empty() {
+        // Both are argument lists, split here as the runner splits them.
+        let test_args = values::split_args("test-path", &test_path)?;
+        values::split_args("pytest-args", &pytest_args.0)?;
+        let Some(first) = test_args.first() else {
             return Err(Error::usage("`test-path` may not be empty"));
+        };
+        if !first.starts_with('-') && !self.project.root.join(first).exists() {
+            self.notices.push(Notice::Warning(format!(
+                "the tests folder `{first}` does not exist; keeping it, change it with --test-path"
+            )));
         }
         values::check_label(&label.0)?;
         values::check_branch(&branch.0)?;

@@ -62,6 +62,85 @@ pub fn check_text(key: &str, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// Splits test-path or pytest-args into arguments exactly as the runner does, with Python's
+/// `shlex.split`: words, `'…'` literal, `"…"` where a backslash escapes only `"` and `\\`, a
+/// backslash outside quotes escaping any character, `#` an ordinary character. An unclosed quote
+/// is refused here, so that what init accepts, the runner runs.
+pub fn split_args(key: &str, text: &str) -> Result<Vec<String>> {
+    #[derive(PartialEq)]
+    enum State {
+        Between,
+        Word,
+        Single,
+        Double,
+    }
+    let refuse = |why: &str| {
+        Error::usage(format!(
+            "`{key}` is not a valid argument list: {why} in `{text}`"
+        ))
+        .with_help("quote as in a POSIX shell, e.g. -k 'gpu and not slow'")
+    };
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut state = State::Between;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match state {
+            State::Between | State::Word => match c {
+                ' ' | '\t' | '\r' | '\n' => {
+                    if state == State::Word {
+                        words.push(std::mem::take(&mut word));
+                        state = State::Between;
+                    }
+                }
+                '\'' => state = State::Single,
+                '"' => state = State::Double,
+                '\\' => {
+                    word.push(
+                        chars
+                            .next()
+                            .ok_or_else(|| refuse("a backslash at the end"))?,
+                    );
+                    state = State::Word;
+                }
+                _ => {
+                    word.push(c);
+                    state = State::Word;
+                }
+            },
+            State::Single if c == '\'' => state = State::Word,
+            State::Double if c == '"' => state = State::Word,
+            State::Double if c == '\\' => match chars.next() {
+                Some(escaped @ ('"' | '\\')) => word.push(escaped),
+                Some(other) => word.extend(['\\', other]),
+                None => return Err(refuse("a quote left open")),
+            },
+            State::Single | State::Double => word.push(c),
+        }
+    }
+    match state {
+        State::Single | State::Double => return Err(refuse("a quote left open")),
+        State::Word => words.push(word),
+        State::Between => {}
+    }
+    Ok(words)
+}
+
+/// One argument quoted as Python's `shlex.quote` does, so that [`split_args`] and the runner's
+/// `shlex.split` give it back whole: a detected `testpaths = ["my tests"]` becomes `'my tests'`.
+pub fn quote_arg(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '_' | '@' | '%' | '+' | '=' | ':' | ',' | '.' | '/' | '-')
+        });
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r#"'"'"'"#))
+    }
+}
+
 /// Labels reach URLs and scripts; keep them to characters that need no escaping.
 pub fn check_label(label: &str) -> Result<()> {
     let ok = !label.is_empty()
@@ -101,6 +180,32 @@ mod tests {
         assert!(check_text("pytest-args", "-k ${{ secrets.X }}").is_err());
         assert!(check_text("pytest-args", "-v\n").is_err());
         assert!(check_text("pytest-args", "-v -k 'gpu and not slow'").is_ok());
+    }
+
+    #[test]
+    fn argument_lists_split_as_python_shlex_does() {
+        let split = |text: &str| split_args("pytest-args", text).unwrap();
+        assert_eq!(
+            split("-k 'gpu and not slow' -x"),
+            ["-k", "gpu and not slow", "-x"]
+        );
+        assert_eq!(
+            split(r#"a\ b "c\"d\$" '' #e"#),
+            ["a b", "c\"d\\$", "", "#e"]
+        );
+        assert_eq!(split("  "), Vec::<String>::new());
+        for broken in ["-k 'a", "-k \"a", "a\\"] {
+            let err = split_args("pytest-args", broken).unwrap_err();
+            assert!(
+                err.to_string().contains("not a valid argument list"),
+                "{err}"
+            );
+        }
+        for word in ["my tests", "tests/", "", "it's", "a\"b", "$x", "#c"] {
+            assert_eq!(split(&quote_arg(word)), [word], "{word}");
+        }
+        assert_eq!(quote_arg("tests/unit"), "tests/unit");
+        assert_eq!(quote_arg("my tests"), "'my tests'");
     }
 
     #[test]
