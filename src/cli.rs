@@ -185,7 +185,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub test_path: Option<String>,
 
-    /// Run the tests on this machine, in-process through Modal's Function.local().
+    /// Run the tests on this machine without the Modal client (the runner's in-container script).
     #[arg(long)]
     pub local: bool,
 

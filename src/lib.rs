@@ -4,6 +4,7 @@
 //! from flags, config and detection, `targets` render the plan, `generate` writes the files;
 //! `commands` wire these together. ARCHITECTURE.md has the map and the rules.
 
+pub mod args;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -1,4 +1,5 @@
-//! `gpu-ci run`: run the GPU tests now, on Modal through its client or here with `--local`.
+//! `gpu-ci run`: run the GPU tests now, on Modal through its client, or here with `--local`,
+//! which runs the runner's in-container script directly, without the Modal client.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -8,19 +9,13 @@ use std::time::SystemTime;
 use crate::cli::{ChoiceArgs, RunArgs};
 use crate::error::{Error, ExitStatus, IoOp, Result};
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
-use crate::plan::values::parse_gpu;
+use crate::plan::values::{parse_gpu, quote_arg, split_args};
 use crate::plan::{Source, Sourced, TestPlan};
-use crate::targets::{self, modal::RUNNER};
+use crate::targets::{
+    self, GeneratedFile,
+    modal::{FILES, IN_CONTAINER, RUNNER},
+};
 use crate::ui::note;
-
-/// Calls the runner's function in-process, as `gpu-ci run --local` promises; argv: runner,
-/// test path, pytest args.
-const LOCAL_HARNESS: &str = "import runpy, sys
-ns = runpy.run_path(sys.argv[1])
-result = ns['run_tests'].local(sys.argv[2], sys.argv[3])
-ns['save_outputs'](result)
-sys.exit(ns['exit_code'](result))
-";
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -83,6 +78,10 @@ fn has_credentials() -> bool {
         .is_some_and(|text| text.contains("token_id"))
 }
 
+fn file_name(file: GeneratedFile) -> &'static str {
+    file.path.rsplit('/').next().unwrap_or(file.path)
+}
+
 /// The project's own runner, or the bundled one rendered into a temporary folder that is
 /// removed when this value drops, so the repository is left as it was.
 enum Runner {
@@ -91,30 +90,61 @@ enum Runner {
 }
 
 impl Runner {
-    fn find(root: &Path, plan: &TestPlan) -> Result<Runner> {
-        let own = root.join(RUNNER.path);
+    /// The project's runner when it has `needed`, else the bundled one (every runner file).
+    fn find(root: &Path, plan: &TestPlan, needed: GeneratedFile) -> Result<Runner> {
+        let own = root.join(needed.path);
         if own.is_file() {
-            return Ok(Runner::Project(own));
+            let dir = own.parent().map(Path::to_path_buf).unwrap_or_default();
+            return Ok(Runner::Project(dir));
         }
-        note(
-            "no .modal/test_runner.py here; running the bundled runner (`gpu-ci init` writes it into the project)",
-        );
-        let contents = targets::render_one(plan, RUNNER.path)?;
+        note(&format!(
+            "no {} here; running the bundled runner (`gpu-ci init` writes it into the project)",
+            needed.path
+        ));
         let dir = tempfile::Builder::new()
             .prefix("gpu-ci-runner-")
             .tempdir()
             .map_err(|err| Error::io(IoOp::CreateFolderIn, std::env::temp_dir(), err))?;
-        let path = dir.path().join("test_runner.py");
-        std::fs::write(&path, contents).map_err(|err| Error::io(IoOp::Write, &path, err))?;
+        for file in FILES {
+            let contents = targets::render_one(plan, file.path)?;
+            let path = dir.path().join(file_name(file));
+            std::fs::write(&path, contents).map_err(|err| Error::io(IoOp::Write, &path, err))?;
+        }
         Ok(Runner::Bundled(dir))
     }
 
-    fn path(&self) -> PathBuf {
+    fn path(&self, file: GeneratedFile) -> PathBuf {
         match self {
-            Runner::Project(path) => path.clone(),
-            Runner::Bundled(dir) => dir.path().join("test_runner.py"),
+            Runner::Project(dir) => dir.join(file_name(file)),
+            Runner::Bundled(dir) => dir.path().join(file_name(file)),
         }
     }
+}
+
+/// The Python for `--local`: the project's `.venv/bin/python`, else `python3`; 3.9 or newer,
+/// as the runner's in-container script needs. No Modal client is needed.
+fn local_python(root: &Path) -> Result<PathBuf> {
+    let venv = root.join(".venv/bin/python");
+    let python = if venv.is_file() {
+        Some(venv)
+    } else {
+        on_path("python3")
+    }
+    .ok_or_else(|| {
+        Error::usage("no Python found: neither .venv/bin/python nor python3")
+            .with_help("create the project's virtual environment, or put python3 on PATH")
+    })?;
+    if !succeeds(
+        &python,
+        &["-c", "import sys; sys.exit(sys.version_info < (3, 9))"],
+    ) {
+        return Err(Error::usage(format!(
+            "`{}` is not a working Python 3.9 or newer",
+            python.display()
+        ))
+        .with_help("create the project's .venv with Python 3.9+, or put one on PATH as python3"));
+    }
+    Ok(python)
 }
 
 /// Runs `command` with the terminal's stdio, passing Ctrl-C to it: a terminal's Ctrl-C reaches
@@ -178,9 +208,10 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
     let flags = ChoiceArgs {
         gpu: args.gpu.clone(),
         test_path: args.test_path.clone(),
+        // Quoted so that the plan splits them back into these very arguments.
         pytest_args: (!args.pytest_args.is_empty()).then(|| {
-            shlex::try_join(args.pytest_args.iter().map(String::as_str))
-                .unwrap_or_else(|_| args.pytest_args.join(" "))
+            let quoted: Vec<String> = args.pytest_args.iter().map(|a| quote_arg(a)).collect();
+            quoted.join(" ")
         }),
         ..ChoiceArgs::default()
     };
@@ -206,53 +237,41 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
     }
 
     // Check what the run needs before rendering anything.
-    let mut launcher: Vec<PathBuf> = if args.local {
-        let venv = root.join(".venv/bin/python");
-        let python = if venv.is_file() {
-            Some(venv)
-        } else {
-            on_path("python3")
-        }
-        .ok_or_else(|| {
-            Error::usage("no Python found: neither .venv/bin/python nor python3")
-                .with_help("create the project's virtual environment, or put python3 on PATH")
-        })?;
-        if !succeeds(&python, &["-c", "import modal"]) {
-            return Err(Error::usage(format!(
-                "the Modal client is not installed for `{}`",
-                python.display()
-            ))
-            .with_help(format!(
-                "install it there with `{} -m pip install modal`",
-                python.display()
-            )));
-        }
-        vec![python, "-c".into(), LOCAL_HARNESS.into()]
+    let command = if args.local {
+        let python = local_python(root)?;
+        // The plan checked both lists; these splits are the ones the runner would make.
+        let mut pytest_args = split_args("test-path", &plan.test_path.value)?;
+        pytest_args.extend(split_args("pytest-args", &plan.pytest_args.value)?);
+        let runner = Runner::find(root, &plan, IN_CONTAINER)?;
+        let mut command = Command::new(python);
+        command
+            .arg("-u")
+            .arg(runner.path(IN_CONTAINER))
+            .args(["--local", "--output-dir", "test-outputs", "--deadline"])
+            .arg(plan.timeout.value.to_string())
+            .arg("--")
+            .args(pytest_args)
+            .env("PYTHONUNBUFFERED", "1");
+        (command, runner)
     } else {
-        let client = modal_client()?;
+        let mut client = modal_client()?;
         if !has_credentials() {
             return Err(Error::usage("no Modal credentials found")
                 .with_help("run `modal token new`, or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET"));
         }
-        client
-    };
-    let runner = Runner::find(root, &plan)?;
-    let mut command = Command::new(launcher.remove(0));
-    command.args(&launcher);
-    if args.local {
+        let runner = Runner::find(root, &plan, RUNNER)?;
+        let mut command = Command::new(client.remove(0));
         command
-            .arg(runner.path())
-            .args([&plan.test_path.value, &plan.pytest_args.value]);
-    } else {
-        command
+            .args(&client)
             .arg("run")
-            .arg(runner.path())
+            .arg(runner.path(RUNNER))
             .arg(format!("--test-path={}", plan.test_path.value))
-            .arg(format!("--pytest-args={}", plan.pytest_args.value));
-    }
-    command
-        .current_dir(root)
-        .env("MODAL_GPU", plan.gpu.value.env_value());
+            .arg(format!("--pytest-args={}", plan.pytest_args.value))
+            .env("MODAL_GPU", plan.gpu.value.env_value());
+        (command, runner)
+    };
+    let (mut command, runner) = command;
+    command.current_dir(root);
     let started = SystemTime::now();
     let status = run_child(command)?;
     drop(runner);

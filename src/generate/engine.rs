@@ -34,21 +34,6 @@ fn py(value: Value) -> Result<String, minijinja::Error> {
     }
 }
 
-/// One POSIX shell word: bare when it holds only characters no shell treats specially, else
-/// single-quoted.
-pub fn sh(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word.chars().all(|c| {
-            c.is_ascii_alphanumeric()
-                || matches!(c, '-' | '_' | '.' | '/' | '=' | ':' | ',' | '+' | '@' | '%')
-        });
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
 /// Text placed inside a double-quoted Python string literal: the literal's body, unquoted.
 fn in_py_str(text: &str) -> Result<String, minijinja::Error> {
     let literal = serde_json::to_string(text).map_err(|err| filter_error(err.to_string()))?;
@@ -81,7 +66,8 @@ pub fn environment() -> Environment<'static> {
     });
     env.add_filter("yaml", yaml);
     env.add_filter("py", py);
-    env.add_filter("sh", |word: String| sh(&word));
+    // One POSIX shell word: bare when nothing in it is special to a shell, else single-quoted.
+    env.add_filter("sh", |word: String| crate::args::quote(&word));
     env.add_filter("in_py_str", |text: String| in_py_str(&text));
     env.add_filter("gh_str", |text: String| gh_str(&text));
     env
@@ -123,10 +109,11 @@ mod tests {
 
     #[test]
     fn shell_words_are_quoted_only_when_needed() {
+        let sh = crate::args::quote;
         assert_eq!(sh("requirements/test.txt"), "requirements/test.txt");
         assert_eq!(sh("requirements test.txt"), "'requirements test.txt'");
         assert_eq!(sh("te st;echo hi"), "'te st;echo hi'");
-        assert_eq!(sh("it's"), r"'it'\''s'");
+        assert_eq!(sh("it's"), r#"'it'"'"'s'"#);
         assert_eq!(sh(""), "''");
     }
 

@@ -241,22 +241,26 @@ impl Builder<'_> {
                 {
                     self.note(format!(
                             "pytest's testpaths (`{}`) leave part of `{folder}` out, as projects do with GPU-heavy folders; the GPU run tests all of `{folder}`; keep the project's selection with --keep-selection, or change it with --test-path",
-                            tests.path
+                            tests.paths.join(" ")
                         ));
                     (
-                        folder.clone(),
+                        values::quote_arg(folder),
                         Source::Detected {
                             from: "the folder around pytest's testpaths".into(),
                         },
                     )
                 }
                 Some(tests) => {
+                    // A config value is an argument list: `my tests` is one path.
+                    let paths: Vec<String> =
+                        tests.paths.iter().map(|p| values::quote_arg(p)).collect();
+                    let path = paths.join(" ");
                     self.note(format!(
-                        "running the tests in `{}`, found by {}; change it with --test-path",
-                        tests.path, tests.source
+                        "running the tests in `{path}`, found by {}; change it with --test-path",
+                        tests.source
                     ));
                     (
-                        tests.path.clone(),
+                        path,
                         Source::Detected {
                             from: tests.source.clone(),
                         },
@@ -265,12 +269,6 @@ impl Builder<'_> {
                 None => self.ask.text("Tests to run", config::DEFAULT_TEST_PATH)?,
             },
         };
-        let first = test_path.split_whitespace().next().unwrap_or(&test_path);
-        if !self.project.root.join(first).exists() {
-            self.notices.push(Notice::Warning(format!(
-                "the tests folder `{first}` does not exist; keeping it, change it with --test-path"
-            )));
-        }
 
         let install_source = self.install_source()?;
 
@@ -282,9 +280,7 @@ impl Builder<'_> {
                 .filter(|_| !flags.keep_selection)
             {
                 Some(selection) => {
-                    let marker = shlex::try_quote(&selection.expression)
-                        .map(|q| q.into_owned())
-                        .unwrap_or_else(|_| format!("'{}'", selection.expression));
+                    let marker = values::quote_arg(&selection.expression);
                     let args = format!("{} -m {marker}", config::DEFAULT_PYTEST_ARGS);
                     self.note(format!(
                         "{}; the GPU run selects them with `-m {marker}`; keep the project's selection with --keep-selection, or change it with --pytest-args",
@@ -307,8 +303,16 @@ impl Builder<'_> {
             .unwrap_or_else(|| (config::DEFAULT_BRANCH.into(), Source::Default));
         check_text("test-path", &test_path)?;
         check_text("pytest-args", &pytest_args.0)?;
-        if test_path.trim().is_empty() {
+        // Both are argument lists, split here as the runner splits them.
+        let test_args = values::split_args("test-path", &test_path)?;
+        values::split_args("pytest-args", &pytest_args.0)?;
+        let Some(first) = test_args.first() else {
             return Err(Error::usage("`test-path` may not be empty"));
+        };
+        if !first.starts_with('-') && !self.project.root.join(first).exists() {
+            self.notices.push(Notice::Warning(format!(
+                "the tests folder `{first}` does not exist; keeping it, change it with --test-path"
+            )));
         }
         values::check_label(&label.0)?;
         values::check_branch(&branch.0)?;

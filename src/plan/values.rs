@@ -50,6 +50,23 @@ pub fn check_text(key: &str, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// Splits test-path or pytest-args into arguments exactly as the runner does (see
+/// [`crate::args::split`]); an unclosed quote is refused here, so that what init accepts, the
+/// runner runs.
+pub fn split_args(key: &str, text: &str) -> Result<Vec<String>> {
+    crate::args::split(text).map_err(|why| {
+        Error::usage(format!(
+            "`{key}` is not a valid argument list: {why} in `{text}`"
+        ))
+        .with_help("quote as in a POSIX shell, e.g. -k 'gpu and not slow'")
+    })
+}
+
+/// One argument quoted so that [`split_args`] gives it back whole.
+pub fn quote_arg(word: &str) -> String {
+    crate::args::quote(word)
+}
+
 /// Labels reach URLs and scripts; keep them to characters that need no escaping.
 pub fn check_label(label: &str) -> Result<()> {
     let ok = !label.is_empty()
@@ -89,5 +106,31 @@ mod tests {
         assert!(check_text("pytest-args", "-k ${{ secrets.X }}").is_err());
         assert!(check_text("pytest-args", "-v\n").is_err());
         assert!(check_text("pytest-args", "-v -k 'gpu and not slow'").is_ok());
+    }
+
+    #[test]
+    fn argument_lists_split_as_python_shlex_does() {
+        let split = |text: &str| split_args("pytest-args", text).unwrap();
+        assert_eq!(
+            split("-k 'gpu and not slow' -x"),
+            ["-k", "gpu and not slow", "-x"]
+        );
+        assert_eq!(
+            split(r#"a\ b "c\"d\$" '' #e"#),
+            ["a b", "c\"d\\$", "", "#e"]
+        );
+        assert_eq!(split("  "), Vec::<String>::new());
+        for broken in ["-k 'a", "-k \"a", "a\\"] {
+            let err = split_args("pytest-args", broken).unwrap_err();
+            assert!(
+                err.to_string().contains("not a valid argument list"),
+                "{err}"
+            );
+        }
+        for word in ["my tests", "tests/", "", "it's", "a\"b", "$x", "#c"] {
+            assert_eq!(split(&quote_arg(word)), [word], "{word}");
+        }
+        assert_eq!(quote_arg("tests/unit"), "tests/unit");
+        assert_eq!(quote_arg("my tests"), "'my tests'");
     }
 }

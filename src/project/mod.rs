@@ -107,7 +107,8 @@ impl PythonSource {
 /// Where the tests folder came from, so the user can be told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestsDir {
-    pub path: String,
+    /// One path, or pytest's testpaths.
+    pub paths: Vec<String>,
     pub source: String,
 }
 
@@ -461,11 +462,8 @@ fn is_skipped(name: &str) -> bool {
 /// pytest's testpaths, else a `tests/` or `test/` folder, else tests kept beside the code.
 fn find_tests(root: &Path, pytest: &PytestConfig, layout: Layout) -> Option<TestsDir> {
     if !pytest.options.testpaths.is_empty() {
-        let paths = &pytest.options.testpaths;
-        let path =
-            shlex::try_join(paths.iter().map(String::as_str)).unwrap_or_else(|_| paths.join(" "));
         return Some(TestsDir {
-            path,
+            paths: pytest.options.testpaths.clone(),
             source: format!(
                 "pytest's testpaths in {}",
                 pytest.file.unwrap_or("the config")
@@ -477,7 +475,7 @@ fn find_tests(root: &Path, pytest: &PytestConfig, layout: Layout) -> Option<Test
         .find(|dir| fs::symlink_metadata(root.join(dir)).is_ok_and(|m| m.is_dir()))
     {
         return Some(TestsDir {
-            path: format!("{dir}/"),
+            paths: vec![format!("{dir}/")],
             source: "the folder's name".into(),
         });
     }
@@ -514,7 +512,7 @@ fn find_tests(root: &Path, pytest: &PytestConfig, layout: Layout) -> Option<Test
         .to_string_lossy()
         .replace('\\', "/");
     (!relative.is_empty()).then(|| TestsDir {
-        path: format!("{relative}/"),
+        paths: vec![format!("{relative}/")],
         source: format!("test files beside the code ({})", patterns.join(", ")),
     })
 }

@@ -115,7 +115,7 @@ impl PytestConfig {
 
     /// The `-m` expression in addopts, if any.
     fn addopts_expression(&self) -> Option<String> {
-        let words = shlex::split(&self.options.addopts)?;
+        let words = crate::args::split(&self.options.addopts).ok()?;
         let mut words = words.iter();
         while let Some(word) = words.next() {
             if word == "-m" {

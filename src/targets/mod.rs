@@ -40,7 +40,7 @@ impl Target {
     pub fn files(self) -> &'static [GeneratedFile] {
         match self {
             Target::Github => &github::FILES,
-            Target::Modal => &[modal::RUNNER],
+            Target::Modal => &modal::FILES,
         }
     }
 

@@ -1,5 +1,6 @@
-//! The Modal test runner: the image, the GPU function and the summary, in one Python file that
-//! every CI target runs.
+//! The Modal test runner every CI target runs: `test_runner.py`, the trusted side (the image,
+//! the sandbox, the summary), and `in_container.py`, what runs next to the code under test (the
+//! GPU report and pytest), which `gpu-ci run --local` runs directly.
 
 use serde::Serialize;
 
@@ -14,6 +15,13 @@ pub const RUNNER: GeneratedFile = GeneratedFile {
     path: ".modal/test_runner.py",
     template: "modal/test_runner.py.j2",
 };
+
+pub const IN_CONTAINER: GeneratedFile = GeneratedFile {
+    path: ".modal/in_container.py",
+    template: "modal/in_container.py.j2",
+};
+
+pub const FILES: [GeneratedFile; 2] = [RUNNER, IN_CONTAINER];
 
 /// `uv sync` from the project's metadata.
 #[derive(Debug, Serialize)]
@@ -53,8 +61,10 @@ pub struct Context {
     allow_no_tests: bool,
     base_image: Option<String>,
     import_paths: Vec<&'static str>,
-    /// Whether the image reads pyproject.toml (and its lock) for the dependency layer.
+    /// Whether the image reads pyproject.toml for the dependency layer.
     dependency_metadata: bool,
+    /// The other files of the tree the dependency layer reads: a lock, or requirements files.
+    metadata_files: Vec<String>,
     /// At most one of these is set: how the dependency layer installs.
     uv: Option<UvLayer>,
     poetry: Option<PoetryLayer>,
@@ -142,6 +152,12 @@ pub fn context(plan: &TestPlan) -> Context {
             Layout::Flat => vec!["."],
         },
         dependency_metadata: uv.is_some() || poetry.is_some(),
+        metadata_files: match &plan.install {
+            InstallPlan::Uv { .. } => vec!["uv.lock".into()],
+            InstallPlan::Poetry { locked: true, .. } => vec!["poetry.lock".into()],
+            InstallPlan::Requirements { files, .. } => files.clone(),
+            InstallPlan::Poetry { .. } | InstallPlan::Nothing => Vec::new(),
+        },
         uv,
         poetry,
         requirements,

@@ -18,11 +18,12 @@ pub const FIXTURES: [&str; 6] = [
     "no-pyproject",
 ];
 
-pub const GENERATED: [&str; 4] = [
+pub const GENERATED: [&str; 5] = [
     ".github/workflows/_modal-gpu-tests.yml",
     ".github/workflows/label-gpu-tests.yml",
     ".github/workflows/run-gpu-tests.yml",
     ".modal/test_runner.py",
+    ".modal/in_container.py",
 ];
 
 /// The option sets every fixture is generated with for the structural checks and the checkers.
@@ -116,7 +117,7 @@ impl Project {
         files
     }
 
-    /// The four generated files, concatenated with a header each.
+    /// The generated files, concatenated with a header each.
     pub fn generated(&self) -> String {
         GENERATED
             .iter()

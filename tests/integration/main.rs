@@ -2,6 +2,7 @@
 //! The tests that need scripts/test.sh's tools live in the `tools` binary (tests/tools/).
 
 mod architecture;
+mod arguments;
 mod config;
 mod errors;
 // Shared with the tools binary, which uses other parts of it.

@@ -149,7 +149,7 @@ fn a_namespace_package_under_src_is_a_src_layout() {
     project.write("src/acme/vecops/__init__.py", "");
     project.write("tests/test_v.py", "def test_v():\n    pass\n");
     project.gpu_ci(&["init", "--yes"]).success();
-    let runner = project.read(".modal/test_runner.py");
+    let runner = project.read(".modal/in_container.py");
     assert!(runner.contains("IMPORT_PATHS = [\"src\"]"), "{runner}");
 }
 

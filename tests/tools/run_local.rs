@@ -1,18 +1,36 @@
-//! `gpu-ci run --local` for real: the test venv's Python, `modal` and pytest run the suite.
+//! `gpu-ci run --local` for real: the in-container script runs the suite with the test venv's
+//! Python and pytest, with the Modal client made unimportable.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use predicates::prelude::*;
 
-use crate::common::{Project, gpu_ci, repo_root};
+use crate::common::{Project, gpu_ci, gpu_ci_process, repo_root};
 use crate::installed::python;
 
-/// A PATH whose python3 is the test venv's, which has the real `modal` and pytest.
+/// A PATH whose python3 is the test venv's, which has pytest.
 fn venv_path() -> String {
     format!("{}:/usr/bin:/bin", repo_root().join(".venv/bin").display())
 }
 
+/// A folder for PYTHONPATH whose `modal` fails to import: `--local` must never need it.
+fn no_modal() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("modal")).unwrap();
+    std::fs::write(
+        dir.path().join("modal/__init__.py"),
+        "raise ImportError('gpu-ci run --local must not import modal')\n",
+    )
+    .unwrap();
+    dir
+}
+
 #[test]
-fn local_runs_the_suite_for_real() {
+fn local_runs_the_suite_for_real_without_the_modal_client() {
     python();
+    let blocked = no_modal();
     let project = Project::fixture("extras-flat");
     project.write(
         "test/test_more.py",
@@ -23,11 +41,13 @@ fn local_runs_the_suite_for_real() {
         .arg(&project.root)
         .args(["run", "--local"])
         .env("PATH", venv_path())
+        .env("PYTHONPATH", blocked.path())
         .assert()
         .success()
         .stdout(predicate::str::contains(
             "test/test_more.py::test_two PASSED",
         ))
+        .stdout(predicate::str::contains("GPU report"))
         .stderr(predicate::str::contains(
             "gpu-ci: 2 passed, 0 failed, 0 skipped, 0 errors",
         ));
@@ -42,8 +62,9 @@ fn local_runs_the_suite_for_real() {
     gpu_ci()
         .arg("-C")
         .arg(&project.root)
-        .args(["run", "--local", "--", "-q"])
+        .args(["run", "--local", "--", "-q", "-k", "two or ok"])
         .env("PATH", venv_path())
+        .env("PYTHONPATH", blocked.path())
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
@@ -52,7 +73,7 @@ fn local_runs_the_suite_for_real() {
     assert!(
         project
             .read("test-outputs/summary.md")
-            .contains("test_more::test_two")
+            .contains("<pre>gpu-ci run -- test/test_more.py::test_two</pre>")
     );
 }
 
@@ -60,7 +81,7 @@ fn local_runs_the_suite_for_real() {
 fn local_prefers_the_projects_virtualenv() {
     let project = Project::fixture("extras-flat");
     python();
-    // The test tools' venv stands in for the project's own (it has modal and pytest).
+    // The test tools' venv stands in for the project's own (it has pytest).
     std::os::unix::fs::symlink(repo_root().join(".venv"), project.path(".venv")).unwrap();
     // No python3 on PATH at all: only the project's .venv can run the suite.
     let empty = tempfile::tempdir().unwrap();
@@ -72,4 +93,88 @@ fn local_prefers_the_projects_virtualenv() {
         .assert()
         .success()
         .stderr(predicate::str::contains("gpu-ci: 1 passed, 0 failed"));
+}
+
+/// The configured timeout is the deadline: pytest is stopped, the run says so, exits 124, and
+/// the test ran once.
+#[test]
+fn local_stops_the_tests_at_the_deadline() {
+    python();
+    let project = Project::fixture("extras-flat");
+    project.write(
+        "test/test_hang.py",
+        "import pathlib, time\n\ndef test_hangs():\n    with pathlib.Path('../runs.txt').open('a') as f:\n        f.write('ran\\n')\n    time.sleep(60)\n",
+    );
+    project.gpu_ci(&["init", "--yes"]).success();
+    let config = format!("{}timeout = 3\n", project.read("pyproject.toml"));
+    project.write("pyproject.toml", &config);
+    let started = std::time::Instant::now();
+    gpu_ci()
+        .arg("-C")
+        .arg(&project.root)
+        .args(["run", "--local", "--", "-v"])
+        .env("PATH", venv_path())
+        .assert()
+        .code(124)
+        .stdout(predicate::str::contains(
+            "gpu-ci: the tests ran past their deadline of 3 s and were stopped; nothing is re-run.",
+        ))
+        .stdout(predicate::str::contains("test/test_hang.py::test_hangs"));
+    assert!(started.elapsed().as_secs() < 30);
+    let runs = std::fs::read_to_string(project.root.parent().unwrap().join("runs.txt")).unwrap();
+    assert_eq!(runs, "ran\n");
+    let summary = project.read("test-outputs/summary.md");
+    assert!(
+        summary.starts_with("### ⏱️ GPU tests stopped at the deadline"),
+        "{summary}"
+    );
+}
+
+/// pytest runs in a process group of its own (so that the deadline can stop all it started);
+/// a terminal's Ctrl-C therefore reaches the script, which stops pytest, and the run exits 130.
+#[test]
+fn ctrl_c_stops_pytest_and_exits_130() {
+    python();
+    let project = Project::fixture("extras-flat");
+    let pid_file = project.root.parent().unwrap().join("pytest.pid");
+    project.write(
+        "test/test_hang.py",
+        &format!(
+            "import os, time\n\ndef test_hangs():\n    open({:?}, 'w').write(str(os.getpid()))\n    time.sleep(60)\n",
+            pid_file.display().to_string()
+        ),
+    );
+    let mut child = gpu_ci_process()
+        .arg("-C")
+        .arg(&project.root)
+        .args(["run", "--local"])
+        .env("PATH", venv_path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let pid = loop {
+        if let Ok(pid) = std::fs::read_to_string(&pid_file)
+            && !pid.is_empty()
+        {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "the test never started");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let group = format!("-{}", child.id());
+    assert!(
+        Command::new("kill")
+            .args(["-INT", "--", &group])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "pytest ({pid}) outlived the run"
+    );
 }

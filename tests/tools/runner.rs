@@ -1,9 +1,18 @@
-//! The generated Modal runner: it compiles, passes ruff, and imports under the real `modal` client.
+//! The generated Modal runner (issue 11): it compiles, passes ruff and imports under the real
+//! `modal` client; its local side, run against a stand-in `modal` module (`fake_modal/`), reads
+//! the tree under test only as data, takes back only bytes, bills one deadline, and streams.
 
-use std::process::Command;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
-use crate::common::{FIXTURES, Project, describe};
+use crate::common::{FIXTURES, Project, describe, repo_root};
 use crate::installed::{runner_python, tool};
+
+const RUNNER: &str = ".modal/test_runner.py";
+const IN_CONTAINER: &str = ".modal/in_container.py";
 
 #[test]
 fn runner_compiles_lints_and_imports_under_modal() {
@@ -13,43 +22,170 @@ fn runner_compiles_lints_and_imports_under_modal() {
             let mut args = vec!["init", "--yes"];
             args.extend_from_slice(options);
             project.gpu_ci(&args).success();
-            let runner = project.path(".modal/test_runner.py");
 
-            let compile = runner_python()
-                .args(["-m", "py_compile"])
-                .arg(&runner)
-                .output()
-                .unwrap();
-            assert!(
-                compile.status.success(),
-                "{fixture}: {}",
-                describe(&compile)
-            );
+            for (file, target) in [(RUNNER, "py311"), (IN_CONTAINER, "py39")] {
+                let path = project.path(file);
+                let compile = runner_python()
+                    .args(["-m", "py_compile"])
+                    .arg(&path)
+                    .output()
+                    .unwrap();
+                assert!(
+                    compile.status.success(),
+                    "{fixture}: {}",
+                    describe(&compile)
+                );
+                // The in-container script runs on the image's Python, 3.9 at the oldest.
+                let ruff = Command::new(tool("ruff"))
+                    .args(["check", "--no-cache", "--isolated", "--line-length", "120"])
+                    .args(["--target-version", target])
+                    .arg(&path)
+                    .output()
+                    .unwrap();
+                assert!(
+                    ruff.status.success(),
+                    "{fixture} {file}: {}",
+                    describe(&ruff)
+                );
+            }
 
-            let ruff = Command::new(tool("ruff"))
-                .args(["check", "--no-cache", "--isolated", "--line-length", "120"])
-                .arg(&runner)
-                .output()
-                .unwrap();
-            assert!(ruff.status.success(), "{fixture}: {}", describe(&ruff));
-
-            // Importing builds the app and its image definition, as `modal run` does first.
+            // Importing builds the app, as `modal run` does first; nothing is uploaded yet.
             let import = runner_python()
                 .current_dir(&project.root)
                 .args([
                     "-c",
                     "import runpy; ns = runpy.run_path('.modal/test_runner.py'); \
-                     print(type(ns['app']).__name__, type(ns['run_tests']).__name__)",
+                     print(type(ns['app']).__name__, callable(ns['run']))",
                 ])
                 .output()
                 .unwrap();
             assert!(import.status.success(), "{fixture}: {}", describe(&import));
-            assert_eq!(
-                String::from_utf8_lossy(&import.stdout).trim(),
-                "App Function"
-            );
+            assert_eq!(String::from_utf8_lossy(&import.stdout).trim(), "App True");
         }
     }
+}
+
+/// The token leak through pickles: the local side must have no path that deserialises what the
+/// container produced. No Modal function (whose return value the client unpickles), no pickle;
+/// the container is a Sandbox whose streams are read as bytes.
+#[test]
+fn no_path_of_the_local_side_deserialises_container_output() {
+    for fixture in FIXTURES {
+        let project = Project::initialised(fixture);
+        let runner = project.read(RUNNER);
+        for forbidden in [
+            "@app.function",
+            "@app.cls",
+            ".remote(",
+            ".remote_gen(",
+            ".local(",
+            ".spawn(",
+            ".map(",
+            "pickle",
+            "deserialize",
+            "modal.Function",
+            "modal.Cls",
+            ".filesystem.",
+            "text=True",
+        ] {
+            assert!(
+                !runner.contains(forbidden),
+                "{fixture}: `{forbidden}` in the runner"
+            );
+        }
+        assert!(runner.contains("modal.Sandbox.create("), "{fixture}");
+        assert_eq!(
+            runner.matches("text=False").count(),
+            2,
+            "{fixture}: both execs read bytes"
+        );
+        // The in-container script runs without the Modal client, and never imports it.
+        let inside = project.read(IN_CONTAINER);
+        assert!(!inside.contains("import modal"), "{fixture}");
+        assert!(!inside.contains("pickle"), "{fixture}");
+    }
+}
+
+// --- the local side against the stand-in client ---------------------------------------------
+
+fn fake_modal() -> PathBuf {
+    repo_root().join("tests/tools/fake_modal")
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    events: Vec<serde_json::Value>,
+    seconds: f64,
+}
+
+impl Run {
+    fn events(&self, kind: &str) -> Vec<&serde_json::Value> {
+        self.events.iter().filter(|e| e["event"] == kind).collect()
+    }
+}
+
+/// `modal run .modal/test_runner.py` with the stand-in client: the local entrypoint, called.
+fn modal_command(project: &Project, log: &Path) -> Command {
+    let mut cmd = runner_python();
+    cmd.current_dir(&project.root)
+        .args([
+            "-c",
+            "import runpy; runpy.run_path('.modal/test_runner.py')['main']()",
+        ])
+        .env("PYTHONPATH", fake_modal())
+        .env("FAKE_MODAL_LOG", log);
+    cmd
+}
+
+fn run_fake(project: &Project, env: &[(&str, &str)]) -> Run {
+    // Outside the tree, which the runner uploads.
+    let log = project.root.parent().unwrap().join("modal-events.jsonl");
+    let _ = std::fs::remove_file(&log);
+    let mut cmd = modal_command(project, &log);
+    cmd.envs(env.iter().copied());
+    let started = Instant::now();
+    let output = cmd.output().unwrap();
+    let events = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        events,
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// `gpu-ci run --local`'s command, by hand: the in-container script with the test venv.
+fn run_local(project: &Project, extra_path: Option<&Path>) -> Run {
+    let mut cmd = runner_python();
+    cmd.current_dir(&project.root)
+        .args(["-u", IN_CONTAINER, "--local", "--deadline", "60", "--"])
+        .args(configured_args(project));
+    if let Some(path) = extra_path {
+        cmd.env("PYTHONPATH", path);
+    }
+    let started = Instant::now();
+    let output = cmd.output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        events: Vec::new(),
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// The configured test path and pytest arguments, split as the runner splits them.
+fn configured_args(project: &Project) -> Vec<String> {
+    let code = "import json, runpy, shlex; ns = runpy.run_path('.modal/test_runner.py'); \
+                print(json.dumps(shlex.split(ns['TEST_PATH']) + shlex.split(ns['PYTEST_ARGS'])))";
+    serde_json::from_str(&python_in(project, code)).unwrap()
 }
 
 /// Runs Python `code` in the project with the test venv (which has `modal`); its stdout.
@@ -61,45 +197,6 @@ fn python_in(project: &Project, code: &str) -> String {
         .unwrap();
     assert!(output.status.success(), "{}", describe(&output));
     String::from_utf8(output.stdout).unwrap()
-}
-
-/// What `gpu-ci run --local` and the local entrypoint do: call `run_tests.local()`, save the
-/// outputs, and exit with the runner's exit-code policy.
-const LOCAL_HARNESS: &str = r#"
-import json, runpy, sys
-ns = runpy.run_path(".modal/test_runner.py")
-result = ns["run_tests"].local()
-ns["save_outputs"](result)
-print("RESULT " + json.dumps({k: result[k] for k in ("returncode", "counts", "failures", "local", "gpu")}))
-sys.exit(ns["exit_code"](result))
-"#;
-
-struct LocalRun {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    result: serde_json::Value,
-}
-
-fn run_local(project: &Project, extra_path: Option<&std::path::Path>) -> LocalRun {
-    let mut cmd = runner_python();
-    cmd.current_dir(&project.root).args(["-c", LOCAL_HARNESS]);
-    if let Some(path) = extra_path {
-        cmd.env("PYTHONPATH", path);
-    }
-    let output = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let result = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .map(|json| serde_json::from_str(json).unwrap())
-        .unwrap_or_else(|| panic!("no result: {}", describe(&output)));
-    LocalRun {
-        code: output.status.code().unwrap(),
-        stdout,
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        result,
-    }
 }
 
 fn suite(tests: &str, init_args: &[&str]) -> Project {
@@ -114,34 +211,355 @@ fn suite(tests: &str, init_args: &[&str]) -> Project {
     project
 }
 
+/// Adds `line` to [tool.gpu-ci] (the last table of the fixture's pyproject) and re-renders.
+fn configure(project: &Project, line: &str) {
+    let config = format!("{}{line}\n", project.read("pyproject.toml"));
+    project.write("pyproject.toml", &config);
+    project.gpu_ci(&["init", "--yes", "--force"]).success();
+}
+
 #[test]
-fn passing_suite_returns_zero_with_counts_and_summary() {
+fn a_passing_suite_runs_once_in_a_sandbox_and_comes_back_as_bytes() {
     let project = suite(
         "import mathkit\n\ndef test_one():\n    assert mathkit is not None\n\ndef test_two():\n    assert 2 * 2 == 4\n",
-        &[],
+        &["--gpu", "A100-80GB"],
     );
-    let run = run_local(&project, None);
+    let run = run_fake(&project, &[]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert_eq!(run.result["counts"]["passed"], 2);
-    assert_eq!(run.result["counts"]["failed"], 0);
-    assert!(run.stdout.contains("GPU report"));
-    assert!(
-        run.stdout.contains("WARNING: no GPU is visible"),
-        "a CPU machine must be flagged"
+    let create = run.events("create");
+    assert_eq!(create.len(), 1);
+    assert_eq!(create[0]["gpu"], "A100-80GB");
+    assert_eq!(create[0]["timeout"], 3600);
+    let exec = run.events("exec");
+    assert_eq!(exec[0]["command"][2], "/gpu-ci/in_container.py");
+    assert_eq!(
+        exec[0]["command"].as_array().unwrap()[3..],
+        serde_json::json!([
+            "--merge-stderr",
+            "--deadline",
+            "3540",
+            "--output-dir",
+            "/tmp/gpu-ci-outputs",
+            "--",
+            "test/",
+            "-v"
+        ])
+        .as_array()
+        .unwrap()[..]
     );
-    // Live output reaches stdout, and the same lines land in the log.
+    assert_eq!(
+        exec[1]["command"][0], "head",
+        "the JUnit XML is read back capped"
+    );
+    assert_eq!(run.events.last().unwrap()["event"], "terminate");
+
+    assert!(run.stdout.contains("GPU report"));
     assert!(run.stdout.contains("test/test_suite.py::test_two PASSED"));
+    assert!(
+        run.stdout
+            .contains("gpu-ci GPU report: torch: torch is not installed"),
+        "the framework is asked inside pytest: {}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .contains("gpu-ci: 2 passed, 0 failed, 0 skipped, 0 errors on A100-80GB")
+    );
     let log = project.read("test-outputs/pytest-output.log");
     assert!(log.contains("2 passed"), "{log}");
     let junit = project.read("test-outputs/junit.xml");
-    assert!(
-        junit.contains("tests=\"2\"") && junit.contains("failures=\"0\""),
-        "{junit}"
-    );
+    assert!(junit.contains("tests=\"2\""), "{junit}");
     let summary = project.read("test-outputs/summary.md");
     assert!(summary.starts_with("### ✅ GPU tests passed"), "{summary}");
     assert!(summary.contains("| 2 | 0 | 0 | 0 |"), "{summary}");
-    assert!(summary.contains("not billed (ran locally)"), "{summary}");
+    assert!(summary.contains("**GPU:** A100-80GB"), "{summary}");
+    assert!(summary.contains("**estimated cost:** $0."), "{summary}");
+}
+
+/// The token leak through symlinks: each link that leads out of the tree stops the run before
+/// anything is built or uploaded, naming the link; under the real client too (no network is
+/// reached: the run stops first).
+#[test]
+fn symlinks_out_of_the_tree_are_refused_before_upload() {
+    let cases: [(&str, &str, &str); 4] = [
+        (
+            ".gitignore",
+            "/proc/self/environ",
+            "`.gitignore` is a symlink",
+        ),
+        (
+            "pyproject.toml",
+            "../outside.toml",
+            "`pyproject.toml` is a symlink",
+        ),
+        (
+            "test/test_leak.py",
+            "/proc/self/environ",
+            "`test/test_leak.py` is a symlink to `/proc/self/environ`, outside the tree",
+        ),
+        (
+            "test/data/secrets.txt",
+            "../../../outside.toml",
+            "`test/data/secrets.txt` is a symlink to `../../../outside.toml`, outside the tree",
+        ),
+    ];
+    for (link, target, message) in cases {
+        let project = Project::initialised("uv-groups-src");
+        std::fs::write(
+            project.root.parent().unwrap().join("outside.toml"),
+            "[project]\n",
+        )
+        .unwrap();
+        let path = project.path(link);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let _ = std::fs::remove_file(&path);
+        std::os::unix::fs::symlink(target, &path).unwrap();
+
+        let run = run_fake(&project, &[]);
+        assert_eq!(run.code, 2, "{link}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(message), "{link}: {}", run.stderr);
+        for event in ["build", "create", "exec"] {
+            assert!(run.events(event).is_empty(), "{link}: {event} happened");
+        }
+        let summary = project.read("test-outputs/summary.md");
+        assert!(summary.contains("The run did not finish"), "{summary}");
+
+        // The real client: the same refusal, before it could reach Modal.
+        let real = runner_python()
+            .current_dir(&project.root)
+            .args(["-c", "import runpy, sys; sys.exit(runpy.run_path('.modal/test_runner.py')['run']('tests/', '-v'))"])
+            .output()
+            .unwrap();
+        assert_eq!(real.status.code(), Some(2), "{link}: {}", describe(&real));
+        assert!(
+            String::from_utf8_lossy(&real.stderr).contains(message),
+            "{link}"
+        );
+    }
+
+    // Links that stay inside the tree are fine, and so is a linked folder, which Modal's walker
+    // does not enter.
+    let project = Project::initialised("uv-groups-src");
+    std::os::unix::fs::symlink("test_vecops.py", project.path("tests/test_alias.py")).unwrap();
+    std::os::unix::fs::symlink("/etc", project.path("tests/etc")).unwrap();
+    let run = run_fake(&project, &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let uploaded = &run.events("build")[0]["uploaded"];
+    assert!(
+        uploaded
+            .as_array()
+            .unwrap()
+            .contains(&"/root/project/tests/test_alias.py".into())
+    );
+    assert!(
+        !uploaded.to_string().contains("/root/project/tests/etc/"),
+        "{uploaded}"
+    );
+}
+
+#[test]
+fn a_timeout_is_killed_reported_and_not_re_run() {
+    let sleeper = "import pathlib, time\n\ndef test_hangs():\n    with pathlib.Path('../runs.txt').open('a') as f:\n        f.write('ran\\n')\n    time.sleep(60)\n";
+    let project = suite(sleeper, &[]);
+    configure(&project, "timeout = 8");
+    let runs = project.root.parent().unwrap().join("runs.txt");
+
+    // The script's deadline (the timeout less a reserve to read results back) stops pytest.
+    let run = run_fake(&project, &[]);
+    assert_eq!(run.code, 124, "{}{}", run.stdout, run.stderr);
+    assert!(run.seconds < 30.0, "{}", run.seconds);
+    assert_eq!(run.events("create").len(), 1, "never a second sandbox");
+    assert_eq!(run.events("create")[0]["timeout"], 8);
+    assert_eq!(
+        std::fs::read_to_string(&runs).unwrap(),
+        "ran\n",
+        "the test ran once"
+    );
+    assert!(
+        run.stdout.contains("ran past their deadline of 6 s"),
+        "{}",
+        run.stdout
+    );
+    let summary = project.read("test-outputs/summary.md");
+    assert!(
+        summary.starts_with("### ⏱️ GPU tests stopped at the deadline"),
+        "{summary}"
+    );
+    assert!(summary.contains("nothing was re-run"), "{summary}");
+
+    // Modal's own timeout, when the script's deadline is later: the sandbox ends, the same.
+    std::fs::remove_file(&runs).unwrap();
+    let runner = project.read(RUNNER).replace(
+        "READBACK_SECONDS = min(60, TIMEOUT_SECONDS // 4)",
+        "READBACK_SECONDS = -30",
+    );
+    project.write(RUNNER, &runner);
+    let run = run_fake(&project, &[]);
+    assert_eq!(run.code, 124, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.events("sandbox-timeout").len(), 1, "{:?}", run.events);
+    assert_eq!(run.events("create").len(), 1);
+    assert_eq!(std::fs::read_to_string(&runs).unwrap(), "ran\n");
+    assert!(
+        project
+            .read("test-outputs/summary.md")
+            .contains("stopped at the deadline")
+    );
+}
+
+#[test]
+fn only_a_sandbox_that_failed_to_start_is_retried_once() {
+    let project = suite("def test_ok():\n    pass\n", &["--gpu", "H100, A100-80GB"]);
+    let run = run_fake(&project, &[("FAKE_MODAL_START_FAILURES", "1")]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let gpus: Vec<_> = run
+        .events("create")
+        .iter()
+        .map(|e| e["gpu"].clone())
+        .collect();
+    assert_eq!(
+        gpus,
+        ["H100", "A100-80GB"],
+        "the retry asks for the fallback GPU"
+    );
+    assert!(
+        run.stderr.contains("warning: the sandbox failed to start"),
+        "{}",
+        run.stderr
+    );
+    let summary = project.read("test-outputs/summary.md");
+    assert!(
+        summary.contains("The first sandbox failed to start (ResourceExhaustedError"),
+        "{summary}"
+    );
+    assert!(summary.contains("**GPU:** A100-80GB"), "{summary}");
+
+    let run = run_fake(&project, &[("FAKE_MODAL_START_FAILURES", "5")]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.events("create").len(), 2, "one retry, no more");
+    assert!(run.events("exec").is_empty());
+
+    // A failed image build is not a failed start: it is not retried.
+    let run = run_fake(&project, &[("FAKE_MODAL_BUILD_FAIL", "1")]);
+    assert_eq!(run.code, 1);
+    assert!(run.events("create").is_empty());
+    assert!(run.stderr.contains("Image build failed"), "{}", run.stderr);
+}
+
+/// Non-UTF-8 output crashed the runner; an HTML parametrize id closed the summary's <details>.
+#[test]
+fn raw_bytes_and_html_ids_are_shown_and_escaped() {
+    let tests = "import sys\nimport pytest\n\n\
+        @pytest.mark.parametrize('v', ['</code></summary></details>\\n### @octocat <b>'])\n\
+        def test_html(v):\n    sys.stdout.buffer.write(b'raw \\xff\\xfe bytes\\n')\n    sys.stdout.flush()\n    assert v == 'x'\n\n\
+        class TestGroup:\n    def test_inner(self):\n        assert False, '@everyone <script>'\n";
+    let project = suite(tests, &["--pytest-args", "-v -s"]);
+    for run in [run_fake(&project, &[]), run_local(&project, None)] {
+        assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout.contains("raw \u{fffd}\u{fffd} bytes"),
+            "{}",
+            run.stdout
+        );
+        let log = project.read("test-outputs/pytest-output.log");
+        assert!(log.contains("raw \u{fffd}\u{fffd} bytes"), "{log}");
+        let summary = project.read("test-outputs/summary.md");
+        assert!(summary.contains("| 0 | 2 | 0 | 0 |"), "{summary}");
+        // pytest node ids, HTML-escaped, with every @ made inert.
+        assert!(
+            summary.contains("<code>test/test_suite.py::TestGroup::test_inner</code>"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("<code>test/test_suite.py::test_html[&lt;/code&gt;&lt;/summary&gt;&lt;/details&gt;\\n### @\u{200b}octocat &lt;b&gt;]</code>"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("@\u{200b}everyone &lt;script&gt;"),
+            "{summary}"
+        );
+        for raw in [
+            "</code></summary></details>",
+            "<script>",
+            "<b>",
+            "@octocat",
+            "@everyone",
+        ] {
+            assert!(
+                !summary.contains(raw),
+                "`{raw}` reached the summary: {summary}"
+            );
+        }
+        assert!(
+            summary
+                .contains("<pre>gpu-ci run -- &#x27;test/test_suite.py::test_html[&lt;/code&gt;"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains(" test/test_suite.py::TestGroup::test_inner</pre>"),
+            "{summary}"
+        );
+    }
+}
+
+/// Reads `child`'s stdout as it comes; the time `needle` first appears, with the child still
+/// running then, and everything read.
+fn first_sight(mut child: std::process::Child, needle: &str) -> (bool, String) {
+    let mut stdout = child.stdout.take().unwrap();
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buffer) {
+            if n == 0 || send.send(buffer[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    let mut running_when_seen = false;
+    while Instant::now() < deadline {
+        match receive.recv_timeout(Duration::from_millis(100)) {
+            Ok(chunk) => {
+                seen.extend(chunk);
+                if String::from_utf8_lossy(&seen).contains(needle) {
+                    running_when_seen = child.try_wait().unwrap().is_none();
+                    break;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    child.wait().unwrap();
+    (
+        running_when_seen,
+        String::from_utf8_lossy(&seen).into_owned(),
+    )
+}
+
+/// pytest wrote into a pipe, block-buffered: a test's line appeared only after it finished.
+#[test]
+fn a_line_appears_while_its_test_still_runs() {
+    let tests =
+        "import time\n\ndef test_slow():\n    print('before the sleep')\n    time.sleep(4)\n";
+    let project = suite(tests, &["--pytest-args", "-v -s"]);
+    let log = project.root.parent().unwrap().join("events.jsonl");
+    let through_modal = modal_command(&project, &log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (live, seen) = first_sight(through_modal, "before the sleep");
+    assert!(live, "the line came only after the run ended: {seen}");
+
+    let mut local = runner_python();
+    local
+        .current_dir(&project.root)
+        .args(["-u", IN_CONTAINER, "--local", "--", "test/", "-v", "-s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let (live, seen) = first_sight(local.spawn().unwrap(), "before the sleep");
+    assert!(live, "the line came only after the run ended: {seen}");
 }
 
 #[test]
@@ -152,21 +570,19 @@ fn failing_suite_returns_one_and_names_the_failure() {
     );
     let run = run_local(&project, None);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    assert_eq!(
-        run.result["counts"],
-        serde_json::json!({"passed": 1, "failed": 1, "skipped": 1, "errors": 0})
-    );
-    assert_eq!(
-        run.result["failures"][0]["test"],
-        "test.test_suite::test_broken"
-    );
     let summary = project.read("test-outputs/summary.md");
     assert!(summary.starts_with("### ❌ GPU tests failed"), "{summary}");
+    assert!(summary.contains("| 1 | 1 | 1 | 0 |"), "{summary}");
     assert!(
-        summary.contains("<code>test.test_suite::test_broken</code>"),
+        summary.contains("<code>test/test_suite.py::test_broken</code>"),
         "{summary}"
     );
     assert!(summary.contains("lists differ"), "{summary}");
+    assert!(
+        summary.contains("<pre>gpu-ci run -- test/test_suite.py::test_broken</pre>"),
+        "{summary}"
+    );
+    assert!(summary.contains("not billed (ran locally)"), "{summary}");
 }
 
 #[test]
@@ -179,47 +595,122 @@ fn no_tests_collected_fails_plainly_unless_allowed() {
         "{}",
         run.stderr
     );
+    assert_eq!(run_fake(&project, &[]).code, 5);
 
-    let project = suite("", &[]);
-    let config = format!("{}allow-no-tests = true\n", project.read("pyproject.toml"));
-    project.write("pyproject.toml", &config);
-    project.gpu_ci(&["init", "--yes", "--force"]).success();
+    configure(&project, "allow-no-tests = true");
     assert_eq!(run_local(&project, None).code, 0);
+    assert_eq!(run_fake(&project, &[]).code, 0);
+}
+
+/// `importorskip` at a module's top skips every test; the summary says which import did it.
+#[test]
+fn tests_skipped_at_import_name_the_import() {
+    let project = suite(
+        "import pytest\n\ntorch = pytest.importorskip('torch_that_is_not_here')\n\ndef test_gpu():\n    pass\n",
+        &[],
+    );
+    for run in [run_local(&project, None), run_fake(&project, &[])] {
+        // pytest collected nothing it could run: its exit code 5.
+        assert_eq!(run.code, 5, "{}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr
+                .contains("error: pytest collected no tests; install what the tests import"),
+            "{}",
+            run.stderr
+        );
+        let expected =
+            "could not import 'torch_that_is_not_here': No module named 'torch_that_is_not_here'";
+        assert!(
+            run.stderr.contains(&format!(
+                "gpu-ci: every test was skipped at import: {expected}"
+            )),
+            "{}",
+            run.stderr
+        );
+        let summary = project.read("test-outputs/summary.md");
+        assert!(
+            summary.contains("Every test was skipped at import"),
+            "{summary}"
+        );
+        assert!(summary.contains("torch_that_is_not_here"), "{summary}");
+    }
+
+    // Inside a test, the skip is the test's own: the same line.
+    project.write(
+        "test/test_suite.py",
+        "import pytest\n\ndef test_gpu():\n    pytest.importorskip('cupy_not_here')\n",
+    );
+    let run = run_local(&project, None);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(
+            "gpu-ci: every test was skipped at import: could not import 'cupy_not_here': No module named 'cupy_not_here'\n"
+        ),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
-fn jax_and_cupy_reports_ask_their_framework() {
+fn the_framework_is_asked_inside_pytest() {
     // Stand-in modules with the calls the report makes, on a machine without GPU stacks.
     let fakes = tempfile::tempdir().unwrap();
     let jax = fakes.path().join("jax");
     std::fs::create_dir(&jax).unwrap();
     std::fs::write(
         jax.join("__init__.py"),
-        "__version__ = '0.0-fake'\ndef default_backend():\n    return 'gpu'\ndef devices():\n    return ['cuda:0']\n",
+        "import os\nprint('jax imported in', os.getpid())\n__version__ = '0.0-fake'\n\
+         def default_backend():\n    return 'gpu'\ndef devices():\n    return ['cuda:0']\n",
     )
     .unwrap();
     let project = Project::initialised("jax-project");
-    let run = run_local(&project, Some(fakes.path()));
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert!(
-        run.stdout
-            .contains("jax: jax 0.0-fake backend gpu, devices ['cuda:0']"),
-        "{}",
-        run.stdout
+    project.write(
+        "tests/test_pid.py",
+        "import os\nimport jax\n\ndef test_pid():\n    print('test runs in', os.getpid())\n",
     );
+    let mut cmd = runner_python();
+    cmd.current_dir(&project.root)
+        .args(["-u", IN_CONTAINER, "--local", "--", "tests", "-s"])
+        .env("PYTHONPATH", fakes.path());
+    let output = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(
+        stdout.contains("gpu-ci GPU report: jax: jax 0.0-fake backend gpu, devices ['cuda:0']"),
+        "{stdout}"
+    );
+    // One import, in the process that runs the tests.
+    let imported: Vec<_> = stdout
+        .lines()
+        .filter(|l| l.starts_with("jax imported in"))
+        .collect();
+    assert_eq!(imported.len(), 1, "{stdout}");
+    let pid = imported[0].rsplit(' ').next().unwrap();
+    assert!(stdout.contains(&format!("test runs in {pid}")), "{stdout}");
 
     let project = Project::initialised("no-pyproject");
     let run = run_local(&project, Some(fakes.path()));
     assert!(
-        run.stdout.contains("cupy: could not ask cupy"),
+        run.stdout.contains("cupy: cupy is not installed"),
         "{}",
         run.stdout
     );
     assert!(
         project
-            .read(".modal/test_runner.py")
+            .read(IN_CONTAINER)
             .contains("cupy.cuda.runtime.getDeviceCount()")
     );
+}
+
+/// The CUDA version is the banner's `CUDA Version`, not the driver's version.
+#[test]
+fn the_cuda_version_is_read_from_the_banner() {
+    let project = Project::initialised("uv-groups-src");
+    let banner = "| NVIDIA-SMI 580.95.05              Driver Version: 580.95.05      CUDA Version: 13.0     |";
+    let code = format!(
+        "import runpy; ns = runpy.run_path('.modal/in_container.py'); print(ns['cuda_version']({banner:?}), ns['cuda_version']('no gpu'))"
+    );
+    assert_eq!(python_in(&project, &code), "13.0 None\n");
 }
 
 /// Dependencies are installed before the source is added, and the source is mounted, not copied.
@@ -227,13 +718,13 @@ fn jax_and_cupy_reports_ask_their_framework() {
 fn image_layers_put_the_source_last() {
     for fixture in FIXTURES {
         let project = Project::initialised(fixture);
-        let runner = project.read(".modal/test_runner.py");
-        let start = runner.find("\nimage = (\n").expect("image definition");
-        let end = start + runner[start..].find("\n)\n").unwrap();
+        let runner = project.read(RUNNER);
+        let start = runner.find("\n    image = (\n").expect("image definition");
+        let end = start + runner[start..].find("\n    )\n").unwrap();
         let chain = &runner[start..end];
         let calls: Vec<(usize, &str)> = chain
-            .match_indices("\n    .")
-            .map(|(at, _)| (at, chain[at + 6..].split('(').next().unwrap()))
+            .match_indices("\n        .")
+            .map(|(at, _)| (at, chain[at + 10..].split('(').next().unwrap()))
             .collect();
         let (source_at, last) = *calls.last().unwrap();
         assert_eq!(
@@ -254,9 +745,12 @@ fn image_layers_put_the_source_last() {
                 "{fixture}: unexpected layer {call}"
             );
         }
-        // Only dependency metadata is copied into the image.
+        // Only dependency metadata, copied from the tree as data, is copied into the image.
         for line in chain.lines().filter(|l| l.contains("copy=True")) {
-            assert!(line.contains("\"/deps/"), "{fixture}: {line}");
+            assert!(
+                line.contains("deps /") && line.contains("\"/deps/"),
+                "{fixture}: {line}"
+            );
         }
     }
 }
@@ -337,6 +831,20 @@ fn uploads_follow_gitignore_and_the_defaults() {
             "{dropped} uploaded: {uploaded:#?}"
         );
     }
+
+    // A link into an ignored path would carry that file into the upload: refused too. The
+    // .venv's own links (into the system's Python) are ignored with it.
+    std::os::unix::fs::symlink("/usr/bin/python3", project.path(".venv/python")).unwrap();
+    std::os::unix::fs::symlink(".git/config", project.path("config.txt")).unwrap();
+    let check = "import pathlib, runpy, sys\nimport modal\nns = runpy.run_path('.modal/test_runner.py')\n\
+        root = pathlib.Path('.').absolute()\n\
+        try:\n    ns['check_upload'](root, modal.FilePatternMatcher(*ns['DEFAULT_IGNORE'], *ns['gitignore_patterns'](root)))\n\
+        except ns['TreeError'] as error:\n    print(error)\n";
+    let refused = python_in(&project, check);
+    assert!(
+        refused.starts_with("`config.txt` is a symlink to `.git/config`, outside the tree under test (an ignored path)"),
+        "{refused}"
+    );
 }
 
 /// A huge failure list is cut below GitHub's 65,536-character comment limit, failures first.
@@ -348,39 +856,44 @@ fn summary_stays_below_the_comment_limit() {
     );
     let run = run_local(&project, None);
     assert_eq!(run.code, 1);
-    assert_eq!(run.result["counts"]["failed"], 300);
     let summary = project.read("test-outputs/summary.md");
     assert!(summary.chars().count() < 60_000, "{}", summary.len());
     assert!(summary.contains("| 0 | 300 | 0 | 0 |"));
-    assert!(summary.contains("<code>test.test_suite::test_many[0]</code>"));
+    assert!(summary.contains("<code>test/test_suite.py::test_many[0]</code>"));
     assert!(
         summary.contains("more failing tests; see the log."),
         "the cut must say so"
     );
 }
 
-/// Editing another tool's settings leaves the dependency layer's input byte-identical.
+/// Editing another tool's settings leaves the dependency layer's input byte-identical, and the
+/// cut is a real TOML document (a multi-line array in a dropped table broke the line cutter).
 #[test]
 fn dependency_layer_ignores_other_tools_settings() {
     let project = Project::initialised("uv-groups-src");
     let harness = r#"
-import pathlib, runpy
+import pathlib, runpy, tomllib
 ns = runpy.run_path(".modal/test_runner.py")
-folder = pathlib.Path(ns["dependency_metadata"](pathlib.Path(".")))
-print((folder / "pyproject.toml").read_text(), end="")
+folder = pathlib.Path(ns["dependency_metadata"](pathlib.Path(".").absolute()))
+text = (folder / "pyproject.toml").read_text()
+tomllib.loads(text)
+print(text, end="")
 print("LOCK" if (folder / "uv.lock").is_file() else "NOLOCK")
 "#;
     let metadata = || python_in(&project, harness);
     let text = format!(
-        "{}\n[tool.uv]\nindex-strategy = \"unsafe-best-match\"\n\n[tool.ruff]\nline-length = 100\n",
+        "{}\n[tool.uv]\nindex-strategy = \"unsafe-best-match\"\n\n[tool.ruff]\nline-length = 100\nselect = [\n  \"E\",\n  \"F\", # pyflakes\n]\n\n[tool.ruff.lint.per-file-ignores]\n\"tests/*\" = [\"S101\"]\n",
         project.read("pyproject.toml")
     );
     project.write("pyproject.toml", &text);
     let before = metadata();
     assert!(before.contains("[project]\nname = \"vecops\""), "{before}");
-    assert!(before.contains("[dependency-groups]\ntests = [\"pytest>=8\"]"));
-    assert!(before.contains("[tool.uv]\nindex-strategy"));
-    for dropped in ["[tool.ruff]", "line-length", "[tool.gpu-ci]"] {
+    assert!(
+        before.contains("[dependency-groups]\ntests = [\"pytest>=8\"]"),
+        "{before}"
+    );
+    assert!(before.contains("[tool.uv]\nindex-strategy"), "{before}");
+    for dropped in ["[tool.ruff", "line-length", "pyflakes", "[tool.gpu-ci]"] {
         assert!(!before.contains(dropped), "{dropped}: {before}");
     }
     assert!(before.ends_with("LOCK\n"));
@@ -396,19 +909,107 @@ print("LOCK" if (folder / "uv.lock").is_file() else "NOLOCK")
     );
 }
 
-/// The cost line: the attached GPU read from nvidia-smi's names, times the dated price table.
+/// The TOML writer gives back what tomllib read, for every kind of value pyproject holds.
 #[test]
-fn cost_follows_the_gpu_actually_attached() {
+fn the_toml_writer_round_trips_through_tomllib() {
+    let project = Project::initialised("uv-groups-src");
+    let harness = r#"
+import runpy, tomllib
+ns = runpy.run_path(".modal/test_runner.py")
+source = r'''
+top = "level"
+[project]
+name = "x"
+version = "1.0"
+description = "quotes \" and \\ backslash, tab\t, unicode é ☃, control \u0001"
+requires-python = ">=3.9"
+dependencies = ["torch>=2; sys_platform == 'linux'", 'numpy']
+keywords = []
+authors = [{name = "A", email = "a@example.com"}, {name = "B"}]
+dynamic = ["readme"]
+[project.optional-dependencies]
+"gpu.cuda" = ["cupy-cuda12x"]
+[project.urls]
+"Home page" = "https://example.com"
+[tool.poetry.dependencies]
+python = "^3.10"
+torch = {version = "^2.3", source = "pytorch", markers = "extra == 'gpu'"}
+[[tool.poetry.source]]
+name = "pytorch"
+url = "https://download.pytorch.org/whl/cu121"
+priority = "explicit"
+[[tool.poetry.source]]
+name = "other"
+[tool.poetry.source.nested]
+deep = {a = [1, 2.5, -3e10, true, false, inf, nan]}
+[tool.uv]
+constraint-dependencies = ["a<2"]
+nested = [[1, 2], ["x"]]
+when = 1979-05-27T07:32:00Z
+day = 1979-05-27
+at = 07:32:00
+empty = {}
+[tool.uv.sources]
+torch = [{index = "cu121", marker = "sys_platform == 'linux'"}]
+'''
+document = tomllib.loads(source)
+text = ns["toml_dumps"](document)
+back = tomllib.loads(text)
+# nan != nan: compare with it replaced.
+def clean(value):
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return "nan"
+    return value
+assert clean(back) == clean(document), (text, back)
+print(text.splitlines()[0])
+"#;
+    assert_eq!(python_in(&project, harness), "top = \"level\"\n");
+}
+
+/// The cost line: the requested GPU times the dated price table.
+#[test]
+fn cost_follows_the_requested_gpu() {
     let project = Project::initialised("uv-groups-src");
     let harness = r#"
 import runpy
 ns = runpy.run_path(".modal/test_runner.py")
-billed = ns["gpu_billed"]
-print(billed(["NVIDIA A100-SXM4-80GB"]), billed(["NVIDIA A100-SXM4-40GB"]), billed(["NVIDIA H100 80GB HBM3"] * 2), billed(["Tesla T4"]), repr(billed([])))
-print(round(ns["estimated_cost"]("H100:2", 10), 6), round(ns["estimated_cost"]("L4", 100), 6), ns["estimated_cost"]("V100", 5))
+cost = ns["estimated_cost"]
+print(round(cost("H100:2", 10), 6), round(cost("L4", 100), 6), round(cost("a100-80gb", 1), 6), cost("V100", 5))
 "#;
     assert_eq!(
         python_in(&project, harness),
-        "A100-80GB A100-40GB H100:2 T4 ''\n0.02194 0.0222 None\n"
+        "0.02194 0.0222 0.000694 None\n"
+    );
+}
+
+/// What init accepts, the runner runs: a config value is an argument list.
+#[test]
+fn a_detected_test_path_with_a_space_stays_one_path() {
+    // `testpaths = ["my tests"]` is written quoted, and comes back as one path.
+    let project = Project::fixture("extras-flat");
+    std::fs::rename(project.path("test"), project.path("my tests")).unwrap();
+    let pyproject = format!(
+        "{}\n[tool.pytest.ini_options]\ntestpaths = [\"my tests\"]\n",
+        project.read("pyproject.toml")
+    );
+    project.write("pyproject.toml", &pyproject);
+    project.gpu_ci(&["init", "--yes"]).success();
+    assert!(
+        project
+            .read("pyproject.toml")
+            .contains("test-path = \"'my tests'\"")
+    );
+    assert_eq!(configured_args(&project), ["my tests", "-v"]);
+    let run = run_local(&project, None);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("my tests/test_mathkit.py::test_ok PASSED"),
+        "{}",
+        run.stdout
     );
 }

@@ -1,0 +1,7 @@
+import enum
+
+
+class StreamType(enum.Enum):
+    PIPE = "pipe"
+    DEVNULL = "devnull"
+    STDOUT = "stdout"
