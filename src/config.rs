@@ -34,6 +34,7 @@ pub const KEYS: &[&str] = &[
     "framework",
     "allow-no-tests",
     "branch",
+    "environment",
     "actions",
 ];
 
@@ -54,6 +55,8 @@ pub struct RawConfig {
     pub framework: Option<String>,
     pub allow_no_tests: Option<bool>,
     pub branch: Option<String>,
+    /// The GitHub environment the GPU job runs in (required reviewers, environment secrets).
+    pub environment: Option<String>,
     /// `[tool.gpu-ci.actions]`: `"owner/repo" = "<sha> # vX.Y.Z"`, overriding the embedded pins.
     pub actions: std::collections::BTreeMap<String, String>,
 }
@@ -144,6 +147,7 @@ impl ConfigFile {
                 "base-image" => raw.base_image = Some(text()?),
                 "framework" => raw.framework = Some(text()?),
                 "branch" => raw.branch = Some(text()?),
+                "environment" => raw.environment = Some(text()?),
                 "actions" => {
                     let table = item.as_table_like().ok_or_else(|| {
                         Error::usage(format!(
@@ -246,6 +250,7 @@ impl ConfigFile {
         set("framework", text(&settings.framework));
         set("allow-no-tests", settings.allow_no_tests.map(value));
         set("branch", text(&settings.branch));
+        set("environment", text(&settings.environment));
         if settings.actions.is_empty() {
             section.remove("actions");
         } else {
