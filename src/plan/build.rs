@@ -341,6 +341,13 @@ impl Builder<'_> {
                 None => Sourced::default(Framework::None),
             },
         };
+        let environment = match &config.environment {
+            Some(name) => {
+                values::check_environment(name)?;
+                Sourced::new(Some(name.clone()), self.config_key("environment"))
+            }
+            None => Sourced::default(None),
+        };
         let base_image = match &config.base_image {
             Some(image) => Sourced::new(Some(image.clone()), self.config_key("base-image")),
             None => Sourced::default(None),
@@ -356,6 +363,7 @@ impl Builder<'_> {
             pytest_args: Sourced::new(pytest_args.0, pytest_args.1),
             label: Sourced::new(label.0, label.1),
             branch: Sourced::new(branch.0, branch.1),
+            environment,
             fork_prs,
             timeout: self.configured_or("timeout", config.timeout, config::DEFAULT_TIMEOUT),
             allow_no_tests: self.configured_or("allow-no-tests", config.allow_no_tests, false),

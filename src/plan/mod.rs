@@ -85,6 +85,8 @@ pub struct TestPlan {
     pub pytest_args: Sourced<String>,
     pub label: Sourced<String>,
     pub branch: Sourced<String>,
+    /// The GitHub environment of the GPU job; `None`: none.
+    pub environment: Sourced<Option<String>>,
     pub fork_prs: Sourced<bool>,
     pub timeout: Sourced<u32>,
     pub allow_no_tests: Sourced<bool>,
@@ -147,6 +149,7 @@ impl TestPlan {
                 .then(|| self.image_builder.value.version.to_string()),
             branch: (self.branch.value != config::DEFAULT_BRANCH)
                 .then(|| self.branch.value.clone()),
+            environment: self.environment.value.clone(),
             actions: self
                 .actions
                 .iter()
@@ -222,6 +225,12 @@ impl TestPlan {
                 "branch".into(),
                 text(&self.branch.value),
                 &self.branch.source,
+            ),
+            (
+                "environment".into(),
+                // `null`: the GPU job runs in no GitHub environment.
+                self.environment.value.as_deref().map_or(Value::Null, text),
+                &self.environment.source,
             ),
         ]);
         for action in PINNED_ACTIONS {

@@ -67,20 +67,67 @@ pub fn quote_arg(word: &str) -> String {
     crate::args::quote(word)
 }
 
-/// Labels reach URLs and scripts; keep them to characters that need no escaping.
+/// GitHub's longest label name, in characters.
+pub const LABEL_MAX_CHARS: usize = 50;
+
+/// Characters that change how text reads without being seen (bidirectional controls, the
+/// byte-order mark) or that YAML may take as a line break: a workflow holding one reads
+/// differently from what it does.
+fn is_invisible_or_break(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
+    )
+}
+
+/// Any label GitHub accepts works: the workflows quote it in YAML and in expressions and
+/// URL-encode it in API paths. Refused are what no API path can name (`.`, `..`), what GitHub
+/// would not keep as typed (surrounding spaces), and what cannot be shown honestly in a file.
 pub fn check_label(label: &str) -> Result<()> {
-    let ok = !label.is_empty()
-        && label.len() <= 50
-        && label
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.' | ':'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::usage(format!(
-            "label `{label}` may only hold letters, digits, spaces and `-_.:` (50 at most)"
-        )))
+    let refuse = |why: &str| Err(Error::usage(format!("label `{label}` {why}")));
+    if label.is_empty() {
+        return Err(Error::usage("the label may not be empty"));
     }
+    if label.chars().count() > LABEL_MAX_CHARS {
+        return refuse(&format!(
+            "is longer than GitHub's {LABEL_MAX_CHARS} characters"
+        ));
+    }
+    if label.trim() != label {
+        return refuse("starts or ends with a space, which GitHub trims away");
+    }
+    if label == "." || label == ".." {
+        return refuse("cannot be named in a URL path: `.` and `..` are path steps");
+    }
+    if label
+        .chars()
+        .any(|c| c.is_control() || is_invisible_or_break(c))
+    {
+        return refuse("may not contain control, line-break or invisible direction characters");
+    }
+    check_text("label", label)
+}
+
+/// A GitHub environment name, for `environment`: what GitHub accepts and a workflow can quote.
+pub fn check_environment(name: &str) -> Result<()> {
+    let refuse = |why: &str| Err(Error::usage(format!("environment `{name}` {why}")));
+    if name.trim().is_empty() {
+        return Err(Error::usage("`environment` may not be empty")
+            .with_help("remove the key to run without a GitHub environment"));
+    }
+    if name.chars().count() > 255 {
+        return refuse("is longer than GitHub's 255 characters");
+    }
+    if name.trim() != name {
+        return refuse("starts or ends with a space");
+    }
+    if name
+        .chars()
+        .any(|c| c.is_control() || is_invisible_or_break(c))
+    {
+        return refuse("may not contain control, line-break or invisible direction characters");
+    }
+    check_text("environment", name)
 }
 
 pub fn check_branch(branch: &str) -> Result<()> {
@@ -132,5 +179,51 @@ mod tests {
         }
         assert_eq!(quote_arg("tests/unit"), "tests/unit");
         assert_eq!(quote_arg("my tests"), "'my tests'");
+    }
+
+    #[test]
+    fn labels_github_accepts_are_accepted() {
+        for label in [
+            "gpu-tests",
+            "ci: gpu",
+            "it's",
+            "area/gpu",
+            "100%",
+            "a\"b\\c",
+            "🚀 gpu",
+            "#gpu?x=1&y",
+            "...",
+            &"x".repeat(50),
+        ] {
+            assert!(check_label(label).is_ok(), "{label}");
+        }
+    }
+
+    #[test]
+    fn labels_no_path_or_file_can_hold_are_refused() {
+        for label in [
+            "",
+            ".",
+            "..",
+            " gpu",
+            "gpu ",
+            "gpu\n",
+            "a\u{202E}b",
+            "a\u{2028}b",
+            "${{ github.token }}",
+            &"x".repeat(51),
+        ] {
+            assert!(check_label(label).is_err(), "{label:?}");
+        }
+        let err = check_label("..").unwrap_err().to_string();
+        assert!(err.contains("`..`"), "{err}");
+    }
+
+    #[test]
+    fn environment_names_are_checked() {
+        assert!(check_environment("gpu tests").is_ok());
+        for name in ["", " x", "x ", "a\nb", "${{ vars.X }}"] {
+            assert!(check_environment(name).is_err(), "{name:?}");
+        }
     }
 }

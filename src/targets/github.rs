@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{GeneratedFile, Header};
-use crate::pins::{MODAL_CLIENT_VERSION, PINNED_ACTIONS};
+use crate::pins::{
+    MODAL_CLIENT_CLOSURE, MODAL_CLIENT_PYTHON, MODAL_CLIENT_VERSION, PINNED_ACTIONS, UV_WHEEL,
+    requirements_file,
+};
 use crate::plan::TestPlan;
 
 pub const REUSABLE_WORKFLOW: GeneratedFile = GeneratedFile {
@@ -23,8 +26,12 @@ pub const RUN_WORKFLOW: GeneratedFile = GeneratedFile {
 };
 pub const FILES: [GeneratedFile; 3] = [REUSABLE_WORKFLOW, LABEL_WORKFLOW, RUN_WORKFLOW];
 
-/// Where fork mode checks out the PR's tree, beside the trusted base checkout.
-const FORK_TREE: &str = "pr-tree";
+/// Where every workflow checks out the commit under test: data the Modal client uploads, beside
+/// the trusted checkout of the workflow's own commit, which provides the runner.
+pub const TREE_UNDER_TEST: &str = "tree-under-test";
+
+/// The login of the author of comments made with a workflow's `GITHUB_TOKEN`.
+pub const BOT_LOGIN: &str = "github-actions[bot]";
 
 #[derive(Debug, Serialize)]
 pub struct Context {
@@ -39,11 +46,20 @@ pub struct Context {
     label: String,
     branch: String,
     fork_prs: bool,
-    fork_tree: &'static str,
+    /// The GitHub environment of the GPU job, if any.
+    environment: Option<String>,
+    tree_under_test: &'static str,
+    bot_login: &'static str,
     job_timeout_minutes: u32,
     /// `uses:` values by action key: `owner/repo@<sha> # vX.Y.Z`.
     actions: BTreeMap<&'static str, String>,
-    modal_version: &'static str,
+    modal_client_version: &'static str,
+    /// The Python of the Modal client, which its closure is resolved for.
+    client_python: &'static str,
+    /// The requirements line that installs uv, hash-checked.
+    uv_requirement: String,
+    /// The Modal client's requirements file: every distribution pinned, every wheel hashed.
+    modal_client_requirements: String,
 }
 
 pub fn context(plan: &TestPlan) -> Context {
@@ -57,7 +73,9 @@ pub fn context(plan: &TestPlan) -> Context {
         label: plan.label.value.clone(),
         branch: plan.branch.value.clone(),
         fork_prs: plan.fork_prs.value,
-        fork_tree: FORK_TREE,
+        environment: plan.environment.value.clone(),
+        tree_under_test: TREE_UNDER_TEST,
+        bot_login: BOT_LOGIN,
         // The test timeout plus time to build the image and wait for a GPU.
         job_timeout_minutes: plan.timeout.value.div_ceil(60) + 30,
         actions: PINNED_ACTIONS
@@ -70,6 +88,9 @@ pub fn context(plan: &TestPlan) -> Context {
                 )
             })
             .collect(),
-        modal_version: MODAL_CLIENT_VERSION,
+        modal_client_version: MODAL_CLIENT_VERSION,
+        client_python: MODAL_CLIENT_PYTHON,
+        uv_requirement: UV_WHEEL.line(),
+        modal_client_requirements: requirements_file(MODAL_CLIENT_CLOSURE),
     }
 }

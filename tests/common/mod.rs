@@ -27,13 +27,33 @@ pub const GENERATED: [&str; 5] = [
 ];
 
 /// The option sets every fixture is generated with for the structural checks and the checkers.
-pub const OPTION_SETS: [&[&str]; 5] = [
+pub const OPTION_SETS: [&[&str]; 7] = [
     &[],
     &["--fork-prs"],
     &["--gpu", "A100-80GB"],
     &["--gpu", "H100:2"],
     &["--label", "run on gpu"],
+    // A label that is not a YAML plain scalar (issue 12).
+    &["--label", "ci: gpu"],
+    &["--fork-prs", "--label", "it's \"gpu\" \\ ci"],
 ];
+
+/// Option sets for settings that have no flag: `init` flags, and the lines they add to
+/// `[tool.gpu-ci]` first.
+pub const CONFIG_SETS: [(&[&str], &str); 2] = [
+    (&[], "environment = \"gpu-ci\"\n"),
+    (&["--fork-prs"], "environment = \"GPU tests: Modal\"\n"),
+];
+
+/// Adds `lines` to the project's `[tool.gpu-ci]`, which no fixture has yet.
+pub fn add_config(project: &Project, lines: &str) {
+    if project.path("pyproject.toml").is_file() {
+        let text = project.read("pyproject.toml");
+        project.write("pyproject.toml", &format!("{text}\n[tool.gpu-ci]\n{lines}"));
+    } else {
+        project.write("gpu-ci.toml", lines);
+    }
+}
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -131,16 +151,23 @@ impl Project {
     }
 }
 
-/// Every fixture × option set, initialised.
+/// Every fixture × option set (flags, and flags with config), initialised.
 pub fn all_generated() -> Vec<(String, Project)> {
+    let sets = OPTION_SETS
+        .iter()
+        .map(|options| (*options, ""))
+        .chain(CONFIG_SETS);
     let mut projects = Vec::new();
     for fixture in FIXTURES {
-        for options in OPTION_SETS {
+        for (options, config) in sets.clone() {
             let project = Project::fixture(fixture);
+            if !config.is_empty() {
+                add_config(&project, config);
+            }
             let mut args = vec!["init", "--yes"];
             args.extend_from_slice(options);
             project.gpu_ci(&args).success();
-            projects.push((format!("{fixture} {options:?}"), project));
+            projects.push((format!("{fixture} {options:?} {config:?}"), project));
         }
     }
     projects

@@ -42,10 +42,10 @@ const CASES: &[Case] = &[
         args: &["init", "--yes", "--python", "2.7"],
     },
     Case {
-        name: "label with a quote",
+        name: "label that is a path step",
         fixture: "extras-flat",
         setup: nothing,
-        args: &["init", "--yes", "--label", "it's"],
+        args: &["init", "--yes", "--label", ".."],
     },
     Case {
         name: "expression in pytest-args",

@@ -76,8 +76,23 @@ fn workflows_hold_the_security_model() {
     }
 }
 
+fn step_named<'a>(job: &'a Value, name: &str) -> &'a Value {
+    steps(job)
+        .into_iter()
+        .find(|s| s["name"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("no step `{name}`"))
+}
+
+const UV_STEP: &str = "Install uv (pinned, hash-checked)";
+const CLIENT_STEP: &str = "Install the Modal client from its hashed closure";
+
+/// The CPU job installs uv and the Modal client, from hashes, and nothing else (issue 12).
 #[test]
-fn cpu_job_installs_only_the_modal_client() {
+fn cpu_job_installs_only_the_modal_client_from_hashes() {
+    let installs = [
+        "\"$PYTHON\" -I -m pip install --quiet --disable-pip-version-check --no-deps \\",
+        "\"$uv\" pip install --no-config --python \"$RUNNER_TEMP/modal-client/bin/python\" \\",
+    ];
     for (case, project) in all_generated() {
         let workflow = parse(&project.read(".github/workflows/_modal-gpu-tests.yml"));
         for (job_name, job) in jobs(&workflow) {
@@ -85,19 +100,112 @@ fn cpu_job_installs_only_the_modal_client() {
                 let Some(script) = step["run"].as_str() else {
                     continue;
                 };
-                let installs: Vec<&str> = script
+                for line in script
                     .lines()
                     .filter(|l| l.contains("install") || l.contains("uv ") || l.contains("poetry"))
-                    .collect();
-                for line in installs {
-                    assert_eq!(
-                        line.trim(),
-                        "python -m pip install --disable-pip-version-check \"modal==1.6.4\"",
-                        "{case} job {job_name}"
+                {
+                    assert!(
+                        installs.contains(&line.trim()),
+                        "{case} job {job_name}: {line}"
+                    );
+                    assert!(
+                        script.contains("--require-hashes --only-binary"),
+                        "{case} job {job_name}: an install without hashes"
                     );
                 }
             }
         }
+    }
+}
+
+/// The requirements the workflow writes are exactly the closure gpu-ci embeds: every line
+/// `==`-pinned with its hashes, and uv named by URL and hash (issue 12).
+#[test]
+fn rendered_requirements_are_the_embedded_closure() {
+    use gpu_ci::pins::{MODAL_CLIENT_CLOSURE, MODAL_CLIENT_PYTHON, MODAL_CLIENT_VERSION, UV_WHEEL};
+    let project = Project::initialised("uv-groups-src");
+    let workflow = parse(&project.read(".github/workflows/_modal-gpu-tests.yml"));
+    let job = &workflow["jobs"]["gpu-tests"];
+
+    let requirements = step_named(job, CLIENT_STEP)["env"]["MODAL_CLIENT_REQUIREMENTS"]
+        .as_str()
+        .unwrap();
+    let mut rendered = Vec::new();
+    for line in requirements.lines() {
+        let mut words = line.split(' ');
+        let pin = words.next().unwrap();
+        let (name, version) = pin
+            .split_once("==")
+            .unwrap_or_else(|| panic!("not ==-pinned: {line}"));
+        assert!(
+            !version.is_empty() && !version.contains(['*', '<', '>', ',']),
+            "{line}"
+        );
+        let hashes: Vec<&str> = words
+            .map(|w| {
+                let hash = w
+                    .strip_prefix("--hash=sha256:")
+                    .unwrap_or_else(|| panic!("not a hash: `{w}` in {line}"));
+                assert!(hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()));
+                hash
+            })
+            .collect();
+        assert!(!hashes.is_empty(), "no hash: {line}");
+        rendered.push((name.to_string(), version.to_string(), hashes));
+    }
+    let embedded: Vec<(String, String, Vec<&str>)> = MODAL_CLIENT_CLOSURE
+        .iter()
+        .map(|r| (r.name.to_string(), r.version.to_string(), r.sha256.to_vec()))
+        .collect();
+    assert_eq!(rendered, embedded);
+    assert!(
+        rendered.contains(&(
+            "modal".into(),
+            MODAL_CLIENT_VERSION.into(),
+            MODAL_CLIENT_CLOSURE
+                .iter()
+                .find(|r| r.name == "modal")
+                .unwrap()
+                .sha256
+                .to_vec()
+        ))
+    );
+
+    let uv = step_named(job, UV_STEP)["env"]["UV_REQUIREMENT"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        uv,
+        format!("uv @ {} --hash=sha256:{}", UV_WHEEL.url, UV_WHEEL.sha256)
+    );
+    assert_eq!(
+        step_named(job, "Set up Python for the Modal client")["with"]["python-version"],
+        Value::String(MODAL_CLIENT_PYTHON.into())
+    );
+}
+
+/// The first step names the missing secrets and where to add them, before checkout and
+/// install (issue 12).
+#[test]
+fn missing_modal_secrets_fail_first_and_say_where_to_add_them() {
+    for (case, project) in all_generated() {
+        let workflow = parse(&project.read(".github/workflows/_modal-gpu-tests.yml"));
+        let first = steps(&workflow["jobs"]["gpu-tests"])[0];
+        let script = first["run"].as_str().unwrap();
+        for needle in [
+            "MODAL_TOKEN_ID",
+            "MODAL_TOKEN_SECRET",
+            "Settings → Secrets and variables → Actions",
+            "exit 1",
+        ] {
+            assert!(script.contains(needle), "{case}: {needle} in {script}");
+        }
+        // The step learns whether each secret is set, never its value.
+        assert_eq!(
+            first["env"]["HAS_TOKEN_ID"],
+            Value::String("${{ secrets.MODAL_TOKEN_ID != '' }}".into()),
+            "{case}"
+        );
     }
 }
 
@@ -155,7 +263,7 @@ fn parity_with_the_reference_setup() {
 }
 
 #[test]
-fn fork_mode_tests_the_labelled_commit_from_base_branch_code() {
+fn fork_mode_tests_the_labelled_commit_after_the_gate() {
     let project = Project::fixture("uv-groups-src");
     project.gpu_ci(&["init", "--fork-prs"]).success();
     let label = parse(&project.read(".github/workflows/label-gpu-tests.yml"));
@@ -165,47 +273,332 @@ fn fork_mode_tests_the_labelled_commit_from_base_branch_code() {
     );
     assert!(label["on"].get("pull_request").is_none());
     let call = &label["jobs"]["gpu-tests"];
-    assert_eq!(call["needs"], Value::String("verify-head".into()));
+    assert_eq!(call["needs"], Value::String("gate".into()));
     assert_eq!(
         call["with"]["ref"],
         Value::String("${{ github.event.pull_request.head.sha }}".into())
     );
-    let reusable = parse(&project.read(".github/workflows/_modal-gpu-tests.yml"));
-    let checkout = steps(&reusable["jobs"]["gpu-tests"]);
-    // The first checkout (the runner) is the base branch: no ref, no repository.
-    assert!(checkout[0]["with"].get("ref").is_none());
-    assert_eq!(checkout[1]["with"]["path"], Value::String("pr-tree".into()));
-    let run_step = checkout
-        .iter()
-        .find(|s| s["env"].get("GPU_CI_PROJECT_DIR").is_some())
-        .unwrap();
     assert_eq!(
-        run_step["env"]["GPU_CI_PROJECT_DIR"],
-        Value::String("pr-tree".into())
+        call["with"]["repository"],
+        Value::String("${{ github.event.pull_request.head.repo.full_name }}".into())
+    );
+    // The gate holds no secret and can write nothing.
+    let gate = &label["jobs"]["gate"];
+    assert_eq!(
+        gate["permissions"],
+        serde_json::json!({"pull-requests": "read"})
+    );
+    assert!(!serde_json::to_string(gate).unwrap().contains("secrets."));
+    let check = step_named(gate, "Check that the labeller has write access");
+    assert_eq!(
+        check["env"]["LABELLER"],
+        Value::String("${{ github.event.sender.login }}".into())
+    );
+    assert!(
+        check["run"]
+            .as_str()
+            .unwrap()
+            .contains("collaborators/$user/permission")
     );
 }
 
+/// One layout for every trigger (issue 12): the runner comes from a checkout with neither
+/// `ref` nor `repository`, so it is always the workflow's own commit; the commit under test,
+/// the only thing an input or the event chooses, is checked out into a data folder which
+/// only the Modal client reads, as GPU_CI_PROJECT_DIR. A dispatch of `refs/pull/N/head`
+/// therefore never runs that ref's runner.
+#[test]
+fn every_trigger_runs_the_trusted_runner_with_the_tested_commit_as_data() {
+    for (case, project) in all_generated() {
+        let reusable = parse(&project.read(".github/workflows/_modal-gpu-tests.yml"));
+        let job = &reusable["jobs"]["gpu-tests"];
+        let checkouts: Vec<&Value> = steps(job)
+            .into_iter()
+            .filter(|s| {
+                s["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("actions/checkout@"))
+            })
+            .collect();
+        assert_eq!(checkouts.len(), 2, "{case}");
+        let (runner, data) = (checkouts[0], checkouts[1]);
+        assert_eq!(
+            runner["with"],
+            serde_json::json!({"persist-credentials": false}),
+            "{case}: the runner's checkout must name no ref and no repository"
+        );
+        assert_eq!(
+            data["with"],
+            serde_json::json!({
+                "repository": "${{ inputs.repository || github.repository }}",
+                "ref": "${{ inputs.ref }}",
+                "path": "tree-under-test",
+                "persist-credentials": false,
+            }),
+            "{case}"
+        );
+        // What the caller chooses reaches nothing but the data checkout.
+        for step in steps(job) {
+            if std::ptr::eq(step, data) {
+                continue;
+            }
+            let text = serde_json::to_string(step).unwrap();
+            for chosen in ["inputs.ref", "inputs.repository", "tree-under-test/"] {
+                assert!(!text.contains(chosen), "{case}: {chosen} in {text}");
+            }
+            assert!(step.get("working-directory").is_none(), "{case}");
+        }
+        let run = step_named(job, "Run the tests on a Modal GPU");
+        assert_eq!(
+            run["env"]["GPU_CI_PROJECT_DIR"],
+            Value::String("tree-under-test".into()),
+            "{case}"
+        );
+        assert!(
+            run["run"]
+                .as_str()
+                .unwrap()
+                .contains("modal run .modal/test_runner.py --test-path=\"$TEST_PATH\" --pytest-args=\"$PYTEST_ARGS\""),
+            "{case}"
+        );
+        // Both callers only say which commit to test.
+        for (file, refs) in [
+            (
+                "label-gpu-tests.yml",
+                "${{ github.event.pull_request.head.sha }}",
+            ),
+            ("run-gpu-tests.yml", "${{ inputs.ref || github.sha }}"),
+        ] {
+            let caller = parse(&project.read(&format!(".github/workflows/{file}")));
+            assert_eq!(
+                caller["jobs"]["gpu-tests"]["with"]["ref"],
+                Value::String(refs.into()),
+                "{case} {file}"
+            );
+            assert!(
+                caller["jobs"]["gpu-tests"]["uses"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("./.github/workflows/_modal-gpu-tests.yml"),
+                "{case} {file}"
+            );
+        }
+    }
+}
+
+/// The tests' output cannot issue workflow commands: the Modal run sits between a
+/// `::stop-commands::` with a fresh random token and the token that ends it (issue 12).
+#[test]
+fn the_modal_run_is_fenced_from_workflow_commands() {
+    for (case, project) in all_generated() {
+        let reusable = parse(&project.read(".github/workflows/_modal-gpu-tests.yml"));
+        let run = step_named(
+            &reusable["jobs"]["gpu-tests"],
+            "Run the tests on a Modal GPU",
+        );
+        let script = run["run"].as_str().unwrap();
+        let at = |needle: &str| {
+            script
+                .find(needle)
+                .unwrap_or_else(|| panic!("{case}: no `{needle}` in {script}"))
+        };
+        assert!(at("fence=\"$(openssl rand -hex 16)\"") < at("echo \"::stop-commands::$fence\""));
+        assert!(at("echo \"::stop-commands::$fence\"") < at("modal run "));
+        assert!(at("modal run ") < at("echo \"::$fence::\""));
+        assert_eq!(
+            run["env"]["MODAL_ENVIRONMENT"],
+            Value::String("${{ vars.MODAL_ENVIRONMENT }}".into()),
+            "{case}"
+        );
+    }
+}
+
+/// A label is any text GitHub accepts: quoted in YAML and in expressions, URL-encoded in API
+/// paths (issue 12: `ci: gpu` failed init with invalid YAML).
+#[test]
+fn any_label_github_accepts_renders_as_valid_yaml() {
+    for label in [
+        "ci: gpu",
+        "it's \"gpu\" \\ ci",
+        "gpu # tests",
+        "- gpu",
+        "🚀 run: gpu?",
+        "{gpu}",
+        "100%",
+    ] {
+        for fork in [false, true] {
+            let project = Project::fixture("extras-flat");
+            // `--label=…`: a label may start with `-`.
+            let flag = format!("--label={label}");
+            let mut args = vec!["init", "--yes", &flag];
+            if fork {
+                args.push("--fork-prs");
+            }
+            project.gpu_ci(&args).success();
+            let workflow = parse(&project.read(".github/workflows/label-gpu-tests.yml"));
+            let literal = format!("'{}'", label.replace('\'', "''"));
+            let gate = if fork { "gate" } else { "gpu-tests" };
+            let condition = workflow["jobs"][gate]["if"].as_str().unwrap();
+            assert!(
+                condition.contains(&format!("github.event.label.name == {literal}")),
+                "{label}: {condition}"
+            );
+            for (name, job) in jobs(&workflow) {
+                for step in steps(job) {
+                    if let Some(value) = step["env"].get("LABEL") {
+                        assert_eq!(value, &Value::String(label.into()), "{label} {name}");
+                        let script = step["run"].as_str().unwrap();
+                        assert!(
+                            script.contains("jq -rn --arg l \"$LABEL\" '$l|@uri'"),
+                            "{label} {name}: the label reaches a path unencoded"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn labels_no_api_path_can_name_are_refused() {
+    let project = Project::fixture("extras-flat");
+    for (label, message) in [
+        (".", "error: label `.` cannot be named in a URL path"),
+        ("..", "error: label `..` cannot be named in a URL path"),
+        (" gpu", "error: label ` gpu` starts or ends with a space"),
+        ("gpu ", "error: label `gpu ` starts or ends with a space"),
+    ] {
+        project
+            .gpu_ci(&["init", "--yes", "--label", label])
+            .code(2)
+            .stderr(predicates::str::contains(message));
+    }
+    let long = "x".repeat(51);
+    project
+        .gpu_ci(&["init", "--yes", "--label", &long])
+        .code(2)
+        .stderr(predicates::str::contains(
+            "longer than GitHub's 50 characters",
+        ));
+    assert!(!project.path(".github").exists());
+}
+
+/// `environment = "NAME"` puts the GPU job behind a GitHub environment (issue 12).
+#[test]
+fn the_environment_setting_gates_the_gpu_job() {
+    let project = Project::fixture("uv-groups-src");
+    crate::common::add_config(&project, "environment = \"GPU tests: Modal\"\n");
+    project.gpu_ci(&["init", "--yes", "--fork-prs"]).success();
+    let reusable = parse(&project.read(".github/workflows/_modal-gpu-tests.yml"));
+    let job = &reusable["jobs"]["gpu-tests"];
+    assert_eq!(job["environment"], Value::String("GPU tests: Modal".into()));
+    let first = steps(job)[0];
+    assert_eq!(
+        first["env"]["ENVIRONMENT"],
+        Value::String("GPU tests: Modal".into())
+    );
+    assert!(
+        first["run"]
+            .as_str()
+            .unwrap()
+            .contains("Settings → Environments")
+    );
+    assert!(
+        project
+            .read("pyproject.toml")
+            .contains("environment = \"GPU tests: Modal\"")
+    );
+    let json: Value = serde_json::from_slice(
+        &project
+            .gpu_ci(&["config", "--json"])
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        json["environment"]["value"],
+        Value::String("GPU tests: Modal".into())
+    );
+    assert_eq!(
+        json["environment"]["source"]["kind"],
+        Value::String("config".into())
+    );
+
+    let plain = Project::initialised("uv-groups-src");
+    let reusable = parse(&plain.read(".github/workflows/_modal-gpu-tests.yml"));
+    assert!(reusable["jobs"]["gpu-tests"].get("environment").is_none());
+
+    let bad = Project::fixture("uv-groups-src");
+    crate::common::add_config(&bad, "environment = \" prod\"\n");
+    bad.gpu_ci(&["init", "--yes"])
+        .code(2)
+        .stderr(predicates::str::contains(
+            "error: environment ` prod` starts or ends with a space",
+        ));
+}
+
+/// Every suppression sits on its line with its reason: `dangerous-triggers` in fork mode, and
+/// `self-repository` on each call of the reusable workflow.
 #[test]
 fn inline_suppressions_are_counted_and_explained() {
     for (case, project) in all_generated() {
         let fork = case.contains("--fork-prs");
-        let mut count = 0;
+        let mut found = Vec::new();
         for path in project.workflows() {
             for line in std::fs::read_to_string(path).unwrap().lines() {
                 if let Some((_, rest)) = line.split_once("zizmor: ignore[") {
-                    count += 1;
-                    let reason = rest.split_once(']').unwrap().1.trim();
+                    let (audit, reason) = rest.split_once(']').unwrap();
                     assert!(
-                        reason.len() > 20,
+                        reason.trim().len() > 20,
                         "{case}: suppression without a reason: {line}"
                     );
+                    found.push(audit.to_string());
                 }
                 assert!(
-                    !line.contains("actionlint") && !line.contains("noqa"),
+                    !line.contains("actionlint:") && !line.contains("noqa"),
                     "{case}: {line}"
                 );
             }
         }
-        assert_eq!(count, usize::from(fork), "{case}: unexpected suppressions");
+        found.sort();
+        let mut expected = vec!["self-repository", "self-repository"];
+        if fork {
+            expected.insert(0, "dangerous-triggers");
+        }
+        assert_eq!(found, expected, "{case}: unexpected suppressions");
+    }
+}
+
+/// zizmor's `undocumented-permissions` wants a reason beside each permission (or, for the
+/// workflow's empty default, on the line above).
+#[test]
+fn every_permission_has_its_reason_beside_it() {
+    for (case, project) in all_generated() {
+        for path in project.workflows() {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                let trimmed = line.trim_start();
+                if trimmed == "permissions:" {
+                    continue; // a block's header: each entry under it carries its reason
+                }
+                let in_block = i > 0
+                    && lines[..i]
+                        .iter()
+                        .rev()
+                        .find(|l| l.len() - l.trim_start().len() < line.len() - trimmed.len())
+                        .is_some_and(|parent| parent.trim_start().starts_with("permissions:"));
+                let reason_above = i > 0 && lines[i - 1].trim_start().starts_with("# ");
+                if trimmed.starts_with("permissions:") || in_block {
+                    assert!(
+                        line.contains(" # ") || reason_above,
+                        "{case} {}: `{}` has no reason",
+                        path.display(),
+                        trimmed
+                    );
+                }
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! The external checkers over every fixture × option set: zizmor, actionlint, the workflow schema.
+//! The external checkers over every fixture × option set: zizmor (pedantic persona, offline,
+//! no audit configured off), actionlint and the workflow schema.
 
 use std::process::Command;
 
@@ -14,7 +15,7 @@ fn zizmor_actionlint_and_schema_find_nothing() {
         .args([
             "--offline",
             "--persona",
-            "regular",
+            "pedantic",
             "--no-progress",
             "--format",
             "plain",

@@ -12,3 +12,4 @@ mod checkers;
 mod installed;
 mod run_local;
 mod runner;
+mod workflow_scripts;
