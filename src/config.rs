@@ -35,6 +35,7 @@ pub const KEYS: &[&str] = &[
     "allow-no-tests",
     "branch",
     "image-builder",
+    "install-project",
     "environment",
     "actions",
 ];
@@ -57,6 +58,7 @@ pub struct RawConfig {
     pub allow_no_tests: Option<bool>,
     pub branch: Option<String>,
     pub image_builder: Option<String>,
+    pub install_project: Option<String>,
     /// The GitHub environment the GPU job runs in (required reviewers, environment secrets).
     pub environment: Option<String>,
     /// `[tool.gpu-ci.actions]`: `"owner/repo" = "<sha> # vX.Y.Z"`, overriding the embedded pins.
@@ -150,6 +152,7 @@ impl ConfigFile {
                 "framework" => raw.framework = Some(text()?),
                 "branch" => raw.branch = Some(text()?),
                 "image-builder" => raw.image_builder = Some(text()?),
+                "install-project" => raw.install_project = Some(text()?),
                 "environment" => raw.environment = Some(text()?),
                 "actions" => {
                     let table = item.as_table_like().ok_or_else(|| {
@@ -254,6 +257,7 @@ impl ConfigFile {
         set("allow-no-tests", settings.allow_no_tests.map(value));
         set("branch", text(&settings.branch));
         set("image-builder", text(&settings.image_builder));
+        set("install-project", text(&settings.install_project));
         set("environment", text(&settings.environment));
         if settings.actions.is_empty() {
             section.remove("actions");

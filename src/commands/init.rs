@@ -17,17 +17,12 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
         interactive: !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
     };
     let Setup {
-        project,
         mut config,
         plan,
         notices,
+        ..
     } = load(root, &args.choices, &ask, WhenNotSetUp::Proceed)?;
     notices.iter().for_each(|n| n.print());
-    if project.pyproject.is_none() && project.requirements.is_empty() && project.has_setup_py {
-        warning(
-            "setup.py declares dependencies gpu-ci cannot read without running it; list them in a requirements file and pass --requirements",
-        );
-    }
     if let InstallPlan::Uv { locked: false, .. } = plan.install {
         note(
             "no uv.lock: dependencies are resolved each time the Modal image is built; commit one (`uv lock`) for a reproducible image",

@@ -9,7 +9,7 @@ use crate::config::{self, ConfigFile, RawConfig};
 use crate::error::{Error, Result};
 use crate::generate::lock::LOCK;
 use crate::pins::{self, ActionPin, PINNED_ACTIONS};
-use crate::plan::install::InstallPlan;
+use crate::plan::install::{InstallPlan, ProjectInstall};
 use crate::plan::python::ImageBuilder;
 use crate::plan::values::PythonVersion;
 use crate::plan::values::{self, check_text};
@@ -353,6 +353,10 @@ impl Builder<'_> {
             None => Sourced::default(None),
         };
         let install = InstallPlan::new(&install_source.value, self.project);
+        let install_project = self.project_install(&install)?;
+        let framework_declared = self
+            .project
+            .framework_declared(&install_source.value, framework.value);
         Ok(TestPlan {
             project_name: self.project.name(),
             config_section: self.section.clone(),
@@ -371,6 +375,14 @@ impl Builder<'_> {
             framework,
             install_source,
             install,
+            install_project,
+            framework_declared,
+            build_requires: self.project.build_requires(),
+            builds_cuda: self
+                .project
+                .compiled
+                .as_deref()
+                .is_some_and(|why| why.contains("CUDAExtension")),
             layout: self.project.layout,
             actions: self.action_pins()?,
         })
@@ -418,6 +430,52 @@ impl Builder<'_> {
             "no Python version found in the project; using {answer}, change it with --python"
         ));
         Ok(Sourced::new(builder.parse_python(&answer)?, source))
+    }
+
+    /// How the project itself gets installed: the config, else by what its build needs.
+    fn project_install(&mut self, install: &InstallPlan) -> Result<Sourced<ProjectInstall>> {
+        let dependencies_in_build = matches!(install, InstallPlan::Source { .. });
+        if let Some(name) = &self.config.install_project {
+            let value = ProjectInstall::from_name(name).ok_or_else(|| {
+                Error::usage(format!(
+                    "unknown install-project `{name}`; valid values are {}",
+                    ProjectInstall::NAMES.join(", ")
+                ))
+            })?;
+            if dependencies_in_build && value != ProjectInstall::InImage {
+                return Err(Error::usage(format!(
+                    "install-project = \"{name}\" leaves out the dependencies only setup.py or setup.cfg declares"
+                ))
+                .with_help("remove `install-project`, or list the test dependencies in a requirements file and pass --requirements"));
+            }
+            return Ok(Sourced::new(value, self.config_key("install-project")));
+        }
+        let detected = |from: &str| Source::Detected { from: from.into() };
+        if dependencies_in_build {
+            self.note(
+                "the dependencies live in setup.py or setup.cfg, which only the project's build can read: the image installs the project from a copy of the tree, so a source change rebuilds that layer; declare them in pyproject.toml or a requirements file to avoid it".into(),
+            );
+            return Ok(Sourced::new(
+                ProjectInstall::InImage,
+                detected("setup.py or setup.cfg"),
+            ));
+        }
+        if !self.project.has_build_system() {
+            return Ok(Sourced::default(ProjectInstall::No));
+        }
+        if let Some(why) = self.project.compiled.clone() {
+            self.note(format!(
+                "{why}: the project is built in the image after its dependencies, so a source change rebuilds that layer (minutes for CUDA code); set install-project = \"no\" in the config to skip it"
+            ));
+            return Ok(Sourced::new(ProjectInstall::InImage, detected(&why)));
+        }
+        self.note(
+            "the project is installed (editable, without its dependencies) when the container starts, so its metadata and entry points work and a source change rebuilds nothing".into(),
+        );
+        Ok(Sourced::new(
+            ProjectInstall::AtStart,
+            detected("its build system"),
+        ))
     }
 
     fn configured_or<T>(&self, key: &str, configured: Option<T>, default: T) -> Sourced<T> {
@@ -487,6 +545,9 @@ impl Builder<'_> {
                 None => {
                     let from = match &candidates[0] {
                         InstallSource::Requirements(_) => "the file's name",
+                        _ if self.project.dependencies_outside_pyproject() => {
+                            "setup.py or setup.cfg"
+                        }
                         _ => "pyproject.toml",
                     };
                     (0, Source::Detected { from: from.into() })
@@ -496,10 +557,16 @@ impl Builder<'_> {
             (0, Source::Default)
         };
         let picked = candidates[index].clone();
-        self.note(format!(
-            "installing test dependencies from {}; change it with --group, --extra or --requirements",
-            picked.describe()
-        ));
+        if InstallPlan::new(&picked, self.project) == InstallPlan::Nothing {
+            self.note(
+                "the project declares no dependencies gpu-ci can read, so the image gets pytest only; name them with --requirements, --extra or --group".into(),
+            );
+        } else {
+            self.note(format!(
+                "installing test dependencies from {}; change it with --group, --extra or --requirements",
+                picked.describe()
+            ));
+        }
         Ok(Sourced::new(picked, source))
     }
 

@@ -20,8 +20,46 @@ pub enum InstallPlan {
         install: Vec<String>,
         files: Vec<String>,
     },
+    /// The dependencies live in setup.py or setup.cfg, which only the project's build can read:
+    /// the image installs the project itself, with these extras, from a copy of the tree.
+    Source { extras: Vec<String> },
     /// Only pytest: the project declares no dependencies gpu-ci can read.
     Nothing,
+}
+
+/// How the project itself is installed, so that its metadata, entry points, namespace packages
+/// and compiled parts work as they do installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectInstall {
+    /// Editable, without dependencies, from the mounted tree when the container starts: a
+    /// source change still rebuilds nothing.
+    AtStart,
+    /// Built in an image layer after the dependencies, from a copy of the tree (compiled
+    /// extensions, or dependencies only the build knows): a source change rebuilds that layer.
+    InImage,
+    /// Not installed: its folders are on the import path.
+    No,
+}
+
+impl ProjectInstall {
+    pub const NAMES: [&str; 3] = ["start", "image", "no"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ProjectInstall::AtStart => "start",
+            ProjectInstall::InImage => "image",
+            ProjectInstall::No => "no",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ProjectInstall> {
+        match name {
+            "start" => Some(ProjectInstall::AtStart),
+            "image" => Some(ProjectInstall::InImage),
+            "no" => Some(ProjectInstall::No),
+            _ => None,
+        }
+    }
 }
 
 impl InstallPlan {
@@ -37,6 +75,14 @@ impl InstallPlan {
             locked: project.has_poetry_lock,
         };
         match source {
+            InstallSource::Extra(name) if project.dependencies_outside_pyproject() => {
+                InstallPlan::Source {
+                    extras: vec![name.clone()],
+                }
+            }
+            InstallSource::ProjectOnly if project.dependencies_outside_pyproject() => {
+                InstallPlan::Source { extras: Vec::new() }
+            }
             InstallSource::Group(name) => uv(vec![name.clone()], Vec::new()),
             InstallSource::Extra(name) => uv(Vec::new(), vec![name.clone()]),
             InstallSource::PoetryGroup(name) => poetry(vec![name.clone()]),

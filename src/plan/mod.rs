@@ -18,7 +18,7 @@ use crate::config::{self, RawConfig};
 use crate::pins::{ActionPin, PINNED_ACTIONS, PinnedAction};
 use crate::project::{Framework, InstallSource, Layout};
 use gpu::GpuChoice;
-use install::InstallPlan;
+use install::{InstallPlan, ProjectInstall};
 use python::ImageBuilder;
 use values::PythonVersion;
 
@@ -97,6 +97,14 @@ pub struct TestPlan {
     pub install_source: Sourced<InstallSource>,
     /// How the image installs them, derived from the source and the project's files.
     pub install: InstallPlan,
+    /// How the project itself is installed.
+    pub install_project: Sourced<ProjectInstall>,
+    /// Whether the chosen install brings the GPU framework (else the image adds its CUDA build).
+    pub framework_declared: bool,
+    /// What the project's build needs first (`[build-system] requires`, else setuptools).
+    pub build_requires: Vec<String>,
+    /// The project's build compiles CUDA code (a `CUDAExtension`): it needs nvcc and an arch list.
+    pub builds_cuda: bool,
     pub layout: Layout,
     /// The pin of every action the workflows use, by `owner/repo`.
     pub actions: BTreeMap<&'static str, Sourced<ActionPin>>,
@@ -145,6 +153,8 @@ impl TestPlan {
             base_image: self.base_image.value.clone(),
             framework: chosen(&self.framework.source).then(|| self.framework.value.name().into()),
             allow_no_tests: self.allow_no_tests.value.then_some(true),
+            install_project: chosen(&self.install_project.source)
+                .then(|| self.install_project.value.name().to_string()),
             image_builder: chosen(&self.image_builder.source)
                 .then(|| self.image_builder.value.version.to_string()),
             branch: (self.branch.value != config::DEFAULT_BRANCH)

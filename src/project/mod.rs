@@ -124,6 +124,10 @@ pub struct Project {
     pub setup_cfg: Option<SetupCfg>,
     /// `python_requires` in setup.py, read from its text.
     pub setup_py_python: Option<String>,
+    /// Extras setup.py's text defines.
+    pub setup_py_extras: Vec<String>,
+    /// Why the project has compiled parts (an extension module, a native build backend), if so.
+    pub compiled: Option<String>,
     /// Requirements files (`requirements*.txt|in`, `*-requirements.txt`, `requirements/`), sorted.
     pub requirements: Vec<String>,
     pub python_version_file: Option<String>,
@@ -274,6 +278,11 @@ impl Project {
             has_poetry_lock: root.join("poetry.lock").is_file(),
             has_setup_py: setup_py.is_some(),
             setup_py_python: setup_py.as_deref().and_then(setup_py_python_requires),
+            setup_py_extras: setup_py
+                .as_deref()
+                .map(setup_cfg::setup_py_extras)
+                .unwrap_or_default(),
+            compiled: compiled_parts(pyproject.as_ref(), setup_py.as_deref()),
             setup_cfg,
             pyproject,
             requirements,
@@ -322,17 +331,18 @@ impl Project {
     /// Every install source the project offers, the one a careful maintainer would pick first.
     pub fn install_candidates(&self) -> Vec<InstallSource> {
         let mut found = Vec::new();
-        if let Some(py) = &self.pyproject {
-            for name in TEST_NAMES {
+        let extras = self.extras();
+        for name in TEST_NAMES {
+            if let Some(py) = &self.pyproject {
                 if py.dependency_groups.iter().any(|g| g == name) {
                     found.push(InstallSource::Group(name.into()));
                 }
                 if py.poetry_groups.iter().any(|g| g == name) {
                     found.push(InstallSource::PoetryGroup(name.into()));
                 }
-                if py.extras.iter().any(|e| e == name) {
-                    found.push(InstallSource::Extra(name.into()));
-                }
+            }
+            if extras.iter().any(|e| e == name) {
+                found.push(InstallSource::Extra(name.into()));
             }
         }
         let mut by_role: Vec<(requirements::Role, &String)> = self
@@ -377,14 +387,19 @@ impl Project {
             );
         }
         if let Some(name) = extra {
-            let extras = py.map_or(&empty, |p| &p.extras);
+            let extras = self.extras();
             if extras.iter().any(|e| e == name) {
                 return Ok(Some(InstallSource::Extra(name.into())));
             }
-            return Err(Error::usage(format!(
-                "pyproject.toml has no optional dependencies `{name}`"
-            ))
-            .with_help(available("extras", &extras.iter().collect::<Vec<_>>())));
+            let file = if self.has_pep621() || !self.dependencies_outside_pyproject() {
+                "pyproject.toml"
+            } else {
+                "the project's metadata (setup.cfg, setup.py)"
+            };
+            return Err(
+                Error::usage(format!("{file} has no optional dependencies `{name}`"))
+                    .with_help(available("extras", &extras.iter().collect::<Vec<_>>())),
+            );
         }
         if let Some(path) = requirements {
             let path = path.trim_start_matches("./").to_string();
@@ -406,6 +421,99 @@ impl Project {
     /// A `[project]` table that uv can sync from.
     pub fn has_pep621(&self) -> bool {
         self.pyproject.as_ref().is_some_and(|p| p.has_project_table)
+    }
+
+    /// The extras the project declares: `[project.optional-dependencies]`, else setup.cfg's
+    /// `extras_require`, else the ones setup.py's text defines.
+    pub fn extras(&self) -> Vec<String> {
+        if self.has_pep621() {
+            return self
+                .pyproject
+                .as_ref()
+                .map(|p| p.extras.clone())
+                .unwrap_or_default();
+        }
+        let mut extras: Vec<String> = self
+            .setup_cfg
+            .iter()
+            .flat_map(|c| c.extras.iter().map(|(name, _)| name.clone()))
+            .collect();
+        for name in &self.setup_py_extras {
+            if !extras.contains(name) {
+                extras.push(name.clone());
+            }
+        }
+        extras
+    }
+
+    /// Dependencies live in setup.py or setup.cfg (no `[project]` table, no Poetry): only the
+    /// project's build can say what they are.
+    pub fn dependencies_outside_pyproject(&self) -> bool {
+        !self.has_pep621() && !self.is_poetry() && (self.has_setup_py || self.setup_cfg.is_some())
+    }
+
+    /// The project builds as a package: `[build-system]`, setup.py or setup.cfg.
+    pub fn has_build_system(&self) -> bool {
+        self.pyproject.as_ref().is_some_and(|p| p.has_build_system)
+            || self.has_setup_py
+            || self.setup_cfg.is_some()
+    }
+
+    /// What the build needs installed first, for a build without isolation: `[build-system]
+    /// requires`, else setuptools' own.
+    pub fn build_requires(&self) -> Vec<String> {
+        match self.pyproject.as_ref().filter(|p| p.has_build_system) {
+            Some(p) if !p.build_requires.is_empty() => p.build_requires.clone(),
+            _ => vec!["setuptools>=61".into(), "wheel".into()],
+        }
+    }
+
+    /// Whether installing with `source` brings `framework` (a dependency of the chosen table, or
+    /// of the requirements file and what it includes); `false` when gpu-ci cannot tell.
+    pub fn framework_declared(&self, source: &InstallSource, framework: Framework) -> bool {
+        let names: Vec<String> = match source {
+            InstallSource::Requirements(path) => requirements::with_includes(&self.root, path)
+                .iter()
+                .filter_map(|file| fs::read_to_string(self.root.join(file)).ok())
+                .flat_map(|text| requirements::package_names(&text))
+                .collect(),
+            _ if self.dependencies_outside_pyproject() => {
+                let Some(cfg) = &self.setup_cfg else {
+                    return false;
+                };
+                let mut names = cfg.install_requires.clone();
+                if let InstallSource::Extra(extra) = source {
+                    names.extend(
+                        cfg.extras
+                            .iter()
+                            .filter(|(n, _)| n == extra)
+                            .flat_map(|(_, p)| p.clone()),
+                    );
+                }
+                names
+            }
+            _ => {
+                let Some(py) = &self.pyproject else {
+                    return false;
+                };
+                let wanted: Vec<String> = match source {
+                    InstallSource::Group(name) => vec!["project".into(), format!("group:{name}")],
+                    InstallSource::Extra(name) => vec!["project".into(), format!("extra:{name}")],
+                    InstallSource::PoetryGroup(name) => {
+                        vec!["poetry".into(), format!("poetry-group:{name}")]
+                    }
+                    _ => vec!["project".into(), "poetry".into()],
+                };
+                py.tables
+                    .iter()
+                    .filter(|(key, _)| wanted.contains(key))
+                    .flat_map(|(_, names)| names.clone())
+                    .collect()
+            }
+        };
+        names
+            .iter()
+            .any(|name| Framework::of_package(name) == Some(framework))
     }
 
     /// Dependencies declared for Poetry only (no `[project]` table).
@@ -622,6 +730,38 @@ fn workflow_installs(text: &str) -> Vec<String> {
         }
     }
     names
+}
+
+/// Why the project has compiled parts: an extension module in setup.py, or a build backend
+/// that compiles (scikit-build, meson, maturin, setuptools-rust).
+fn compiled_parts(pyproject: Option<&PyProject>, setup_py: Option<&str>) -> Option<String> {
+    let backend = pyproject
+        .and_then(|p| p.build_backend.as_deref())
+        .unwrap_or("");
+    for native in ["scikit_build", "mesonpy", "maturin", "setuptools_rust"] {
+        if backend.contains(native) {
+            return Some(format!("its build backend is `{backend}`"));
+        }
+    }
+    if let Some(text) = setup_py {
+        for marker in [
+            "CUDAExtension",
+            "CppExtension",
+            "Pybind11Extension",
+            "cythonize",
+            "ext_modules=[Extension",
+            "Extension(",
+        ] {
+            if text.contains(marker) {
+                return Some(format!(
+                    "setup.py builds extension modules (`{}`)",
+                    marker.trim_end_matches('(')
+                ));
+            }
+        }
+    }
+    // A CMakeLists.txt alone says little (warp's drives a separate build script): not counted.
+    None
 }
 
 /// `python_requires=">=3.10"` in setup.py's text.

@@ -34,6 +34,13 @@ pub struct PyProject {
     pub has_build_system: bool,
     /// Every distribution the file names anywhere, normalised.
     pub dependency_names: Vec<String>,
+    /// The names each dependency table lists: `project`, `extra:NAME`, `group:NAME`, `poetry`,
+    /// `poetry-group:NAME`; to tell whether the chosen install brings the GPU framework.
+    pub tables: Vec<(String, Vec<String>)>,
+    /// `[build-system] requires`, as written.
+    pub build_requires: Vec<String>,
+    /// `[build-system] build-backend`.
+    pub build_backend: Option<String>,
 }
 
 /// The error for a TOML file that does not parse, with its line and column.
@@ -96,32 +103,42 @@ impl PyProject {
         let poetry = doc.get("tool").and_then(|t| t.get("poetry"));
         let poetry_deps = poetry.and_then(|p| p.get("dependencies"));
 
-        let mut names: Vec<String> = strings(project.and_then(|p| p.get("dependencies")))
-            .iter()
-            .filter_map(|spec| requirement_name(spec))
-            .collect();
+        let specs = |item: Option<&Item>| -> Vec<String> {
+            strings(item)
+                .iter()
+                .filter_map(|spec| requirement_name(spec))
+                .collect()
+        };
+        let mut tables: Vec<(String, Vec<String>)> = vec![(
+            "project".into(),
+            specs(project.and_then(|p| p.get("dependencies"))),
+        )];
         let optional = project.and_then(|p| p.get("optional-dependencies"));
         let groups = doc.get("dependency-groups");
-        for table in [optional, groups].into_iter().flatten() {
-            if let Some(table) = table.as_table_like() {
-                for (_, specs) in table.iter() {
-                    names.extend(
-                        strings(Some(specs))
-                            .iter()
-                            .filter_map(|spec| requirement_name(spec)),
-                    );
+        for (prefix, table) in [("extra", optional), ("group", groups)] {
+            if let Some(table) = table.and_then(Item::as_table_like) {
+                for (name, list) in table.iter() {
+                    tables.push((format!("{prefix}:{name}"), specs(Some(list))));
                 }
             }
         }
         let poetry_group_table = poetry.and_then(|p| p.get("group"));
-        names.extend(keys(poetry_deps).iter().map(|k| normalise(k)));
+        tables.push((
+            "poetry".into(),
+            keys(poetry_deps).iter().map(|k| normalise(k)).collect(),
+        ));
         for group in keys(poetry_group_table) {
             let deps = poetry_group_table
                 .and_then(|t| t.get(&group))
                 .and_then(|g| g.get("dependencies"));
-            names.extend(keys(deps).iter().map(|k| normalise(k)));
+            tables.push((
+                format!("poetry-group:{group}"),
+                keys(deps).iter().map(|k| normalise(k)).collect(),
+            ));
         }
+        let mut names: Vec<String> = tables.iter().flat_map(|(_, n)| n.clone()).collect();
         names.retain(|name| name != "python");
+        let build_system = doc.get("build-system");
 
         let pytest = doc
             .get("tool")
@@ -167,8 +184,14 @@ impl PyProject {
                 .and_then(Item::as_str)
                 .map(str::to_string),
             pytest,
-            has_build_system: doc.get("build-system").is_some_and(Item::is_table_like),
+            has_build_system: build_system.is_some_and(Item::is_table_like),
+            build_requires: strings(build_system.and_then(|b| b.get("requires"))),
+            build_backend: build_system
+                .and_then(|b| b.get("build-backend"))
+                .and_then(Item::as_str)
+                .map(str::to_string),
             dependency_names: names,
+            tables,
         })
     }
 }

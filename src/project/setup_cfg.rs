@@ -57,6 +57,83 @@ pub fn setup_py_names(text: &str) -> Vec<String> {
     names
 }
 
+/// Extra names setup.py's text defines: `extras["test"] = ...`, `extra_deps['dev'] = ...`, or
+/// the keys of an `extras_require={...}` literal.
+pub fn setup_py_extras(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut push = |name: &str| {
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if valid && !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    };
+    // `<identifier with "extra">["name"] =`
+    for (at, _) in text.match_indices('[') {
+        let before = &text[..at];
+        let ident: String = before
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if !ident.to_ascii_lowercase().contains("extra") {
+            continue;
+        }
+        let rest = &text[at + 1..];
+        let Some(quote) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+            continue;
+        };
+        let Some(end) = rest[1..].find(quote) else {
+            continue;
+        };
+        let after = rest[1 + end + 1..].trim_start();
+        if let Some(assigned) = after.strip_prefix(']')
+            && assigned.trim_start().starts_with('=')
+            && !assigned.trim_start().starts_with("==")
+        {
+            push(&rest[1..1 + end]);
+        }
+    }
+    // `extras_require={"name": [...], ...}`
+    if let Some(at) = text.find("extras_require") {
+        let rest = text[at + "extras_require".len()..].trim_start();
+        if let Some(body) = rest
+            .strip_prefix('=')
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix('{'))
+        {
+            let mut depth = 1;
+            let mut key_start: Option<(char, usize)> = None;
+            let chars: Vec<(usize, char)> = body.char_indices().collect();
+            let mut i = 0;
+            while i < chars.len() && depth > 0 {
+                let (pos, c) = chars[i];
+                match (c, key_start) {
+                    ('{' | '[' | '(', None) => depth += 1,
+                    ('}' | ']' | ')', None) => depth -= 1,
+                    ('"' | '\'', None) => key_start = Some((c, pos + 1)),
+                    (q, Some((open, start))) if q == open => {
+                        let after = body[pos + 1..].trim_start();
+                        if depth == 1 && after.starts_with(':') {
+                            push(&body[start..pos]);
+                        }
+                        key_start = None;
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+    }
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +150,12 @@ mod tests {
             ("test".to_string(), vec!["pytest".to_string()])
         );
         assert!(cfg.dependency_names().contains(&"cupy-cuda12x".to_string()));
+    }
+
+    #[test]
+    fn setup_py_extras_are_read_from_assignments_and_literals() {
+        let text = "extras = {}\nextras[\"test\"] = deps_list(\"pytest\")\nextra_deps['dev'] = ['x']\nif extras['dev'] == 1: pass\nsetup(extras_require={'gpu': ['cupy'], \"docs\": [f(\"a\")]})\n";
+        assert_eq!(setup_py_extras(text), ["test", "dev", "gpu", "docs"]);
     }
 
     #[test]

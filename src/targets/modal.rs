@@ -8,7 +8,7 @@ use super::{GeneratedFile, Header};
 use crate::pins::{POETRY_VERSION, UV_VERSION};
 use crate::plan::TestPlan;
 use crate::plan::gpu::{GPU_PRICES_DATE, GPU_TYPES};
-use crate::plan::install::InstallPlan;
+use crate::plan::install::{InstallPlan, ProjectInstall};
 use crate::project::{Framework, Layout};
 
 pub const RUNNER: GeneratedFile = GeneratedFile {
@@ -55,8 +55,15 @@ pub struct Context {
     test_path: String,
     pytest_args: String,
     framework: &'static str,
-    /// Extra packages for the framework's CUDA build, where its default wheel is CPU-only.
+    /// The framework's CUDA build, where its default wheel is CPU-only or the chosen install
+    /// does not bring it (a project whose own CI installs torch).
     framework_packages: Vec<&'static str>,
+    /// What the project's build needs, installed so that building it takes no isolation.
+    build_requires: Vec<String>,
+    /// Install the project (editable, no dependencies) from the mounted tree at start.
+    install_at_start: bool,
+    /// The command that installs the project in the image, from a copy of the tree, run in it.
+    install_in_image: Option<String>,
     timeout: u32,
     allow_no_tests: bool,
     base_image: Option<String>,
@@ -76,20 +83,77 @@ pub struct Context {
     app_name: String,
 }
 
-fn framework_packages(framework: Framework) -> Vec<&'static str> {
+fn framework_packages(framework: Framework, declared: bool) -> Vec<&'static str> {
     match framework {
         Framework::Jax => vec!["jax[cuda12]"],
         Framework::Tensorflow => vec!["tensorflow[and-cuda]"],
+        // PyPI's Linux wheels of torch are CUDA builds; installing one already there does nothing.
+        Framework::Torch if !declared => vec!["torch"],
+        Framework::Cupy if !declared => vec!["cupy-cuda12x"],
         Framework::Torch | Framework::Cupy | Framework::None => Vec::new(),
     }
 }
 
-/// CuPy's wheels load the CUDA libraries from the system; the others bring their own.
-fn default_base_image(framework: Framework) -> Option<String> {
+/// CuPy's wheels load the CUDA libraries from the system, and CUDA extensions need nvcc to
+/// build; the others bring their own libraries.
+fn default_base_image(framework: Framework, builds_cuda: bool) -> Option<String> {
     match framework {
+        _ if builds_cuda => Some("nvidia/cuda:12.8.1-devel-ubuntu24.04".into()),
         Framework::Cupy => Some("nvidia/cuda:12.8.1-runtime-ubuntu24.04".into()),
         _ => None,
     }
+}
+
+/// The compute capabilities of the configured GPUs, for `TORCH_CUDA_ARCH_LIST`: a CUDA
+/// extension built in the image runs on these (and, through PTX, on newer ones).
+fn cuda_arch_list(plan: &TestPlan) -> String {
+    let mut archs: Vec<&str> = Vec::new();
+    for spec in &plan.gpu.value.0 {
+        let arch = match spec.kind {
+            "T4" => "7.5",
+            "A100" | "A100-40GB" | "A100-80GB" => "8.0",
+            "A10G" => "8.6",
+            "L4" | "L40S" => "8.9",
+            "H100" | "H200" => "9.0",
+            _ => "10.0",
+        };
+        if !archs.contains(&arch) {
+            archs.push(arch);
+        }
+    }
+    archs.sort_by(|a, b| {
+        a.parse::<f32>()
+            .unwrap_or(0.0)
+            .total_cmp(&b.parse().unwrap_or(0.0))
+    });
+    format!("{}+PTX", archs.join(";"))
+}
+
+/// The shell command that installs the project in the image, from the tree's copy it runs in.
+fn install_in_image(plan: &TestPlan, builds_cuda: bool) -> Option<String> {
+    if plan.install_project.value != ProjectInstall::InImage {
+        return None;
+    }
+    let uv = "/.uv/uv pip install --python \"$(command -v python)\" --no-build-isolation";
+    let command = match &plan.install {
+        // The dependencies come with the project: only its build knows them.
+        InstallPlan::Source { extras } if !extras.is_empty() => {
+            format!(
+                "{uv} -e {}",
+                crate::args::quote(&format!(".[{}]", extras.join(",")))
+            )
+        }
+        InstallPlan::Source { .. } => format!("{uv} -e ."),
+        _ => format!("{uv} --no-deps -e ."),
+    };
+    Some(if builds_cuda {
+        format!(
+            "TORCH_CUDA_ARCH_LIST={} {command}",
+            crate::args::quote(&cuda_arch_list(plan))
+        )
+    } else {
+        command
+    })
 }
 
 /// `My_Project` → `my-project-gpu-tests`: a name Modal accepts.
@@ -129,8 +193,13 @@ pub fn context(plan: &TestPlan) -> Context {
                 files: files.clone(),
             })
         }
-        InstallPlan::Nothing => {}
+        InstallPlan::Source { .. } | InstallPlan::Nothing => {}
     }
+    let builds_cuda = plan.builds_cuda && plan.install_project.value == ProjectInstall::InImage;
+    let build_requires = match plan.install_project.value {
+        ProjectInstall::No => Vec::new(),
+        _ => plan.build_requires.clone(),
+    };
     Context {
         header: Header::new(plan),
         gpu_setting: plan.gpu.value.env_value(),
@@ -139,14 +208,17 @@ pub fn context(plan: &TestPlan) -> Context {
         test_path: plan.test_path.value.clone(),
         pytest_args: plan.pytest_args.value.clone(),
         framework: framework.name(),
-        framework_packages: framework_packages(framework),
+        framework_packages: framework_packages(framework, plan.framework_declared),
+        build_requires,
+        install_at_start: plan.install_project.value == ProjectInstall::AtStart,
+        install_in_image: install_in_image(plan, builds_cuda),
         timeout: plan.timeout.value,
         allow_no_tests: plan.allow_no_tests.value,
         base_image: plan
             .base_image
             .value
             .clone()
-            .or_else(|| default_base_image(framework)),
+            .or_else(|| default_base_image(framework, builds_cuda)),
         import_paths: match plan.layout {
             Layout::Src => vec!["src"],
             Layout::Flat => vec!["."],
@@ -156,7 +228,9 @@ pub fn context(plan: &TestPlan) -> Context {
             InstallPlan::Uv { .. } => vec!["uv.lock".into()],
             InstallPlan::Poetry { locked: true, .. } => vec!["poetry.lock".into()],
             InstallPlan::Requirements { files, .. } => files.clone(),
-            InstallPlan::Poetry { .. } | InstallPlan::Nothing => Vec::new(),
+            InstallPlan::Poetry { .. } | InstallPlan::Source { .. } | InstallPlan::Nothing => {
+                Vec::new()
+            }
         },
         uv,
         poetry,

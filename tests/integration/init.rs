@@ -370,7 +370,9 @@ fn readme_example_dry_run_leaves_the_repository_clean() {
 }
 
 #[test]
-fn setup_py_alone_warns_that_its_dependencies_are_unreadable() {
+fn setup_py_alone_installs_its_dependencies_through_its_build() {
+    // Issue 13: the note claimed "the project's own dependencies plus pytest" and the image got
+    // pytest only; now the image installs the project, dependencies included, through its build.
     let project = Project::empty();
     project.write(
         "setup.py",
@@ -381,8 +383,13 @@ fn setup_py_alone_warns_that_its_dependencies_are_unreadable() {
         .gpu_ci(&["init"])
         .success()
         .stderr(predicate::str::contains(
-            "warning: setup.py declares dependencies gpu-ci cannot read without running it",
+            "note: the dependencies live in setup.py or setup.cfg, which only the project's build can read",
         ));
+    let runner = project.read(".modal/test_runner.py");
+    assert!(
+        runner.contains("--no-build-isolation -e .\")"),
+        "the project and its dependencies are installed in the image: {runner}"
+    );
 }
 
 #[test]

@@ -334,6 +334,23 @@ pub const REAL_FIXTURES: [&str; 7] = [
     "warp",
 ];
 
+/// The image's layers as the rendered runner chains them, one call a line, and whether the
+/// project is installed when the container starts.
+fn image_layers(runner: &str) -> String {
+    let start = runner.find("\n    image = (\n").expect("an image chain");
+    let end = start + runner[start..].find("\n    )\n").unwrap();
+    let mut lines: Vec<String> = runner[start..end]
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('.') || l.starts_with("modal.Image"))
+        .map(|l| format!("  {l}"))
+        .collect();
+    if runner.contains("\"--install-project\",") {
+        lines.push("  + the project installed at start (editable, --no-deps)".into());
+    }
+    format!("image:\n{}", lines.join("\n"))
+}
+
 /// What gpu-ci decides on each real layout, and what it tells the maintainer: a reviewed diff
 /// whenever detection changes.
 #[test]
@@ -353,11 +370,103 @@ fn what_init_picks_on_each_real_layout() {
             .lines()
             .filter(|l| !l.starts_with("actions."))
             .collect();
+        project.gpu_ci(&["init", "--yes"]).success();
+        let runner = project.read(".modal/test_runner.py");
         text.push_str(&format!(
-            "## {name}\n{}\n{}\n\n",
+            "## {name}\n{}\n{}\n{}\n\n",
             notes.join("\n"),
-            settings.join("\n")
+            settings.join("\n"),
+            image_layers(&runner)
         ));
     }
     crate::snapshots::settings().bind(|| insta::assert_snapshot!("real-projects", text));
+}
+
+/// mamba builds a CUDA extension: in the image, after the dependencies, with nvcc and the
+/// configured GPUs' architectures; flash-attention's dependencies live only in setup.py.
+#[test]
+fn compiled_projects_build_in_the_image_for_the_configured_gpus() {
+    let project = Project::fixture("real/mamba");
+    project
+        .gpu_ci(&["init", "--yes", "--gpu", "H100, L4"])
+        .success();
+    let runner = project.read(".modal/test_runner.py");
+    assert!(
+        runner.contains("modal.Image.from_registry(\"nvidia/cuda:12.8.1-devel-ubuntu24.04\""),
+        "{runner}"
+    );
+    assert!(
+        runner.contains("TORCH_CUDA_ARCH_LIST='8.9;9.0+PTX'"),
+        "{runner}"
+    );
+    assert!(
+        runner.contains("--no-build-isolation --no-deps -e ."),
+        "{runner}"
+    );
+    assert!(
+        runner.contains(".add_local_dir(root, REMOTE_PROJECT, copy=True"),
+        "{runner}"
+    );
+    assert!(!runner.contains("\"--install-project\","), "{runner}");
+    // Skipping the build is one setting away.
+    let mut config = project.read("pyproject.toml");
+    config = config.replace("[tool.gpu-ci]", "[tool.gpu-ci]\ninstall-project = \"no\"");
+    project.write("pyproject.toml", &config);
+    project.gpu_ci(&["update"]).success();
+    let runner = project.read(".modal/test_runner.py");
+    assert!(!runner.contains("copy=True, ignore=ignore"), "{runner}");
+    assert!(!runner.contains("TORCH_CUDA_ARCH_LIST"), "{runner}");
+
+    let project = Project::fixture("real/composer");
+    project.gpu_ci(&["init", "--yes"]).success();
+    let runner = project.read(".modal/test_runner.py");
+    assert!(
+        runner.contains("--no-build-isolation -e '.[dev]'"),
+        "{runner}"
+    );
+    assert!(!runner.contains("devel"), "no CUDA code to build: {runner}");
+}
+
+#[test]
+fn a_framework_only_the_projects_ci_installs_is_added_to_the_image() {
+    let project = Project::fixture("real/torchtune");
+    project.gpu_ci(&["init", "--yes"]).success();
+    let runner = project.read(".modal/test_runner.py");
+    assert!(
+        runner.contains(".uv_pip_install(\"torch\", uv_version=UV_VERSION)"),
+        "{runner}"
+    );
+    // A project that declares it gets no second copy.
+    let project = Project::fixture("uv-groups-src");
+    project.gpu_ci(&["init", "--yes"]).success();
+    assert!(
+        !project
+            .read(".modal/test_runner.py")
+            .contains(".uv_pip_install(\"torch\"")
+    );
+}
+
+#[test]
+fn install_project_settings_are_checked() {
+    let project = Project::fixture("real/diffusers");
+    project.write(
+        "pyproject.toml",
+        "[tool.ruff]\nline-length = 119\n\n[tool.gpu-ci]\ninstall-project = \"sometimes\"\n",
+    );
+    project
+        .gpu_ci(&["init", "--yes"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unknown install-project `sometimes`; valid values are start, image, no",
+        ));
+    project.write(
+        "pyproject.toml",
+        "[tool.ruff]\nline-length = 119\n\n[tool.gpu-ci]\ninstall-project = \"no\"\n",
+    );
+    project
+        .gpu_ci(&["init", "--yes"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "leaves out the dependencies only setup.py or setup.cfg declares",
+        ));
 }

@@ -10,6 +10,7 @@ mod common;
 
 mod checkers;
 mod installed;
+mod project_install;
 mod run_local;
 mod runner;
 mod workflow_scripts;
