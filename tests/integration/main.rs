@@ -9,6 +9,7 @@ mod errors;
 #[path = "../common/mod.rs"]
 mod common;
 mod harness;
+mod hostile_server;
 mod init;
 mod pin;
 mod prompts;
