@@ -15,6 +15,7 @@ mod pin;
 mod prompts;
 mod quoting;
 mod run;
+mod signals;
 mod snapshots;
 mod update;
 mod update_property;
