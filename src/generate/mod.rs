@@ -4,8 +4,10 @@
 pub mod changes;
 pub mod diff;
 pub mod engine;
+pub mod journal;
 pub mod lock;
 pub mod merge;
+pub mod session;
 pub mod stamp;
 pub mod write;
 

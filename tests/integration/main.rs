@@ -17,6 +17,7 @@ mod quoting;
 mod run;
 mod signals;
 mod snapshots;
+mod transaction;
 mod update;
 mod update_property;
 mod workflows;
