@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod generate;
 pub mod github_api;
+pub mod newlines;
 pub mod pins;
 pub mod plan;
 pub mod project;

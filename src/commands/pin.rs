@@ -105,7 +105,7 @@ pub fn run(args: &PinArgs, root: &Path) -> Result<ExitStatus> {
     plan.set_pins(pins);
     let mut raw = config.read()?;
     raw.actions = plan.to_config().actions;
-    config.write(&raw);
+    config.write(&raw)?;
     let mut changes = regenerate_files(root, &plan, OnEdited::Merge { force: false })?;
     changes.change(
         config.name,

@@ -8,6 +8,7 @@ mod errors;
 #[allow(dead_code)]
 #[path = "../common/mod.rs"]
 mod common;
+mod hardening;
 mod harness;
 mod hostile_server;
 mod init;
