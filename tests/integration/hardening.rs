@@ -1,12 +1,25 @@
-//! Issue 14, findings 3, 4 and 8: the bytes of the maintainer's files and config shapes that
-//! panicked. (Finding 1 is in hostile_server.rs, 2 in signals.rs, 6 in transaction.rs.)
+//! Issue 14, findings 3, 4, 5, 7 and 8: the bytes of the maintainer's files, config shapes that
+//! panicked, leftover conflict markers and honest help. (Finding 1 is in hostile_server.rs, 2 in signals.rs, 6 in
+//! transaction.rs.)
 
 use std::fs;
 use std::path::Path;
 
-use crate::common::Project;
+use predicates::prelude::*;
+
+use crate::common::{GENERATED, Project};
 use crate::pin::{FakeGitHub, pin, routes, sha};
 use crate::transaction::assert_refused;
+
+const REUSABLE: &str = GENERATED[0];
+const RUNNER: &str = GENERATED[3];
+const LOCK: &str = ".github/gpu-ci.lock";
+
+fn set_config(project: &Project, from: &str, to: &str) {
+    let text = project.read("pyproject.toml");
+    assert!(text.contains(from), "{text}");
+    project.write("pyproject.toml", &text.replacen(from, to, 1));
+}
 
 #[test]
 fn finding_3_init_and_pin_keep_crlf_line_ends_and_a_bom() {
@@ -125,6 +138,139 @@ fn finding_4_odd_shapes_of_tool_gpu_ci_are_errors_not_panics() {
             assert_refused(&project, args, message);
         }
     }
+}
+
+/// An initialised project whose `_modal-gpu-tests.yml` holds a conflict from `update`.
+fn conflicted() -> Project {
+    let project = Project::initialised("uv-groups-src");
+    let edited = project.read(REUSABLE).replace(
+        "          MODAL_GPU: ${{ inputs.gpu || vars.MODAL_GPU || 'L4' }}\n",
+        "          MODAL_GPU: ${{ inputs.gpu || 'T4' }}\n",
+    );
+    project.write(REUSABLE, &edited);
+    set_config(&project, "gpu = \"L4\"", "gpu = \"H100\"");
+    project.gpu_ci(&["update"]).code(1);
+    assert!(project.read(REUSABLE).contains("<<<<<<< yours"));
+    project
+}
+
+#[test]
+fn finding_5_update_check_fails_on_leftover_conflict_markers() {
+    let project = conflicted();
+    let message = format!("error: unresolved conflict markers in `{REUSABLE}`");
+    for args in [&["update", "--check"][..], &["update"]] {
+        let before = project.snapshot_tree();
+        project
+            .gpu_ci(args)
+            .code(1)
+            .stderr(predicate::str::contains(&message))
+            .stderr(predicate::str::contains("up to date").not());
+        assert_eq!(before, project.snapshot_tree(), "{args:?}");
+    }
+    // --dry-run warns and changes nothing.
+    project
+        .gpu_ci(&["update", "--dry-run"])
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "warning: unresolved conflict markers in `{REUSABLE}`"
+        )));
+
+    // Resolved (keeping the maintainer's side), the check passes again.
+    let text = project.read(REUSABLE);
+    let resolved: String = {
+        let mut out = String::new();
+        let mut side = "";
+        for line in text.split_inclusive('\n') {
+            if line.starts_with("<<<<<<<") {
+                side = "ours";
+            } else if line.starts_with("=======") {
+                side = "theirs";
+            } else if line.starts_with(">>>>>>>") {
+                side = "";
+            } else if side != "theirs" {
+                out.push_str(line);
+            }
+        }
+        out
+    };
+    project.write(REUSABLE, &resolved);
+    project.gpu_ci(&["update", "--check"]).success();
+}
+
+#[test]
+fn finding_7_corrupt_lock_help_keeps_the_maintainers_edits() {
+    let project = Project::initialised("uv-groups-src");
+    let edited = format!("{}# our own step notes\n", project.read(REUSABLE));
+    project.write(REUSABLE, &edited);
+    project.write(LOCK, "{ not json");
+    project
+        .gpu_ci(&["update"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "help: restore it from git, or delete `.github/gpu-ci.lock` and run `gpu-ci update`, which rebuilds it and keeps your edits",
+        ))
+        .stderr(predicate::str::contains("init --force").not());
+    // Doing what the help says keeps the edit (`init --force` would not).
+    fs::remove_file(project.path(LOCK)).unwrap();
+    project.gpu_ci(&["update"]).success();
+    assert_eq!(project.read(REUSABLE), edited);
+    assert!(project.path(LOCK).is_file(), "update rebuilds the lock");
+    project.gpu_ci(&["update", "--check"]).success();
+}
+
+#[test]
+fn finding_7_a_hand_edited_hash_line_gets_an_accurate_message() {
+    let project = Project::initialised("uv-groups-src");
+    let text = project.read(REUSABLE);
+    let at = text.find("gpu-ci-hash: ").unwrap() + "gpu-ci-hash: ".len();
+    let edited = format!("{}0123456789abcdef{}", &text[..at], &text[at + 16..]);
+    project.write(REUSABLE, &edited);
+    set_config(&project, "gpu = \"L4\"", "gpu = \"H100\"");
+    project
+        .gpu_ci(&["update"])
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "error: cannot tell what gpu-ci wrote in `{REUSABLE}`: its `gpu-ci-hash:` line matches neither what `.github/gpu-ci.lock` records nor any copy in git history; was the line edited?"
+        )))
+        .stderr(predicate::str::contains("no lock").not())
+        .stderr(predicate::str::contains("there is no").not());
+    assert_eq!(project.read(REUSABLE), edited, "the file is left as it was");
+}
+
+#[test]
+fn finding_8_a_crlf_working_copy_merges_line_by_line() {
+    let project = Project::initialised("uv-groups-src");
+    let edited = project
+        .read(REUSABLE)
+        .replace(
+            "permissions: {}\n",
+            "permissions: {}\n# our team: ping @gpu-owners on failure\n",
+        )
+        .replace('\n', "\r\n");
+    project.write(REUSABLE, &edited);
+    // An untouched file, checked out with CRLF too.
+    project.write(RUNNER, &project.read(RUNNER).replace('\n', "\r\n"));
+    set_config(&project, "gpu = \"L4\"", "gpu = \"H200\"");
+    project
+        .gpu_ci(&["update"])
+        .success()
+        .stderr(predicate::str::contains(format!("  merged {REUSABLE}")));
+    let after = project.read(REUSABLE);
+    assert!(!after.contains("<<<<<<<"), "{after}");
+    assert!(after.contains("# our team: ping @gpu-owners on failure\r\n"));
+    assert!(after.contains("vars.MODAL_GPU || 'H200' }}\r\n"));
+    assert!(!after.replace("\r\n", "").contains('\n'), "LF crept in");
+    // Exactly the lines that carry the setting (and the hash) changed.
+    let changed = edited
+        .lines()
+        .zip(after.lines())
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(changed <= 4, "{changed} lines changed");
+    let runner = project.read(RUNNER);
+    assert!(runner.contains("GPU_DEFAULT = \"H200\"\r\n"));
+    assert!(!runner.replace("\r\n", "").contains('\n'));
+    project.gpu_ci(&["update", "--check"]).success();
 }
 
 #[test]
