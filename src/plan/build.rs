@@ -270,6 +270,7 @@ impl Builder<'_> {
             .given("branch", &None, &config.branch)
             .unwrap_or_else(|| (config::DEFAULT_BRANCH.into(), Source::Default));
         check_text("test-path", &test_path)?;
+        values::check_test_path(&test_path)?;
         check_text("pytest-args", &pytest_args.0)?;
         if test_path.trim().is_empty() {
             return Err(Error::usage("`test-path` may not be empty"));

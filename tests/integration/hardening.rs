@@ -1,5 +1,6 @@
 //! Issue 14, findings 3, 4, 5, 7 and 8: the bytes of the maintainer's files, config shapes that
-//! panicked, leftover conflict markers and honest help. (Finding 1 is in hostile_server.rs, 2 in signals.rs, 6 in
+//! panicked, leftover conflict markers, honest help, and values that escape the project or a
+//! YAML reader's lines. (Finding 1 is in hostile_server.rs, 2 in signals.rs, 6 in
 //! transaction.rs.)
 
 use std::fs;
@@ -294,4 +295,48 @@ fn finding_8_comments_in_the_actions_table_are_kept() {
         )),
         "{config}"
     );
+}
+
+#[test]
+fn finding_8_a_test_path_outside_the_project_is_refused() {
+    let project = Project::fixture("uv-groups-src");
+    for path in ["/etc", "../../x", "tests/../../x", "tests /etc"] {
+        assert_refused(
+            &project,
+            &["init", "--yes", "--test-path", path],
+            "is outside the project",
+        );
+    }
+    let project = Project::initialised("uv-groups-src");
+    let text = project.read("pyproject.toml");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("test-path = "))
+        .unwrap()
+        .to_string();
+    set_config(&project, &line, "test-path = \"/etc\"");
+    assert_refused(
+        &project,
+        &["update"],
+        "error: `test-path` `/etc` is outside the project",
+    );
+}
+
+#[test]
+fn finding_8_unicode_line_separators_are_refused_in_text_values() {
+    let project = Project::fixture("uv-groups-src");
+    for args in ["-v\u{2028}-x", "-v\u{2029}", "-v\u{85}"] {
+        assert_refused(
+            &project,
+            &["init", "--yes", "--pytest-args", args],
+            "`pytest-args` may not contain newlines, other line separators (U+2028, U+2029)",
+        );
+    }
+    let project = Project::initialised("uv-groups-src");
+    set_config(
+        &project,
+        "pytest-args = \"-v\"",
+        "pytest-args = \"-v\u{2028}-x\"",
+    );
+    assert_refused(&project, &["update"], "may not contain newlines");
 }
