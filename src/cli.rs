@@ -74,7 +74,8 @@ Environment:
 Exit codes:
   0    success
   1    --check found an action with a newer release
-  2    bad input, or GitHub could not resolve an action (nothing is changed)";
+  2    bad input, or GitHub could not resolve an action, answered something that is not a tag
+       and a commit SHA, or would move a pin back without --allow-downgrade (nothing is changed)";
 
 #[derive(Debug, Args, Clone, Copy)]
 #[command(after_help = PIN_HELP)]
@@ -86,6 +87,11 @@ pub struct PinArgs {
     /// Write nothing; list actions with a newer release and exit 1 if there is any.
     #[arg(long, conflicts_with = "upgrade")]
     pub check: bool,
+
+    /// Accept a pin older than the current one (GitHub's newest tag went back, or a release was
+    /// withdrawn); without it such a pin is refused.
+    #[arg(long, conflicts_with = "check")]
+    pub allow_downgrade: bool,
 }
 
 #[derive(Debug, Args, Clone, Copy)]
@@ -198,4 +204,5 @@ const RUN_EXIT_CODES: &str = "\
 Exit codes:
   N    pytest's exit code (0 passed, 1 tests failed, 5 no tests collected, ...)
   2    bad input, a missing Modal client or missing credentials
-  130  interrupted (Ctrl-C)";
+  128+S  stopped by signal S, passed on to the client (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), or
+         the client was killed by signal S (139 SIGSEGV)";

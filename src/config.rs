@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use toml_edit::{DocumentMut, Item, Table, value};
 
 use crate::error::{Error, Result};
+use crate::newlines;
 use crate::project::{pyproject::syntax_error, read_text};
 
 pub const PYPROJECT: &str = "pyproject.toml";
@@ -72,6 +73,8 @@ pub struct ConfigFile {
     pub name: &'static str,
     pub original: Option<String>,
     doc: DocumentMut,
+    /// Whether the file starts with a UTF-8 byte-order mark, which `render` keeps.
+    bom: bool,
 }
 
 impl ConfigFile {
@@ -86,17 +89,22 @@ impl ConfigFile {
         } else {
             None
         };
+        let (bom, text) = newlines::strip_bom(original.as_deref().unwrap_or_default());
         let doc = match &original {
-            Some(text) => text
+            Some(_) => text
                 .parse::<DocumentMut>()
                 .map_err(|err| syntax_error(name, text, &err))?,
             None => DocumentMut::new(),
         };
+        if name == PYPROJECT {
+            check_shape(&doc)?;
+        }
         Ok(ConfigFile {
             path,
             name,
             original,
             doc,
+            bom,
         })
     }
 
@@ -204,20 +212,21 @@ impl ConfigFile {
     }
 
     /// Replaces the section with `settings`, leaving the rest of the document as it was.
-    pub fn write(&mut self, settings: &RawConfig) {
+    pub fn write(&mut self, settings: &RawConfig) -> Result<()> {
         let section: &mut Table = if self.name == PYPROJECT {
             let tool = self.doc.entry("tool").or_insert_with(|| {
                 let mut table = Table::new();
                 table.set_implicit(true);
                 Item::Table(table)
             });
-            let tool = tool
-                .as_table_mut()
-                .expect("`tool` is a table in a parsed pyproject");
-            tool.entry("gpu-ci")
+            // `open` refused every other shape.
+            let shape = || Error::internal("`tool.gpu-ci` is not a table after `open`");
+            tool.as_table_mut()
+                .ok_or_else(shape)?
+                .entry("gpu-ci")
                 .or_insert_with(|| Item::Table(Table::new()))
                 .as_table_mut()
-                .expect("`tool.gpu-ci` is a table")
+                .ok_or_else(shape)?
         } else {
             self.doc.as_table_mut()
         };
@@ -261,24 +270,96 @@ impl ConfigFile {
         set("environment", text(&settings.environment));
         if settings.actions.is_empty() {
             section.remove("actions");
-        } else {
-            // An existing sub-table keeps its place; its entries are gpu-ci's to rewrite.
-            if !section.get("actions").is_some_and(Item::is_table) {
-                section.insert("actions", Item::Table(Table::new()));
+        } else if let Some(table) = section.get_mut("actions").and_then(Item::as_table_like_mut) {
+            // An existing table keeps its place, and each kept entry the comments around it.
+            let stale: Vec<String> = table
+                .iter()
+                .map(|(repo, _)| repo.to_string())
+                .filter(|repo| !settings.actions.contains_key(repo))
+                .collect();
+            for repo in stale {
+                table.remove(&repo);
             }
-            let table = section["actions"]
-                .as_table_mut()
-                .expect("made a table above");
-            table.clear();
+            for (repo, pin) in &settings.actions {
+                match table.get_mut(repo).and_then(Item::as_value_mut) {
+                    Some(existing) => {
+                        let decor = existing.decor().clone();
+                        *existing = pin.as_str().into();
+                        *existing.decor_mut() = decor;
+                    }
+                    None => {
+                        table.insert(repo, value(pin.as_str()));
+                    }
+                }
+            }
+        } else {
+            let mut table = Table::new();
             for (repo, pin) in &settings.actions {
                 table.insert(repo, value(pin.as_str()));
             }
+            section.insert("actions", Item::Table(table));
         }
+        Ok(())
     }
 
+    /// The file's new text: its byte-order mark and line endings as they were.
     pub fn render(&self) -> String {
-        self.doc.to_string()
+        let (_, original) = newlines::strip_bom(self.original.as_deref().unwrap_or_default());
+        let text = newlines::keep_line_endings(original, &self.doc.to_string());
+        newlines::with_bom(self.bom, text)
     }
+}
+
+/// Refuses the shapes of `tool` and `tool.gpu-ci` that gpu-ci cannot keep its settings in,
+/// before any command reads or writes them.
+fn check_shape(doc: &DocumentMut) -> Result<()> {
+    let help = "write gpu-ci's settings as a `[tool.gpu-ci]` section of `key = value` lines";
+    let Some(tool) = doc.get("tool") else {
+        return Ok(());
+    };
+    let tool = match tool {
+        Item::Table(table) => table,
+        Item::Value(toml_edit::Value::InlineTable(_)) => {
+            return Err(Error::usage(
+                "`tool` in pyproject.toml is an inline table (`tool = {…}`), which gpu-ci cannot add its section to",
+            )
+            .with_help("write each tool's settings as a `[tool.NAME]` section"));
+        }
+        other => {
+            return Err(Error::usage(format!(
+                "`tool` in pyproject.toml is {}, not a table of tools' settings",
+                a_type(other)
+            ))
+            .with_help("remove it, or make it `[tool.NAME]` sections"));
+        }
+    };
+    match tool.get("gpu-ci") {
+        None | Some(Item::Table(_)) => Ok(()),
+        Some(Item::Value(toml_edit::Value::InlineTable(_))) => Err(Error::usage(
+            "`tool.gpu-ci` in pyproject.toml is an inline table (`gpu-ci = {…}`); gpu-ci keeps its settings only in a `[tool.gpu-ci]` section",
+        )
+        .with_help(help)),
+        Some(Item::ArrayOfTables(_)) => Err(Error::usage(
+            "`[[tool.gpu-ci]]` in pyproject.toml is an array of tables; gpu-ci's settings are one `[tool.gpu-ci]` section",
+        )
+        .with_help(help)),
+        Some(other) => Err(Error::usage(format!(
+            "`tool.gpu-ci` in pyproject.toml is {}, not a table of settings",
+            a_type(other)
+        ))
+        .with_help(help)),
+    }
+}
+
+/// `an integer`, `an array`, … for a message.
+fn a_type(item: &Item) -> String {
+    let name = item.type_name();
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {name}")
 }
 
 /// The nearest valid key, when the typo is small enough to be one.
@@ -328,7 +409,8 @@ mod tests {
         file.write(&RawConfig {
             gpu: Some("L4".into()),
             ..RawConfig::default()
-        });
+        })
+        .unwrap();
         let text = file.render();
         assert!(text.starts_with(original), "{text}");
         assert!(text.ends_with("\n[tool.gpu-ci]\ngpu = \"L4\"\n"), "{text}");

@@ -19,6 +19,9 @@ pub enum ExitStatus {
     Internal,
     /// Interrupted by Ctrl-C.
     Interrupted,
+    /// Ended by signal N (one gpu-ci received and passed on, or one that killed `run`'s
+    /// client): 128 + N, as a shell reports it.
+    Signal(u8),
     /// The exit code of the tests that `gpu-ci run` ran.
     Tests(u8),
 }
@@ -31,6 +34,7 @@ impl ExitStatus {
             ExitStatus::Usage => 2,
             ExitStatus::Internal => 3,
             ExitStatus::Interrupted => 130,
+            ExitStatus::Signal(signal) => 128 + signal.min(127),
             ExitStatus::Tests(code) => code,
         }
     }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod generate;
 pub mod github_api;
+pub mod newlines;
 pub mod pins;
 pub mod plan;
 pub mod project;
@@ -26,11 +27,20 @@ use error::{ExitStatus, Result};
 pub fn run(cli: Cli) -> Result<ExitStatus> {
     ui::init(cli.color);
     let root = cli.directory.unwrap_or_else(|| PathBuf::from("."));
+    // One gpu-ci at a time in a project; a write an earlier one left unfinished is settled
+    // before anything is read. Commands that write nothing let the next one in at once.
+    let session = generate::session::Session::start(&root)?;
     match cli.command {
         Command::Init(args) => commands::init::run(&args, &root),
         Command::Update(args) => commands::update::run(&args, &root),
-        Command::Run(args) => commands::run::run(&args, &root),
         Command::Pin(args) => commands::pin::run(&args, &root),
-        Command::Config(args) => commands::config::run(&args, &root),
+        Command::Run(args) => {
+            drop(session);
+            commands::run::run(&args, &root)
+        }
+        Command::Config(args) => {
+            drop(session);
+            commands::config::run(&args, &root)
+        }
     }
 }

@@ -30,7 +30,7 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
     }
 
     let mut changes = regenerate_files(root, &plan, OnEdited::Refuse { force: args.force })?;
-    config.write(&plan.to_config());
+    config.write(&plan.to_config())?;
     changes.change(
         config.name,
         config.original.as_deref(),

@@ -66,6 +66,26 @@ pub fn run(args: &PinArgs, root: &Path) -> Result<ExitStatus> {
         } else {
             github.newest_in_major(action.repo, major_of(action.repo, &current.version)?)?
         };
+        if semver(&resolved.tag) < semver(&current.version) && !args.allow_downgrade {
+            return Err(Error::usage(format!(
+                "`{}` would move back from {} to {}: GitHub's newest {} is older than the pin",
+                action.repo,
+                current.version,
+                resolved.tag,
+                if args.upgrade {
+                    "release".to_string()
+                } else {
+                    format!("v{}.x.y tag", major_of(action.repo, &current.version)?)
+                }
+            ))
+            .with_help("nothing was changed; check the action's releases, and pass --allow-downgrade to pin the older version anyway"));
+        }
+        if resolved.tag == current.version && resolved.sha != current.sha {
+            ui::warning(&format!(
+                "`{}` {} now names commit {}, not {}: the tag was moved",
+                action.repo, resolved.tag, resolved.sha, current.sha
+            ));
+        }
         report.push(format!(
             "  pinned {} {} → {} ({})",
             action.repo,
@@ -85,7 +105,7 @@ pub fn run(args: &PinArgs, root: &Path) -> Result<ExitStatus> {
     plan.set_pins(pins);
     let mut raw = config.read()?;
     raw.actions = plan.to_config().actions;
-    config.write(&raw);
+    config.write(&raw)?;
     let mut changes = regenerate_files(root, &plan, OnEdited::Merge { force: false })?;
     changes.change(
         config.name,

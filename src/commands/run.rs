@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use crate::cli::{ChoiceArgs, RunArgs};
@@ -15,9 +14,11 @@ use crate::targets::{
     self, GeneratedFile,
     modal::{FILES, IN_CONTAINER, RUNNER},
 };
-use crate::ui::note;
+use crate::ui::{self, note, warning};
+use child::ChildEnd;
+use signal_hook::consts::SIGINT;
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+mod child;
 
 /// An executable named `name` on PATH.
 fn on_path(name: &str) -> Option<PathBuf> {
@@ -147,29 +148,42 @@ fn local_python(root: &Path) -> Result<PathBuf> {
     Ok(python)
 }
 
-/// Runs `command` with the terminal's stdio, passing Ctrl-C to it: a terminal's Ctrl-C reaches
-/// the whole foreground group, so gpu-ci only waits for the child to finish stopping.
-fn run_child(mut command: Command) -> Result<std::process::ExitStatus> {
-    // A second call (in tests, or a library user) keeps the handler already set.
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
-    let program = command.get_program().to_string_lossy().into_owned();
-    let mut child = command
-        .spawn()
-        .map_err(|err| Error::usage(format!("cannot start `{program}`: {err}")))?;
-    child
-        .wait()
-        .map_err(|err| Error::usage(format!("lost `{program}`: {err}")))
+/// Runs `command` with the terminal's stdio, in a process group of its own that every SIGINT,
+/// SIGTERM and SIGHUP gpu-ci receives is passed on to (a terminal's Ctrl-C reaches only
+/// gpu-ci's group); a group still there 10 s later is killed.
+fn run_child(command: Command) -> Result<ChildEnd> {
+    child::supervise(command)
 }
 
-fn exit_status(status: std::process::ExitStatus) -> ExitStatus {
-    if INTERRUPTED.load(Ordering::SeqCst) {
-        return ExitStatus::Interrupted;
+/// gpu-ci's exit status for how the child (`what`, for messages) ended: its own exit code, or
+/// 128 + the signal that stopped it.
+fn exit_status(end: ChildEnd, what: &str) -> ExitStatus {
+    match end {
+        ChildEnd::Exited(code) => ExitStatus::Tests(u8::try_from(code).unwrap_or(1)),
+        ChildEnd::Interrupted { signal, killed } => {
+            if killed {
+                warning(&format!(
+                    "{what} did not stop within {} s of {}, so it was killed; a Modal app it started may run on until its timeout (see `modal app list`)",
+                    child::GRACE.as_secs(),
+                    child::signal_name(signal)
+                ));
+            } else if signal != SIGINT {
+                eprintln!("gpu-ci: stopped by {}", child::signal_name(signal));
+            }
+            ExitStatus::Signal(signal_code(signal))
+        }
+        ChildEnd::Killed(signal) => {
+            ui::error(&format!(
+                "{what} was killed by signal {signal} ({})",
+                child::signal_name(signal)
+            ));
+            ExitStatus::Signal(signal_code(signal))
+        }
     }
-    match status.code() {
-        Some(code) => ExitStatus::Tests(u8::try_from(code).unwrap_or(1)),
-        // Killed by a signal: a Ctrl-C that reached only the child, or worse.
-        None => ExitStatus::Interrupted,
-    }
+}
+
+fn signal_code(signal: i32) -> u8 {
+    u8::try_from(signal).unwrap_or(127).min(127)
 }
 
 /// One line from the run's `summary.md`, when this run wrote one.
@@ -273,12 +287,17 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
     let (mut command, runner) = command;
     command.current_dir(root);
     let started = SystemTime::now();
-    let status = run_child(command)?;
+    let end = run_child(command)?;
     drop(runner);
-    let status = exit_status(status);
+    let what = if args.local {
+        "the local test run"
+    } else {
+        "the Modal client"
+    };
+    let status = exit_status(end, what);
     match summary_line(root, started) {
         Some(line) => eprintln!("gpu-ci: {line}"),
-        None if status != ExitStatus::Interrupted => eprintln!(
+        None if !matches!(end, ChildEnd::Interrupted { .. }) => eprintln!(
             "gpu-ci: no test summary was written (exit code {})",
             status.code()
         ),

@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::error::{ExitStatus, Result};
-use crate::generate::diff;
 use crate::generate::write::{FileWrite, write_all};
+use crate::generate::{Lost, diff};
 use crate::ui;
 
 #[derive(Default)]
@@ -15,7 +15,9 @@ pub struct ChangeSet {
     diffs: Vec<String>,
     report: Vec<String>,
     conflicts: Vec<String>,
-    beside_files: Vec<String>,
+    beside_files: Vec<(String, Lost)>,
+    /// Files that still hold conflict markers, left alone.
+    unresolved: Vec<String>,
 }
 
 impl ChangeSet {
@@ -47,7 +49,7 @@ impl ChangeSet {
     }
 
     /// Leaves an edited file alone and writes the new render beside it as `FILE.new`.
-    pub fn beside(&mut self, path: &str, old: &str, new: String) {
+    pub fn beside(&mut self, path: &str, old: &str, new: String, lost: Lost) {
         let target = format!("{path}.new");
         self.diffs.push(format!(
             "would write {target} beside your edited {path}\n{}",
@@ -55,11 +57,37 @@ impl ChangeSet {
         ));
         self.report
             .push(format!("   wrote {target} beside your edited {path}"));
-        self.beside_files.push(path.to_string());
+        self.beside_files.push((path.to_string(), lost));
         self.writes.push(FileWrite {
             path: target,
             contents: new,
         });
+    }
+
+    /// A file left alone because it still holds conflict markers.
+    pub fn unresolved(&mut self, path: &str) {
+        self.unresolved.push(format!("`{path}`"));
+    }
+
+    /// Says which files still hold conflict markers (an error, or a warning for `--dry-run`);
+    /// whether any does.
+    fn report_unresolved(&self, as_error: bool) -> bool {
+        if self.unresolved.is_empty() {
+            return false;
+        }
+        let message = format!(
+            "unresolved conflict markers in {}: left as it is until they are gone",
+            self.unresolved.join(", ")
+        );
+        if as_error {
+            ui::error(&message);
+        } else {
+            ui::warning(&message);
+        }
+        ui::help(
+            "keep what you need between <<<<<<< and >>>>>>>, delete the marker lines, then run `gpu-ci update --check`",
+        );
+        true
     }
 
     /// A line for the user that changes no file.
@@ -77,8 +105,13 @@ impl ChangeSet {
         for d in &self.diffs {
             let _ = write!(stdout, "{d}");
         }
-        if self.diffs.is_empty() {
-            eprintln!("gpu-ci: generated files are up to date");
+        let unresolved = self.report_unresolved(check);
+        if unresolved && check {
+            ExitStatus::Failure
+        } else if self.diffs.is_empty() {
+            if !unresolved {
+                eprintln!("gpu-ci: generated files are up to date");
+            }
             ExitStatus::Success
         } else if check {
             ui::error("generated files are out of date");
@@ -98,10 +131,10 @@ impl ChangeSet {
         for line in &self.report {
             eprintln!("{line}");
         }
-        if self.writes.is_empty() {
+        if self.writes.is_empty() && self.unresolved.is_empty() {
             eprintln!("gpu-ci: generated files are up to date");
         }
-        let mut failed = false;
+        let mut failed = self.report_unresolved(true);
         if !self.conflicts.is_empty() {
             failed = true;
             ui::error(&format!(
@@ -114,11 +147,12 @@ impl ChangeSet {
         }
         if !self.beside_files.is_empty() {
             failed = true;
-            let names: Vec<String> = self.beside_files.iter().map(|p| format!("`{p}`")).collect();
-            ui::error(&format!(
-                "cannot tell what gpu-ci wrote in {} (no lock for this version and nothing in git history), so your file is left as it is",
-                names.join(", ")
-            ));
+            for (path, lost) in &self.beside_files {
+                ui::error(&format!(
+                    "cannot tell what gpu-ci wrote in `{path}`: {}; so your file is left as it is",
+                    lost.describe()
+                ));
+            }
             ui::help(
                 "merge the `.new` file beside it by hand (take it and reapply your edits), then delete the `.new` file",
             );

@@ -48,7 +48,9 @@ impl Lock {
         };
         serde_json::from_str(&text).map(Some).map_err(|err| {
             Error::usage(format!("`{LOCK}` is not a gpu-ci lock: {err}"))
-                .with_help("restore it from git, or delete it and run `gpu-ci init --force`")
+                .with_help(format!(
+                    "restore it from git, or delete `{LOCK}` and run `gpu-ci update`, which rebuilds it and keeps your edits to the generated files"
+                ))
         })
     }
 

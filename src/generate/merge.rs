@@ -69,6 +69,12 @@ fn pull<'a>(
     *next > before
 }
 
+/// Whether `text` still holds the `<<<<<<<` … `>>>>>>>` lines of an unresolved conflict.
+pub fn has_conflict_markers(text: &str) -> bool {
+    let mut lines = text.lines();
+    lines.any(|l| l.starts_with("<<<<<<<")) && lines.any(|l| l.starts_with(">>>>>>>"))
+}
+
 pub struct Merged {
     pub text: String,
     pub conflicts: usize,
@@ -170,6 +176,14 @@ mod tests {
             merged.text,
             "a\n<<<<<<< yours\ngpu: T4\n=======\ngpu: H100\n>>>>>>> gpu-ci\nc\n"
         );
+    }
+
+    #[test]
+    fn conflict_markers_are_found_only_as_a_pair_in_order() {
+        let merged = m("a\ngpu: L4\n", "a\ngpu: T4\n", "a\ngpu: H100\n");
+        assert!(has_conflict_markers(&merged.text));
+        assert!(!has_conflict_markers("a\n>>>>>>> x\n<<<<<<< y\n"));
+        assert!(!has_conflict_markers("# <<<<<<< in a comment\n"));
     }
 
     #[test]

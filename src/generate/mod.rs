@@ -4,8 +4,10 @@
 pub mod changes;
 pub mod diff;
 pub mod engine;
+pub mod journal;
 pub mod lock;
 pub mod merge;
+pub mod session;
 pub mod stamp;
 pub mod write;
 
@@ -13,6 +15,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::error::{Error, Result};
+use crate::newlines::{is_crlf, keep_line_endings, to_lf};
 use crate::project::read_text;
 use changes::ChangeSet;
 use lock::{LOCK, Lock};
@@ -45,9 +48,42 @@ enum Outcome {
     /// Edited where the template changed too: both sides kept between markers.
     Conflict(String, usize),
     /// Edited, and what gpu-ci wrote cannot be recovered: the new render goes beside it.
-    Unrecoverable(String),
+    Unrecoverable(String, Lost),
     /// Generated once and deleted since: left deleted.
     KeptDeleted,
+    /// Holds conflict markers from an earlier update: left alone until they are resolved.
+    Unresolved,
+}
+
+/// Why what gpu-ci last wrote in a file cannot be recovered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lost {
+    /// The file's `gpu-ci-hash:` line is gone.
+    NoHashLine,
+    /// No lock, and no commit in git history holds the file as gpu-ci wrote it.
+    NoLock,
+    /// The lock is from another gpu-ci version, and git history does not help either.
+    OtherVersion(String),
+    /// The lock's render has another hash, and no commit holds one with this hash: the hash
+    /// line was edited, or the file came from elsewhere.
+    UnknownHash,
+}
+
+impl Lost {
+    pub fn describe(&self) -> String {
+        match self {
+            Lost::NoHashLine => "its `gpu-ci-hash:` line was removed".into(),
+            Lost::NoLock => {
+                format!("there is no `{LOCK}` and git history has no copy of it as gpu-ci wrote it")
+            }
+            Lost::OtherVersion(version) => format!(
+                "`{LOCK}` is from gpu-ci {version}, whose templates this version does not have, and git history has no copy of it as gpu-ci wrote it"
+            ),
+            Lost::UnknownHash => format!(
+                "its `gpu-ci-hash:` line matches neither what `{LOCK}` records nor any copy in git history; was the line edited?"
+            ),
+        }
+    }
 }
 
 /// The changes that bring the generated files and the lock to `rendered`.
@@ -72,30 +108,45 @@ pub fn regenerate(
             None
         };
         let old = current.as_deref();
+        // A working copy with `\r\n` line ends is compared and merged line by line as `\n`,
+        // and written back with its own line ends.
+        let crlf = old.is_some_and(is_crlf);
+        let old_lf = old.map(|text| if crlf { to_lf(text) } else { text.to_string() });
+        let form = |text: String| match old {
+            Some(old) if crlf => keep_line_endings(old, &text),
+            _ => text,
+        };
         match on_edited {
             OnEdited::Refuse { force } => {
-                if old.is_some_and(|old| old != new.contents) && !force {
+                if old_lf.as_deref().is_some_and(|old| old != new.contents) && !force {
                     refused.push(format!("`{}`", new.path));
                 }
-                changes.change(new.path, old, new.contents.clone(), None);
+                if old_lf.as_deref() != Some(new.contents.as_str()) {
+                    changes.change(new.path, old, form(new.contents.clone()), None);
+                }
             }
-            OnEdited::Merge { force } => match merge_file(root, new, old, old_lock, base, force) {
-                Outcome::Unchanged => {}
-                Outcome::KeptDeleted => changes.note(format!(
-                    "    kept {} deleted (`gpu-ci update --force` recreates it)",
-                    new.path
-                )),
-                Outcome::Create(text) | Outcome::Replace(text) => {
-                    changes.change(new.path, old, text, None)
+            OnEdited::Merge { force } => {
+                match merge_file(root, new, old_lf.as_deref(), old_lock, base, force) {
+                    Outcome::Unchanged => {}
+                    Outcome::KeptDeleted => changes.note(format!(
+                        "    kept {} deleted (`gpu-ci update --force` recreates it)",
+                        new.path
+                    )),
+                    Outcome::Unresolved => changes.unresolved(new.path),
+                    Outcome::Create(text) | Outcome::Replace(text) => {
+                        changes.change(new.path, old, form(text), None)
+                    }
+                    Outcome::Merged(text) => {
+                        changes.change(new.path, old, form(text), Some("merged"))
+                    }
+                    Outcome::Conflict(text, n) => {
+                        changes.conflict(new.path, old.unwrap_or_default(), form(text), n)
+                    }
+                    Outcome::Unrecoverable(text, lost) => {
+                        changes.beside(new.path, old.unwrap_or_default(), form(text), lost)
+                    }
                 }
-                Outcome::Merged(text) => changes.change(new.path, old, text, Some("merged")),
-                Outcome::Conflict(text, n) => {
-                    changes.conflict(new.path, old.unwrap_or_default(), text, n)
-                }
-                Outcome::Unrecoverable(text) => {
-                    changes.beside(new.path, old.unwrap_or_default(), text)
-                }
-            },
+            }
         }
     }
     if !refused.is_empty() {
@@ -168,8 +219,11 @@ fn merge_file(
     if current == new.contents {
         return Outcome::Unchanged;
     }
+    if merge::has_conflict_markers(current) {
+        return Outcome::Unresolved;
+    }
     let Some(recorded) = recorded_hash(current) else {
-        return Outcome::Unrecoverable(new.contents.clone());
+        return Outcome::Unrecoverable(new.contents.clone(), Lost::NoHashLine);
     };
     if content_hash(current) == recorded {
         return Outcome::Replace(new.contents.clone());
@@ -178,9 +232,15 @@ fn merge_file(
     if recorded_hash(&new.contents) == Some(recorded) {
         return Outcome::Unchanged;
     }
-    let Some(base) = recover_base(root, new.path, recorded, base) else {
-        return Outcome::Unrecoverable(new.contents.clone());
+    let Some(base_text) = recover_base(root, new.path, recorded, base) else {
+        let lost = match (lock, base) {
+            (None, _) => Lost::NoLock,
+            (Some(lock), None) => Lost::OtherVersion(lock.version.clone()),
+            (Some(_), Some(_)) => Lost::UnknownHash,
+        };
+        return Outcome::Unrecoverable(new.contents.clone(), lost);
     };
+    let base = base_text;
     let merged = merge::merge(
         &base,
         current,

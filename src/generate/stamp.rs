@@ -6,9 +6,9 @@ const HASH_MARK: &str = "gpu-ci-hash: ";
 const HASH_PLACEHOLDER: &str = "0000000000000000";
 
 /// FNV-1a: stable across versions and platforms, which is all an edit check needs.
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
     })
 }
 
@@ -23,7 +23,10 @@ pub fn content_hash(text: &str) -> String {
         }
         None => text.to_string(),
     };
-    format!("{:016x}", fnv1a(&normalised.replace("\r\n", "\n")))
+    format!(
+        "{:016x}",
+        fnv1a(normalised.replace("\r\n", "\n").as_bytes())
+    )
 }
 
 /// The hash a file says gpu-ci wrote, if its header still says so.

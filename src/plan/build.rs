@@ -302,6 +302,7 @@ impl Builder<'_> {
             .given("branch", &None, &config.branch)
             .unwrap_or_else(|| (config::DEFAULT_BRANCH.into(), Source::Default));
         check_text("test-path", &test_path)?;
+        values::check_test_path(&test_path)?;
         check_text("pytest-args", &pytest_args.0)?;
         // Both are argument lists, split here as the runner splits them.
         let test_args = values::split_args("test-path", &test_path)?;

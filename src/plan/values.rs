@@ -42,9 +42,14 @@ pub fn check_text(key: &str, text: &str) -> Result<()> {
             "`{key}` may not contain `${{{{`: GitHub would evaluate it as an expression"
         )));
     }
-    if text.chars().any(|c| c.is_control()) {
+    // U+2028 and U+2029 end a line for YAML and JavaScript readers, though not for Python's
+    // shlex: a reader would see another value than the runner.
+    if text
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+    {
         return Err(Error::usage(format!(
-            "`{key}` may not contain newlines or control characters"
+            "`{key}` may not contain newlines, other line separators (U+2028, U+2029) or control characters"
         )));
     }
     Ok(())
@@ -65,6 +70,34 @@ pub fn split_args(key: &str, text: &str) -> Result<Vec<String>> {
 /// One argument quoted so that [`split_args`] gives it back whole.
 pub fn quote_arg(word: &str) -> String {
     crate::args::quote(word)
+}
+
+/// Each path of a test path (`tests/gpu tests/test_x.py::test_y`) stays inside the project:
+/// not absolute, and no `..` above the project root.
+pub fn check_test_path(test_path: &str) -> Result<()> {
+    let words = crate::args::split(test_path)
+        .unwrap_or_else(|_| test_path.split_whitespace().map(str::to_string).collect());
+    for word in &words {
+        let path = word.split("::").next().unwrap_or(word);
+        let mut depth: i32 = 0;
+        let escapes = path.starts_with('/')
+            || path.starts_with('~')
+            || path.split('/').any(|part| {
+                depth += match part {
+                    ".." => -1,
+                    "" | "." => 0,
+                    _ => 1,
+                };
+                depth < 0
+            });
+        if escapes {
+            return Err(Error::usage(format!(
+                "`test-path` `{word}` is outside the project; the tests run on a copy of the project alone"
+            ))
+            .with_help("give a path relative to the project root, as `tests/`"));
+        }
+    }
+    Ok(())
 }
 
 /// GitHub's longest label name, in characters.
@@ -153,6 +186,25 @@ mod tests {
         assert!(check_text("pytest-args", "-k ${{ secrets.X }}").is_err());
         assert!(check_text("pytest-args", "-v\n").is_err());
         assert!(check_text("pytest-args", "-v -k 'gpu and not slow'").is_ok());
+        assert!(check_text("pytest-args", "-v\u{2028}-x").is_err());
+        assert!(check_text("pytest-args", "-v\u{2029}").is_err());
+        assert!(check_text("pytest-args", "-v\u{85}").is_err());
+    }
+
+    #[test]
+    fn test_paths_stay_inside_the_project() {
+        for bad in ["/etc", "../../x", "tests/../../x", "~/tests", "tests ../x"] {
+            assert!(check_test_path(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "tests/",
+            "tests/../other",
+            "./tests",
+            "tests/test_a.py::test_b",
+            "a b",
+        ] {
+            assert!(check_test_path(good).is_ok(), "{good}");
+        }
     }
 
     #[test]

@@ -178,7 +178,7 @@ pub fn all_generated() -> Vec<(String, Project)> {
 pub const SCRUBBED_ENV_PREFIXES: [&str; 2] = ["MODAL_", "GITHUB_"];
 
 /// And these: GitHub CLI tokens, the colour switches, and gpu-ci's and its runner's own knobs.
-pub const SCRUBBED_ENV_VARS: [&str; 9] = [
+pub const SCRUBBED_ENV_VARS: [&str; 10] = [
     "GH_TOKEN",
     "GH_HOST",
     "FORCE_COLOR",
@@ -186,6 +186,7 @@ pub const SCRUBBED_ENV_VARS: [&str; 9] = [
     "CLICOLOR",
     "CLICOLOR_FORCE",
     "GPU_CI_RETRY_DELAY_MS",
+    "GPU_CI_HTTP_DEADLINE_MS",
     "GPU_CI_PYTHON",
     "GPU_CI_PROJECT_DIR",
 ];

@@ -253,7 +253,7 @@ fn unwritable_folder_leaves_nothing_half_written() {
     assert_bad_input(
         &project,
         &["init", "--yes"],
-        "error: cannot write `.modal/test_runner.py`: Not a directory (os error 20)\nhelp: check that every folder on the path is a folder (not a file) and has room; nothing was written",
+        "error: cannot write `.modal/test_runner.py`: `.modal` is a file, not a folder\nhelp: move the file away, then run the command again; nothing was written",
     );
     assert!(
         !project.path(".github").exists(),

@@ -9,14 +9,18 @@ mod errors;
 #[allow(dead_code)]
 #[path = "../common/mod.rs"]
 mod common;
+mod hardening;
 mod harness;
+mod hostile_server;
 mod init;
 mod pin;
 mod prompts;
 mod quoting;
 mod real_projects;
 mod run;
+mod signals;
 mod snapshots;
+mod transaction;
 mod update;
 mod update_property;
 mod workflows;

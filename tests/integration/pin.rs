@@ -10,7 +10,7 @@ use predicates::prelude::*;
 use crate::common::{GENERATED, Project};
 
 /// A canned answer: status, extra headers, JSON body.
-type Answer = (u16, Vec<(&'static str, String)>, String);
+pub type Answer = (u16, Vec<(&'static str, String)>, String);
 
 #[derive(Debug, Clone)]
 struct Seen {
@@ -19,13 +19,13 @@ struct Seen {
     user_agent: Option<String>,
 }
 
-struct FakeGitHub {
-    url: String,
+pub struct FakeGitHub {
+    pub url: String,
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl FakeGitHub {
-    fn start(routes: HashMap<String, Answer>) -> FakeGitHub {
+    pub fn start(routes: HashMap<String, Answer>) -> FakeGitHub {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -84,22 +84,22 @@ impl FakeGitHub {
     }
 }
 
-fn sha(n: u32) -> String {
+pub fn sha(n: u32) -> String {
     format!("{n:040x}")
 }
 
-fn ok(body: String) -> Answer {
+pub fn ok(body: String) -> Answer {
     (200, Vec::new(), body)
 }
 
-fn tag_ref(tag: &str, object_sha: &str, kind: &str) -> String {
+pub fn tag_ref(tag: &str, object_sha: &str, kind: &str) -> String {
     format!(
         "{{\"ref\":\"refs/tags/{tag}\",\"object\":{{\"sha\":\"{object_sha}\",\"type\":\"{kind}\"}}}}"
     )
 }
 
 /// The four actions the templates use, each with a few tags and a latest release.
-fn routes() -> HashMap<String, Answer> {
+pub fn routes() -> HashMap<String, Answer> {
     let mut r = HashMap::new();
     // checkout: lightweight tags; v4.3.1 is the newest v4; a pre-release and v40 are ignored.
     r.insert(
@@ -165,7 +165,7 @@ fn routes() -> HashMap<String, Answer> {
     r
 }
 
-fn pin(project: &Project, server: &FakeGitHub, args: &[&str]) -> assert_cmd::Command {
+pub fn pin(project: &Project, server: &FakeGitHub, args: &[&str]) -> assert_cmd::Command {
     let mut cmd = crate::common::gpu_ci();
     cmd.arg("-C")
         .arg(&project.root)
@@ -191,7 +191,7 @@ fn assert_pin_fails(project: &Project, server: &FakeGitHub, messages: &[&str]) {
 }
 
 /// Every remote `uses:` in the workflows.
-fn uses_lines(project: &Project) -> Vec<String> {
+pub fn uses_lines(project: &Project) -> Vec<String> {
     GENERATED[..3]
         .iter()
         .flat_map(|rel| {

@@ -293,6 +293,6 @@ fn bad_config_values_and_lock_say_what_to_fix() {
             "error: `.github/gpu-ci.lock` is not a gpu-ci lock",
         ))
         .stderr(predicate::str::contains(
-            "help: restore it from git, or delete it and run `gpu-ci init --force`",
+            "help: restore it from git, or delete `.github/gpu-ci.lock` and run `gpu-ci update`, which rebuilds it and keeps your edits to the generated files",
         ));
 }

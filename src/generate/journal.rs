@@ -1,0 +1,236 @@
+//! The write journal, `.gpu-ci.journal`: what a write set is about to do, so that the next gpu-ci
+//! command can finish or undo a write that a crash or SIGKILL cut short.
+//!
+//! It exists only while a write is under way, in one of two states:
+//! - `prepared`: files are being staged beside their targets; nothing has replaced anything
+//!   yet. Recovery removes every staged file and every folder the write made: nothing happened.
+//! - `committed`: every file is staged and synced; the renames may have begun. Recovery renames
+//!   each staged file that is still there over its target: everything happened.
+//!
+//! Each state is written whole to a temporary file and renamed into place, so a journal on disk
+//! is never half-written.
+
+use std::fs;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, IoOp, Result};
+
+/// Where the journal lives, relative to the project root.
+pub const JOURNAL: &str = ".gpu-ci.journal";
+/// The journal's own temporary file, while a state is being written.
+const JOURNAL_TEMP: &str = ".gpu-ci.journal.tmp";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Prepared,
+    Committed,
+}
+
+/// One file of the write set; paths are relative to the project root, with symbolic links
+/// already followed (the file that really changes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub target: PathBuf,
+    pub temp: PathBuf,
+    /// FNV-1a of the staged bytes: a staged file is only moved into place when it is whole.
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Journal {
+    pub state: State,
+    /// Folders the write makes, parents first; removed again (when empty) on a roll-back.
+    pub created_dirs: Vec<PathBuf>,
+    pub entries: Vec<Entry>,
+}
+
+/// The hash an entry records.
+pub fn hash(bytes: &[u8]) -> String {
+    format!("{:016x}", crate::generate::stamp::fnv1a(bytes))
+}
+
+/// Writes and syncs `bytes` to `path`, creating or truncating it.
+pub fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Syncs a folder, so that the renames and removals in it survive a power cut too.
+pub fn sync_dir(dir: &Path) {
+    // Not every file system can sync a folder; the renames are atomic either way.
+    if let Ok(dir) = fs::File::open(dir) {
+        let _ = dir.sync_all();
+    }
+}
+
+impl Journal {
+    /// Puts this state on disk in one step (a whole new journal renamed over the old one).
+    pub fn store(&self, root: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).expect("the journal serialises");
+        let temp = root.join(JOURNAL_TEMP);
+        let result = write_synced(&temp, text.as_bytes())
+            .and_then(|()| fs::rename(&temp, root.join(JOURNAL)));
+        if let Err(err) = result {
+            let _ = fs::remove_file(&temp);
+            return Err(Error::io(IoOp::Write, JOURNAL, err));
+        }
+        sync_dir(root);
+        Ok(())
+    }
+
+    /// The journal a write left behind; `None` when there is none.
+    pub fn load(root: &Path) -> Result<Option<Journal>> {
+        let text = match fs::read_to_string(root.join(JOURNAL)) {
+            Ok(text) => text,
+            Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(Error::io(IoOp::Read, JOURNAL, err)),
+        };
+        serde_json::from_str(&text).map(Some).map_err(|err| {
+            Error::usage(format!(
+                "`{JOURNAL}` (what an interrupted gpu-ci write was doing) is not a gpu-ci journal: {err}"
+            ))
+            .with_help(format!(
+                "delete `{JOURNAL}`, then check the generated files with `gpu-ci update --check`"
+            ))
+        })
+    }
+
+    pub fn remove(root: &Path) -> Result<()> {
+        match fs::remove_file(root.join(JOURNAL)) {
+            Ok(()) => {
+                sync_dir(root);
+                Ok(())
+            }
+            Err(err) if err.kind() == ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(Error::io(IoOp::Write, JOURNAL, err)),
+        }
+    }
+
+    /// Undoes a prepared write: removes what it staged and the folders it made.
+    pub fn roll_back(&self, root: &Path) {
+        for entry in &self.entries {
+            let _ = fs::remove_file(root.join(&entry.temp));
+        }
+        for dir in self.created_dirs.iter().rev() {
+            // Only when empty: whatever else appeared there since is not ours.
+            let _ = fs::remove_dir(root.join(dir));
+        }
+    }
+
+    /// Finishes a committed write: moves every staged file that is still there into place.
+    /// Returns how many were still to move.
+    pub fn roll_forward(&self, root: &Path) -> Result<usize> {
+        let mut moved = 0;
+        for entry in &self.entries {
+            let temp = root.join(&entry.temp);
+            let bytes = match fs::read(&temp) {
+                Ok(bytes) => bytes,
+                // Already renamed: the rename consumed the staged file.
+                Err(err) if err.kind() == ErrorKind::NotFound => continue,
+                Err(err) => return Err(Error::io(IoOp::Read, &entry.temp, err)),
+            };
+            if hash(&bytes) != entry.hash {
+                return Err(Error::usage(format!(
+                    "the staged file `{}` of an interrupted gpu-ci write is not what was staged",
+                    entry.temp.display()
+                ))
+                .with_help(format!(
+                    "delete `{JOURNAL}` and the `.gpu-ci-*.tmp` files it names, then run `gpu-ci update`"
+                )));
+            }
+            fs::rename(&temp, root.join(&entry.target))
+                .map_err(|err| Error::io(IoOp::Move, &entry.target, err))?;
+            moved += 1;
+        }
+        for dir in self.folders() {
+            sync_dir(&root.join(dir));
+        }
+        Ok(moved)
+    }
+
+    /// The folders that hold the write set's files.
+    pub fn folders(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = self
+            .entries
+            .iter()
+            .map(|e| e.target.parent().map(Path::to_path_buf).unwrap_or_default())
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        dirs
+    }
+}
+
+/// Whether `name` is a file gpu-ci stages: `.NAME.gpu-ci-PID.tmp`, or the journal's own.
+pub fn is_staged_name(name: &str) -> bool {
+    if name == JOURNAL_TEMP {
+        return true;
+    }
+    let Some(rest) = name.strip_suffix(".tmp") else {
+        return false;
+    };
+    let Some((stem, pid)) = rest.rsplit_once(".gpu-ci-") else {
+        return false;
+    };
+    stem.len() > 1
+        && stem.starts_with('.')
+        && !pid.is_empty()
+        && pid.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Removes stale staged files from `dir`: under the project lock, no other gpu-ci is writing,
+/// so any there were left by one that was killed (or by an older version of gpu-ci).
+pub fn sweep(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| e.file_name().to_str().is_some_and(is_staged_name))
+        .filter(|e| fs::remove_file(e.path()).is_ok())
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staged_names_are_recognised_and_nothing_else() {
+        assert!(is_staged_name(".label-gpu-tests.yml.gpu-ci-4242.tmp"));
+        assert!(is_staged_name(".gpu-ci.journal.tmp"));
+        assert!(!is_staged_name("label-gpu-tests.yml.gpu-ci-4242.tmp"));
+        assert!(!is_staged_name(".x.gpu-ci-.tmp"));
+        assert!(!is_staged_name(".x.gpu-ci-12a.tmp"));
+        assert!(!is_staged_name("notes.tmp"));
+    }
+
+    #[test]
+    fn a_journal_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal {
+            state: State::Committed,
+            created_dirs: vec![".github".into()],
+            entries: vec![Entry {
+                target: "a.txt".into(),
+                temp: ".a.txt.gpu-ci-1.tmp".into(),
+                hash: hash(b"new"),
+            }],
+        };
+        journal.store(dir.path()).unwrap();
+        assert_eq!(Journal::load(dir.path()).unwrap(), Some(journal.clone()));
+        fs::write(dir.path().join(".a.txt.gpu-ci-1.tmp"), "new").unwrap();
+        assert_eq!(journal.roll_forward(dir.path()).unwrap(), 1);
+        assert_eq!(fs::read_to_string(dir.path().join("a.txt")).unwrap(), "new");
+        // Again: nothing left to move.
+        assert_eq!(journal.roll_forward(dir.path()).unwrap(), 0);
+        Journal::remove(dir.path()).unwrap();
+        assert_eq!(Journal::load(dir.path()).unwrap(), None);
+    }
+}

@@ -1,0 +1,165 @@
+//! What every gpu-ci command does first in a project: wait its turn (an advisory lock, so two
+//! commands never interleave their writes), then settle a write that an earlier command left
+//! unfinished (a crash, a SIGKILL), before it reads anything.
+
+use std::fs::{File, TryLockError};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, IoOp, Result};
+use crate::generate::journal::{Journal, State, sweep};
+use crate::generate::lock::{LOCK, Lock};
+use crate::ui;
+
+/// Holds the project's lock until it drops.
+pub struct Session {
+    _lock: Option<File>,
+}
+
+impl Session {
+    /// Takes the project's lock (waiting, with a note, while another gpu-ci holds it), then
+    /// finishes or undoes an interrupted write.
+    pub fn start(root: &Path) -> Result<Session> {
+        // Not a folder: the command itself says so, in its own words.
+        if !root.is_dir() {
+            return Ok(Session { _lock: None });
+        }
+        // The lock is on the project folder itself: no lock file to ignore or commit, and
+        // the system releases it whenever the process ends, however it ends.
+        let folder = File::open(root).map_err(|err| Error::io(IoOp::Read, root, err))?;
+        match folder.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                ui::note("waiting for another gpu-ci command in this project to finish");
+                folder
+                    .lock()
+                    .map_err(|err| Error::io(IoOp::Read, root, err))?;
+            }
+            // A file system without locks (some network mounts): go on without one.
+            Err(TryLockError::Error(err)) if err.kind() == std::io::ErrorKind::Unsupported => {}
+            Err(TryLockError::Error(err)) => return Err(Error::io(IoOp::Read, root, err)),
+        }
+        recover(root)?;
+        Ok(Session {
+            _lock: Some(folder),
+        })
+    }
+}
+
+/// Settles what an interrupted write left: rolled back before its commit, forward after it;
+/// and removes staged files nobody will use.
+pub fn recover(root: &Path) -> Result<()> {
+    let journal = Journal::load(root)?;
+    if let Some(journal) = &journal {
+        match journal.state {
+            State::Prepared => {
+                journal.roll_back(root);
+                Journal::remove(root)?;
+                ui::note(
+                    "an earlier gpu-ci command was interrupted while staging its files; they were removed, and nothing of that write was applied",
+                );
+            }
+            State::Committed => {
+                let moved = journal.roll_forward(root)?;
+                Journal::remove(root)?;
+                let total = journal.entries.len();
+                ui::note(&format!(
+                    "an earlier gpu-ci command was interrupted while writing its files; its write was completed ({moved} of {total} were still to move into place)"
+                ));
+            }
+        }
+    }
+    // Only now (a committed write's staged files are what completes it): staged files nobody
+    // will use, where gpu-ci writes (what its lock and the journal list) and beside the journal.
+    let mut dirs: Vec<PathBuf> = vec![PathBuf::new()];
+    if let Some(journal) = &journal {
+        dirs.extend(journal.folders());
+    }
+    if let Ok(Some(lock)) = Lock::read(root) {
+        let files = lock.files.iter().map(String::as_str).chain([LOCK]);
+        dirs.extend(files.filter_map(|f| Path::new(f).parent().map(Path::to_path_buf)));
+    }
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
+        sweep(&root.join(dir));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+    use crate::generate::journal::{Entry, JOURNAL as JOURNAL_NAME, hash};
+
+    fn journal(state: State) -> Journal {
+        Journal {
+            state,
+            created_dirs: vec!["new".into()],
+            entries: vec![
+                Entry {
+                    target: "new/a.txt".into(),
+                    temp: "new/.a.txt.gpu-ci-7.tmp".into(),
+                    hash: hash(b"a2"),
+                },
+                Entry {
+                    target: "b.txt".into(),
+                    temp: ".b.txt.gpu-ci-7.tmp".into(),
+                    hash: hash(b"b2"),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn a_prepared_write_is_rolled_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(root.join("b.txt"), "b1").unwrap();
+        fs::create_dir(root.join("new")).unwrap();
+        fs::write(root.join("new/.a.txt.gpu-ci-7.tmp"), "a2").unwrap();
+        // Killed while staging the second file.
+        fs::write(root.join(".b.txt.gpu-ci-7.tmp"), "b").unwrap();
+        journal(State::Prepared).store(root).unwrap();
+        recover(root).unwrap();
+        let left: Vec<_> = fs::read_dir(root)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, ["b.txt"]);
+        assert_eq!(fs::read_to_string(root.join("b.txt")).unwrap(), "b1");
+    }
+
+    #[test]
+    fn a_committed_write_is_rolled_forward() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir(root.join("new")).unwrap();
+        // Killed after the first rename.
+        fs::write(root.join("new/a.txt"), "a2").unwrap();
+        fs::write(root.join("b.txt"), "b1").unwrap();
+        fs::write(root.join(".b.txt.gpu-ci-7.tmp"), "b2").unwrap();
+        journal(State::Committed).store(root).unwrap();
+        recover(root).unwrap();
+        assert_eq!(fs::read_to_string(root.join("new/a.txt")).unwrap(), "a2");
+        assert_eq!(fs::read_to_string(root.join("b.txt")).unwrap(), "b2");
+        assert!(!root.join(JOURNAL_NAME).exists());
+        assert!(!root.join(".b.txt.gpu-ci-7.tmp").exists());
+    }
+
+    #[test]
+    fn a_staged_file_that_is_not_what_was_staged_is_never_moved_into_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir(root.join("new")).unwrap();
+        fs::write(root.join("new/a.txt"), "a2").unwrap();
+        fs::write(root.join("b.txt"), "b1").unwrap();
+        fs::write(root.join(".b.txt.gpu-ci-7.tmp"), "something else").unwrap();
+        journal(State::Committed).store(root).unwrap();
+        let err = recover(root).unwrap_err();
+        assert!(err.to_string().contains("is not what was staged"), "{err}");
+        assert_eq!(fs::read_to_string(root.join("b.txt")).unwrap(), "b1");
+    }
+}

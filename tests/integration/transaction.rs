@@ -1,0 +1,270 @@
+//! Issue 14, finding 6: a write is all files or none. Targets are checked before anything is
+//! written; a failure midway leaves nothing; two gpu-ci commands never mix their files; a SIGKILL
+//! at any moment is completed or undone by the next command; stale staged files are removed.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::common::{GENERATED, Project, describe, gpu_ci_path, gpu_ci_process, scrub_env};
+
+const REUSABLE: &str = GENERATED[0];
+const RUNNER: &str = GENERATED[3];
+const LOCK: &str = ".github/gpu-ci.lock";
+
+/// Every path under the root, folders too (with a trailing `/`), and each file's bytes.
+pub fn entries(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
+    let mut found = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let rel = path.strip_prefix(root).unwrap().display().to_string();
+            if entry.file_type().unwrap().is_dir() {
+                found.insert(format!("{rel}/"), None);
+                stack.push(path);
+            } else {
+                found.insert(rel, Some(fs::read(&path).unwrap()));
+            }
+        }
+    }
+    found
+}
+
+/// `gpu-ci ARGS` exits 2 saying `message`, never panics, and leaves every byte and folder.
+pub fn assert_refused(project: &Project, args: &[&str], message: &str) {
+    let before = entries(&project.root);
+    let output = project.gpu_ci(args).get_output().clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{args:?}: {}",
+        describe(&output)
+    );
+    assert!(
+        stderr.contains(message),
+        "{args:?}: expected `{message}` in:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        before,
+        entries(&project.root),
+        "{args:?} changed the project"
+    );
+}
+
+#[test]
+fn finding_6_a_folder_where_a_file_goes_stops_the_write_before_it_starts() {
+    let project = Project::fixture("uv-groups-src");
+    fs::create_dir_all(project.path(LOCK)).unwrap();
+    assert_refused(
+        &project,
+        &["init", "--yes"],
+        "error: cannot write `.github/gpu-ci.lock`: it is a folder",
+    );
+    assert!(!project.path(".github/workflows").exists());
+    assert!(!project.path(".modal").exists());
+}
+
+#[test]
+fn finding_6_a_write_that_fails_midway_leaves_no_staged_file_or_folder() {
+    // A file-size limit (with SIGXFSZ ignored) fails the first large write with EFBIG, as a
+    // full disk fails it with ENOSPC: after the journal and the folders were made.
+    let project = Project::fixture("uv-groups-src");
+    let before = entries(&project.root);
+    let mut cmd = Command::new("sh");
+    scrub_env(&mut cmd);
+    let output = cmd
+        .args(["-c", "ulimit -f 8 && trap '' XFSZ && exec \"$@\"", "sh"])
+        .arg(gpu_ci_path())
+        .arg("-C")
+        .arg(&project.root)
+        .args(["init", "--yes"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(stderr.contains("File too large"), "{stderr}");
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert_eq!(before, entries(&project.root), "something was left behind");
+}
+
+/// How a file of the set says which GPU it was written for.
+type GpuMark = fn(&str) -> String;
+
+/// The GPU each file of a set says, for T4 or H100 sets.
+fn gpus(project: &Project) -> Vec<(&'static str, &'static str)> {
+    let marks: [(&str, GpuMark); 4] = [
+        ("pyproject.toml", |g| format!("gpu = \"{g}\"")),
+        (REUSABLE, |g| format!("vars.MODAL_GPU || '{g}' }}}}")),
+        (RUNNER, |g| format!("GPU_DEFAULT = \"{g}\"")),
+        (LOCK, |g| format!("\"gpu_setting\": \"{g}\"")),
+    ];
+    marks
+        .iter()
+        .map(|(file, mark)| {
+            let text = project.read(file);
+            let gpu = ["T4", "H100"]
+                .into_iter()
+                .find(|g| text.contains(&mark(g)))
+                .unwrap_or("neither");
+            (*file, gpu)
+        })
+        .collect()
+}
+
+#[test]
+fn finding_6_concurrent_inits_never_mix_their_files() {
+    let project = Project::initialised("uv-groups-src");
+    for round in 0..4 {
+        let children: Vec<_> = ["T4", "H100"]
+            .iter()
+            .map(|gpu| {
+                gpu_ci_process()
+                    .arg("-C")
+                    .arg(&project.root)
+                    .args(["init", "--yes", "--force", "--gpu", gpu])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "round {round}: {}",
+                describe(&output)
+            );
+        }
+        let set = gpus(&project);
+        assert!(
+            set.iter()
+                .all(|(_, gpu)| *gpu == set[0].1 && *gpu != "neither"),
+            "round {round}: a mixed set {set:?}"
+        );
+    }
+}
+
+#[test]
+fn finding_6_stale_staged_files_are_removed_by_the_next_command() {
+    let project = Project::initialised("uv-groups-src");
+    let stale = [
+        ".github/workflows/.label-gpu-tests.yml.gpu-ci-4242.tmp",
+        ".modal/.test_runner.py.gpu-ci-1.tmp",
+        ".github/.gpu-ci.lock.gpu-ci-77.tmp",
+        ".gpu-ci.journal.tmp",
+    ];
+    for rel in stale {
+        project.write(rel, "half");
+    }
+    project.write("notes.tmp", "mine");
+    project.gpu_ci(&["config"]).success();
+    for rel in stale {
+        assert!(!project.path(rel).exists(), "{rel} is left");
+    }
+    assert_eq!(project.read("notes.tmp"), "mine");
+}
+
+/// Whether gpu-ci has begun to write in `root`: its journal, or (for a gpu-ci without one) the
+/// first folder it makes.
+fn writing(root: &Path) -> bool {
+    root.join(".gpu-ci.journal").exists() || root.join(".github").exists()
+}
+
+/// Starts `init --yes` in `root` and, once it begins to write, returns it and when that was.
+fn init_until_it_writes(root: &Path) -> (std::process::Child, Instant) {
+    let mut child = gpu_ci_process()
+        .arg("-C")
+        .arg(root)
+        .args(["init", "--yes"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    while !writing(root) {
+        assert!(Instant::now() < deadline, "init never began to write");
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(100));
+    }
+    (child, Instant::now())
+}
+
+/// SIGKILLs `init` on a pyproject of about `size` bytes `kills` times, at moments spread over
+/// its write (from its first write to its end), runs `gpu-ci config` after each, and checks
+/// that the project is then exactly as before or exactly as a complete init leaves it, with no
+/// staged file, journal or stray folder. Returns (runs undone, runs completed).
+fn kill_during_init(size: usize, kills: u32) -> (u32, u32) {
+    let fresh = || {
+        let project = Project::fixture("extras-flat");
+        let mut text = project.read("pyproject.toml");
+        text.push_str("\n[tool.padding]\n");
+        let mut n = 0;
+        while text.len() < size {
+            text.push_str(&format!("key_{n:06} = \"{}\"\n", "x".repeat(80)));
+            n += 1;
+        }
+        project.write("pyproject.toml", &text);
+        project
+    };
+    let pristine = entries(&fresh().root);
+    let reference = fresh();
+    let (child, began) = init_until_it_writes(&reference.root);
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    let window = began.elapsed();
+    let complete = entries(&reference.root);
+    let (mut undone, mut completed) = (0, 0);
+    for kill in 0..kills {
+        let project = fresh();
+        let (mut child, began) = init_until_it_writes(&project.root);
+        let at = window.mul_f64(1.2 * f64::from(kill) / f64::from(kills));
+        while began.elapsed() < at {
+            std::hint::spin_loop();
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        project.gpu_ci(&["config"]).success();
+        let now = entries(&project.root);
+        if now == pristine {
+            undone += 1;
+        } else if now == complete {
+            completed += 1;
+        } else {
+            let state = |k: &String| match now.get(k) {
+                v if v == complete.get(k) && v == pristine.get(k) => "same",
+                v if v == complete.get(k) => "new",
+                v if v == pristine.get(k) => "old",
+                _ => "torn",
+            };
+            let files: BTreeMap<_, _> = now
+                .keys()
+                .chain(complete.keys())
+                .map(|k| (k, state(k)))
+                .filter(|(_, s)| *s != "same")
+                .collect();
+            panic!(
+                "kill {kill} ({at:?} into a {window:?} write): neither as before nor complete: {files:?}"
+            );
+        }
+    }
+    (undone, completed)
+}
+
+#[test]
+fn finding_6_a_sigkill_at_any_moment_is_finished_or_undone_by_the_next_command() {
+    let (undone, completed) = kill_during_init(1 << 20, 20);
+    assert_eq!(undone + completed, 20);
+    // The first kill falls just after the journal appeared: that write is undone.
+    assert!(undone >= 1, "{undone} undone, {completed} completed");
+}
