@@ -10,15 +10,18 @@ pub mod config;
 pub mod error;
 pub mod generate;
 pub mod github_api;
+pub mod github_repo;
+pub mod modal_local;
 pub mod pins;
 pub mod plan;
 pub mod project;
+pub mod secrets;
 pub mod targets;
 pub mod ui;
 
 use std::path::PathBuf;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, GithubCommand};
 use error::{ExitStatus, Result};
 
 /// Runs one parsed command line.
@@ -31,5 +34,9 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Run(args) => commands::run::run(&args, &root),
         Command::Pin(args) => commands::pin::run(&args, &root),
         Command::Config(args) => commands::config::run(&args, &root),
+        Command::Github(GithubCommand::Setup(args)) => commands::github_setup::run(&args, &root),
+        Command::Doctor(args) => commands::doctor::run(&args, &root),
+        Command::Completions(args) => commands::completions::completions(&args),
+        Command::Man(args) => commands::completions::man(&args),
     }
 }
