@@ -62,12 +62,12 @@ pub enum Command {
     Pin(PinArgs),
     /// Show the resolved settings and where each came from (flag, config, detection, default).
     Config(ConfigArgs),
-    /// Set up the GitHub repository: label, Modal secrets, variables.
+    /// Set up the GitHub repository: the label, the Modal secrets, variables.
     #[command(subcommand)]
     Github(GithubCommand),
-    /// Check everything a green GPU run needs, here and on GitHub, with a fix for each problem.
+    /// Check what a green GPU run needs, here and on GitHub, with a fix for each problem.
     Doctor(DoctorArgs),
-    /// Print shell completions: `gpu-ci completions bash > ~/.local/share/bash-completion/completions/gpu-ci`.
+    /// Print shell completions for bash, zsh, fish or PowerShell.
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one per subcommand with --out-dir.
     Man(ManArgs),
@@ -149,7 +149,15 @@ pub struct DoctorArgs {
     pub json: bool,
 }
 
+const COMPLETIONS_HELP: &str = "\
+Install, for example:
+  bash  gpu-ci completions bash > ~/.local/share/bash-completion/completions/gpu-ci
+  zsh   gpu-ci completions zsh > \"${fpath[1]}/_gpu-ci\"
+  fish  gpu-ci completions fish > ~/.config/fish/completions/gpu-ci.fish
+  powershell  gpu-ci completions powershell >> $PROFILE";
+
 #[derive(Debug, Args)]
+#[command(after_help = COMPLETIONS_HELP)]
 pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]

@@ -392,7 +392,13 @@ fn github_checks(root: &Path, args: &DoctorArgs, plan: Option<&TestPlan>) -> Vec
         }
     };
     if !github.has_token() {
-        return skip_all("no GITHUB_TOKEN or GH_TOKEN; set one to check GitHub");
+        let mut checks = skip_all("needs the GitHub repository");
+        checks[0] = skip(
+            REPO.0,
+            REPO.1,
+            "no GITHUB_TOKEN or GH_TOKEN: set one to check GitHub",
+        );
+        return checks;
     }
     let repo = match &args.repo {
         Some(text) => Repo::parse(text),

@@ -2,8 +2,12 @@
 //! The tests that need scripts/test.sh's tools live in the `tools` binary (tests/tools/).
 
 mod architecture;
+mod completions;
 mod config;
+mod doctor;
 mod errors;
+mod fake_github;
+mod github_setup;
 // Shared with the tools binary, which uses other parts of it.
 #[allow(dead_code)]
 #[path = "../common/mod.rs"]
