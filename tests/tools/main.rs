@@ -10,5 +10,7 @@ mod common;
 
 mod checkers;
 mod installed;
+mod pre_commit;
 mod run_local;
 mod runner;
+mod wheel;
