@@ -85,7 +85,7 @@ fn skip(id: &'static str, title: &'static str, why: impl Into<String>) -> Check 
 fn failed_with(id: &'static str, title: &'static str, err: &Error) -> Check {
     let fix = err
         .help()
-        .unwrap_or_else(|| "fix what the message says".into());
+        .unwrap_or_else(|| "correct what the message names, then run `gpu-ci doctor` again".into());
     fail(id, title, err.to_string(), fix)
 }
 
@@ -332,12 +332,7 @@ fn python_check(root: &Path, plan: Option<&TestPlan>) -> Check {
     let version = match parse_python(&text) {
         Ok(version) => version,
         Err(err) => {
-            return fail(
-                ID,
-                TITLE,
-                format!("{err} ({from}); Modal's images offer 3.9 to 3.14"),
-                set,
-            );
+            return fail(ID, TITLE, format!("{err} ({from})"), set);
         }
     };
     // The project's own floor: an image below `requires-python` cannot install it.
