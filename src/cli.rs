@@ -14,13 +14,22 @@ Exit codes:
   3    internal error: a bug in gpu-ci
   130  interrupted (Ctrl-C)";
 
+/// `gpu-ci 0.1.0 (templates 1a2b3c4d)`: the version and the template set it renders (a hash of
+/// the embedded templates, from build.rs), so two binaries that say the same render the same.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (templates ",
+    env!("GPU_CI_TEMPLATES"),
+    ")"
+);
+
 /// Affordable GPU CI for Python projects on Modal's serverless GPUs.
 ///
 /// `gpu-ci init` writes GitHub Actions workflows and a Modal test runner for the
 /// project in the current folder; adding the `gpu-tests` label to a pull request
 /// then runs its tests on a real NVIDIA GPU.
 #[derive(Debug, Parser)]
-#[command(name = "gpu-ci", version, after_help = EXIT_CODES)]
+#[command(name = "gpu-ci", version = VERSION, after_help = EXIT_CODES)]
 pub struct Cli {
     /// Run as if gpu-ci was started in DIR.
     #[arg(short = 'C', value_name = "DIR", global = true)]
@@ -53,6 +62,113 @@ pub enum Command {
     Pin(PinArgs),
     /// Show the resolved settings and where each came from (flag, config, detection, default).
     Config(ConfigArgs),
+    /// Set up the GitHub repository: the label, the Modal secrets, variables.
+    #[command(subcommand)]
+    Github(GithubCommand),
+    /// Check what a green GPU run needs, here and on GitHub, with a fix for each problem.
+    Doctor(DoctorArgs),
+    /// Print shell completions for bash, zsh, fish or PowerShell.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one per subcommand with --out-dir.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GithubCommand {
+    /// Create the label, set the MODAL_TOKEN_ID/MODAL_TOKEN_SECRET secrets and, if asked, the
+    /// MODAL_GPU/MODAL_ENVIRONMENT variables and an environment, through GitHub's REST API.
+    Setup(GithubSetupArgs),
+}
+
+const GITHUB_SETUP_HELP: &str = "\
+The Modal token comes from MODAL_TOKEN_ID and MODAL_TOKEN_SECRET, else from the current profile
+of ~/.modal.toml (MODAL_CONFIG_PATH; MODAL_PROFILE, else the profile with `active = true`, else
+`default`). Secrets are sealed with the repository's public key before they leave this machine
+and are never printed. Existing secrets are kept unless --replace-secrets; a second run changes
+nothing.
+
+Environment:
+  GITHUB_TOKEN, GH_TOKEN a token that may administer the repository (fine-grained: Secrets,
+                         Variables, Issues: write; Administration: write for --environment)
+  GITHUB_API_URL         the API to call [default: https://api.github.com]
+
+Exit codes:
+  0    success (or nothing to do)
+  2    bad input, no token, no Modal token, or GitHub refused (what was done stays done)";
+
+#[derive(Debug, Args)]
+#[command(after_help = GITHUB_SETUP_HELP)]
+pub struct GithubSetupArgs {
+    /// The repository [default: from the `origin` remote].
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+
+    /// Show what would change on GitHub, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Set the secrets again even where they exist (GitHub cannot say what they hold).
+    #[arg(long)]
+    pub replace_secrets: bool,
+
+    /// Also set the repository variable MODAL_GPU, which the workflows prefer to the config.
+    #[arg(long, value_name = "SPEC")]
+    pub gpu: Option<String>,
+
+    /// Set the repository variable MODAL_ENVIRONMENT [default: MODAL_ENVIRONMENT, else the
+    /// profile's `environment`, else not set].
+    #[arg(long, value_name = "NAME")]
+    pub modal_environment: Option<String>,
+
+    /// Also create this GitHub environment (add its required reviewers in the settings).
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
+}
+
+const DOCTOR_HELP: &str = "\
+Checks: the config; the generated files are current and have no conflict markers; they and the
+lock are tracked by git and not ignored; the Python version; the Modal client and its version;
+Modal credentials. With GITHUB_TOKEN or GH_TOKEN (and GITHUB_API_URL): the repository, its
+MODAL_TOKEN_ID/MODAL_TOKEN_SECRET secrets (names only), the label, and the generated files on the
+default branch; without a token these are skipped.
+
+Exit codes:
+  0    every check passed (or was skipped)
+  1    a check failed
+  2    bad input";
+
+#[derive(Debug, Args)]
+#[command(after_help = DOCTOR_HELP)]
+pub struct DoctorArgs {
+    /// The GitHub repository [default: from the `origin` remote].
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+
+    /// Print JSON: `{"ok": …, "checks": [{"id", "title", "status", "detail", "fix"}]}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const COMPLETIONS_HELP: &str = "\
+Install, for example:
+  bash  gpu-ci completions bash > ~/.local/share/bash-completion/completions/gpu-ci
+  zsh   gpu-ci completions zsh > \"${fpath[1]}/_gpu-ci\"
+  fish  gpu-ci completions fish > ~/.config/fish/completions/gpu-ci.fish
+  powershell  gpu-ci completions powershell >> $PROFILE";
+
+#[derive(Debug, Args)]
+#[command(after_help = COMPLETIONS_HELP)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write gpu-ci.1 and one page per subcommand into DIR instead of printing gpu-ci.1.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -11,16 +11,19 @@ pub mod config;
 pub mod error;
 pub mod generate;
 pub mod github_api;
+pub mod github_repo;
+pub mod modal_local;
 pub mod newlines;
 pub mod pins;
 pub mod plan;
 pub mod project;
+pub mod secrets;
 pub mod targets;
 pub mod ui;
 
 use std::path::PathBuf;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, GithubCommand};
 use error::{ExitStatus, Result};
 
 /// Runs one parsed command line.
@@ -29,8 +32,14 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
     let root = cli.directory.unwrap_or_else(|| PathBuf::from("."));
     // One gpu-ci at a time in a project; a write an earlier one left unfinished is settled
     // before anything is read. Commands that write nothing let the next one in at once.
+    let command = match cli.command {
+        // Neither reads a project: no session, in any folder.
+        Command::Completions(args) => return commands::completions::completions(&args),
+        Command::Man(args) => return commands::completions::man(&args),
+        command => command,
+    };
     let session = generate::session::Session::start(&root)?;
-    match cli.command {
+    match command {
         Command::Init(args) => commands::init::run(&args, &root),
         Command::Update(args) => commands::update::run(&args, &root),
         Command::Pin(args) => commands::pin::run(&args, &root),
@@ -42,5 +51,14 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
             drop(session);
             commands::config::run(&args, &root)
         }
+        Command::Doctor(args) => {
+            drop(session);
+            commands::doctor::run(&args, &root)
+        }
+        Command::Github(GithubCommand::Setup(args)) => {
+            drop(session);
+            commands::github_setup::run(&args, &root)
+        }
+        Command::Completions(_) | Command::Man(_) => unreachable!("answered before the session"),
     }
 }

@@ -36,6 +36,15 @@ fn prefix(label: &str, ansi: &str) -> String {
     }
 }
 
+/// `text` in the `ansi` colour when colour is on, for marks on stdout (`gpu-ci doctor`).
+pub fn paint(text: &str, ansi: &str) -> String {
+    if COLOR.load(Ordering::Relaxed) {
+        format!("\x1b[{ansi}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
 pub fn error(message: &str) {
     eprintln!("{} {message}", prefix("error", "31"));
 }

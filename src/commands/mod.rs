@@ -1,6 +1,9 @@
 //! One module per subcommand, and what they share.
 
+pub mod completions;
 pub mod config;
+pub mod doctor;
+pub mod github_setup;
 pub mod init;
 pub mod pin;
 pub mod run;

@@ -95,6 +95,11 @@ impl ChangeSet {
         self.report.push(line);
     }
 
+    /// The files this set would write, relative to the root (read-only, for `gpu-ci doctor`).
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.writes.iter().map(|w| w.path.as_str())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.writes.is_empty()
     }

@@ -3,8 +3,12 @@
 
 mod architecture;
 mod arguments;
+mod completions;
 mod config;
+mod doctor;
 mod errors;
+mod fake_github;
+mod github_setup;
 // Shared with the tools binary, which uses other parts of it.
 #[allow(dead_code)]
 #[path = "../common/mod.rs"]

@@ -52,6 +52,8 @@ fn help_texts() {
         ("help-run", vec!["run", "--help"]),
         ("help-update", vec!["update", "--help"]),
         ("help-pin", vec!["pin", "--help"]),
+        ("help-github-setup", vec!["github", "setup", "--help"]),
+        ("help-doctor", vec!["doctor", "--help"]),
     ] {
         let output = gpu_ci().args(&args).output().unwrap();
         assert!(output.status.success());

@@ -10,7 +10,9 @@ mod common;
 
 mod checkers;
 mod installed;
+mod pre_commit;
 mod project_install;
 mod run_local;
 mod runner;
+mod wheel;
 mod workflow_scripts;

@@ -1,0 +1,579 @@
+//! `gpu-ci doctor`: one screen of checks, each passed (✓), failed (✗) with how to fix it, or
+//! skipped (-) with why. Here: the config, the generated files, git, the Modal client and
+//! credentials, the Python version; on GitHub, with a token: the secrets, the label, the
+//! workflows on the default branch. Reads only; exit 1 when any check fails.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde::Serialize;
+
+use crate::cli::DoctorArgs;
+use crate::commands::github_setup::SECRETS;
+use crate::commands::regenerate_files;
+use crate::config::ConfigFile;
+use crate::error::{Error, ExitStatus, Result};
+use crate::generate::OnEdited;
+use crate::generate::lock::LOCK;
+use crate::github_repo::{GitHub, Repo};
+use crate::modal_local::{ModalSettings, find_client};
+use crate::pins::MODAL_CLIENT_VERSION;
+use crate::plan::TestPlan;
+use crate::plan::build::{Setup, load_set_up};
+use crate::plan::python::ImageBuilder;
+use crate::project::Project;
+use crate::project::python::PythonSpec;
+use crate::targets::{self, Target};
+use crate::ui;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Skip,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Check {
+    /// A stable name, for `--json` readers: `config`, `generated-files`, `github-secrets`, …
+    pub id: &'static str,
+    /// What is checked, as the screen shows it.
+    pub title: &'static str,
+    pub status: Status,
+    /// What was found.
+    pub detail: String,
+    /// What to do, for a failed check.
+    pub fix: Option<String>,
+}
+
+fn pass(id: &'static str, title: &'static str, detail: impl Into<String>) -> Check {
+    Check {
+        id,
+        title,
+        status: Status::Pass,
+        detail: detail.into(),
+        fix: None,
+    }
+}
+
+fn fail(
+    id: &'static str,
+    title: &'static str,
+    detail: impl Into<String>,
+    fix: impl Into<String>,
+) -> Check {
+    Check {
+        id,
+        title,
+        status: Status::Fail,
+        detail: detail.into(),
+        fix: Some(fix.into()),
+    }
+}
+
+fn skip(id: &'static str, title: &'static str, why: impl Into<String>) -> Check {
+    Check {
+        id,
+        title,
+        status: Status::Skip,
+        detail: why.into(),
+        fix: None,
+    }
+}
+
+/// An error as a failed check: its message, and its help as the fix.
+fn failed_with(id: &'static str, title: &'static str, err: &Error) -> Check {
+    let fix = err
+        .help()
+        .unwrap_or_else(|| "correct what the message names, then run `gpu-ci doctor` again".into());
+    fail(id, title, err.to_string(), fix)
+}
+
+/// Every path gpu-ci writes: the generated files, then the lock.
+fn written_paths() -> Vec<&'static str> {
+    targets::generated_files()
+        .map(|f| f.path)
+        .chain([LOCK])
+        .collect()
+}
+
+fn config_check(loaded: &Result<Setup>) -> Check {
+    const TITLE: &str = "config";
+    match loaded {
+        Ok(setup) => pass(
+            "config",
+            TITLE,
+            format!("{} is valid", setup.config.section_name()),
+        ),
+        Err(err) => failed_with("config", TITLE, err),
+    }
+}
+
+fn generated_check(root: &Path, plan: Option<&TestPlan>) -> Check {
+    const ID: &str = "generated-files";
+    const TITLE: &str = "generated files";
+    let Some(plan) = plan else {
+        return skip(ID, TITLE, "needs a valid config");
+    };
+    match regenerate_files(root, plan, OnEdited::Merge { force: false }) {
+        Ok(changes) if changes.is_empty() => {
+            pass(ID, TITLE, "current with the config and templates")
+        }
+        Ok(changes) => {
+            let paths: Vec<&str> = changes.paths().collect();
+            fail(
+                ID,
+                TITLE,
+                format!("out of date: {}", paths.join(", ")),
+                "run `gpu-ci update` (`gpu-ci update --check` shows the diff)",
+            )
+        }
+        Err(err) => failed_with(ID, TITLE, &err),
+    }
+}
+
+/// Lines git leaves around an unresolved merge, as `gpu-ci update` writes them.
+fn has_conflict_markers(text: &str) -> bool {
+    let lines: Vec<&str> = text.lines().collect();
+    lines.iter().any(|l| l.starts_with("<<<<<<< "))
+        && lines.contains(&"=======")
+        && lines.iter().any(|l| l.starts_with(">>>>>>> "))
+}
+
+fn markers_check(root: &Path) -> Check {
+    const ID: &str = "conflict-markers";
+    const TITLE: &str = "no conflict markers";
+    let marked: Vec<&str> = written_paths()
+        .into_iter()
+        .filter(|path| {
+            std::fs::read_to_string(root.join(path)).is_ok_and(|text| has_conflict_markers(&text))
+        })
+        .collect();
+    if marked.is_empty() {
+        pass(ID, TITLE, "none in the generated files")
+    } else {
+        fail(
+            ID,
+            TITLE,
+            format!("unresolved merge in {}", marked.join(", ")),
+            "keep what you need between <<<<<<< and >>>>>>>, delete the markers, then run `gpu-ci update --check`",
+        )
+    }
+}
+
+/// `git -C root ARGS…`: `None` when git cannot run, else whether it succeeded.
+fn git(root: &Path, args: &[&str]) -> Option<bool> {
+    Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .output()
+        .ok()
+        .map(|out| out.status.success())
+}
+
+fn git_check(root: &Path) -> Check {
+    const ID: &str = "git";
+    const TITLE: &str = "committed";
+    match git(root, &["rev-parse", "--is-inside-work-tree"]) {
+        None => {
+            return fail(
+                ID,
+                TITLE,
+                "git is not installed",
+                "install git: gpu-ci's files reach GitHub through it",
+            );
+        }
+        Some(false) => {
+            return fail(
+                ID,
+                TITLE,
+                "not a git repository",
+                "run `git init`, then commit the generated files and the lock",
+            );
+        }
+        Some(true) => {}
+    }
+    let present: Vec<&str> = written_paths()
+        .into_iter()
+        .filter(|p| root.join(p).is_file())
+        .collect();
+    // An ignore rule matters even for a tracked file: a fresh `git add` skips it.
+    let ignored: Vec<&str> = present
+        .iter()
+        .copied()
+        .filter(|p| git(root, &["check-ignore", "-q", "--no-index", p]) == Some(true))
+        .collect();
+    let untracked: Vec<&str> = present
+        .iter()
+        .copied()
+        .filter(|p| git(root, &["ls-files", "--error-unmatch", p]) != Some(true))
+        .collect();
+    if !ignored.is_empty() {
+        return fail(
+            ID,
+            TITLE,
+            format!("ignored by git: {}", ignored.join(", ")),
+            format!(
+                "remove the rule that matches (`git check-ignore -v {}` names it), then commit the files",
+                ignored[0]
+            ),
+        );
+    }
+    if !untracked.is_empty() {
+        return fail(
+            ID,
+            TITLE,
+            format!("not tracked by git: {}", untracked.join(", ")),
+            "`git add .github .modal` and commit: the lock lets `gpu-ci update` keep your edits",
+        );
+    }
+    pass(
+        ID,
+        TITLE,
+        "the lock and the generated files are tracked and not ignored",
+    )
+}
+
+fn modal_client_check() -> Check {
+    const ID: &str = "modal-client";
+    const TITLE: &str = "Modal client";
+    let install = format!(
+        "`uv tool install modal=={MODAL_CLIENT_VERSION}` (or `pip install modal=={MODAL_CLIENT_VERSION}`)"
+    );
+    match find_client() {
+        None => fail(
+            ID,
+            TITLE,
+            "not found: no `modal` on PATH, nor through `uvx` or `python3 -m modal`",
+            format!("install it: {install}"),
+        ),
+        Some(client) => match client.version {
+            Some(version) if version == MODAL_CLIENT_VERSION => pass(
+                ID,
+                TITLE,
+                format!("`{}` is {version}, as the workflows pin", client.command),
+            ),
+            found => fail(
+                ID,
+                TITLE,
+                format!(
+                    "`{}` is {}, the workflows pin {MODAL_CLIENT_VERSION}",
+                    client.command,
+                    found.as_deref().unwrap_or("of an unknown version")
+                ),
+                format!("install the pinned version: {install}"),
+            ),
+        },
+    }
+}
+
+fn credentials_check(modal: &Result<ModalSettings>) -> Check {
+    const ID: &str = "modal-credentials";
+    const TITLE: &str = "Modal credentials";
+    let settings = match modal {
+        Ok(settings) => settings,
+        Err(err) => return failed_with(ID, TITLE, err),
+    };
+    match (&settings.token_id, &settings.token_secret) {
+        (Some(id), Some(secret)) if id.from == secret.from => {
+            pass(ID, TITLE, format!("a token from {}", id.from))
+        }
+        (Some(id), Some(secret)) => pass(
+            ID,
+            TITLE,
+            format!("a token from {} and {}", id.from, secret.from),
+        ),
+        _ => fail(
+            ID,
+            TITLE,
+            format!(
+                "no token: neither MODAL_TOKEN_ID and MODAL_TOKEN_SECRET nor profile `{}` in {}{}",
+                settings.profile,
+                settings.file,
+                if settings.file_exists {
+                    ""
+                } else {
+                    " (no such file)"
+                }
+            ),
+            "run `modal token new` (or `modal profile activate NAME`)",
+        ),
+    }
+}
+
+fn python_check(root: &Path, plan: Option<&TestPlan>) -> Check {
+    const ID: &str = "python";
+    const TITLE: &str = "Python version";
+    let Ok(project) = Project::detect(root) else {
+        return skip(ID, TITLE, "needs a readable project");
+    };
+    let raw = ConfigFile::open(root).and_then(|c| c.read()).ok();
+    let builder = match raw.as_ref().and_then(|r| r.image_builder.as_deref()) {
+        Some(text) => match ImageBuilder::parse(text) {
+            Ok(builder) => builder,
+            Err(err) => {
+                return fail(
+                    ID,
+                    TITLE,
+                    err.to_string(),
+                    "fix `image-builder` in the config",
+                );
+            }
+        },
+        None => ImageBuilder::current(),
+    };
+    // The configured version, as the plan took it, else the config's text.
+    let (text, from) = match plan {
+        Some(plan) => (
+            plan.python.value.to_string(),
+            plan.python.source.to_string(),
+        ),
+        None => match raw.and_then(|r| r.python) {
+            Some(text) => (text, "the config".to_string()),
+            None => return skip(ID, TITLE, "needs a valid config"),
+        },
+    };
+    let set = "set `python = \"3.X\"` in the config (or `gpu-ci init --force --python 3.X`), then `gpu-ci update`";
+    let version = match builder.parse_python(&text) {
+        Ok(version) => version,
+        Err(err) => return fail(ID, TITLE, format!("{err} ({from})"), set),
+    };
+    // An image Python the project's own constraint excludes cannot install it.
+    if let Some((constraint, source)) = project.python_constraint()
+        && let Some(spec) = PythonSpec::parse(constraint)
+        && !spec.allows(version.minor)
+    {
+        let fix = match builder.pick(&spec, constraint) {
+            Ok(allowed) => set.replace("3.X", &allowed.to_string()),
+            Err(_) => {
+                "widen the project's constraint, or set `image-builder` to your workspace's builder"
+                    .to_string()
+            }
+        };
+        return fail(
+            ID,
+            TITLE,
+            format!(
+                "{version} ({from}) is outside the project's {} (`{constraint}`)",
+                source.location()
+            ),
+            fix,
+        );
+    }
+    pass(
+        ID,
+        TITLE,
+        format!(
+            "{version} ({from}), which Modal's image builder {} offers",
+            builder.version
+        ),
+    )
+}
+
+/// The GitHub checks, or each skipped with why.
+fn github_checks(root: &Path, args: &DoctorArgs, plan: Option<&TestPlan>) -> Vec<Check> {
+    const REPO: (&str, &str) = ("github-repo", "GitHub repository");
+    const SECRETS_: (&str, &str) = ("github-secrets", "GitHub secrets");
+    const LABEL: (&str, &str) = ("github-label", "GitHub label");
+    const WORKFLOWS: (&str, &str) = ("github-workflows", "workflows on GitHub");
+    let all = [REPO, SECRETS_, LABEL, WORKFLOWS];
+    let skip_all = |why: &str| -> Vec<Check> {
+        all.iter()
+            .map(|(id, title)| skip(id, title, why.to_string()))
+            .collect()
+    };
+    let github = match GitHub::from_env() {
+        Ok(github) => github,
+        Err(err) => {
+            let mut checks = skip_all("needs the GitHub repository");
+            checks[0] = failed_with(REPO.0, REPO.1, &err);
+            return checks;
+        }
+    };
+    if !github.has_token() {
+        let mut checks = skip_all("needs the GitHub repository");
+        checks[0] = skip(
+            REPO.0,
+            REPO.1,
+            "no GITHUB_TOKEN or GH_TOKEN: set one to check GitHub",
+        );
+        return checks;
+    }
+    let repo = match &args.repo {
+        Some(text) => Repo::parse(text),
+        None => Repo::from_git(root),
+    };
+    let mut checks = skip_all("needs the GitHub repository");
+    let (repo, branch) = match repo.and_then(|repo| {
+        let branch = github.default_branch(&repo)?;
+        Ok((repo, branch))
+    }) {
+        Ok((repo, Some(branch))) => {
+            checks[0] = pass(REPO.0, REPO.1, format!("{repo}, default branch `{branch}`"));
+            (repo, branch)
+        }
+        Ok((repo, None)) => {
+            checks[0] = fail(
+                REPO.0,
+                REPO.1,
+                format!("GitHub knows no repository {repo}, or the token may not see it"),
+                "pass --repo OWNER/NAME, or use a token that may read the repository",
+            );
+            return checks;
+        }
+        Err(err) => {
+            checks[0] = failed_with(REPO.0, REPO.1, &err);
+            return checks;
+        }
+    };
+
+    checks[1] = match github.secret_names(&repo) {
+        Ok(mut names) => {
+            names.extend(github.organization_secret_names(&repo));
+            let missing: Vec<&str> = SECRETS
+                .into_iter()
+                .filter(|s| !names.iter().any(|n| n == s))
+                .collect();
+            if missing.is_empty() {
+                pass(SECRETS_.0, SECRETS_.1, SECRETS.join(" and ") + " exist")
+            } else {
+                fail(
+                    SECRETS_.0,
+                    SECRETS_.1,
+                    format!("missing: {}", missing.join(", ")),
+                    "run `gpu-ci github setup`",
+                )
+            }
+        }
+        Err(err) => failed_with(SECRETS_.0, SECRETS_.1, &err),
+    };
+
+    checks[2] = match plan {
+        None => skip(LABEL.0, LABEL.1, "needs a valid config"),
+        Some(plan) => {
+            let label = &plan.label.value;
+            match github.has_label(&repo, label) {
+                Ok(true) => pass(LABEL.0, LABEL.1, format!("`{label}` exists")),
+                Ok(false) => fail(
+                    LABEL.0,
+                    LABEL.1,
+                    format!("`{label}` does not exist"),
+                    "run `gpu-ci github setup`",
+                ),
+                Err(err) => failed_with(LABEL.0, LABEL.1, &err),
+            }
+        }
+    };
+
+    let files: Vec<&str> = Target::ALL
+        .iter()
+        .flat_map(|t| t.files().iter().map(|f| f.path))
+        .collect();
+    let mut missing = Vec::new();
+    for path in &files {
+        match github.has_file(&repo, path, &branch) {
+            Ok(true) => {}
+            Ok(false) => missing.push(*path),
+            Err(err) => {
+                checks[3] = failed_with(WORKFLOWS.0, WORKFLOWS.1, &err);
+                return checks;
+            }
+        }
+    }
+    checks[3] = if missing.is_empty() {
+        pass(
+            WORKFLOWS.0,
+            WORKFLOWS.1,
+            format!("the generated files are on `{branch}`"),
+        )
+    } else {
+        fail(
+            WORKFLOWS.0,
+            WORKFLOWS.1,
+            format!("not on `{branch}`: {}", missing.join(", ")),
+            format!(
+                "commit them and merge into `{branch}`: GitHub runs pushes and dispatches from there"
+            ),
+        )
+    };
+    checks
+}
+
+/// Every check, in the order the screen shows them.
+pub fn checks(args: &DoctorArgs, root: &Path) -> Vec<Check> {
+    let loaded = load_set_up(root);
+    let plan = loaded.as_ref().ok().map(|s| &s.plan);
+    let mut checks = vec![
+        config_check(&loaded),
+        generated_check(root, plan),
+        markers_check(root),
+        git_check(root),
+        python_check(root, plan),
+        modal_client_check(),
+        credentials_check(&ModalSettings::read()),
+    ];
+    checks.extend(github_checks(root, args, plan));
+    checks
+}
+
+pub fn run(args: &DoctorArgs, root: &Path) -> Result<ExitStatus> {
+    let checks = checks(args, root);
+    let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
+    if args.json {
+        let report = serde_json::json!({ "ok": failed == 0, "checks": checks });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("the report serialises")
+        );
+    } else {
+        print_screen(&checks, failed);
+    }
+    Ok(if failed == 0 {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+fn print_screen(checks: &[Check], failed: usize) {
+    let width = checks.iter().map(|c| c.title.len()).max().unwrap_or(0);
+    for check in checks {
+        let mark = match check.status {
+            Status::Pass => ui::paint("✓", "32"),
+            Status::Fail => ui::paint("✗", "31"),
+            Status::Skip => ui::paint("-", "2"),
+        };
+        println!("{mark} {:width$}  {}", check.title, check.detail);
+        if let Some(fix) = &check.fix {
+            println!("  {:width$}  {} {fix}", "", ui::paint("fix:", "1;32"));
+        }
+    }
+    let skipped = checks.iter().filter(|c| c.status == Status::Skip).count();
+    let skipped = if skipped == 0 {
+        String::new()
+    } else {
+        format!(", {skipped} skipped")
+    };
+    if failed == 0 {
+        println!("all checks passed{skipped}");
+    } else {
+        let plural = if failed == 1 { "" } else { "s" };
+        println!("{failed} check{plural} failed{skipped}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_need_all_three_lines() {
+        assert!(has_conflict_markers(
+            "a\n<<<<<<< yours (x)\nb\n=======\nc\n>>>>>>> gpu-ci 0.1.0\n"
+        ));
+        assert!(!has_conflict_markers("a\n=======\nb\n"));
+        assert!(!has_conflict_markers("<<<<<<<< long\n"));
+    }
+}

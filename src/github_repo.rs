@@ -1,0 +1,561 @@
+//! The GitHub REST calls behind `gpu-ci github setup` and `gpu-ci doctor`: a repository's
+//! labels, Actions secrets (names, the public key, sealed values), variables and environments,
+//! its default branch and files. Also which repository a checkout belongs to.
+//!
+//! The same pattern as `github_api` (blocking reqwest with rustls, `GITHUB_API_URL`, a token
+//! from `GITHUB_TOKEN`/`GH_TOKEN`, retries with backoff), for calls that change a repository.
+
+use std::fmt;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use reqwest::blocking::{Client, RequestBuilder};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+
+const DEFAULT_API: &str = "https://api.github.com";
+const ATTEMPTS: u32 = 3;
+
+/// `owner/name` of a GitHub repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repo {
+    pub owner: String,
+    pub name: String,
+}
+
+impl fmt::Display for Repo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.owner, self.name)
+    }
+}
+
+fn valid_part(part: &str) -> bool {
+    !part.is_empty()
+        && part != "."
+        && part != ".."
+        && part
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+impl Repo {
+    /// `OWNER/NAME`, as `--repo` takes it.
+    pub fn parse(text: &str) -> Result<Repo> {
+        text.split_once('/')
+            .filter(|(owner, name)| valid_part(owner) && valid_part(name))
+            .map(|(owner, name)| Repo {
+                owner: owner.to_string(),
+                name: name.to_string(),
+            })
+            .ok_or_else(|| {
+                Error::usage(format!("`{text}` is not a GitHub repository"))
+                    .with_help("pass --repo OWNER/NAME, as --repo octo-org/octo-repo")
+            })
+    }
+
+    /// The repository a remote URL names: `https://github.com/o/r(.git)`,
+    /// `git@github.com:o/r.git`, `ssh://git@github.com/o/r.git` (any host: GitHub Enterprise).
+    pub fn from_remote_url(url: &str) -> Option<Repo> {
+        let url = url.trim();
+        let path = if let Some((_, rest)) = url.split_once("://") {
+            // scheme://[user@]host[:port]/owner/name
+            rest.split_once('/')?.1
+        } else {
+            // scp-like: [user@]host:owner/name
+            let (host, path) = url.split_once(':')?;
+            if host.contains('/') {
+                return None;
+            }
+            path
+        };
+        let path = path.trim_matches('/');
+        let path = path.strip_suffix(".git").unwrap_or(path);
+        let mut parts = path.rsplitn(2, '/');
+        let name = parts.next()?;
+        let owner = parts.next()?.rsplit('/').next()?;
+        Repo::parse(&format!("{owner}/{name}")).ok()
+    }
+
+    /// The repository of `root`'s `origin` remote.
+    pub fn from_git(root: &Path) -> Result<Repo> {
+        let output = Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(["remote", "get-url", "origin"])
+            .output();
+        let url = match output {
+            Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
+            _ => {
+                return Err(Error::usage(
+                    "cannot tell which GitHub repository this is: no git remote `origin`",
+                )
+                .with_help("pass --repo OWNER/NAME"));
+            }
+        };
+        Repo::from_remote_url(&url).ok_or_else(|| {
+            Error::usage(format!(
+                "cannot tell which GitHub repository the remote `origin` ({}) is",
+                url.trim()
+            ))
+            .with_help("pass --repo OWNER/NAME")
+        })
+    }
+}
+
+/// A path segment, percent-encoded: labels and environment names may hold spaces and more.
+pub fn segment(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// What a call was for, for its error: `create label \`gpu-tests\``, and the permission a
+/// fine-grained token needs for it.
+#[derive(Debug, Clone, Copy)]
+pub struct Purpose<'a> {
+    pub what: &'a str,
+    pub permission: &'a str,
+}
+
+pub struct GitHub {
+    client: Client,
+    base: String,
+    token: Option<String>,
+    retry_delay: Duration,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PublicKey {
+    pub key_id: String,
+    pub key: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct SecretName {
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct SecretList {
+    secrets: Vec<SecretName>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Variable {
+    value: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct RepoInfo {
+    default_branch: String,
+}
+
+impl GitHub {
+    /// A client for `GITHUB_API_URL` (default `https://api.github.com`), with `GITHUB_TOKEN`
+    /// or `GH_TOKEN`.
+    pub fn from_env() -> Result<GitHub> {
+        let base = std::env::var("GITHUB_API_URL")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_API.to_string());
+        let token = ["GITHUB_TOKEN", "GH_TOKEN"]
+            .iter()
+            .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()));
+        let retry_delay = std::env::var("GPU_CI_RETRY_DELAY_MS")
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map_or(Duration::from_millis(500), Duration::from_millis);
+        let client = Client::builder()
+            .user_agent(concat!("gpu-ci/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|err| Error::network("cannot start an HTTP client", Some(Box::new(err))))?;
+        Ok(GitHub {
+            client,
+            base: base.trim().trim_end_matches('/').to_string(),
+            token,
+            retry_delay,
+        })
+    }
+
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    fn request(&self, method: &Method, url: &str, body: Option<&Value>) -> RequestBuilder {
+        let mut request = self
+            .client
+            .request(method.clone(), url)
+            .header("Accept", "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28");
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request
+    }
+
+    /// Sends one call; retries server errors and dropped connections, except for POST, which
+    /// could create twice. Answers the status and the body (`Null` when empty or not JSON).
+    fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        purpose: Purpose,
+    ) -> Result<(StatusCode, Value)> {
+        let url = format!("{}{path}", self.base);
+        let attempts = if method == Method::POST { 1 } else { ATTEMPTS };
+        let mut last_status = None;
+        let mut last_cause = None;
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                std::thread::sleep(self.retry_delay * 2u32.pow(attempt - 1));
+            }
+            match self.request(&method, &url, body).send() {
+                Ok(response) if response.status().is_server_error() => {
+                    last_status = Some(response.status());
+                    last_cause = None;
+                }
+                Ok(response) => {
+                    let status = response.status();
+                    let remaining = response
+                        .headers()
+                        .get("x-ratelimit-remaining")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
+                    let text = response.text().unwrap_or_default();
+                    let value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                    if status.is_success() || status == StatusCode::NOT_FOUND {
+                        return Ok((status, value));
+                    }
+                    return Err(self.refused(status, remaining.as_deref(), &value, purpose));
+                }
+                Err(err) => {
+                    last_status = None;
+                    last_cause = Some(err);
+                }
+            }
+        }
+        let what = match last_status {
+            Some(status) => format!("GitHub answered {status}"),
+            None => "no answer".to_string(),
+        };
+        let tries = if attempts == 1 {
+            ""
+        } else {
+            " (after 3 tries)"
+        };
+        Err(Error::network(
+            format!("cannot {}: {what}{tries}, {method} {url}", purpose.what),
+            last_cause.map(|err| Box::new(err) as Box<dyn std::error::Error + Send + Sync>),
+        )
+        .with_help("try again later; what is done stays done, and a rerun does only the rest"))
+    }
+
+    /// The error for a 4xx answer other than 404, with what to do about it.
+    fn refused(
+        &self,
+        status: StatusCode,
+        remaining: Option<&str>,
+        body: &Value,
+        purpose: Purpose,
+    ) -> Error {
+        let message = body
+            .get("message")
+            .and_then(Value::as_str)
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default();
+        let help = if status == StatusCode::UNAUTHORIZED {
+            "the token is missing, wrong or expired: set GITHUB_TOKEN (or GH_TOKEN), as `GH_TOKEN=$(gh auth token)`".to_string()
+        } else if status == StatusCode::TOO_MANY_REQUESTS
+            || (status == StatusCode::FORBIDDEN && remaining == Some("0"))
+        {
+            "GitHub's rate limit is exhausted: wait a while and run the command again".to_string()
+        } else if status == StatusCode::FORBIDDEN {
+            format!(
+                "the token may not do this: a fine-grained token needs `{}` on the repository (a classic token, the `repo` scope)",
+                purpose.permission
+            )
+        } else {
+            "check the repository's settings and the token's permissions".to_string()
+        };
+        Error::network(
+            format!("cannot {}: GitHub answered {status}{message}", purpose.what),
+            None,
+        )
+        .with_help(help)
+    }
+
+    /// GET `path` as `T`; `None` on 404.
+    fn get<T: DeserializeOwned>(&self, path: &str, purpose: Purpose) -> Result<Option<T>> {
+        let (status, body) = self.send(Method::GET, path, None, purpose)?;
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        serde_json::from_value(body).map(Some).map_err(|err| {
+            Error::network(
+                format!("cannot {}: unexpected answer from GitHub", purpose.what),
+                Some(Box::new(err)),
+            )
+        })
+    }
+
+    /// A call that changes something; 404 is an error here (no repository, or no access).
+    fn change(&self, method: Method, path: &str, body: &Value, purpose: Purpose) -> Result<()> {
+        let (status, _) = self.send(method, path, Some(body), purpose)?;
+        if status == StatusCode::NOT_FOUND {
+            return Err(Error::network(
+                format!("cannot {}: GitHub answered 404 Not Found", purpose.what),
+                None,
+            )
+            .with_help(
+                "check the repository's name, and that the token may see and administer it",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The repository's default branch; `None` when GitHub knows no such repository (or the
+    /// token may not see it).
+    pub fn default_branch(&self, repo: &Repo) -> Result<Option<String>> {
+        let info: Option<RepoInfo> = self.get(
+            &format!("/repos/{repo}"),
+            Purpose {
+                what: &format!("read repository {repo}"),
+                permission: "Metadata: read",
+            },
+        )?;
+        Ok(info.map(|i| i.default_branch))
+    }
+
+    /// Whether the repository has the label.
+    pub fn has_label(&self, repo: &Repo, label: &str) -> Result<bool> {
+        let found: Option<Value> = self.get(
+            &format!("/repos/{repo}/labels/{}", segment(label)),
+            Purpose {
+                what: &format!("read label `{label}`"),
+                permission: "Issues: read",
+            },
+        )?;
+        Ok(found.is_some())
+    }
+
+    pub fn create_label(
+        &self,
+        repo: &Repo,
+        label: &str,
+        color: &str,
+        description: &str,
+    ) -> Result<()> {
+        self.change(
+            Method::POST,
+            &format!("/repos/{repo}/labels"),
+            &json!({ "name": label, "color": color, "description": description }),
+            Purpose {
+                what: &format!("create label `{label}`"),
+                permission: "Issues: write",
+            },
+        )
+    }
+
+    /// The names of the repository's Actions secrets (their values cannot be read).
+    pub fn secret_names(&self, repo: &Repo) -> Result<Vec<String>> {
+        let purpose = Purpose {
+            what: &format!("list the Actions secrets of {repo}"),
+            permission: "Secrets: read",
+        };
+        let list: Option<SecretList> = self.get(
+            &format!("/repos/{repo}/actions/secrets?per_page=100"),
+            purpose,
+        )?;
+        let list = list.ok_or_else(|| not_found(repo, purpose))?;
+        Ok(list.secrets.into_iter().map(|s| s.name).collect())
+    }
+
+    /// The names of the organisation secrets shared with the repository; empty when there is
+    /// no organisation or the token may not list them.
+    pub fn organization_secret_names(&self, repo: &Repo) -> Vec<String> {
+        let purpose = Purpose {
+            what: "list organisation secrets",
+            permission: "Secrets: read",
+        };
+        self.get::<SecretList>(
+            &format!("/repos/{repo}/actions/organization-secrets?per_page=100"),
+            purpose,
+        )
+        .ok()
+        .flatten()
+        .map(|list| list.secrets.into_iter().map(|s| s.name).collect())
+        .unwrap_or_default()
+    }
+
+    /// The key secrets are sealed with.
+    pub fn secrets_public_key(&self, repo: &Repo) -> Result<PublicKey> {
+        let purpose = Purpose {
+            what: &format!("read the Actions secrets key of {repo}"),
+            permission: "Secrets: read",
+        };
+        self.get(
+            &format!("/repos/{repo}/actions/secrets/public-key"),
+            purpose,
+        )?
+        .ok_or_else(|| not_found(repo, purpose))
+    }
+
+    /// Creates or replaces a secret with a value already sealed with `key`.
+    pub fn put_secret(&self, repo: &Repo, name: &str, sealed: &str, key: &PublicKey) -> Result<()> {
+        self.change(
+            Method::PUT,
+            &format!("/repos/{repo}/actions/secrets/{}", segment(name)),
+            &json!({ "encrypted_value": sealed, "key_id": key.key_id }),
+            Purpose {
+                what: &format!("set secret {name}"),
+                permission: "Secrets: write",
+            },
+        )
+    }
+
+    /// A repository variable's value; `None` when it is not set.
+    pub fn variable(&self, repo: &Repo, name: &str) -> Result<Option<String>> {
+        let found: Option<Variable> = self.get(
+            &format!("/repos/{repo}/actions/variables/{}", segment(name)),
+            Purpose {
+                what: &format!("read variable {name}"),
+                permission: "Variables: read",
+            },
+        )?;
+        Ok(found.map(|v| v.value))
+    }
+
+    /// Sets a repository variable: creates it, or updates it when `exists`.
+    pub fn set_variable(&self, repo: &Repo, name: &str, value: &str, exists: bool) -> Result<()> {
+        let purpose = Purpose {
+            what: &format!("set variable {name}"),
+            permission: "Variables: write",
+        };
+        let body = json!({ "name": name, "value": value });
+        if exists {
+            let path = format!("/repos/{repo}/actions/variables/{}", segment(name));
+            self.change(Method::PATCH, &path, &body, purpose)
+        } else {
+            let path = format!("/repos/{repo}/actions/variables");
+            self.change(Method::POST, &path, &body, purpose)
+        }
+    }
+
+    pub fn has_environment(&self, repo: &Repo, name: &str) -> Result<bool> {
+        let found: Option<Value> = self.get(
+            &format!("/repos/{repo}/environments/{}", segment(name)),
+            Purpose {
+                what: &format!("read environment `{name}`"),
+                permission: "Environments: read",
+            },
+        )?;
+        Ok(found.is_some())
+    }
+
+    /// Creates an environment with no protection rules: reviewers are added in the settings.
+    pub fn create_environment(&self, repo: &Repo, name: &str) -> Result<()> {
+        self.change(
+            Method::PUT,
+            &format!("/repos/{repo}/environments/{}", segment(name)),
+            &json!({}),
+            Purpose {
+                what: &format!("create environment `{name}`"),
+                permission: "Administration: write",
+            },
+        )
+    }
+
+    /// Whether `path` exists on `branch`.
+    pub fn has_file(&self, repo: &Repo, path: &str, branch: &str) -> Result<bool> {
+        let encoded: Vec<String> = path.split('/').map(segment).collect();
+        let found: Option<Value> = self.get(
+            &format!(
+                "/repos/{repo}/contents/{}?ref={}",
+                encoded.join("/"),
+                segment(branch)
+            ),
+            Purpose {
+                what: &format!("read `{path}` on branch `{branch}`"),
+                permission: "Contents: read",
+            },
+        )?;
+        Ok(found.is_some())
+    }
+}
+
+fn not_found(repo: &Repo, purpose: Purpose) -> Error {
+    Error::network(
+        format!("cannot {}: GitHub answered 404 Not Found", purpose.what),
+        None,
+    )
+    .with_help(format!(
+        "check that {repo} exists and that the token may see it (a fine-grained token needs `{}`)",
+        purpose.permission
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remotes_of_every_common_form_name_their_repository() {
+        let want = Some(Repo {
+            owner: "octo-org".into(),
+            name: "octo.repo".into(),
+        });
+        for url in [
+            "https://github.com/octo-org/octo.repo.git",
+            "https://github.com/octo-org/octo.repo",
+            "https://github.com/octo-org/octo.repo/",
+            "https://user:pass@github.example.com/octo-org/octo.repo.git\n",
+            "git@github.com:octo-org/octo.repo.git",
+            "github.com:octo-org/octo.repo",
+            "ssh://git@github.com/octo-org/octo.repo.git",
+            "ssh://git@github.com:2222/octo-org/octo.repo.git",
+            "https://github.example.com/prefix/octo-org/octo.repo.git",
+        ] {
+            assert_eq!(Repo::from_remote_url(url), want, "{url}");
+        }
+        for url in [
+            "/srv/git/repo",
+            "https://github.com/",
+            "file:///x",
+            "nonsense",
+        ] {
+            assert_eq!(Repo::from_remote_url(url), None, "{url}");
+        }
+    }
+
+    #[test]
+    fn repo_flags_must_be_owner_slash_name() {
+        assert_eq!(Repo::parse("a/b").unwrap().to_string(), "a/b");
+        for bad in ["a", "a/b/c", "/b", "a/", "../b", "a b/c", "a/$(x)"] {
+            assert!(Repo::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        assert_eq!(segment("run on gpu"), "run%20on%20gpu");
+        assert_eq!(segment("a/b?c#d"), "a%2Fb%3Fc%23d");
+        assert_eq!(segment("gpu-tests_1.0~"), "gpu-tests_1.0~");
+    }
+}

@@ -1,0 +1,341 @@
+//! `gpu-ci doctor`: a healthy project passes every check; then each broken state, one at a
+//! time, fails exactly its own check. The Modal client is a fake `modal` on a PATH of its own,
+//! GitHub the fake on 127.0.0.1.
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use gpu_ci::pins::MODAL_CLIENT_VERSION;
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::common::{Project, gpu_ci};
+use crate::fake_github::{FakeGitHub, State, TOKEN, committed_project, git};
+use crate::snapshots::settings;
+
+/// The generated files and the lock, as the fake GitHub holds them on `main`.
+const ON_MAIN: [&str; 5] = crate::common::GENERATED;
+
+/// A home folder with a Modal token, and a PATH holding only git and a fake `modal`.
+struct Machine {
+    home: TempDir,
+    bin: PathBuf,
+}
+
+impl Machine {
+    fn new(modal_version: Option<&str>) -> Machine {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::write(
+            home.path().join(".modal.toml"),
+            "[default]\ntoken_id = \"ak-1\"\ntoken_secret = \"as-1\"\n",
+        )
+        .unwrap();
+        let bin = home.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let git = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+            .map(|dir| dir.join("git"))
+            .find(|path| path.is_file())
+            .expect("git on PATH");
+        std::os::unix::fs::symlink(git, bin.join("git")).unwrap();
+        if let Some(version) = modal_version {
+            let modal = bin.join("modal");
+            std::fs::write(
+                &modal,
+                format!("#!/bin/sh\necho \"modal client version: {version}\"\n"),
+            )
+            .unwrap();
+            std::fs::set_permissions(&modal, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        Machine { home, bin }
+    }
+
+    fn home(&self) -> &Path {
+        self.home.path()
+    }
+}
+
+fn healthy_github() -> State {
+    let mut state = State::new();
+    state.labels.insert("gpu-tests".into(), Default::default());
+    state.secrets.insert("MODAL_TOKEN_ID".into(), "x".into());
+    // An organisation secret shared with the repository counts too.
+    state.organization_secrets.push("MODAL_TOKEN_SECRET".into());
+    state.files = ON_MAIN.iter().map(|p| p.to_string()).collect();
+    state
+}
+
+fn doctor(
+    project: &Project,
+    machine: &Machine,
+    server: Option<&FakeGitHub>,
+) -> assert_cmd::Command {
+    let mut cmd = gpu_ci();
+    cmd.arg("-C")
+        .arg(&project.root)
+        .arg("doctor")
+        .env("HOME", machine.home())
+        .env("PATH", &machine.bin)
+        .env("GPU_CI_RETRY_DELAY_MS", "1");
+    if let Some(server) = server {
+        cmd.env("GITHUB_API_URL", &server.url)
+            .env("GH_TOKEN", TOKEN);
+    }
+    cmd
+}
+
+/// The report as JSON, and the ids of the checks with `status`.
+fn report(cmd: &mut assert_cmd::Command, code: i32) -> (Value, Vec<(String, String)>) {
+    let output = cmd.arg("--json").output().unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{text}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: Value = serde_json::from_str(&text).unwrap();
+    let statuses = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (json, statuses)
+}
+
+fn ids_with(statuses: &[(String, String)], status: &str) -> BTreeSet<String> {
+    statuses
+        .iter()
+        .filter(|(_, s)| s == status)
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+#[test]
+fn a_healthy_project_passes_every_check() {
+    let project = committed_project("uv-groups-src");
+    let machine = Machine::new(Some(MODAL_CLIENT_VERSION));
+    let server = FakeGitHub::start(healthy_github());
+    let (json, statuses) = report(&mut doctor(&project, &machine, Some(&server)), 0);
+    assert_eq!(json["ok"], true);
+    assert_eq!(statuses.len(), 11, "{json:#}");
+    assert_eq!(ids_with(&statuses, "pass").len(), 11, "{json:#}");
+    assert_eq!(server.changes(), Vec::<String>::new(), "doctor only reads");
+}
+
+/// One broken state: how to make it, and which checks must then fail (and only those).
+struct Broken {
+    name: &'static str,
+    fails: &'static [&'static str],
+    modal: Option<&'static str>,
+    github: fn(&mut State),
+    project: fn(&Project, &Machine),
+}
+
+fn nothing_to_github(_: &mut State) {}
+fn nothing_to_project(_: &Project, _: &Machine) {}
+
+fn set_in_config(project: &Project, from: &str, to: &str) {
+    let text = project.read("pyproject.toml");
+    assert!(text.contains(from), "{from} in\n{text}");
+    project.write("pyproject.toml", &text.replacen(from, to, 1));
+}
+
+#[test]
+fn each_broken_state_fails_its_own_check() {
+    let cases = [
+        Broken {
+            name: "an invalid config",
+            fails: &["config"],
+            modal: Some(MODAL_CLIENT_VERSION),
+            github: nothing_to_github,
+            project: |p, _| set_in_config(p, "gpu = \"L4\"", "gpu = \"Z100\""),
+        },
+        Broken {
+            name: "settings changed without update",
+            fails: &["generated-files"],
+            modal: Some(MODAL_CLIENT_VERSION),
+            github: nothing_to_github,
+            project: |p, _| set_in_config(p, "gpu = \"L4\"", "gpu = \"H100\""),
+        },
+        Broken {
+            name: "conflict markers left in the runner",
+            fails: &["conflict-markers"],
+            modal: Some(MODAL_CLIENT_VERSION),
+            github: nothing_to_github,
+            project: |p, _| {
+                let text = p.read(".modal/test_runner.py");
+                p.write(
+                    ".modal/test_runner.py",
+                    &format!("{text}<<<<<<< yours\nA = 1\n=======\nA = 2\n>>>>>>> gpu-ci\n"),
+                );
+            },
+        },
+        Broken {
+            name: "the lock not tracked",
+            fails: &["git"],
+            modal: Some(MODAL_CLIENT_VERSION),
+            github: nothing_to_github,
+            project: |p, _| git(&p.root, &["rm", "-q", "--cached", ".github/gpu-ci.lock"]),
+        },
+        Broken {
+            name: "the lock ignored (a common `*.lock` rule)",
+            fails: &["git"],
+            modal: Some(MODAL_CLIENT_VERSION),
+            github: nothing_to_github,
+            project: |p, _| p.write(".gitignore", "*.lock\n"),
+        },
+        Broken {
+            name: "not a git repository",
+            // Nor is there a remote to name the GitHub repository.
+            fails: &["git", "github-repo"],
+            modal: Some(MODAL_CLIENT_VERSION),
+            github: nothing_to_github,
+            project: |p, _| std::fs::remove_dir_all(p.path(".git")).unwrap(),
+        },
+        Broken {
+            name: "a Python Modal does not offer",
+            // The config fails to load too; the checks that need it are skipped.
+            fails: &["config", "python"],
+            modal: Some(MODAL_CLIENT_VERSION),
+            github: nothing_to_github,
+            project: |p, _| set_in_config(p, "python = \"3.12\"", "python = \"3.9\""),
+        },
+        Broken {
+            name: "a Python outside requires-python",
+            fails: &["python"],
+            modal: Some(MODAL_CLIENT_VERSION),
+            github: nothing_to_github,
+            project: |p, _| {
+                set_in_config(
+                    p,
+                    "requires-python = \">=3.10\"",
+                    "requires-python = \">=3.13\"",
+                )
+            },
+        },
+        Broken {
+            name: "no Modal client",
+            fails: &["modal-client"],
+            modal: None,
+            github: nothing_to_github,
+            project: nothing_to_project,
+        },
+        Broken {
+            name: "another Modal client version",
+            fails: &["modal-client"],
+            modal: Some("1.5.0"),
+            github: nothing_to_github,
+            project: nothing_to_project,
+        },
+        Broken {
+            name: "no Modal credentials",
+            fails: &["modal-credentials"],
+            modal: Some(MODAL_CLIENT_VERSION),
+            github: nothing_to_github,
+            project: |_, m| std::fs::remove_file(m.home().join(".modal.toml")).unwrap(),
+        },
+        Broken {
+            name: "a secret missing on GitHub",
+            fails: &["github-secrets"],
+            modal: Some(MODAL_CLIENT_VERSION),
+            github: |s| s.organization_secrets.clear(),
+            project: nothing_to_project,
+        },
+        Broken {
+            name: "no label on GitHub",
+            fails: &["github-label"],
+            modal: Some(MODAL_CLIENT_VERSION),
+            github: |s| s.labels.clear(),
+            project: nothing_to_project,
+        },
+        Broken {
+            name: "workflows not on the default branch",
+            fails: &["github-workflows"],
+            modal: Some(MODAL_CLIENT_VERSION),
+            github: |s| {
+                s.files.remove(".github/workflows/run-gpu-tests.yml");
+            },
+            project: nothing_to_project,
+        },
+        Broken {
+            name: "a repository GitHub does not know",
+            fails: &["github-repo"],
+            modal: Some(MODAL_CLIENT_VERSION),
+            github: nothing_to_github,
+            project: |p, _| {
+                git(
+                    &p.root,
+                    &[
+                        "remote",
+                        "set-url",
+                        "origin",
+                        "https://github.com/someone/else",
+                    ],
+                )
+            },
+        },
+    ];
+    for case in cases {
+        let project = committed_project("uv-groups-src");
+        let machine = Machine::new(case.modal);
+        let mut state = healthy_github();
+        (case.github)(&mut state);
+        let server = FakeGitHub::start(state);
+        (case.project)(&project, &machine);
+        let (json, statuses) = report(&mut doctor(&project, &machine, Some(&server)), 1);
+        let want: BTreeSet<String> = case.fails.iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            ids_with(&statuses, "fail"),
+            want,
+            "{}:\n{json:#}",
+            case.name
+        );
+        for check in json["checks"].as_array().unwrap() {
+            if check["status"] == "fail" {
+                assert!(
+                    check["fix"].as_str().is_some_and(|f| !f.is_empty()),
+                    "{}: {check}",
+                    case.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn without_a_token_github_is_skipped_with_a_note_and_the_screen_fits() {
+    let project = committed_project("uv-groups-src");
+    let machine = Machine::new(None);
+    let output = doctor(&project, &machine, None).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.lines().count() <= 24, "one screen:\n{text}");
+    let mut settings = settings();
+    // A new Modal pin is not a change of this screen.
+    settings.add_filter(&MODAL_CLIENT_VERSION.replace('.', r"\."), "[MODAL]");
+    settings.bind(|| insta::assert_snapshot!("doctor-no-token-no-modal", text));
+
+    let (_, statuses) = report(
+        &mut doctor(&project, &Machine::new(Some(MODAL_CLIENT_VERSION)), None),
+        0,
+    );
+    let skipped = ids_with(&statuses, "skip");
+    assert_eq!(
+        skipped,
+        [
+            "github-repo",
+            "github-secrets",
+            "github-label",
+            "github-workflows"
+        ]
+        .map(String::from)
+        .into()
+    );
+}

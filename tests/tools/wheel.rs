@@ -1,0 +1,150 @@
+//! The PyPI wheel: maturin (from .venv) builds it from pyproject.toml, a fresh venv installs
+//! it offline, and the `gpu-ci` it puts on the venv's PATH works on the bundled example.
+//!
+//! The wheel is built with the dev profile, which reuses what `cargo test` already compiled
+//! (seconds, not minutes); what it proves (the metadata, the binary in the wheel's scripts, the
+//! install) does not depend on the profile. It is rebuilt whenever a file the build reads is
+//! newer than it; the test never skips, and says which it did.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Instant, SystemTime};
+
+use crate::common::{Project, describe, repo_root, scrub_env};
+use crate::installed::{python, tool};
+
+/// What the wheel is built from, relative to the repository root.
+const INPUTS: [&str; 7] = [
+    "src",
+    "templates",
+    "build.rs",
+    "Cargo.toml",
+    "Cargo.lock",
+    "pyproject.toml",
+    "README.md",
+];
+
+fn newest(path: &Path) -> SystemTime {
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if !meta.is_dir() {
+        return meta.modified().unwrap();
+    }
+    std::fs::read_dir(path)
+        .unwrap()
+        .flatten()
+        .map(|entry| newest(&entry.path()))
+        .fold(meta.modified().unwrap(), SystemTime::max)
+}
+
+fn run(cmd: &mut Command) -> String {
+    let output = scrub_env(cmd).output().unwrap();
+    assert!(output.status.success(), "{cmd:?}\n{}", describe(&output));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The wheel for this version: reused when newer than every input, else built.
+fn wheel() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wheel");
+    let prefix = format!("gpu_ci-{}-", env!("CARGO_PKG_VERSION"));
+    let existing = std::fs::read_dir(&dir).ok().and_then(|entries| {
+        entries.flatten().map(|e| e.path()).find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&prefix)
+        })
+    });
+    let sources = INPUTS
+        .iter()
+        .map(|rel| newest(&repo_root().join(rel)))
+        .max()
+        .unwrap();
+    if let Some(wheel) = existing
+        && std::fs::metadata(&wheel).unwrap().modified().unwrap() > sources
+    {
+        eprintln!("reusing {} (newer than every source file)", wheel.display());
+        return wheel;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let started = Instant::now();
+    // A target folder of its own: maturin's build would otherwise replace target/debug/gpu-ci
+    // while the other tests of this binary run it.
+    run(Command::new(tool("maturin"))
+        .args(["build", "--profile", "dev", "--quiet", "--out"])
+        .arg(&dir)
+        .env("CARGO_TARGET_DIR", repo_root().join("target/wheel-build"))
+        .current_dir(repo_root()));
+    let wheel = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "whl"))
+        .expect("maturin wrote a wheel");
+    eprintln!(
+        "built {} in {:.1} s",
+        wheel.display(),
+        started.elapsed().as_secs_f64()
+    );
+    wheel
+}
+
+#[test]
+fn a_fresh_venv_gets_a_working_gpu_ci_from_the_wheel() {
+    let wheel = wheel();
+    let name = wheel.file_name().unwrap().to_string_lossy().into_owned();
+    // A binary wheel for any Python 3: no ABI tag.
+    assert!(name.contains("-py3-none-"), "{name}");
+
+    let venv = tempfile::tempdir().unwrap();
+    run(Command::new(python()).args(["-m", "venv"]).arg(venv.path()));
+    run(Command::new(venv.path().join("bin/python"))
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-index",
+            "--disable-pip-version-check",
+        ])
+        .arg(&wheel));
+    let gpu_ci = venv.path().join("bin/gpu-ci");
+    assert!(
+        gpu_ci.is_file(),
+        "the wheel put no gpu-ci in the venv's bin/"
+    );
+
+    let version = run(Command::new(&gpu_ci).arg("--version"));
+    let want = format!("gpu-ci {} (templates ", env!("CARGO_PKG_VERSION"));
+    assert!(version.starts_with(&want), "{version}");
+
+    let example = Project::empty();
+    copy(&repo_root().join("examples/sample-project"), &example.root);
+    let before = example.snapshot_tree();
+    let diff = run(Command::new(&gpu_ci)
+        .arg("-C")
+        .arg(&example.root)
+        .args(["init", "--dry-run"]));
+    for file in [
+        ".github/workflows/label-gpu-tests.yml",
+        ".modal/test_runner.py",
+        ".github/gpu-ci.lock",
+    ] {
+        assert!(
+            diff.contains(&format!("would create {file}")),
+            "{file}\n{diff}"
+        );
+    }
+    assert_eq!(before, example.snapshot_tree(), "--dry-run wrote something");
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
