@@ -15,7 +15,7 @@ use crate::config::ConfigFile;
 use crate::error::{Error, ExitStatus, Result};
 use crate::generate::OnEdited;
 use crate::generate::lock::LOCK;
-use crate::github_repo::{GitHub, Repo};
+use crate::github::repo::{GitHub, Repo};
 use crate::modal_local::{ModalSettings, find_client};
 use crate::pins::MODAL_CLIENT_VERSION;
 use crate::plan::TestPlan;

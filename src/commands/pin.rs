@@ -7,7 +7,7 @@ use crate::cli::PinArgs;
 use crate::commands::regenerate_files;
 use crate::error::{Error, ExitStatus, Result};
 use crate::generate::OnEdited;
-use crate::github_api::{GitHub, semver};
+use crate::github::pins::{GitHub, semver};
 use crate::pins::{ActionPin, PINNED_ACTIONS};
 use crate::plan::build::{Setup, load_set_up};
 use crate::ui;

@@ -2,7 +2,7 @@
 //! labels, Actions secrets (names, the public key, sealed values), variables and environments,
 //! its default branch and files. Also which repository a checkout belongs to.
 //!
-//! The same pattern as `github_api` (blocking reqwest with rustls, `GITHUB_API_URL`, a token
+//! The same pattern as `pins` (blocking reqwest with rustls, `GITHUB_API_URL`, a token
 //! from `GITHUB_TOKEN`/`GH_TOKEN`, retries with backoff), for calls that change a repository.
 
 use std::fmt;
