@@ -9,7 +9,8 @@ use std::path::Path;
 
 use crate::cli::GithubSetupArgs;
 use crate::error::{Error, ExitStatus, Result};
-use crate::github_repo::{GitHub, Repo};
+use crate::github::GitHub;
+use crate::github::repo::Repo;
 use crate::modal_local::{ModalSettings, Origin, Setting};
 use crate::plan::build::{Setup, load_set_up};
 use crate::plan::values::{check_text, parse_gpu};

@@ -82,3 +82,28 @@ fn templates_never_branch_on_an_install_kind_string() {
         "install kinds are context fields, not strings"
     );
 }
+
+#[test]
+fn only_the_github_client_speaks_http() {
+    let mut stack = vec![repo_root().join("src")];
+    let mut clients = Vec::new();
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && fs::read_to_string(&path)
+                    .unwrap()
+                    .contains("reqwest::blocking")
+            {
+                clients.push(path.strip_prefix(repo_root()).unwrap().to_path_buf());
+            }
+        }
+    }
+    assert_eq!(
+        clients,
+        [Path::new("src/github/client.rs")],
+        "one HTTP client, with its cap and deadline, for every GitHub call"
+    );
+}

@@ -1,12 +1,15 @@
 //! Issue 14, finding 1: `gpu-ci pin` against a GitHub API on 127.0.0.1 that lies, floods,
 //! drips or hangs. Each case ends in exit 2 with a message saying what was wrong, soon, with the
 //! project byte for byte as it was and the answer read no further than gpu-ci's cap.
+//!
+//! `github setup` and `doctor` go through the same client: the last tests hold them to the
+//! same cap and deadline, and to server text shown escaped.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use predicates::prelude::*;
@@ -37,9 +40,16 @@ struct HostileGitHub {
     url: String,
     /// Bytes of the endless body that reached the socket before the client went away.
     flooded: Arc<AtomicU64>,
+    /// `METHOD path` of every request, in order.
+    seen: Arc<Mutex<Vec<String>>>,
 }
 
-fn serve(mut stream: TcpStream, routes: &HashMap<String, Hostile>, flooded: &AtomicU64) {
+fn serve(
+    mut stream: TcpStream,
+    routes: &HashMap<String, Hostile>,
+    flooded: &AtomicU64,
+    seen: &Mutex<Vec<String>>,
+) {
     let _ = stream.set_read_timeout(Some(SERVE_AT_MOST));
     let _ = stream.set_write_timeout(Some(SERVE_AT_MOST));
     let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -53,8 +63,11 @@ fn serve(mut stream: TcpStream, routes: &HashMap<String, Hostile>, flooded: &Ato
             break;
         }
     }
-    let target = request.split_whitespace().nth(1).unwrap_or("");
+    let mut words = request.split_whitespace();
+    let method = words.next().unwrap_or("");
+    let target = words.next().unwrap_or("");
     let path = target.split('?').next().unwrap_or("");
+    seen.lock().unwrap().push(format!("{method} {path}"));
     let not_found = Hostile::Canned((404, Vec::new(), "{\"message\":\"Not Found\"}".into()));
     let started = Instant::now();
     match routes.get(path).unwrap_or(&not_found) {
@@ -109,19 +122,35 @@ impl HostileGitHub {
             .map(|(path, answer)| (path, Hostile::Canned(answer)))
             .collect();
         all.extend(overrides);
+        HostileGitHub::serving(all)
+    }
+
+    /// Only `routes`; every other path is a 404.
+    fn serving(routes: HashMap<String, Hostile>) -> HostileGitHub {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let flooded = Arc::new(AtomicU64::new(0));
-        let counter = Arc::clone(&flooded);
-        let all = Arc::new(all);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (counter, log) = (Arc::clone(&flooded), Arc::clone(&seen));
+        let routes = Arc::new(routes);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
-                let (all, counter) = (Arc::clone(&all), Arc::clone(&counter));
-                std::thread::spawn(move || serve(stream, &all, &counter));
+                let (routes, counter, log) =
+                    (Arc::clone(&routes), Arc::clone(&counter), Arc::clone(&log));
+                std::thread::spawn(move || serve(stream, &routes, &counter, &log));
             }
         });
-        HostileGitHub { url, flooded }
+        HostileGitHub { url, flooded, seen }
+    }
+
+    /// The requests that asked for a change.
+    fn changes(&self) -> Vec<String> {
+        let seen = self.seen.lock().unwrap();
+        seen.iter()
+            .filter(|r| !r.starts_with("GET "))
+            .cloned()
+            .collect()
     }
 }
 
@@ -376,4 +405,200 @@ fn finding_1_pin_never_moves_back_without_allow_downgrade() {
     assert!(
         uses_lines(&project).contains(&format!("actions/setup-python@{} # v5.2.3", sha(0x523)))
     );
+}
+
+// `github setup` and `doctor`: the repository calls, through the same client.
+
+const REPO: &str = "octo-org/octo-repo";
+const LABEL: &str = "/repos/octo-org/octo-repo/labels/gpu-tests";
+const SECRETS: &str = "/repos/octo-org/octo-repo/actions/secrets";
+
+/// `github setup --repo octo-org/octo-repo` with a token and Modal credentials from the
+/// environment: its first call reads the label, its second lists the secrets.
+fn setup_cmd(project: &Project, server: &HostileGitHub) -> assert_cmd::Command {
+    let mut cmd = crate::common::gpu_ci();
+    cmd.arg("-C")
+        .arg(&project.root)
+        .args(["github", "setup", "--repo", REPO])
+        .env("GITHUB_API_URL", &server.url)
+        .env("GITHUB_TOKEN", "ghp-hostile-test")
+        .env("MODAL_TOKEN_ID", "ak-hostile-id")
+        .env("MODAL_TOKEN_SECRET", "as-hostile-secret")
+        .env("MODAL_CONFIG_PATH", project.path("no-such-modal.toml"))
+        .env("GPU_CI_RETRY_DELAY_MS", "1")
+        .env("GPU_CI_HTTP_DEADLINE_MS", DEADLINE_MS.to_string());
+    cmd
+}
+
+/// `github setup` exits 2 within `within`, saying each of `messages`; it sent no change, and
+/// printed neither token nor secret nor a raw escape.
+fn assert_setup_refused(server: &HostileGitHub, messages: &[&str], within: Duration) {
+    let project = Project::initialised("uv-groups-src");
+    let started = Instant::now();
+    let output = setup_cmd(&project, server)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for message in messages {
+        assert!(
+            stderr.contains(message),
+            "expected `{message}` in:\n{stderr}"
+        );
+    }
+    for leak in [
+        "panicked",
+        "ghp-hostile-test",
+        "ak-hostile-id",
+        "as-hostile-secret",
+        "\u{1b}",
+    ] {
+        assert!(!stderr.contains(leak), "`{leak:?}` in:\n{stderr}");
+    }
+    assert!(
+        elapsed < within,
+        "took {elapsed:?}, more than {within:?}: {stderr}"
+    );
+    assert_eq!(
+        server.changes(),
+        Vec::<String>::new(),
+        "setup changed GitHub"
+    );
+}
+
+#[test]
+fn github_setup_stops_reading_an_endless_body_at_the_cap() {
+    let server = HostileGitHub::serving([(LABEL.to_string(), Hostile::Flood)].into());
+    assert_setup_refused(
+        &server,
+        &[
+            "error: cannot read label `gpu-tests`: GitHub's answer is unusable: it is larger than 4 MiB",
+            "help: if GITHUB_API_URL points at a proxy or a mirror, check it",
+        ],
+        QUICK,
+    );
+    let sent = server.flooded.load(Ordering::SeqCst);
+    assert!(sent < 64 << 20, "the client read {sent} bytes");
+
+    // A length announced beyond the cap is refused before the body is read; a 404 too.
+    for status in [200, 404] {
+        let huge = (
+            status,
+            Vec::new(),
+            format!("{{\"x\":\"{}\"}}", " ".repeat(5 << 20)),
+        );
+        let server = HostileGitHub::serving([(LABEL.to_string(), Hostile::Canned(huge))].into());
+        assert_setup_refused(&server, &["it is larger than 4 MiB"], QUICK);
+    }
+}
+
+#[test]
+fn github_setup_gives_a_dripping_or_hanging_server_one_deadline() {
+    for hostile in [Hostile::Drip, Hostile::Hang] {
+        let server = HostileGitHub::serving([(LABEL.to_string(), hostile)].into());
+        assert_setup_refused(
+            &server,
+            &[
+                "error: cannot read label `gpu-tests`: GitHub did not answer in time (all calls must be done within 1.5 s)",
+                "help: try again later, and check GITHUB_API_URL",
+            ],
+            Duration::from_secs(10),
+        );
+    }
+    // The deadline is the command's, not a call's: the label is answered at once (404: to be
+    // created), then the secrets hang.
+    let server = HostileGitHub::serving([(SECRETS.to_string(), Hostile::Hang)].into());
+    assert_setup_refused(
+        &server,
+        &["cannot list the Actions secrets of octo-org/octo-repo: GitHub did not answer in time"],
+        Duration::from_secs(10),
+    );
+    assert_eq!(
+        server.seen.lock().unwrap()[..2],
+        [format!("GET {LABEL}"), format!("GET {SECRETS}")]
+    );
+}
+
+#[test]
+fn github_setup_shows_the_servers_message_escaped_and_cut_short() {
+    let message = format!("\\u001b[2J\\u001b[31mall is well{}", "!".repeat(200));
+    let refused = (403, Vec::new(), format!("{{\"message\":\"{message}\"}}"));
+    let server = HostileGitHub::serving([(LABEL.to_string(), Hostile::Canned(refused))].into());
+    assert_setup_refused(
+        &server,
+        &[
+            "error: cannot read label `gpu-tests`: GitHub answered 403 Forbidden (\"\\u{1b}[2J\\u{1b}[31mall is well!!!",
+            "!!!…\")",
+            "help: the token may not do this",
+        ],
+        QUICK,
+    );
+    // Not JSON where JSON was asked for.
+    let garbage = (200, Vec::new(), "<html>not json</html>".to_string());
+    let server = HostileGitHub::serving([(LABEL.to_string(), Hostile::Canned(garbage))].into());
+    assert_setup_refused(
+        &server,
+        &["error: cannot read label `gpu-tests`: unexpected answer from GitHub"],
+        QUICK,
+    );
+}
+
+/// `doctor --json --repo octo-org/octo-repo` with nothing on PATH: the `github-repo` check.
+fn doctor_github_repo_check(server: &HostileGitHub) -> (serde_json::Value, Duration) {
+    let project = Project::initialised("uv-groups-src");
+    let home = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let output = crate::common::gpu_ci()
+        .arg("-C")
+        .arg(&project.root)
+        .args(["doctor", "--json", "--repo", REPO])
+        .env("HOME", home.path())
+        .env("PATH", home.path())
+        .env("GITHUB_API_URL", &server.url)
+        .env("GH_TOKEN", "ghp-hostile-test")
+        .env("GPU_CI_RETRY_DELAY_MS", "1")
+        .env("GPU_CI_HTTP_DEADLINE_MS", DEADLINE_MS.to_string())
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(!stdout.contains("ghp-hostile-test"), "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let check = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "github-repo")
+        .cloned()
+        .unwrap();
+    assert_eq!(check["status"], "fail", "{check}");
+    (check, elapsed)
+}
+
+#[test]
+fn doctor_gives_a_hanging_server_one_deadline_and_checks_the_default_branch() {
+    let server =
+        HostileGitHub::serving([("/repos/octo-org/octo-repo".into(), Hostile::Hang)].into());
+    let (check, elapsed) = doctor_github_repo_check(&server);
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    assert_eq!(
+        check["detail"],
+        "cannot read repository octo-org/octo-repo: GitHub did not answer in time (all calls must be done within 1.5 s)"
+    );
+
+    let branch = ok("{\"default_branch\":\"main\\u001b[31m\"}".into());
+    let server = HostileGitHub::serving(
+        [("/repos/octo-org/octo-repo".into(), Hostile::Canned(branch))].into(),
+    );
+    let (check, _) = doctor_github_repo_check(&server);
+    assert_eq!(
+        check["detail"],
+        "cannot read repository octo-org/octo-repo: GitHub's answer is unusable: the default branch \"main\\u{1b}[31m\" is not a branch name"
+    );
+    assert_eq!(server.changes(), Vec::<String>::new(), "doctor only reads");
 }

@@ -2,24 +2,29 @@
 //! labels, Actions secrets (names, the public key, sealed values), variables and environments,
 //! its default branch and files. Also which repository a checkout belongs to.
 //!
-//! The same pattern as `github_api` (blocking reqwest with rustls, `GITHUB_API_URL`, a token
-//! from `GITHUB_TOKEN`/`GH_TOKEN`, retries with backoff), for calls that change a repository.
+//! Through the shared client (`client`): its body cap, its one deadline and its retries (never
+//! of a POST, which could create twice). Server text quoted in an error goes through `shown`,
+//! and what is kept is checked (a default branch is a branch name) before it is used.
 
 use std::fmt;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
-use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use super::client::{Advice, Answer, Context, GitHub, shown};
 use crate::error::{Error, Result};
 
-const DEFAULT_API: &str = "https://api.github.com";
-const ATTEMPTS: u32 = 3;
+/// What a failed call leaves: `github setup` decides everything first and changes one thing at
+/// a time, so a rerun does the rest; `doctor` changes nothing.
+const ADVICE: Advice = Advice {
+    try_later: "try again later; what is done stays done, and a rerun does only the rest",
+    deadline: "try again later, and check GITHUB_API_URL; what is done stays done, and a rerun does only the rest",
+    unusable: "if GITHUB_API_URL points at a proxy or a mirror, check it; what is done stays done, and a rerun does only the rest",
+};
 
 /// `owner/name` of a GitHub repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,11 +133,30 @@ pub struct Purpose<'a> {
     pub permission: &'a str,
 }
 
-pub struct GitHub {
-    client: Client,
-    base: String,
-    token: Option<String>,
-    retry_delay: Duration,
+impl Purpose<'_> {
+    fn context(&self) -> Context {
+        Context::new(self.what, &ADVICE)
+    }
+}
+
+/// A branch name as git allows one (`git check-ref-format --branch`), and nothing that could
+/// reach a terminal or a URL as more than a name.
+pub fn is_branch_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with(['-', '/', '.'])
+        && !name.ends_with(['/', '.'])
+        && !name.ends_with(".lock")
+        && !name.contains("..")
+        && !name.contains("//")
+        && !name.contains("/.")
+        && !name.contains("@{")
+        && name != "@"
+        && !name.chars().any(|c| {
+            c.is_control()
+                || c.is_whitespace()
+                || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\')
+        })
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,163 +186,35 @@ struct RepoInfo {
 }
 
 impl GitHub {
-    /// A client for `GITHUB_API_URL` (default `https://api.github.com`), with `GITHUB_TOKEN`
-    /// or `GH_TOKEN`.
-    pub fn from_env() -> Result<GitHub> {
-        let base = std::env::var("GITHUB_API_URL")
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_API.to_string());
-        let token = ["GITHUB_TOKEN", "GH_TOKEN"]
-            .iter()
-            .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()));
-        let retry_delay = std::env::var("GPU_CI_RETRY_DELAY_MS")
-            .ok()
-            .and_then(|ms| ms.parse().ok())
-            .map_or(Duration::from_millis(500), Duration::from_millis);
-        let client = Client::builder()
-            .user_agent(concat!("gpu-ci/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|err| Error::network("cannot start an HTTP client", Some(Box::new(err))))?;
-        Ok(GitHub {
-            client,
-            base: base.trim().trim_end_matches('/').to_string(),
-            token,
-            retry_delay,
-        })
-    }
-
-    pub fn has_token(&self) -> bool {
-        self.token.is_some()
-    }
-
-    fn request(&self, method: &Method, url: &str, body: Option<&Value>) -> RequestBuilder {
-        let mut request = self
-            .client
-            .request(method.clone(), url)
-            .header("Accept", "application/vnd.github+json")
-            .header("X-GitHub-Api-Version", "2022-11-28");
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        request
-    }
-
-    /// Sends one call; retries server errors and dropped connections, except for POST, which
-    /// could create twice. Answers the status and the body (`Null` when empty or not JSON).
-    fn send(
+    /// Sends one call; answers 2xx and 404, and turns any other status into its error.
+    fn call(
         &self,
         method: Method,
         path: &str,
         body: Option<&Value>,
         purpose: Purpose,
-    ) -> Result<(StatusCode, Value)> {
-        let url = format!("{}{path}", self.base);
-        let attempts = if method == Method::POST { 1 } else { ATTEMPTS };
-        let mut last_status = None;
-        let mut last_cause = None;
-        for attempt in 0..attempts {
-            if attempt > 0 {
-                std::thread::sleep(self.retry_delay * 2u32.pow(attempt - 1));
-            }
-            match self.request(&method, &url, body).send() {
-                Ok(response) if response.status().is_server_error() => {
-                    last_status = Some(response.status());
-                    last_cause = None;
-                }
-                Ok(response) => {
-                    let status = response.status();
-                    let remaining = response
-                        .headers()
-                        .get("x-ratelimit-remaining")
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string);
-                    let text = response.text().unwrap_or_default();
-                    let value = serde_json::from_str(&text).unwrap_or(Value::Null);
-                    if status.is_success() || status == StatusCode::NOT_FOUND {
-                        return Ok((status, value));
-                    }
-                    return Err(self.refused(status, remaining.as_deref(), &value, purpose));
-                }
-                Err(err) => {
-                    last_status = None;
-                    last_cause = Some(err);
-                }
-            }
+    ) -> Result<Answer> {
+        let answer = self.send(method, path, body, &purpose.context())?;
+        if answer.status.is_success() || answer.status == StatusCode::NOT_FOUND {
+            Ok(answer)
+        } else {
+            Err(refused(&answer, purpose))
         }
-        let what = match last_status {
-            Some(status) => format!("GitHub answered {status}"),
-            None => "no answer".to_string(),
-        };
-        let tries = if attempts == 1 {
-            ""
-        } else {
-            " (after 3 tries)"
-        };
-        Err(Error::network(
-            format!("cannot {}: {what}{tries}, {method} {url}", purpose.what),
-            last_cause.map(|err| Box::new(err) as Box<dyn std::error::Error + Send + Sync>),
-        )
-        .with_help("try again later; what is done stays done, and a rerun does only the rest"))
-    }
-
-    /// The error for a 4xx answer other than 404, with what to do about it.
-    fn refused(
-        &self,
-        status: StatusCode,
-        remaining: Option<&str>,
-        body: &Value,
-        purpose: Purpose,
-    ) -> Error {
-        let message = body
-            .get("message")
-            .and_then(Value::as_str)
-            .map(|m| format!(" ({m})"))
-            .unwrap_or_default();
-        let help = if status == StatusCode::UNAUTHORIZED {
-            "the token is missing, wrong or expired: set GITHUB_TOKEN (or GH_TOKEN), as `GH_TOKEN=$(gh auth token)`".to_string()
-        } else if status == StatusCode::TOO_MANY_REQUESTS
-            || (status == StatusCode::FORBIDDEN && remaining == Some("0"))
-        {
-            "GitHub's rate limit is exhausted: wait a while and run the command again".to_string()
-        } else if status == StatusCode::FORBIDDEN {
-            format!(
-                "the token may not do this: a fine-grained token needs `{}` on the repository (a classic token, the `repo` scope)",
-                purpose.permission
-            )
-        } else {
-            "check the repository's settings and the token's permissions".to_string()
-        };
-        Error::network(
-            format!("cannot {}: GitHub answered {status}{message}", purpose.what),
-            None,
-        )
-        .with_help(help)
     }
 
     /// GET `path` as `T`; `None` on 404.
     fn get<T: DeserializeOwned>(&self, path: &str, purpose: Purpose) -> Result<Option<T>> {
-        let (status, body) = self.send(Method::GET, path, None, purpose)?;
-        if status == StatusCode::NOT_FOUND {
+        let answer = self.call(Method::GET, path, None, purpose)?;
+        if answer.status == StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        serde_json::from_value(body).map(Some).map_err(|err| {
-            Error::network(
-                format!("cannot {}: unexpected answer from GitHub", purpose.what),
-                Some(Box::new(err)),
-            )
-        })
+        answer.json(&purpose.context()).map(Some)
     }
 
     /// A call that changes something; 404 is an error here (no repository, or no access).
     fn change(&self, method: Method, path: &str, body: &Value, purpose: Purpose) -> Result<()> {
-        let (status, _) = self.send(method, path, Some(body), purpose)?;
-        if status == StatusCode::NOT_FOUND {
+        let answer = self.call(method, path, Some(body), purpose)?;
+        if answer.status == StatusCode::NOT_FOUND {
             return Err(Error::network(
                 format!("cannot {}: GitHub answered 404 Not Found", purpose.what),
                 None,
@@ -333,14 +229,20 @@ impl GitHub {
     /// The repository's default branch; `None` when GitHub knows no such repository (or the
     /// token may not see it).
     pub fn default_branch(&self, repo: &Repo) -> Result<Option<String>> {
-        let info: Option<RepoInfo> = self.get(
-            &format!("/repos/{repo}"),
-            Purpose {
-                what: &format!("read repository {repo}"),
-                permission: "Metadata: read",
-            },
-        )?;
-        Ok(info.map(|i| i.default_branch))
+        let purpose = Purpose {
+            what: &format!("read repository {repo}"),
+            permission: "Metadata: read",
+        };
+        let Some(info) = self.get::<RepoInfo>(&format!("/repos/{repo}"), purpose)? else {
+            return Ok(None);
+        };
+        if !is_branch_name(&info.default_branch) {
+            return Err(purpose.context().unusable(format!(
+                "the default branch {} is not a branch name",
+                shown(&info.default_branch)
+            )));
+        }
+        Ok(Some(info.default_branch))
     }
 
     /// Whether the repository has the label.
@@ -500,6 +402,32 @@ impl GitHub {
     }
 }
 
+/// The error for a 4xx answer other than 404, with what to do about it.
+fn refused(answer: &Answer, purpose: Purpose) -> Error {
+    let status = answer.status;
+    let message = answer
+        .message()
+        .map(|m| format!(" ({m})"))
+        .unwrap_or_default();
+    let help = if status == StatusCode::UNAUTHORIZED {
+        "the token is missing, wrong or expired: set GITHUB_TOKEN (or GH_TOKEN), as `GH_TOKEN=$(gh auth token)`".to_string()
+    } else if answer.rate_limited() {
+        "GitHub's rate limit is exhausted: wait a while and run the command again".to_string()
+    } else if status == StatusCode::FORBIDDEN {
+        format!(
+            "the token may not do this: a fine-grained token needs `{}` on the repository (a classic token, the `repo` scope)",
+            purpose.permission
+        )
+    } else {
+        "check the repository's settings and the token's permissions".to_string()
+    };
+    Error::network(
+        format!("cannot {}: GitHub answered {status}{message}", purpose.what),
+        None,
+    )
+    .with_help(help)
+}
+
 fn not_found(repo: &Repo, purpose: Purpose) -> Error {
     Error::network(
         format!("cannot {}: GitHub answered 404 Not Found", purpose.what),
@@ -549,6 +477,38 @@ mod tests {
         assert_eq!(Repo::parse("a/b").unwrap().to_string(), "a/b");
         for bad in ["a", "a/b/c", "/b", "a/", "../b", "a b/c", "a/$(x)"] {
             assert!(Repo::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_branch_names_are_default_branches() {
+        for good in [
+            "main",
+            "master",
+            "release/1.x",
+            "dev_2",
+            "feature-a.b",
+            "ünïcode",
+        ] {
+            assert!(is_branch_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            "-x",
+            "a..b",
+            "a b",
+            "main\n- run: evil",
+            "main\u{1b}[31m",
+            "a~1",
+            "a:b",
+            "refs/heads/.x",
+            "x.lock",
+            "x/",
+            "@",
+            "a@{1}",
+            &"x".repeat(256),
+        ] {
+            assert!(!is_branch_name(bad), "{bad:?}");
         }
     }
 

@@ -1,0 +1,9 @@
+//! GitHub's REST API: one client (`client`: the environment, retries, rate limits, the body
+//! cap, the deadline, errors), the calls behind `gpu-ci pin` (`pins`) and those behind
+//! `gpu-ci github setup` and `gpu-ci doctor` (`repo`).
+
+pub mod client;
+pub mod pins;
+pub mod repo;
+
+pub use client::GitHub;
