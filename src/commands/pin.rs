@@ -8,7 +8,7 @@ use crate::commands::regenerate_files;
 use crate::error::{Error, ExitStatus, Result};
 use crate::generate::OnEdited;
 use crate::github::GitHub;
-use crate::github::pins::semver;
+use crate::github::tags::semver;
 use crate::pins::{ActionPin, PINNED_ACTIONS};
 use crate::plan::build::{Setup, load_set_up};
 use crate::ui;

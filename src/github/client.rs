@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::secrets::Secret;
 
 const DEFAULT_API: &str = "https://api.github.com";
 const ATTEMPTS: u32 = 3;
@@ -34,8 +35,8 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 pub struct GitHub {
     http: Client,
     base: String,
-    /// Never formatted: this type has no `Debug`, and no message names the token.
-    token: Option<String>,
+    /// A `Secret`: it prints as `[redacted]` wherever it might be formatted.
+    token: Option<Secret>,
     retry_delay: Duration,
     /// When every call must be over.
     deadline: Instant,
@@ -179,7 +180,8 @@ impl GitHub {
             .unwrap_or_else(|| DEFAULT_API.to_string());
         let token = ["GITHUB_TOKEN", "GH_TOKEN"]
             .iter()
-            .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()));
+            .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+            .map(Secret::new);
         let millis = |name: &str| {
             std::env::var(name)
                 .ok()
@@ -247,7 +249,7 @@ impl GitHub {
                 .header("Accept", "application/vnd.github+json")
                 .header("X-GitHub-Api-Version", "2022-11-28");
             if let Some(token) = &self.token {
-                request = request.bearer_auth(token);
+                request = request.bearer_auth(token.expose());
             }
             if let Some(body) = body {
                 request = request.json(body);

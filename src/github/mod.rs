@@ -3,7 +3,7 @@
 //! `gpu-ci github setup` and `gpu-ci doctor` (`repo`).
 
 pub mod client;
-pub mod pins;
 pub mod repo;
+pub mod tags;
 
 pub use client::GitHub;
