@@ -275,6 +275,17 @@ pub struct ChoiceArgs {
     /// selecting the tests it marks as GPU tests.
     #[arg(long)]
     pub keep_selection: bool,
+
+    /// CI system to write files for: github, gitlab or bitbucket; repeat it (or separate with
+    /// commas) for several [default: detected from .github/, .gitlab-ci.yml and
+    /// bitbucket-pipelines.yml, else github].
+    #[arg(
+        long = "ci",
+        value_name = "SYSTEM",
+        value_delimiter = ',',
+        value_parser = ["github", "gitlab", "bitbucket"]
+    )]
+    pub ci: Vec<String>,
 }
 
 #[derive(Debug, Args)]
