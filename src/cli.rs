@@ -130,7 +130,8 @@ Checks: the config; the generated files are current and have no conflict markers
 lock are tracked by git and not ignored; the Python version; the Modal client and its version;
 Modal credentials. With GITHUB_TOKEN or GH_TOKEN (and GITHUB_API_URL): the repository, its
 MODAL_TOKEN_ID/MODAL_TOKEN_SECRET secrets (names only), the label, and the generated files on the
-default branch; without a token these are skipped.
+default branch; without a token these are skipped, and they are left out when `ci` does not name
+github. With gitlab in `ci`: .gitlab-ci.yml includes .gitlab/gpu-ci.yml.
 
 Exit codes:
   0    every check passed (or was skipped)
