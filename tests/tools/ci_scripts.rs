@@ -782,6 +782,32 @@ fn test_output_cannot_start_a_quick_action() {
     );
 }
 
+/// A redirect from the API is an error: urllib would send the token along to its target.
+#[test]
+fn the_token_never_follows_a_redirect() {
+    let (_project, script, _) = note_project("gpu-tests");
+    let thief = FakeForge::start((), |_, _| Answer::json(200, json!({"id": BOT})));
+    let target = format!("{}/steal", thief.url);
+    let server = FakeForge::start((), move |_, _| {
+        Answer::json(302, json!({})).with_header("Location", &target)
+    });
+    let env = gitlab_env(&server.url);
+    let out = Work::new(None, "0").run(&script, &as_refs(&env));
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(stderr(&out).contains("HTTP 302"), "{}", describe(&out));
+    assert!(thief.calls().is_empty(), "{:?}", thief.calls());
+
+    let (_project, script) = comment_project();
+    let target = format!("{}/steal", thief.url);
+    let server = FakeForge::start((), move |_, _| {
+        Answer::json(307, json!({})).with_header("Location", &target)
+    });
+    let env = bitbucket_env(&server.url);
+    let out = Work::new(None, "0").run(&script, &as_refs(&env));
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(thief.calls().is_empty(), "{:?}", thief.calls());
+}
+
 #[test]
 fn the_note_script_explains_what_is_missing_and_follows_ref() {
     let (_project, script, _) = note_project("gpu-tests");
