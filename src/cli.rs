@@ -130,7 +130,8 @@ Checks: the config; the generated files are current and have no conflict markers
 lock are tracked by git and not ignored; the Python version; the Modal client and its version;
 Modal credentials. With GITHUB_TOKEN or GH_TOKEN (and GITHUB_API_URL): the repository, its
 MODAL_TOKEN_ID/MODAL_TOKEN_SECRET secrets (names only), the label, and the generated files on the
-default branch; without a token these are skipped.
+default branch; without a token these are skipped, and they are left out when `ci` does not name
+github. With gitlab in `ci`: .gitlab-ci.yml includes .gitlab/gpu-ci.yml.
 
 Exit codes:
   0    every check passed (or was skipped)
@@ -275,6 +276,17 @@ pub struct ChoiceArgs {
     /// selecting the tests it marks as GPU tests.
     #[arg(long)]
     pub keep_selection: bool,
+
+    /// CI system to write files for: github, gitlab or bitbucket; repeat it (or separate with
+    /// commas) for several [default: detected from .github/, .gitlab-ci.yml and
+    /// bitbucket-pipelines.yml, else github].
+    #[arg(
+        long = "ci",
+        value_name = "SYSTEM",
+        value_delimiter = ',',
+        value_parser = ["github", "gitlab", "bitbucket"]
+    )]
+    pub ci: Vec<String>,
 }
 
 #[derive(Debug, Args)]

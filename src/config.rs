@@ -39,6 +39,7 @@ pub const KEYS: &[&str] = &[
     "install-project",
     "environment",
     "actions",
+    "ci",
 ];
 
 /// Values as written in the config file; each may be absent.
@@ -64,6 +65,8 @@ pub struct RawConfig {
     pub environment: Option<String>,
     /// `[tool.gpu-ci.actions]`: `"owner/repo" = "<sha> # vX.Y.Z"`, overriding the embedded pins.
     pub actions: std::collections::BTreeMap<String, String>,
+    /// The CI systems to write files for: `ci = ["github", "gitlab"]` (or one name as a string).
+    pub ci: Option<Vec<String>>,
 }
 
 /// The config file of a project: `pyproject.toml`, or `gpu-ci.toml` where there is none.
@@ -177,6 +180,22 @@ impl ConfigFile {
                         raw.actions.insert(repo.to_string(), pin.to_string());
                     }
                 }
+                "ci" => {
+                    let wrong = || {
+                        Error::usage(format!(
+                            "`ci` in {where_} must be a list of CI systems, as [\"github\", \"gitlab\", \"bitbucket\"]"
+                        ))
+                    };
+                    raw.ci = Some(match item.as_str() {
+                        Some(name) => vec![name.to_string()],
+                        None => item
+                            .as_array()
+                            .ok_or_else(wrong)?
+                            .iter()
+                            .map(|v| v.as_str().map(str::to_string).ok_or_else(wrong))
+                            .collect::<Result<Vec<_>>>()?,
+                    });
+                }
                 "fork-prs" | "allow-no-tests" => {
                     let flag = item.as_bool().ok_or_else(|| {
                         Error::usage(format!("`{key}` in {where_} must be true or false"))
@@ -268,6 +287,13 @@ impl ConfigFile {
         set("image-builder", text(&settings.image_builder));
         set("install-project", text(&settings.install_project));
         set("environment", text(&settings.environment));
+        set(
+            "ci",
+            settings
+                .ci
+                .as_ref()
+                .map(|names| value(names.iter().collect::<toml_edit::Array>())),
+        );
         if settings.actions.is_empty() {
             section.remove("actions");
         } else if let Some(table) = section.get_mut("actions").and_then(Item::as_table_like_mut) {

@@ -21,10 +21,11 @@ use crate::modal_local::{ModalSettings, find_client};
 use crate::pins::MODAL_CLIENT_VERSION;
 use crate::plan::TestPlan;
 use crate::plan::build::{Setup, load_set_up};
+use crate::plan::ci::CiSystem;
 use crate::plan::python::ImageBuilder;
 use crate::project::Project;
 use crate::project::python::PythonSpec;
-use crate::targets::{self, Target};
+use crate::targets::{self, Target, bitbucket, gitlab, gitlab_include};
 use crate::ui;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -91,11 +92,18 @@ fn failed_with(id: &'static str, title: &'static str, err: &Error) -> Check {
     fail(id, title, err.to_string(), fix)
 }
 
-/// Every path gpu-ci writes: the generated files, then the lock.
-fn written_paths() -> Vec<&'static str> {
-    targets::generated_files()
-        .map(|f| f.path)
+/// Every path gpu-ci writes: the plan's generated files (every target's without a plan), the
+/// lock, and `.gitlab-ci.yml` when it includes gpu-ci's file.
+fn written_paths(plan: Option<&TestPlan>) -> Vec<&'static str> {
+    let files: Vec<&'static str> = match plan {
+        Some(plan) => targets::files_of(plan).iter().map(|f| f.path).collect(),
+        None => targets::generated_files().map(|f| f.path).collect(),
+    };
+    let gitlab = plan.is_some_and(|p| p.uses(CiSystem::Gitlab));
+    files
+        .into_iter()
         .chain([LOCK])
+        .chain(gitlab.then_some(gitlab::CI_FILE))
         .collect()
 }
 
@@ -142,10 +150,10 @@ fn has_conflict_markers(text: &str) -> bool {
         && lines.iter().any(|l| l.starts_with(">>>>>>> "))
 }
 
-fn markers_check(root: &Path) -> Check {
+fn markers_check(root: &Path, plan: Option<&TestPlan>) -> Check {
     const ID: &str = "conflict-markers";
     const TITLE: &str = "no conflict markers";
-    let marked: Vec<&str> = written_paths()
+    let marked: Vec<&str> = written_paths(plan)
         .into_iter()
         .filter(|path| {
             std::fs::read_to_string(root.join(path)).is_ok_and(|text| has_conflict_markers(&text))
@@ -174,7 +182,7 @@ fn git(root: &Path, args: &[&str]) -> Option<bool> {
         .map(|out| out.status.success())
 }
 
-fn git_check(root: &Path) -> Check {
+fn git_check(root: &Path, plan: Option<&TestPlan>) -> Check {
     const ID: &str = "git";
     const TITLE: &str = "committed";
     match git(root, &["rev-parse", "--is-inside-work-tree"]) {
@@ -196,7 +204,7 @@ fn git_check(root: &Path) -> Check {
         }
         Some(true) => {}
     }
-    let present: Vec<&str> = written_paths()
+    let present: Vec<&str> = written_paths(plan)
         .into_iter()
         .filter(|p| root.join(p).is_file())
         .collect();
@@ -227,7 +235,10 @@ fn git_check(root: &Path) -> Check {
             ID,
             TITLE,
             format!("not tracked by git: {}", untracked.join(", ")),
-            "`git add .github .modal` and commit: the lock lets `gpu-ci update` keep your edits",
+            format!(
+                "`git add {}` and commit: the lock lets `gpu-ci update` keep your edits",
+                top_level(&untracked).join(" ")
+            ),
         );
     }
     pass(
@@ -235,6 +246,18 @@ fn git_check(root: &Path) -> Check {
         TITLE,
         "the lock and the generated files are tracked and not ignored",
     )
+}
+
+/// The first component of each path, once each: what `git add` needs.
+fn top_level<'a>(paths: &[&'a str]) -> Vec<&'a str> {
+    let mut tops: Vec<&str> = Vec::new();
+    for path in paths {
+        let top = path.split('/').next().unwrap_or(path);
+        if !tops.contains(&top) {
+            tops.push(top);
+        }
+    }
+    tops
 }
 
 fn modal_client_check() -> Check {
@@ -468,10 +491,13 @@ fn github_checks(root: &Path, args: &DoctorArgs, plan: Option<&TestPlan>) -> Vec
         }
     };
 
-    let files: Vec<&str> = Target::ALL
-        .iter()
-        .flat_map(|t| t.files().iter().map(|f| f.path))
-        .collect();
+    let files: Vec<&str> = match plan {
+        Some(plan) => targets::files_of(plan).iter().map(|f| f.path).collect(),
+        None => [Target::Github, Target::Modal]
+            .iter()
+            .flat_map(|t| t.files().iter().map(|f| f.path))
+            .collect(),
+    };
     let mut missing = Vec::new();
     for path in &files {
         match github.has_file(&repo, path, &branch) {
@@ -502,6 +528,59 @@ fn github_checks(root: &Path, args: &DoctorArgs, plan: Option<&TestPlan>) -> Vec
     checks
 }
 
+/// GitLab: `.gitlab-ci.yml` includes gpu-ci's file; the CI/CD variables, which gpu-ci cannot
+/// read from here, named.
+fn gitlab_checks(root: &Path) -> Vec<Check> {
+    const ID: &str = "gitlab-include";
+    const TITLE: &str = "GitLab include";
+    let path = root.join(gitlab::CI_FILE);
+    let include = match std::fs::read_to_string(&path) {
+        Ok(text) if gitlab_include::is_included(&text) => pass(
+            ID,
+            TITLE,
+            format!("{} includes {}", gitlab::CI_FILE, gitlab::PIPELINE.path),
+        ),
+        Ok(_) => fail(
+            ID,
+            TITLE,
+            format!(
+                "{} does not include {}",
+                gitlab::CI_FILE,
+                gitlab::PIPELINE.path
+            ),
+            "run `gpu-ci update`, which adds the `include:` entry",
+        ),
+        Err(_) => fail(
+            ID,
+            TITLE,
+            format!("no readable {}", gitlab::CI_FILE),
+            "run `gpu-ci update`, which creates it",
+        ),
+    };
+    vec![
+        include,
+        skip(
+            "gitlab-variables",
+            "GitLab variables",
+            format!(
+                "not readable from here: MODAL_TOKEN_ID, MODAL_TOKEN_SECRET, {} under Settings → CI/CD → Variables",
+                gitlab::TOKEN_VARIABLE
+            ),
+        ),
+    ]
+}
+
+fn bitbucket_checks() -> Vec<Check> {
+    vec![skip(
+        "bitbucket-variables",
+        "Bitbucket variables",
+        format!(
+            "not readable from here: secured MODAL_TOKEN_ID, MODAL_TOKEN_SECRET, {} under Repository settings → Pipelines",
+            bitbucket::TOKEN_VARIABLE
+        ),
+    )]
+}
+
 /// Every check, in the order the screen shows them.
 pub fn checks(args: &DoctorArgs, root: &Path) -> Vec<Check> {
     let loaded = load_set_up(root);
@@ -509,13 +588,22 @@ pub fn checks(args: &DoctorArgs, root: &Path) -> Vec<Check> {
     let mut checks = vec![
         config_check(&loaded),
         generated_check(root, plan),
-        markers_check(root),
-        git_check(root),
+        markers_check(root, plan),
+        git_check(root, plan),
         python_check(root, plan),
         modal_client_check(),
         credentials_check(&ModalSettings::read()),
     ];
-    checks.extend(github_checks(root, args, plan));
+    // Without a valid config, the GitHub checks still say what they can.
+    if plan.is_none_or(|p| p.uses(CiSystem::Github)) {
+        checks.extend(github_checks(root, args, plan));
+    }
+    if plan.is_some_and(|p| p.uses(CiSystem::Gitlab)) {
+        checks.extend(gitlab_checks(root));
+    }
+    if plan.is_some_and(|p| p.uses(CiSystem::Bitbucket)) {
+        checks.extend(bitbucket_checks());
+    }
     checks
 }
 

@@ -5,11 +5,14 @@ use std::path::Path;
 
 use crate::cli::InitArgs;
 use crate::commands::regenerate_files;
-use crate::error::{ExitStatus, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::generate::OnEdited;
 use crate::generate::lock::LOCK;
+use crate::generate::stamp::recorded_hash;
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
+use crate::plan::ci::CiSystem;
 use crate::plan::install::InstallPlan;
+use crate::targets::{bitbucket, gitlab};
 use crate::ui::{self, note, warning};
 
 pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
@@ -29,6 +32,9 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
         );
     }
 
+    if plan.uses(CiSystem::Bitbucket) && !args.force {
+        refuse_foreign_bitbucket_file(root)?;
+    }
     let mut changes = regenerate_files(root, &plan, OnEdited::Refuse { force: args.force })?;
     config.write(&plan.to_config())?;
     changes.change(
@@ -50,11 +56,50 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
     }
     changes.apply(root)?;
     warn_if_lock_ignored(root);
-    eprintln!(
-        "\nnext steps:\n  1. add the repository secrets MODAL_TOKEN_ID and MODAL_TOKEN_SECRET (modal.com → Settings → API tokens)\n  2. create the `{}` label, and add it to a pull request to run its GPU tests\n  3. optionally set the repository variable MODAL_GPU to change the GPU without editing files",
-        plan.label.value
-    );
+    eprintln!("\nnext steps:");
+    for system in &plan.ci.value {
+        eprintln!("{}", next_steps(*system, &plan.label.value));
+    }
     Ok(ExitStatus::Success)
+}
+
+/// Bitbucket reads one file, `bitbucket-pipelines.yml`, which gpu-ci then generates: a file of
+/// the project's own (no gpu-ci-hash line) is not merged into, and not overwritten.
+fn refuse_foreign_bitbucket_file(root: &Path) -> Result<()> {
+    let path = root.join(bitbucket::PIPELINES.path);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    if recorded_hash(&text).is_some() {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "`{}` is your own, and Bitbucket reads no other file: gpu-ci would have to replace it",
+        bitbucket::PIPELINES.path
+    ))
+    .with_help(format!(
+        "move it aside, run `gpu-ci init --ci bitbucket`, then copy your pipelines into the new `{}` and commit: `gpu-ci update` keeps them as your edits (`--dry-run` shows gpu-ci's file first); or leave Bitbucket out with `--ci`",
+        bitbucket::PIPELINES.path
+    )))
+}
+
+/// What is left to do by hand for `system`, after the files are committed.
+fn next_steps(system: CiSystem, label: &str) -> String {
+    let token = "a Modal token: modal.com → Settings → API tokens";
+    match system {
+        CiSystem::Github => format!(
+            "  GitHub (`gpu-ci github setup` does 1 and 2):\n    1. add the repository secrets MODAL_TOKEN_ID and MODAL_TOKEN_SECRET ({token})\n    2. create the `{label}` label, and add it to a pull request to run its GPU tests\n    3. optionally set the repository variable MODAL_GPU to change the GPU without editing files"
+        ),
+        CiSystem::Gitlab => format!(
+            "  GitLab (Settings → CI/CD → Variables):\n    1. add MODAL_TOKEN_ID and MODAL_TOKEN_SECRET ({token}), masked and protected\n    2. add {} (a project access token: role Reporter, scope api), masked and protected\n    3. create the `{label}` label; a merge request pipeline runs the GPU tests while the MR carries it",
+            gitlab::TOKEN_VARIABLE
+        ),
+        CiSystem::Bitbucket => format!(
+            "  Bitbucket (Repository settings → Pipelines → Repository variables):\n    1. add MODAL_TOKEN_ID and MODAL_TOKEN_SECRET ({token}) as secured variables\n    2. add {} (a repository access token: Pull requests write) as a secured variable\n    3. run the GPU tests from Pipelines → Run pipeline → custom: {} (variables GPU, REF, PR)",
+            bitbucket::TOKEN_VARIABLE,
+            bitbucket::CUSTOM_PIPELINE
+        ),
+    }
 }
 
 /// A `*.lock` line in `.gitignore` (common: diffusers has one) leaves the lock out of every

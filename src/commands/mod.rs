@@ -16,9 +16,12 @@ use crate::generate::changes::ChangeSet;
 use crate::generate::lock::Lock;
 use crate::generate::{OnEdited, regenerate};
 use crate::plan::TestPlan;
-use crate::targets;
+use crate::plan::ci::CiSystem;
+use crate::project::read_text;
+use crate::targets::{self, gitlab, gitlab_include};
 
-/// The changes that bring every generated file and the lock to what `plan` renders.
+/// The changes that bring every generated file and the lock to what `plan` renders, and, for
+/// GitLab, the `include:` entry in `.gitlab-ci.yml`: one change set, written all at once.
 pub fn regenerate_files(root: &Path, plan: &TestPlan, on_edited: OnEdited) -> Result<ChangeSet> {
     let contexts = targets::contexts(plan);
     let rendered = targets::render(&contexts)?;
@@ -36,12 +39,34 @@ pub fn regenerate_files(root: &Path, plan: &TestPlan, on_edited: OnEdited) -> Re
         .as_ref()
         .filter(|lock| lock.version == env!("CARGO_PKG_VERSION"))
         .and_then(|lock| targets::render(&lock.contexts).ok());
-    regenerate(
+    let mut changes = regenerate(
         root,
         &rendered,
         &new_lock,
         old_lock.as_ref(),
         base.as_deref(),
         on_edited,
-    )
+    )?;
+    if plan.uses(CiSystem::Gitlab) {
+        let path = root.join(gitlab::CI_FILE);
+        let current = if path.is_file() {
+            Some(read_text(&path, gitlab::CI_FILE)?)
+        } else {
+            None
+        };
+        if let Some(new) = gitlab_include::with_include(current.as_deref())? {
+            changes.change(gitlab::CI_FILE, current.as_deref(), new, None);
+        }
+    }
+    // Files of a target the plan no longer names stay; say so once.
+    if let Some(lock) = &old_lock {
+        for path in &lock.files {
+            if !rendered.iter().any(|f| f.path == path) && root.join(path).is_file() {
+                changes.note(format!(
+                    "    left {path}: `ci` no longer names its CI system (delete it if unused)"
+                ));
+            }
+        }
+    }
+    Ok(changes)
 }

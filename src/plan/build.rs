@@ -9,13 +9,14 @@ use crate::config::{self, ConfigFile, RawConfig};
 use crate::error::{Error, Result};
 use crate::generate::lock::LOCK;
 use crate::pins::{self, ActionPin, PINNED_ACTIONS};
+use crate::plan::ci::{self, CiSystem};
 use crate::plan::install::{InstallPlan, ProjectInstall};
 use crate::plan::python::ImageBuilder;
 use crate::plan::values::PythonVersion;
 use crate::plan::values::{self, check_text};
 use crate::plan::{Source, Sourced, TestPlan, gpu};
 use crate::project::python::PythonSpec;
-use crate::project::{Framework, InstallSource, Project, PythonSource};
+use crate::project::{self, Framework, InstallSource, Project, PythonSource};
 use crate::ui;
 
 /// A project read and its plan built: where every command starts.
@@ -83,7 +84,8 @@ pub fn load(
     let config = ConfigFile::open(root)?;
     let existing = config.read()?;
     let mut notices = Vec::new();
-    if !config.is_initialised() && !root.join(LOCK).is_file() {
+    let initialised = config.is_initialised() || root.join(LOCK).is_file();
+    if !initialised {
         match not_set_up {
             WhenNotSetUp::Proceed => {}
             WhenNotSetUp::ProceedWithNote => notices.push(Notice::Always(
@@ -105,6 +107,7 @@ pub fn load(
         project: &project,
         ask,
         notices,
+        initialised,
     };
     let plan = builder.build()?;
     let notices = builder.notices;
@@ -172,6 +175,9 @@ struct Builder<'a> {
     project: &'a Project,
     ask: &'a Prompter,
     notices: Vec<Notice>,
+    /// Whether the project has gpu-ci settings or a lock: then a missing `ci` key means GitHub,
+    /// and detection is not asked (a new `.gitlab-ci.yml` adds no target by itself).
+    initialised: bool,
 }
 
 impl Builder<'_> {
@@ -316,6 +322,14 @@ impl Builder<'_> {
             )));
         }
         values::check_label(&label.0)?;
+        let ci = self.ci()?;
+        if ci.value.contains(&CiSystem::Gitlab) && label.0.contains(',') {
+            return Err(Error::usage(format!(
+                "label `{}` holds a comma: GitLab lists a merge request's labels separated by commas, so the label could not be told apart",
+                label.0
+            ))
+            .with_help("choose a label without a comma (--label)"));
+        }
         values::check_branch(&branch.0)?;
         if let Some(image) = &config.base_image {
             check_text("base-image", image)?;
@@ -386,7 +400,44 @@ impl Builder<'_> {
                 .is_some_and(|why| why.contains("CUDAExtension")),
             layout: self.project.layout,
             actions: self.action_pins()?,
+            ci,
         })
+    }
+
+    /// `--ci`, else the `ci` key, else (in a project gpu-ci has not set up) the CI systems whose
+    /// files are there, else GitHub.
+    fn ci(&mut self) -> Result<Sourced<Vec<CiSystem>>> {
+        if !self.flags.ci.is_empty() {
+            return Ok(Sourced::new(
+                ci::parse_list(&self.flags.ci)?,
+                Self::flag("ci"),
+            ));
+        }
+        if let Some(names) = &self.config.ci {
+            return Ok(Sourced::new(ci::parse_list(names)?, self.config_key("ci")));
+        }
+        if !self.initialised {
+            let found = project::ci::detect(&self.project.root);
+            if !found.is_empty() {
+                let names: Vec<String> = found.iter().map(|f| f.name.to_string()).collect();
+                let described: Vec<String> = found
+                    .iter()
+                    .map(|f| format!("{} (from {})", f.name, f.from))
+                    .collect();
+                self.note(format!(
+                    "writing CI files for {}; change it with --ci",
+                    described.join(", ")
+                ));
+                let from: Vec<&str> = found.iter().map(|f| f.from).collect();
+                return Ok(Sourced::new(
+                    ci::parse_list(&names)?,
+                    Source::Detected {
+                        from: from.join(", "),
+                    },
+                ));
+            }
+        }
+        Ok(Sourced::default(vec![CiSystem::Github]))
     }
 
     /// A flag or the config, else `.python-version` when the builder offers it, else what the

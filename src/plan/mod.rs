@@ -4,6 +4,7 @@
 //! then a default; the targets render this plan and nothing else.
 
 pub mod build;
+pub mod ci;
 pub mod gpu;
 pub mod install;
 pub mod python;
@@ -17,6 +18,7 @@ use serde::Serialize;
 use crate::config::{self, RawConfig};
 use crate::pins::{ActionPin, PINNED_ACTIONS, PinnedAction};
 use crate::project::{Framework, InstallSource, Layout};
+use ci::CiSystem;
 use gpu::GpuChoice;
 use install::{InstallPlan, ProjectInstall};
 use python::ImageBuilder;
@@ -108,12 +110,19 @@ pub struct TestPlan {
     pub layout: Layout,
     /// The pin of every action the workflows use, by `owner/repo`.
     pub actions: BTreeMap<&'static str, Sourced<ActionPin>>,
+    /// The CI systems to write files for, in gpu-ci's order; the Modal runner serves them all.
+    pub ci: Sourced<Vec<CiSystem>>,
 }
 
 impl TestPlan {
     /// The pin the workflows use for `action`.
     pub fn pin(&self, action: &PinnedAction) -> &ActionPin {
         &self.actions[action.repo].value
+    }
+
+    /// Whether files for `system` are written.
+    pub fn uses(&self, system: CiSystem) -> bool {
+        self.ci.value.contains(&system)
     }
 
     /// Replaces every action pin, as `gpu-ci pin` resolved them.
@@ -166,6 +175,9 @@ impl TestPlan {
                 .filter(|(_, pin)| pin.source != Source::Default)
                 .map(|(repo, pin)| (repo.to_string(), pin.value.to_config()))
                 .collect(),
+            // No key means GitHub alone, as before the key existed.
+            ci: (self.ci.value != [CiSystem::Github] || chosen(&self.ci.source))
+                .then(|| ci::names(&self.ci.value)),
         }
     }
 
@@ -243,6 +255,11 @@ impl TestPlan {
                 &self.environment.source,
             ),
         ]);
+        rows.push((
+            "ci".into(),
+            json!(ci::names(&self.ci.value)),
+            &self.ci.source,
+        ));
         for action in PINNED_ACTIONS {
             let pin = &self.actions[action.repo];
             rows.push((

@@ -1,5 +1,6 @@
 //! Reading a Python project without running any of its code.
 
+pub mod ci;
 pub mod ini;
 pub mod pyproject;
 pub mod pytest;

@@ -1,8 +1,12 @@
 //! The targets: each renders the test plan into its own files from its own templates. A new
 //! CI system is one more module here and one more folder under `templates/`.
 
+pub mod bitbucket;
 pub mod github;
+pub mod gitlab;
+pub mod gitlab_include;
 pub mod modal;
+pub mod shared;
 
 use serde::Serialize;
 
@@ -10,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::generate::lock::Contexts;
 use crate::generate::{Rendered, engine, stamp};
 use crate::plan::TestPlan;
+use crate::plan::ci::CiSystem;
 
 /// One file a target generates, relative to the project root, and its template's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,17 +27,28 @@ pub struct GeneratedFile {
 pub enum Target {
     /// GitHub Actions workflows.
     Github,
+    /// GitLab CI/CD: `.gitlab/gpu-ci.yml`, included from `.gitlab-ci.yml`.
+    Gitlab,
+    /// Bitbucket Pipelines: `bitbucket-pipelines.yml`.
+    Bitbucket,
     /// The Modal test runner every CI target calls.
     Modal,
 }
 
 impl Target {
-    pub const ALL: [Target; 2] = [Target::Github, Target::Modal];
+    pub const ALL: [Target; 4] = [
+        Target::Github,
+        Target::Gitlab,
+        Target::Bitbucket,
+        Target::Modal,
+    ];
 
     /// The key of this target's context in the lock.
     pub fn id(self) -> &'static str {
         match self {
             Target::Github => "github",
+            Target::Gitlab => "gitlab",
+            Target::Bitbucket => "bitbucket",
             Target::Modal => "modal",
         }
     }
@@ -40,6 +56,8 @@ impl Target {
     pub fn files(self) -> &'static [GeneratedFile] {
         match self {
             Target::Github => &github::FILES,
+            Target::Gitlab => &gitlab::FILES,
+            Target::Bitbucket => &bitbucket::FILES,
             Target::Modal => &modal::FILES,
         }
     }
@@ -47,8 +65,30 @@ impl Target {
     fn context(self, plan: &TestPlan) -> serde_json::Value {
         match self {
             Target::Github => to_json(github::context(plan)),
+            Target::Gitlab => to_json(gitlab::context(plan)),
+            Target::Bitbucket => to_json(bitbucket::context(plan)),
             Target::Modal => to_json(modal::context(plan)),
         }
+    }
+
+    /// The target that writes `system`'s files.
+    pub fn of(system: CiSystem) -> Target {
+        match system {
+            CiSystem::Github => Target::Github,
+            CiSystem::Gitlab => Target::Gitlab,
+            CiSystem::Bitbucket => Target::Bitbucket,
+        }
+    }
+
+    /// The targets `plan` renders: the CI systems it names, and the Modal runner, always.
+    pub fn chosen(plan: &TestPlan) -> Vec<Target> {
+        Target::ALL
+            .into_iter()
+            .filter(|target| match target {
+                Target::Modal => true,
+                other => plan.ci.value.iter().any(|ci| Target::of(*ci) == *other),
+            })
+            .collect()
     }
 }
 
@@ -58,6 +98,10 @@ fn to_json(context: impl Serialize) -> serde_json::Value {
 
 /// The header every generated file includes.
 pub const HEADER_TEMPLATE: &str = "header.j2";
+
+/// Templates other templates include: the header, and the shell steps the GitLab and
+/// Bitbucket targets share.
+pub const SHARED_TEMPLATES: [&str; 2] = [HEADER_TEMPLATE, "shared/ci_steps.j2"];
 
 /// What every generated file's header names.
 #[derive(Debug, Serialize)]
@@ -75,32 +119,47 @@ impl Header {
     }
 }
 
-/// Every file gpu-ci generates, in the order they are written and reported.
+/// Every file gpu-ci can generate, for any target, in the order they are written and reported.
 pub fn generated_files() -> impl Iterator<Item = GeneratedFile> {
     Target::ALL
         .into_iter()
         .flat_map(|t| t.files().iter().copied())
 }
 
+/// The files `plan` generates: its targets' only.
+pub fn files_of(plan: &TestPlan) -> Vec<GeneratedFile> {
+    Target::chosen(plan)
+        .into_iter()
+        .flat_map(|t| t.files().iter().copied())
+        .collect()
+}
+
+/// The context of each target `plan` renders.
 pub fn contexts(plan: &TestPlan) -> Contexts {
-    Target::ALL
+    Target::chosen(plan)
         .into_iter()
         .map(|target| (target.id().to_string(), target.context(plan)))
         .collect()
 }
 
-/// Renders every target's files from their contexts, stamping each with its hash and checking
-/// that every YAML file parses.
+/// Renders the files of every target that has a context (the Modal runner must), stamping each
+/// with its hash and checking that every YAML file parses.
 pub fn render(contexts: &Contexts) -> Result<Vec<Rendered>> {
     let env = engine::environment();
     let mut rendered = Vec::new();
+    if !contexts.contains_key(Target::Modal.id()) {
+        return Err(Error::internal("no template context for the Modal runner"));
+    }
+    if let Some(unknown) = contexts
+        .keys()
+        .find(|id| !Target::ALL.iter().any(|t| t.id() == id.as_str()))
+    {
+        return Err(Error::internal(format!("no target `{unknown}`")));
+    }
     for target in Target::ALL {
-        let context = contexts.get(target.id()).ok_or_else(|| {
-            Error::internal(format!(
-                "no template context for the `{}` target",
-                target.id()
-            ))
-        })?;
+        let Some(context) = contexts.get(target.id()) else {
+            continue;
+        };
         for file in target.files() {
             let contents = engine::render(&env, file.template, context)?;
             if file.path.ends_with(".yml") {
@@ -133,7 +192,7 @@ mod tests {
     #[test]
     fn every_template_belongs_to_a_target_or_is_shared() {
         let mut used: Vec<String> = generated_files().map(|f| f.template.to_string()).collect();
-        used.push(HEADER_TEMPLATE.to_string());
+        used.extend(SHARED_TEMPLATES.iter().map(|t| t.to_string()));
         used.sort();
         assert_eq!(used, engine::template_ids());
     }

@@ -173,6 +173,28 @@ pub fn all_generated() -> Vec<(String, Project)> {
     projects
 }
 
+/// Every fixture × option set, initialised for GitHub, GitLab and Bitbucket at once (issue 17).
+pub fn all_generated_for_every_ci() -> Vec<(String, Project)> {
+    let sets = OPTION_SETS
+        .iter()
+        .map(|options| (*options, ""))
+        .chain(CONFIG_SETS);
+    let mut projects = Vec::new();
+    for fixture in FIXTURES {
+        for (options, config) in sets.clone() {
+            let project = Project::fixture(fixture);
+            if !config.is_empty() {
+                add_config(&project, config);
+            }
+            let mut args = vec!["init", "--yes", "--ci", "github,gitlab,bitbucket"];
+            args.extend_from_slice(options);
+            project.gpu_ci(&args).success();
+            projects.push((format!("{fixture} {options:?} {config:?}"), project));
+        }
+    }
+    projects
+}
+
 /// Variables whose name starts with one of these are removed from every gpu-ci the tests
 /// start: a developer's shell or a CI runner may hold Modal's or GitHub's settings and tokens.
 pub const SCRUBBED_ENV_PREFIXES: [&str; 2] = ["MODAL_", "GITHUB_"];

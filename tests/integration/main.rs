@@ -3,6 +3,7 @@
 
 mod architecture;
 mod arguments;
+mod ci_targets;
 mod completions;
 mod config;
 mod doctor;

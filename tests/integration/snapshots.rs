@@ -44,6 +44,40 @@ fn fork_mode() {
     settings().bind(|| insta::assert_snapshot!("init-uv-groups-src-fork-prs", text));
 }
 
+/// Everything `init --ci SYSTEM` writes for GitLab and for Bitbucket (issue 17), with the
+/// `.gitlab-ci.yml` gpu-ci creates.
+#[test]
+fn gitlab_and_bitbucket_targets() {
+    for (name, fixture, ci, files) in [
+        (
+            "init-uv-groups-src-gitlab",
+            "uv-groups-src",
+            "gitlab",
+            &[
+                ".gitlab-ci.yml",
+                ".gitlab/gpu-ci.yml",
+                ".gitlab/gpu-ci-note.py",
+            ][..],
+        ),
+        (
+            "init-extras-flat-bitbucket",
+            "extras-flat",
+            "bitbucket",
+            &["bitbucket-pipelines.yml", ".bitbucket/gpu-ci-comment.py"][..],
+        ),
+    ] {
+        let project = Project::fixture(fixture);
+        project.gpu_ci(&["init", "--yes", "--ci", ci]).success();
+        let text = files
+            .iter()
+            .chain(&["pyproject.toml"])
+            .map(|rel| format!("=== {rel} ===\n{}", project.read(rel)))
+            .collect::<Vec<_>>()
+            .join("\n");
+        settings().bind(|| insta::assert_snapshot!(name, text));
+    }
+}
+
 #[test]
 fn help_texts() {
     for (name, args) in [

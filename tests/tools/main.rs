@@ -9,6 +9,8 @@
 mod common;
 
 mod checkers;
+mod ci_scripts;
+mod fake_forge;
 mod installed;
 mod pre_commit;
 mod project_install;

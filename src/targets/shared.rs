@@ -1,0 +1,77 @@
+//! What the GitLab and Bitbucket targets share: one job that checks out nothing it runs from
+//! the commit under test, installs only the Modal client from gpu-ci's hashed closure, and
+//! runs the Modal runner (`templates/shared/ci_steps.j2` renders its script).
+
+use serde::Serialize;
+
+use crate::pins::{
+    MODAL_CLIENT_CLOSURE, MODAL_CLIENT_PYTHON, MODAL_CLIENT_VERSION, UV_WHEEL, requirements_file,
+};
+use crate::plan::TestPlan;
+
+/// Where a run that names another commit (`REF`) unpacks it: data the Modal client uploads,
+/// beside the pipeline's own checkout, which provides the runner.
+pub const TREE_UNDER_TEST: &str = "tree-under-test";
+
+/// What the job leaves for the results note or comment: the tested commit and the exit code.
+pub const RUN_RECORD: &str = "gpu-ci-run";
+
+/// The job's container: the Python the Modal client's closure is resolved for, Debian slim.
+pub fn job_image() -> String {
+    format!("python:{MODAL_CLIENT_PYTHON}-slim")
+}
+
+/// The settings of the GPU job, for the shared script.
+#[derive(Debug, Serialize)]
+pub struct RunContext {
+    /// The form `MODAL_GPU` takes: `H100:2,A100-80GB`.
+    pub gpu_setting: String,
+    /// The form people read: `H100:2, A100-80GB`.
+    pub gpu_display: String,
+    pub test_path: String,
+    pub pytest_args: String,
+    pub image: String,
+    pub tree_under_test: &'static str,
+    pub run_record: &'static str,
+    /// The test timeout plus time to build the image and wait for a GPU.
+    pub job_timeout_minutes: u32,
+    pub modal_client_version: &'static str,
+    pub client_python: &'static str,
+    /// The requirements line that installs uv, hash-checked.
+    pub uv_requirement: String,
+    /// The Modal client's requirements file: every distribution pinned, every wheel hashed.
+    pub modal_client_requirements: String,
+}
+
+impl RunContext {
+    pub fn new(plan: &TestPlan) -> RunContext {
+        RunContext {
+            gpu_setting: plan.gpu.value.env_value(),
+            gpu_display: plan.gpu.value.to_string(),
+            test_path: plan.test_path.value.clone(),
+            pytest_args: plan.pytest_args.value.clone(),
+            image: job_image(),
+            tree_under_test: TREE_UNDER_TEST,
+            run_record: RUN_RECORD,
+            job_timeout_minutes: plan.timeout.value.div_ceil(60) + 30,
+            modal_client_version: MODAL_CLIENT_VERSION,
+            client_python: MODAL_CLIENT_PYTHON,
+            uv_requirement: UV_WHEEL.line(),
+            modal_client_requirements: requirements_file(MODAL_CLIENT_CLOSURE),
+        }
+    }
+}
+
+/// `text` percent-encoded as jq's `@uri` does (all but `A-Za-z0-9-_.~`): the label in the
+/// results marker, as the GitHub comment writes it.
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
