@@ -516,3 +516,115 @@ fn local_shards_are_processes_with_the_same_results_as_one_run() {
     );
     assert!(summary.contains("not billed (ran locally)"), "{summary}");
 }
+
+/// Arguments pytest refuses fail the listing: every shard says so, none runs, pytest's exit code.
+#[test]
+fn a_listing_that_fails_stops_every_shard_with_pytests_code() {
+    let project = suite(
+        "",
+        &["--shards", "2", "--pytest-args", "-v --no-such-option"],
+    );
+    three_files(&project);
+    let run = run_fake(&project, &[]);
+    assert_eq!(
+        run.code, 4,
+        "pytest's usage error: {}{}",
+        run.stdout, run.stderr
+    );
+    assert_eq!(
+        commands(&run, "exec")
+            .iter()
+            .filter(|c| c.contains(&"--select".into()))
+            .count(),
+        0
+    );
+    assert!(ran(&project).is_empty());
+    let summary = project.read("test-outputs/summary.md");
+    assert!(
+        summary.contains("the tests could not be collected (pytest exit code 4)"),
+        "{summary}"
+    );
+
+    let output = runner_python()
+        .current_dir(&project.root)
+        .args([
+            "-u",
+            ".modal/in_container.py",
+            "--local",
+            "--shards",
+            "2",
+            "--",
+            "test/",
+            "--no-such-option",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{}", describe(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .contains("unrecognized arguments: --no-such-option")
+    );
+    assert!(
+        project
+            .read("test-outputs/summary.md")
+            .contains("the tests could not be collected (pytest exit code 4)")
+    );
+}
+
+/// Ctrl-C reaches every local shard (each in a process group of its own): their pytests stop,
+/// and the run exits 130.
+#[test]
+fn ctrl_c_stops_every_local_shard() {
+    use std::os::unix::process::CommandExt;
+    use std::time::{Duration, Instant};
+    let project = Project::fixture("extras-flat");
+    let pids = project.root.parent().unwrap().to_path_buf();
+    for name in ["a", "b"] {
+        project.write(
+            &format!("test/test_{name}.py"),
+            &format!(
+                "import os, time\n\ndef test_hangs():\n    open({:?}, 'w').write(str(os.getpid()))\n    time.sleep(60)\n",
+                pids.join(format!("{name}.pid")).display().to_string()
+            ),
+        );
+    }
+    let mut child = crate::common::gpu_ci_process()
+        .arg("-C")
+        .arg(&project.root)
+        .args(["run", "--local", "--shards", "2"])
+        .env("PATH", venv_path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let read = |name: &str| {
+        std::fs::read_to_string(pids.join(format!("{name}.pid")))
+            .ok()
+            .filter(|p| !p.is_empty())
+    };
+    while read("a").is_none() || read("b").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the shards never started their tests"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let group = format!("-{}", child.id());
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", "--", &group])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    for name in ["a", "b"] {
+        let pid = read(name).unwrap();
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "shard pytest {pid} outlived the run"
+        );
+    }
+}
