@@ -32,6 +32,11 @@ pub fn run(args: &ConfigArgs, root: &Path) -> Result<ExitStatus> {
         .map(|(key, value, source)| {
             let value = match value {
                 serde_json::Value::Null => "(unset)".to_string(),
+                // As TOML writes a list: `["T4", "H100"]`.
+                serde_json::Value::Array(items) => {
+                    let items: Vec<String> = items.iter().map(ToString::to_string).collect();
+                    format!("[{}]", items.join(", "))
+                }
                 other => other.to_string(),
             };
             (format!("{key} = {value}"), source.to_string())

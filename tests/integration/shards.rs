@@ -61,6 +61,17 @@ fn init_writes_a_matrix_as_a_list_and_the_shards() {
     assert_eq!(json["gpu"]["source"]["kind"], "config");
     assert_eq!(json["shards"]["value"], 4);
     assert_eq!(json["shards"]["source"]["kind"], "config");
+    let text = project
+        .gpu_ci(&["config"])
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.contains("gpu = [\"T4\", \"H100:2, A100-80GB\"]  "),
+        "as TOML writes it: {text}"
+    );
 
     // One entry again: a plain string, and no shards key at the default.
     project
