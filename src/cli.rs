@@ -67,6 +67,8 @@ pub enum Command {
     Github(GithubCommand),
     /// Check what a green GPU run needs, here and on GitHub, with a fix for each problem.
     Doctor(DoctorArgs),
+    /// Record the test durations of a run's JUnit XML, which balance the shards.
+    Durations(DurationsArgs),
     /// Print shell completions for bash, zsh, fish or PowerShell.
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one per subcommand with --out-dir.
@@ -231,9 +233,15 @@ pub struct UpdateArgs {
 #[derive(Debug, Args, Default, Clone)]
 pub struct ChoiceArgs {
     /// GPU to test on: T4, L4, A10G, L40S, A100, A100-40GB, A100-80GB, H100, H200, B200;
-    /// `:N` for N devices (H100:2); a comma-separated fallback list (H100,A100-80GB).
+    /// `:N` for N devices (H100:2); a comma-separated fallback list (H100,A100-80GB). Given
+    /// more than once, a matrix: the suite runs once on each (--gpu T4 --gpu H100).
     #[arg(long, value_name = "SPEC")]
-    pub gpu: Option<String>,
+    pub gpu: Vec<String>,
+
+    /// Split the suite into N shards, each run in a sandbox of its own, at once (per GPU)
+    /// [default: 1].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::config::MAX_SHARDS)))]
+    pub shards: Option<u32>,
 
     /// Python version of the test image, as 3.12 [default: detected, else 3.12].
     #[arg(long, value_name = "X.Y")]
@@ -311,9 +319,15 @@ pub struct InitArgs {
 #[derive(Debug, Args)]
 #[command(after_help = RUN_EXIT_CODES)]
 pub struct RunArgs {
-    /// GPU to ask Modal for, as --gpu of init [default: MODAL_GPU, else the configured GPU].
+    /// GPU to ask Modal for, as --gpu of init (more than once: a matrix) [default: MODAL_GPU,
+    /// else the configured GPU].
     #[arg(long, value_name = "SPEC")]
-    pub gpu: Option<String>,
+    pub gpu: Vec<String>,
+
+    /// Split the suite into N shards run at once: sandboxes on Modal, processes with --local
+    /// [default: the configured shards].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::config::MAX_SHARDS)))]
+    pub shards: Option<u32>,
 
     /// Tests to run, relative to the project root [default: the configured test path].
     #[arg(long, value_name = "PATH")]
@@ -326,6 +340,28 @@ pub struct RunArgs {
     /// pytest arguments; they replace the configured ones.
     #[arg(last = true, value_name = "PYTEST_ARGS")]
     pub pytest_args: Vec<String>,
+}
+
+const DURATIONS_HELP: &str = "\
+A sharded run balances its shards by these durations (a test without one weighs the median of
+the others); without the file, by the number of tests per file. Commit the file: the runner
+reads it from its own checkout. Refresh it now and then from a whole run's JUnit XML (a run
+with shards or a GPU matrix writes a merged one; a test on several GPUs keeps its longest time).
+
+Exit codes:
+  0    success
+  2    the JUnit XML is missing, too large or not pytest's XML, or the file cannot be written";
+
+#[derive(Debug, Args)]
+#[command(after_help = DURATIONS_HELP)]
+pub struct DurationsArgs {
+    /// The JUnit XML of a run, as `gpu-ci run` and the workflows write it.
+    #[arg(value_name = "JUNIT_XML", default_value = "test-outputs/junit.xml")]
+    pub junit: PathBuf,
+
+    /// Where to write the durations.
+    #[arg(long, value_name = "FILE", default_value = crate::plan::DURATIONS_FILE)]
+    pub output: PathBuf,
 }
 
 const RUN_EXIT_CODES: &str = "\

@@ -18,6 +18,9 @@ pub const DEFAULT_PYTEST_ARGS: &str = "-v";
 pub const DEFAULT_LABEL: &str = "gpu-tests";
 pub const DEFAULT_TIMEOUT: u32 = 3600;
 pub const DEFAULT_BRANCH: &str = "main";
+pub const DEFAULT_SHARDS: u32 = 1;
+/// The most shards a GPU's run is split into.
+pub const MAX_SHARDS: u32 = 32;
 
 /// Every key `[tool.gpu-ci]` accepts.
 pub const KEYS: &[&str] = &[
@@ -38,6 +41,7 @@ pub const KEYS: &[&str] = &[
     "image-builder",
     "install-project",
     "environment",
+    "shards",
     "actions",
     "ci",
 ];
@@ -46,6 +50,8 @@ pub const KEYS: &[&str] = &[
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct RawConfig {
     pub gpu: Option<String>,
+    /// `gpu = ["T4", "H100"]`: a matrix, the suite run once per entry (instead of `gpu`).
+    pub gpu_list: Option<Vec<String>>,
     pub python: Option<String>,
     pub test_path: Option<String>,
     pub pytest_args: Option<String>,
@@ -63,6 +69,8 @@ pub struct RawConfig {
     pub install_project: Option<String>,
     /// The GitHub environment the GPU job runs in (required reviewers, environment secrets).
     pub environment: Option<String>,
+    /// The suite split into this many shards, each run in a sandbox of its own, at once.
+    pub shards: Option<u32>,
     /// `[tool.gpu-ci.actions]`: `"owner/repo" = "<sha> # vX.Y.Z"`, overriding the embedded pins.
     pub actions: std::collections::BTreeMap<String, String>,
     /// The CI systems to write files for: `ci = ["github", "gitlab"]` (or one name as a string).
@@ -151,7 +159,23 @@ impl ConfigFile {
                     .ok_or_else(|| Error::usage(format!("`{key}` in {where_} must be a string")))
             };
             match key {
-                "gpu" => raw.gpu = Some(text()?),
+                "gpu" => match item.as_array() {
+                    Some(list) => {
+                        let entries = list.iter().map(|entry| entry.as_str().map(str::to_string));
+                        raw.gpu_list = Some(entries.collect::<Option<Vec<_>>>().ok_or_else(|| {
+                            Error::usage(format!(
+                                "`gpu` in {where_} must be a string or a list of strings"
+                            ))
+                        })?);
+                    }
+                    None => {
+                        raw.gpu = Some(item.as_str().map(str::to_string).ok_or_else(|| {
+                            Error::usage(format!(
+                                "`gpu` in {where_} must be a string, as \"L4\", or a list of them, as [\"T4\", \"H100\"]"
+                            ))
+                        })?)
+                    }
+                },
                 "python" => raw.python = Some(text()?),
                 "test-path" => raw.test_path = Some(text()?),
                 "pytest-args" => raw.pytest_args = Some(text()?),
@@ -205,6 +229,17 @@ impl ConfigFile {
                     } else {
                         raw.allow_no_tests = Some(flag);
                     }
+                }
+                "shards" => {
+                    let shards = item
+                        .as_integer()
+                        .and_then(|n| u32::try_from(n).ok())
+                        .filter(|n| (1..=MAX_SHARDS).contains(n));
+                    raw.shards = Some(shards.ok_or_else(|| {
+                        Error::usage(format!(
+                            "`shards` in {where_} must be a whole number from 1 to {MAX_SHARDS}"
+                        ))
+                    })?)
                 }
                 "timeout" => {
                     let seconds = item
@@ -270,7 +305,11 @@ impl ConfigFile {
             }
         };
         let text = |v: &Option<String>| v.as_ref().map(|s| value(s.as_str()));
-        set("gpu", text(&settings.gpu));
+        let gpu_list = settings.gpu_list.as_ref().map(|entries| {
+            let list: toml_edit::Array = entries.iter().map(String::as_str).collect();
+            value(list)
+        });
+        set("gpu", gpu_list.or_else(|| text(&settings.gpu)));
         set("python", text(&settings.python));
         set("test-path", text(&settings.test_path));
         set("pytest-args", text(&settings.pytest_args));
@@ -294,6 +333,7 @@ impl ConfigFile {
                 .as_ref()
                 .map(|names| value(names.iter().collect::<toml_edit::Array>())),
         );
+        set("shards", settings.shards.map(|n| value(i64::from(n))));
         if settings.actions.is_empty() {
             section.remove("actions");
         } else if let Some(table) = section.get_mut("actions").and_then(Item::as_table_like_mut) {

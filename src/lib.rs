@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod generate;
 pub mod github;
+pub mod junit;
 pub mod modal_local;
 pub mod newlines;
 pub mod pins;
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Init(args) => commands::init::run(&args, &root),
         Command::Update(args) => commands::update::run(&args, &root),
         Command::Pin(args) => commands::pin::run(&args, &root),
+        Command::Durations(args) => commands::durations::run(&args, &root),
         Command::Run(args) => {
             drop(session);
             commands::run::run(&args, &root)

@@ -32,9 +32,9 @@ pub fn run(args: &ConfigArgs, root: &Path) -> Result<ExitStatus> {
         .map(|(key, value, source)| {
             let value = match value {
                 serde_json::Value::Null => "(unset)".to_string(),
-                // As TOML writes a list: `["github", "gitlab"]`.
+                // As TOML writes a list: `["T4", "H100"]`, `["github", "gitlab"]`.
                 serde_json::Value::Array(items) => {
-                    let items: Vec<String> = items.iter().map(|v| v.to_string()).collect();
+                    let items: Vec<String> = items.iter().map(ToString::to_string).collect();
                     format!("[{}]", items.join(", "))
                 }
                 other => other.to_string(),

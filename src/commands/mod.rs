@@ -3,6 +3,7 @@
 pub mod completions;
 pub mod config;
 pub mod doctor;
+pub mod durations;
 pub mod github_setup;
 pub mod init;
 pub mod pin;

@@ -9,7 +9,7 @@ use crate::cli::{ChoiceArgs, RunArgs};
 use crate::error::{Error, ExitStatus, IoOp, Result};
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
 use crate::plan::values::{parse_gpu, quote_arg, split_args};
-use crate::plan::{Source, Sourced, TestPlan};
+use crate::plan::{DURATIONS_FILE, Source, Sourced, TestPlan};
 use crate::targets::{
     self, GeneratedFile,
     modal::{FILES, IN_CONTAINER, RUNNER},
@@ -221,6 +221,7 @@ fn summary_line(root: &Path, started: SystemTime) -> Option<String> {
 pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
     let flags = ChoiceArgs {
         gpu: args.gpu.clone(),
+        shards: args.shards,
         test_path: args.test_path.clone(),
         // Quoted so that the plan splits them back into these very arguments.
         pytest_args: (!args.pytest_args.is_empty()).then(|| {
@@ -243,7 +244,7 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
         .for_each(|n| n.print());
     // The --gpu flag is already in the plan; without it MODAL_GPU beats the config, as in CI.
     if let Ok(env) = std::env::var("MODAL_GPU")
-        && args.gpu.is_none()
+        && args.gpu.is_empty()
         && !env.trim().is_empty()
     {
         let variable = "MODAL_GPU".to_string();
@@ -257,12 +258,28 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
         let mut pytest_args = split_args("test-path", &plan.test_path.value)?;
         pytest_args.extend(split_args("pytest-args", &plan.pytest_args.value)?);
         let runner = Runner::find(root, &plan, IN_CONTAINER)?;
+        if plan.gpu.value.is_matrix() {
+            note(&format!(
+                "--local runs the suite once, on this machine's GPU; the GPU matrix ({}) applies on Modal",
+                plan.gpu.value
+            ));
+        }
         let mut command = Command::new(python);
         command
             .arg("-u")
             .arg(runner.path(IN_CONTAINER))
             .args(["--local", "--output-dir", "test-outputs", "--deadline"])
-            .arg(plan.timeout.value.to_string())
+            .arg(plan.timeout.value.to_string());
+        if plan.shards.value > 1 {
+            // Shards are processes here, balanced by the recorded durations when there are any
+            // (the path is relative to the project, where the command runs).
+            command
+                .arg("--shards")
+                .arg(plan.shards.value.to_string())
+                .arg("--durations")
+                .arg(DURATIONS_FILE);
+        }
+        command
             .arg("--")
             .args(pytest_args)
             .env("PYTHONUNBUFFERED", "1");
@@ -281,7 +298,9 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
             .arg(runner.path(RUNNER))
             .arg(format!("--test-path={}", plan.test_path.value))
             .arg(format!("--pytest-args={}", plan.pytest_args.value))
-            .env("MODAL_GPU", plan.gpu.value.env_value());
+            .env("MODAL_GPU", plan.gpu.value.env_value())
+            .env("GPU_CI_SHARDS", plan.shards.value.to_string())
+            .env("GPU_CI_DURATIONS", DURATIONS_FILE);
         (command, runner)
     };
     let (mut command, runner) = command;

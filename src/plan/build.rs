@@ -216,14 +216,26 @@ impl Builder<'_> {
         let flags = self.flags;
         let config = self.config;
 
-        let (gpu, gpu_source) = match self.given("gpu", &flags.gpu, &config.gpu) {
-            Some(given) => given,
-            None => {
-                let question = format!("GPU to test on ({})", gpu::valid_names());
-                self.ask.text(&question, config::DEFAULT_GPU)?
-            }
+        let gpu = if !flags.gpu.is_empty() {
+            Sourced::new(values::parse_gpu_list(&flags.gpu)?, Self::flag("gpu"))
+        } else if let Some(entries) = &config.gpu_list {
+            Sourced::new(values::parse_gpu_list(entries)?, self.config_key("gpu"))
+        } else {
+            let (gpu, gpu_source) = match self.given("gpu", &None, &config.gpu) {
+                Some(given) => given,
+                None => {
+                    let question = format!("GPU to test on ({})", gpu::valid_names());
+                    self.ask.text(&question, config::DEFAULT_GPU)?
+                }
+            };
+            Sourced::new(values::parse_gpu(&gpu)?, gpu_source)
         };
-        let gpu = Sourced::new(values::parse_gpu(&gpu)?, gpu_source);
+        let shards = match (flags.shards, config.shards) {
+            (Some(n), _) => Sourced::new(n, Self::flag("shards")),
+            (None, Some(n)) => Sourced::new(n, self.config_key("shards")),
+            (None, None) => Sourced::default(config::DEFAULT_SHARDS),
+        };
+        values::check_runs(&gpu.value, shards.value)?;
 
         let image_builder = match &config.image_builder {
             Some(version) => Sourced::new(
@@ -376,6 +388,7 @@ impl Builder<'_> {
             project_name: self.project.name(),
             config_section: self.section.clone(),
             gpu,
+            shards,
             python,
             image_builder,
             test_path: Sourced::new(test_path, test_source),

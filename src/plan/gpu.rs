@@ -1,4 +1,4 @@
-//! GPU specifications as Modal accepts them, and what each one costs.
+//! GPU specifications as Modal accepts them, and what each one costs; a matrix of them.
 
 use std::fmt;
 use std::str::FromStr;
@@ -21,6 +21,8 @@ pub const GPU_TYPES: &[(&str, f64)] = &[
 ];
 
 pub const MAX_GPU_COUNT: u8 = 8;
+/// The most GPU settings a matrix holds.
+pub const MAX_MATRIX: usize = 8;
 
 /// One GPU choice: a type and a device count (`A100:2`).
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +57,86 @@ impl fmt::Display for GpuChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let parts: Vec<String> = self.0.iter().map(ToString::to_string).collect();
         f.write_str(&parts.join(", "))
+    }
+}
+
+/// The GPU setting of a run: one choice, or a matrix of them (`gpu = ["T4", "H100"]`, or
+/// `T4; H100` where only text fits: `MODAL_GPU`, a dispatch input), which runs the suite once
+/// per entry. A comma keeps its meaning inside an entry: a fallback list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GpuMatrix(pub Vec<GpuChoice>);
+
+impl GpuMatrix {
+    /// The form `MODAL_GPU` and the runner take: `T4;H100:2,A100-80GB`.
+    pub fn env_value(&self) -> String {
+        let entries: Vec<String> = self.0.iter().map(GpuChoice::env_value).collect();
+        entries.join(";")
+    }
+
+    /// Whether the suite runs on more than one GPU setting.
+    pub fn is_matrix(&self) -> bool {
+        self.0.len() > 1
+    }
+
+    /// Every GPU spec any entry may ask for.
+    pub fn specs(&self) -> impl Iterator<Item = &GpuSpec> {
+        self.0.iter().flat_map(|choice| choice.0.iter())
+    }
+
+    /// Each entry as people write it: `["T4", "H100, A100-80GB"]`.
+    pub fn entries(&self) -> Vec<String> {
+        self.0.iter().map(ToString::to_string).collect()
+    }
+
+    /// A matrix from a list of entries, each one GPU or a fallback list.
+    pub fn from_entries(entries: &[String]) -> Result<Self, String> {
+        let mut choices = Vec::new();
+        for entry in entries {
+            if entry.contains(';') {
+                return Err(format!(
+                    "`{entry}`: an entry of the GPU list is one GPU or a comma-separated fallback list; give each run its own entry"
+                ));
+            }
+            choices.push(entry.parse::<GpuChoice>()?);
+        }
+        GpuMatrix::new(choices)
+    }
+
+    fn new(choices: Vec<GpuChoice>) -> Result<Self, String> {
+        if choices.is_empty() {
+            return Err(format!("empty GPU list; valid types are {}", valid_names()));
+        }
+        if choices.len() > MAX_MATRIX {
+            return Err(format!(
+                "a GPU matrix of {} entries; at most {MAX_MATRIX}",
+                choices.len()
+            ));
+        }
+        for (at, choice) in choices.iter().enumerate() {
+            if choices[..at].contains(choice) {
+                return Err(format!("`{choice}` is twice in the GPU matrix"));
+            }
+        }
+        Ok(GpuMatrix(choices))
+    }
+}
+
+impl fmt::Display for GpuMatrix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.entries().join("; "))
+    }
+}
+
+impl FromStr for GpuMatrix {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let entries = text
+            .split(';')
+            .filter(|entry| !entry.trim().is_empty())
+            .map(str::parse::<GpuChoice>)
+            .collect::<Result<Vec<_>, _>>()?;
+        GpuMatrix::new(entries)
     }
 }
 
@@ -132,6 +214,28 @@ mod tests {
         assert_eq!("H100:2".parse::<GpuSpec>().unwrap().count, 2);
         let choice: GpuChoice = "H100, A100-80GB:2".parse().unwrap();
         assert_eq!(choice.to_string(), "H100, A100-80GB:2");
+    }
+
+    #[test]
+    fn a_matrix_is_entries_each_with_its_fallbacks() {
+        let matrix: GpuMatrix = "t4; H100:2, A100-80GB".parse().unwrap();
+        assert!(matrix.is_matrix());
+        assert_eq!(matrix.env_value(), "T4;H100:2,A100-80GB");
+        assert_eq!(matrix.to_string(), "T4; H100:2, A100-80GB");
+        assert_eq!(matrix.entries(), ["T4", "H100:2, A100-80GB"]);
+        let single: GpuMatrix = "H100, A100-80GB".parse().unwrap();
+        assert!(!single.is_matrix());
+        assert_eq!(single.env_value(), "H100,A100-80GB");
+        let listed = GpuMatrix::from_entries(&["T4".into(), "H100".into()]).unwrap();
+        assert_eq!(listed.env_value(), "T4;H100");
+        assert!(GpuMatrix::from_entries(&["T4; H100".into()]).is_err());
+        assert!("T4; t4".parse::<GpuMatrix>().unwrap_err().contains("twice"));
+        assert!(";".parse::<GpuMatrix>().is_err());
+        assert!(
+            "T4;L4;A10G;L40S;A100;A100-80GB;H100;H200;B200"
+                .parse::<GpuMatrix>()
+                .is_err()
+        );
     }
 
     #[test]

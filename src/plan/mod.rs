@@ -19,10 +19,14 @@ use crate::config::{self, RawConfig};
 use crate::pins::{ActionPin, PINNED_ACTIONS, PinnedAction};
 use crate::project::{Framework, InstallSource, Layout};
 use ci::CiSystem;
-use gpu::GpuChoice;
+use gpu::GpuMatrix;
 use install::{InstallPlan, ProjectInstall};
 use python::ImageBuilder;
 use values::PythonVersion;
+
+/// The recorded test durations that balance the shards (`gpu-ci durations` writes them; the
+/// runner reads them from its own checkout).
+pub const DURATIONS_FILE: &str = ".github/gpu-ci-durations.json";
 
 /// Where a setting's value came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,7 +83,10 @@ pub struct TestPlan {
     pub project_name: String,
     /// Where the settings live, for the generated files' headers: `[tool.gpu-ci] in ...`.
     pub config_section: String,
-    pub gpu: Sourced<GpuChoice>,
+    /// One GPU setting, or a matrix of them: the suite runs once per entry.
+    pub gpu: Sourced<GpuMatrix>,
+    /// The suite split into this many shards per GPU setting, each in a sandbox of its own.
+    pub shards: Sourced<u32>,
     pub python: Sourced<PythonVersion>,
     /// The Modal image builder the workspace uses: it decides which Pythons exist.
     pub image_builder: Sourced<ImageBuilder>,
@@ -149,7 +156,9 @@ impl TestPlan {
         let chosen =
             |source: &Source| matches!(source, Source::Flag { .. } | Source::Config { .. });
         RawConfig {
-            gpu: Some(self.gpu.value.to_string()),
+            gpu: (!self.gpu.value.is_matrix()).then(|| self.gpu.value.to_string()),
+            gpu_list: self.gpu.value.is_matrix().then(|| self.gpu.value.entries()),
+            shards: (self.shards.value != config::DEFAULT_SHARDS).then_some(self.shards.value),
             python: Some(self.python.value.to_string()),
             test_path: Some(self.test_path.value.clone()),
             pytest_args: Some(self.pytest_args.value.clone()),
@@ -189,8 +198,17 @@ impl TestPlan {
         let mut rows = vec![
             (
                 "gpu".to_string(),
-                text(&self.gpu.value.to_string()),
+                if self.gpu.value.is_matrix() {
+                    json!(self.gpu.value.entries())
+                } else {
+                    text(&self.gpu.value.to_string())
+                },
                 &self.gpu.source,
+            ),
+            (
+                "shards".into(),
+                json!(self.shards.value),
+                &self.shards.source,
             ),
             (
                 "python".into(),

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
-use crate::plan::gpu::GpuChoice;
+use crate::plan::gpu::GpuMatrix;
 use crate::project::Framework;
 
 /// A Python `3.N`; `plan::python` checks that Modal's image builder offers it.
@@ -19,10 +19,44 @@ impl fmt::Display for PythonVersion {
     }
 }
 
-pub fn parse_gpu(text: &str) -> Result<GpuChoice> {
-    text.parse::<GpuChoice>().map_err(|msg| {
-        Error::usage(msg).with_help("pass e.g. --gpu L4, --gpu A100-80GB or --gpu H100:2")
-    })
+/// A GPU setting as text: one GPU, a fallback list (`H100, A100-80GB`), or a matrix whose
+/// entries `;` separates (`T4; H100`).
+pub fn parse_gpu(text: &str) -> Result<GpuMatrix> {
+    text.parse::<GpuMatrix>().map_err(gpu_error)
+}
+
+/// A GPU setting as a list (the config's `gpu = [...]`, or `--gpu` given more than once): a
+/// matrix of its entries; a list of one is that entry.
+pub fn parse_gpu_list(entries: &[String]) -> Result<GpuMatrix> {
+    match entries {
+        [one] => parse_gpu(one),
+        _ => GpuMatrix::from_entries(entries).map_err(gpu_error),
+    }
+}
+
+/// The most shards a GPU's run is split into (`shards` is checked where the config is read).
+pub use crate::config::MAX_SHARDS;
+
+/// The most sandboxes one run starts at once, as the runner allows: GPUs × shards.
+pub const MAX_RUNS: u32 = 64;
+
+/// Refuses a matrix and a shard count whose runs together exceed [`MAX_RUNS`].
+pub fn check_runs(gpu: &GpuMatrix, shards: u32) -> Result<()> {
+    let settings = u32::try_from(gpu.0.len()).unwrap_or(u32::MAX);
+    if settings.saturating_mul(shards) > MAX_RUNS {
+        return Err(Error::usage(format!(
+            "{settings} GPUs × {shards} shards would start {} sandboxes at once; at most {MAX_RUNS}",
+            settings.saturating_mul(shards)
+        ))
+        .with_help("use fewer shards or fewer GPUs in the matrix"));
+    }
+    Ok(())
+}
+
+fn gpu_error(msg: String) -> Error {
+    Error::usage(msg).with_help(
+        "pass e.g. --gpu L4, --gpu A100-80GB or --gpu H100:2; --gpu T4 --gpu H100 for a matrix",
+    )
 }
 
 pub fn parse_framework(text: &str) -> Result<Framework> {

@@ -38,8 +38,10 @@ pub struct Context {
     header: Header,
     /// The form `MODAL_GPU` takes: `H100:2,A100-80GB`.
     gpu_setting: String,
-    /// The form people read: `H100:2, A100-80GB`.
+    /// The form people read: `H100:2, A100-80GB`, or `T4; H100` for a matrix.
     gpu_display: String,
+    /// The configured shards per GPU.
+    shards: u32,
     python: String,
     test_path: String,
     pytest_args: String,
@@ -67,6 +69,7 @@ pub fn context(plan: &TestPlan) -> Context {
         header: Header::new(plan),
         gpu_setting: plan.gpu.value.env_value(),
         gpu_display: plan.gpu.value.to_string(),
+        shards: plan.shards.value,
         python: plan.python.value.to_string(),
         test_path: plan.test_path.value.clone(),
         pytest_args: plan.pytest_args.value.clone(),

@@ -9,6 +9,7 @@ use crate::pins::{POETRY_VERSION, UV_VERSION};
 use crate::plan::TestPlan;
 use crate::plan::gpu::{GPU_PRICES_DATE, GPU_TYPES};
 use crate::plan::install::{InstallPlan, ProjectInstall};
+use crate::plan::values::{MAX_RUNS, MAX_SHARDS};
 use crate::project::{Framework, Layout};
 
 pub const RUNNER: GeneratedFile = GeneratedFile {
@@ -51,6 +52,11 @@ pub struct Context {
     header: Header,
     gpu_setting: String,
     gpu_display: String,
+    /// The suite split into this many shards (per GPU of a matrix), each in a sandbox.
+    shards: u32,
+    max_shards: u32,
+    /// The most sandboxes a run starts at once: GPUs × shards.
+    max_runs: u32,
     python: String,
     test_path: String,
     pytest_args: String,
@@ -108,7 +114,7 @@ fn default_base_image(framework: Framework, builds_cuda: bool) -> Option<String>
 /// extension built in the image runs on these (and, through PTX, on newer ones).
 fn cuda_arch_list(plan: &TestPlan) -> String {
     let mut archs: Vec<&str> = Vec::new();
-    for spec in &plan.gpu.value.0 {
+    for spec in plan.gpu.value.specs() {
         let arch = match spec.kind {
             "T4" => "7.5",
             "A100" | "A100-40GB" | "A100-80GB" => "8.0",
@@ -204,6 +210,9 @@ pub fn context(plan: &TestPlan) -> Context {
         header: Header::new(plan),
         gpu_setting: plan.gpu.value.env_value(),
         gpu_display: plan.gpu.value.to_string(),
+        shards: plan.shards.value,
+        max_shards: MAX_SHARDS,
+        max_runs: MAX_RUNS,
         python: plan.python.value.to_string(),
         test_path: plan.test_path.value.clone(),
         pytest_args: plan.pytest_args.value.clone(),

@@ -27,11 +27,13 @@ pub const GENERATED: [&str; 5] = [
 ];
 
 /// The option sets every fixture is generated with for the structural checks and the checkers.
-pub const OPTION_SETS: [&[&str]; 7] = [
+pub const OPTION_SETS: [&[&str]; 8] = [
     &[],
     &["--fork-prs"],
     &["--gpu", "A100-80GB"],
     &["--gpu", "H100:2"],
+    // A GPU matrix with shards (issue 15).
+    &["--gpu", "T4", "--gpu", "H100:2, A100-80GB", "--shards", "4"],
     &["--label", "run on gpu"],
     // A label that is not a YAML plain scalar (issue 12).
     &["--label", "ci: gpu"],

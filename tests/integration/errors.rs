@@ -181,6 +181,59 @@ const CASES: &[Case] = &[
         setup: nothing,
         args: &["run", "--local"],
     },
+    Case {
+        name: "shards out of range in the config",
+        fixture: "extras-flat",
+        setup: |p| append_config(p, "\n[tool.gpu-ci]\nshards = 0\n"),
+        args: &["init", "--yes"],
+    },
+    Case {
+        name: "shards flag out of range",
+        fixture: "extras-flat",
+        setup: nothing,
+        args: &["init", "--yes", "--shards", "33"],
+    },
+    Case {
+        name: "GPU list with a number",
+        fixture: "extras-flat",
+        setup: |p| append_config(p, "\n[tool.gpu-ci]\ngpu = [\"T4\", 4]\n"),
+        args: &["init", "--yes"],
+    },
+    Case {
+        name: "GPU list entry that is a matrix",
+        fixture: "extras-flat",
+        setup: |p| append_config(p, "\n[tool.gpu-ci]\ngpu = [\"T4; H100\", \"L4\"]\n"),
+        args: &["init", "--yes"],
+    },
+    Case {
+        name: "GPU twice in a matrix",
+        fixture: "extras-flat",
+        setup: nothing,
+        args: &["init", "--yes", "--gpu", "T4", "--gpu", "t4"],
+    },
+    Case {
+        name: "too many runs at once",
+        fixture: "extras-flat",
+        setup: nothing,
+        args: &["init", "--yes", "--gpu", "T4;L4;H100", "--shards", "32"],
+    },
+    Case {
+        name: "durations without a JUnit XML",
+        fixture: "extras-flat",
+        setup: nothing,
+        args: &["durations"],
+    },
+    Case {
+        name: "durations from a JUnit XML with a document type",
+        fixture: "extras-flat",
+        setup: |p| {
+            p.write(
+                "test-outputs/junit.xml",
+                "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"aaaa\">]><testsuite><testcase name=\"&a;\" time=\"1\"/></testsuite>",
+            )
+        },
+        args: &["durations"],
+    },
 ];
 
 #[test]

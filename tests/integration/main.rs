@@ -23,6 +23,7 @@ mod prompts;
 mod quoting;
 mod real_projects;
 mod run;
+mod shards;
 mod signals;
 mod snapshots;
 mod transaction;

@@ -345,7 +345,7 @@ fn image_layers(runner: &str) -> String {
         .filter(|l| l.starts_with('.') || l.starts_with("modal.Image"))
         .map(|l| format!("  {l}"))
         .collect();
-    if runner.contains("\"--install-project\",") {
+    if runner.contains("INSTALL_ARGS = [\"--install-project\"]") {
         lines.push("  + the project installed at start (editable, --no-deps)".into());
     }
     format!("image:\n{}", lines.join("\n"))

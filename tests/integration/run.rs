@@ -23,6 +23,8 @@ const FAKE_MODAL: &str = r#"#!/bin/sh
 {
   for arg in "$@"; do echo "arg=$arg"; done
   echo "MODAL_GPU=$MODAL_GPU"
+  echo "GPU_CI_SHARDS=$GPU_CI_SHARDS"
+  echo "GPU_CI_DURATIONS=$GPU_CI_DURATIONS"
   echo "cwd=$(pwd)"
   echo "runner-header=$(head -n 1 "$2")"
 } > "$FAKE_LOG"

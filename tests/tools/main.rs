@@ -16,5 +16,6 @@ mod pre_commit;
 mod project_install;
 mod run_local;
 mod runner;
+mod shards;
 mod wheel;
 mod workflow_scripts;

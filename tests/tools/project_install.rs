@@ -33,7 +33,7 @@ fn the_project_is_installed_so_metadata_entry_points_and_namespaces_work() {
     let project = installable_project();
     let runner = project.read(".modal/test_runner.py");
     assert!(
-        runner.contains("\"--install-project\","),
+        runner.contains("INSTALL_ARGS = [\"--install-project\"]"),
         "init must ask for the install"
     );
     let venv = tempfile::tempdir().unwrap();

@@ -96,9 +96,10 @@ fn no_path_of_the_local_side_deserialises_container_output() {
         assert!(runner.contains("modal.Sandbox.create("), "{fixture}");
         assert_eq!(
             runner.matches("text=False").count(),
-            2,
-            "{fixture}: both execs read bytes"
+            3,
+            "{fixture}: every exec (the tests, a shard's test list, a file read back) reads bytes"
         );
+        assert_eq!(runner.matches("sandbox.exec(").count(), 3, "{fixture}");
         // The in-container script runs without the Modal client, and never imports it.
         let inside = project.read(IN_CONTAINER);
         assert!(!inside.contains("import modal"), "{fixture}");
@@ -112,16 +113,16 @@ fn fake_modal() -> PathBuf {
     repo_root().join("tests/tools/fake_modal")
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    events: Vec<serde_json::Value>,
-    seconds: f64,
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub events: Vec<serde_json::Value>,
+    pub seconds: f64,
 }
 
 impl Run {
-    fn events(&self, kind: &str) -> Vec<&serde_json::Value> {
+    pub fn events(&self, kind: &str) -> Vec<&serde_json::Value> {
         self.events.iter().filter(|e| e["event"] == kind).collect()
     }
 }
@@ -139,7 +140,7 @@ fn modal_command(project: &Project, log: &Path) -> Command {
     cmd
 }
 
-fn run_fake(project: &Project, env: &[(&str, &str)]) -> Run {
+pub fn run_fake(project: &Project, env: &[(&str, &str)]) -> Run {
     // Outside the tree, which the runner uploads.
     let log = project.root.parent().unwrap().join("modal-events.jsonl");
     let _ = std::fs::remove_file(&log);
@@ -189,7 +190,7 @@ fn configured_args(project: &Project) -> Vec<String> {
 }
 
 /// Runs Python `code` in the project with the test venv (which has `modal`); its stdout.
-fn python_in(project: &Project, code: &str) -> String {
+pub fn python_in(project: &Project, code: &str) -> String {
     let output = runner_python()
         .current_dir(&project.root)
         .args(["-c", code])
@@ -199,7 +200,7 @@ fn python_in(project: &Project, code: &str) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-fn suite(tests: &str, init_args: &[&str]) -> Project {
+pub fn suite(tests: &str, init_args: &[&str]) -> Project {
     let project = Project::fixture("extras-flat");
     std::fs::remove_file(project.path("test/test_mathkit.py")).unwrap();
     if !tests.is_empty() {
@@ -212,7 +213,7 @@ fn suite(tests: &str, init_args: &[&str]) -> Project {
 }
 
 /// Adds `line` to [tool.gpu-ci] (the last table of the fixture's pyproject) and re-renders.
-fn configure(project: &Project, line: &str) {
+pub fn configure(project: &Project, line: &str) {
     let config = format!("{}{line}\n", project.read("pyproject.toml"));
     project.write("pyproject.toml", &config);
     project.gpu_ci(&["init", "--yes", "--force"]).success();

@@ -566,6 +566,7 @@ fn the_modal_run_is_fenced_with_a_fresh_token() {
         ("MODAL_TOKEN_SECRET", "as-secret"),
         ("MODAL_ENVIRONMENT", "ci"),
         ("MODAL_GPU", "L4"),
+        ("GPU_CI_SHARDS", ""),
         ("GPU_CI_PYTHON", "3.12"),
         ("TEST_PATH", "test/"),
         ("PYTEST_ARGS", "-v -k 'gpu and not slow'"),

@@ -2,8 +2,11 @@
 
 It implements only what `.modal/test_runner.py` calls. It appends what the runner asks for to
 $FAKE_MODAL_LOG (one JSON object a line) and runs a sandbox's commands on this machine, with
-the sandbox's paths mapped to local folders. Knobs: FAKE_MODAL_START_FAILURES (how many
-Sandbox.create calls fail first), FAKE_MODAL_BUILD_FAIL (the image build fails).
+the sandbox's paths mapped to local folders; each sandbox has a /tmp of its own. Knobs:
+FAKE_MODAL_START_FAILURES (how many Sandbox.create calls fail first), FAKE_MODAL_STARTS_LIMIT
+(every Sandbox.create after this many fails), FAKE_MODAL_FAIL_GPU (every Sandbox.create on this
+GPU fails), FAKE_MODAL_BUILD_FAIL (the image build fails). Sandboxes may be created and used
+from several threads at once, as the runner's shards do.
 """
 
 from __future__ import annotations
@@ -123,10 +126,32 @@ class Image:
         return self
 
 
+class _Writer:
+    """The process's stdin, as Modal's StreamWriter: write() buffers, drain() sends."""
+
+    def __init__(self, pipe) -> None:
+        self.pipe, self.buffer, self.eof = pipe, b"", False
+
+    def write(self, data) -> None:
+        self.buffer += data.encode() if isinstance(data, str) else bytes(data)
+
+    def write_eof(self) -> None:
+        self.eof = True
+
+    def drain(self) -> None:
+        if self.buffer:
+            self.pipe.write(self.buffer)
+            self.pipe.flush()
+            self.buffer = b""
+        if self.eof:
+            self.pipe.close()
+
+
 class _Process:
     def __init__(self, popen: subprocess.Popen) -> None:
         self.popen = popen
         self.stdout = self._chunks()
+        self.stdin = _Writer(popen.stdin)
 
     def _chunks(self):
         fd = self.popen.stdout.fileno()
@@ -142,6 +167,7 @@ class _Process:
 
 class Sandbox:
     _starts = 0
+    _lock = threading.Lock()
 
     def __init__(self, image: Image, timeout: int, workdir: str) -> None:
         self.paths = {remote: str(local) for remote, local, _ in image.mounts}
@@ -156,10 +182,13 @@ class Sandbox:
 
     @staticmethod
     def create(*command: str, app: App, image: Image, gpu: str, timeout: int, workdir: str) -> Sandbox:
-        Sandbox._starts += 1
+        with Sandbox._lock:
+            Sandbox._starts += 1
+            start = Sandbox._starts
         failures = int(os.environ.get("FAKE_MODAL_START_FAILURES", "0"))
+        limit = int(os.environ.get("FAKE_MODAL_STARTS_LIMIT", "1000000"))
         record("create", command=list(command), gpu=gpu, timeout=timeout, workdir=workdir)
-        if Sandbox._starts <= failures:
+        if start <= failures or start > limit or gpu == os.environ.get("FAKE_MODAL_FAIL_GPU"):
             raise exception.ResourceExhaustedError("Insufficient capacity to create sandbox. (fake)")
         return Sandbox(image, timeout, workdir)
 
@@ -178,6 +207,7 @@ class Sandbox:
             argv,
             cwd=self.workdir,
             env=env,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL if stderr == StreamType.DEVNULL else None,
             start_new_session=True,
