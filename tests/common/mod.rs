@@ -155,6 +155,16 @@ impl Project {
 
 /// Every fixture × option set (flags, and flags with config), initialised.
 pub fn all_generated() -> Vec<(String, Project)> {
+    generated_with(&[])
+}
+
+/// Every fixture × option set, initialised for GitHub, GitLab and Bitbucket at once (issue 17).
+pub fn all_generated_for_every_ci() -> Vec<(String, Project)> {
+    generated_with(&["--ci", "github,gitlab,bitbucket"])
+}
+
+/// Every fixture × option set, initialised with `init --yes` plus `extra` arguments.
+fn generated_with(extra: &[&str]) -> Vec<(String, Project)> {
     let sets = OPTION_SETS
         .iter()
         .map(|options| (*options, ""))
@@ -167,6 +177,7 @@ pub fn all_generated() -> Vec<(String, Project)> {
                 add_config(&project, config);
             }
             let mut args = vec!["init", "--yes"];
+            args.extend_from_slice(extra);
             args.extend_from_slice(options);
             project.gpu_ci(&args).success();
             projects.push((format!("{fixture} {options:?} {config:?}"), project));
@@ -175,26 +186,20 @@ pub fn all_generated() -> Vec<(String, Project)> {
     projects
 }
 
-/// Every fixture × option set, initialised for GitHub, GitLab and Bitbucket at once (issue 17).
-pub fn all_generated_for_every_ci() -> Vec<(String, Project)> {
-    let sets = OPTION_SETS
-        .iter()
-        .map(|options| (*options, ""))
-        .chain(CONFIG_SETS);
-    let mut projects = Vec::new();
-    for fixture in FIXTURES {
-        for (options, config) in sets.clone() {
-            let project = Project::fixture(fixture);
-            if !config.is_empty() {
-                add_config(&project, config);
-            }
-            let mut args = vec!["init", "--yes", "--ci", "github,gitlab,bitbucket"];
-            args.extend_from_slice(options);
-            project.gpu_ci(&args).success();
-            projects.push((format!("{fixture} {options:?} {config:?}"), project));
-        }
-    }
-    projects
+/// `git -C root ARGS…`, which must succeed; with an identity for commits.
+pub fn git(root: &Path, args: &[&str]) {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        describe(&output)
+    );
 }
 
 /// Variables whose name starts with one of these are removed from every gpu-ci the tests

@@ -10,8 +10,9 @@ use gpu_ci::pins::MODAL_CLIENT_VERSION;
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::common::git;
 use crate::common::{Project, gpu_ci};
-use crate::fake_github::{FakeGitHub, State, TOKEN, committed_project, git};
+use crate::fake_github::{FakeGitHub, State, TOKEN, committed_project};
 use crate::snapshots::settings;
 
 /// The generated files and the lock, as the fake GitHub holds them on `main`.

@@ -5,8 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
@@ -15,7 +13,7 @@ use crypto_box::SecretKey;
 use crypto_box::aead::OsRng;
 use serde_json::{Value, json};
 
-use crate::common::{Project, describe};
+use crate::common::{Project, git};
 
 pub const REPO: &str = "octo-org/octo-repo";
 pub const TOKEN: &str = "ghp-test-token";
@@ -294,22 +292,6 @@ impl FakeGitHub {
     pub fn forget_requests(&self) {
         self.log.lock().unwrap().clear();
     }
-}
-
-/// `git -C root ARGS…`, which must succeed; with an identity for commits.
-pub fn git(root: &Path, args: &[&str]) {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        describe(&output)
-    );
 }
 
 /// A fixture after `gpu-ci init --yes`, committed on `main`, with `origin` on GitHub (ssh).

@@ -5,23 +5,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::common::{Project, describe, gpu_ci_path, repo_root, scrub_env};
+use crate::common::{Project, describe, git, gpu_ci_path, repo_root, scrub_env};
 use crate::installed::tool;
-
-fn git(root: &Path, args: &[&str]) {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        describe(&output)
-    );
-}
 
 fn try_repo(project: &Project, home: &Path) -> Output {
     let bin = home.join("bin");
