@@ -14,10 +14,12 @@
 
 use std::fs;
 use std::io::ErrorKind;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoOp, Result};
-use crate::generate::journal::{Entry, JOURNAL, Journal, State, hash, sweep, write_synced};
+use crate::generate::journal::{
+    Entry, JOURNAL, Journal, State, hash, is_plain, sweep, write_synced,
+};
 
 /// One file to write, relative to the project root.
 pub struct FileWrite {
@@ -148,10 +150,7 @@ pub fn write_all(root: &Path, files: &[FileWrite]) -> Result<()> {
     let mut entries: Vec<Entry> = Vec::new();
     for file in files {
         let target = resolve(root, &root_real, &file.path, &mut created_dirs)?;
-        if target
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_)))
-        {
+        if !is_plain(&target) {
             return Err(Error::internal(format!(
                 "`{}` is not a plain path",
                 file.path
