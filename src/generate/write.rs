@@ -20,6 +20,7 @@ use crate::error::{Error, IoOp, Result};
 use crate::generate::journal::{
     Entry, JOURNAL, Journal, State, hash, is_plain, sweep, write_synced,
 };
+use crate::project::read_text;
 
 /// One file to write, relative to the project root.
 pub struct FileWrite {
@@ -140,6 +141,19 @@ fn resolve(
         )),
         Ok(_) => Ok(target),
     }
+}
+
+/// What `rel` holds now, read where a write would put it (`None`: nothing there yet): through
+/// a symbolic link only to a file inside the project, as `write_all` would write it. A link out
+/// of the project, which a pull request can commit, is refused here as the write refuses it,
+/// so that no diff (`update --check` in CI) ever shows a file from outside the project.
+pub fn read_target(root: &Path, rel: &str) -> Result<Option<String>> {
+    let root_real = fs::canonicalize(root).map_err(|err| Error::io(IoOp::Read, root, err))?;
+    let target = root_real.join(resolve(root, &root_real, rel, &mut Vec::new())?);
+    if !target.is_file() {
+        return Ok(None);
+    }
+    read_text(&target, rel).map(Some)
 }
 
 /// Writes every file or none: checks all targets, stages every file under a `prepared`

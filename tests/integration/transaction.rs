@@ -316,3 +316,43 @@ fn a_link_where_gpu_ci_stages_is_never_written_through() {
     assert!(fs::symlink_metadata(project.path(".gpu-ci.journal.tmp")).is_err());
     assert!(project.path(REUSABLE).is_file());
 }
+
+/// A generated file, the lock or `.gitlab-ci.yml` committed as a link out of the project (to a
+/// secret, or to `/proc/self/environ`) is refused before it is read: `update --check` in CI,
+/// `--dry-run` and every write never show a byte of it in a diff.
+#[test]
+fn a_link_out_of_the_project_is_never_read_into_a_diff() {
+    let secret = "SECRET-8c1f-never-shown";
+    for (rel, ci) in [
+        (RUNNER, "github"),
+        (LOCK, "github"),
+        (".gitlab-ci.yml", "gitlab"),
+    ] {
+        let project = Project::fixture("uv-groups-src");
+        project.gpu_ci(&["init", "--yes", "--ci", ci]).success();
+        let outside = project.root.parent().unwrap().join("secret");
+        fs::write(&outside, format!("{secret}\n")).unwrap();
+        let _ = fs::remove_file(project.path(rel));
+        std::os::unix::fs::symlink(&outside, project.path(rel)).unwrap();
+        for args in [
+            &["update", "--check"][..],
+            &["update", "--dry-run"],
+            &["update"],
+            &["init", "--yes", "--dry-run", "--ci", ci],
+            &["init", "--yes", "--force", "--ci", ci],
+        ] {
+            let output = project.gpu_ci(args).get_output().clone();
+            let shown = format!("{}", describe(&output));
+            assert_eq!(output.status.code(), Some(2), "{rel} {args:?}: {shown}");
+            assert!(
+                shown.contains(&format!("cannot write `{rel}`: it is a symbolic link to `")),
+                "{rel} {args:?}: {shown}"
+            );
+            assert!(
+                !shown.contains(secret),
+                "{rel} {args:?} showed the file: {shown}"
+            );
+            assert_eq!(fs::read_to_string(&outside).unwrap(), format!("{secret}\n"));
+        }
+    }
+}
