@@ -172,6 +172,13 @@ impl Journal {
     /// Finishes a committed write: moves every staged file that is still there into place.
     /// Returns how many were still to move.
     pub fn roll_forward(&self, root: &Path) -> Result<usize> {
+        // Some files may be in place already: the journal, not "nothing was written", is
+        // what to go by.
+        let io = |op, path: &Path, err| {
+            Error::io(op, path, err).with_help(format!(
+                "the write is recorded in `{JOURNAL}`: fix the cause, then any gpu-ci command finishes it"
+            ))
+        };
         let mut moved = 0;
         for entry in &self.entries {
             let temp = root.join(&entry.temp);
@@ -179,7 +186,7 @@ impl Journal {
                 Ok(bytes) => bytes,
                 // Already renamed: the rename consumed the staged file.
                 Err(err) if err.kind() == ErrorKind::NotFound => continue,
-                Err(err) => return Err(Error::io(IoOp::Read, &entry.temp, err)),
+                Err(err) => return Err(io(IoOp::Read, &entry.temp, err)),
             };
             if hash(&bytes) != entry.hash {
                 return Err(Error::usage(format!(
@@ -191,7 +198,7 @@ impl Journal {
                 )));
             }
             fs::rename(&temp, root.join(&entry.target))
-                .map_err(|err| Error::io(IoOp::Move, &entry.target, err))?;
+                .map_err(|err| io(IoOp::Move, &entry.target, err))?;
             moved += 1;
         }
         for dir in self.folders() {

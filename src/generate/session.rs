@@ -230,6 +230,30 @@ mod tests {
         }
     }
 
+    /// A committed write that cannot finish may have moved some files already: its help
+    /// points at the journal, never says that nothing was written.
+    #[test]
+    fn a_committed_write_that_cannot_finish_says_the_journal_finishes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(root.join(".b.txt.gpu-ci-7.tmp"), "b2").unwrap();
+        fs::create_dir(root.join("b.txt")).unwrap();
+        fs::write(root.join("b.txt/keep"), "x").unwrap();
+        journal(State::Committed).store(root).unwrap();
+        let err = recover(root).unwrap_err();
+        assert!(
+            err.to_string().contains("cannot move into place `b.txt`"),
+            "{err}"
+        );
+        let help = err.help().unwrap();
+        assert!(
+            help.contains("the write is recorded in `.gpu-ci.journal`"),
+            "{help}"
+        );
+        assert!(!help.contains("nothing was written"), "{help}");
+        assert!(root.join(JOURNAL_NAME).exists());
+    }
+
     #[test]
     fn a_staged_file_that_is_not_what_was_staged_is_never_moved_into_place() {
         let dir = tempfile::tempdir().unwrap();

@@ -17,9 +17,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoOp, Result};
-use crate::generate::journal::{
-    Entry, JOURNAL, Journal, State, hash, is_plain, sweep, write_synced,
-};
+use crate::generate::journal::{Entry, Journal, State, hash, is_plain, sweep, write_synced};
 use crate::project::read_text;
 
 /// One file to write, relative to the project root.
@@ -206,11 +204,7 @@ pub fn write_all(root: &Path, files: &[FileWrite]) -> Result<()> {
         return Err(err);
     }
     // Committed: from here the write completes, now or at the next gpu-ci command.
-    journal.roll_forward(&root_real).map_err(|err| {
-        err.with_help(format!(
-            "the write is recorded in `{JOURNAL}`: fix the cause, then any gpu-ci command finishes it"
-        ))
-    })?;
+    journal.roll_forward(&root_real)?;
     Journal::remove(&root_real)
 }
 
