@@ -342,7 +342,7 @@ fn a_link_out_of_the_project_is_never_read_into_a_diff() {
             &["init", "--yes", "--force", "--ci", ci],
         ] {
             let output = project.gpu_ci(args).get_output().clone();
-            let shown = format!("{}", describe(&output));
+            let shown = describe(&output);
             assert_eq!(output.status.code(), Some(2), "{rel} {args:?}: {shown}");
             assert!(
                 shown.contains(&format!("cannot write `{rel}`: it is a symbolic link to `")),
