@@ -15,10 +15,10 @@ use std::path::Path;
 use crate::error::Result;
 use crate::generate::changes::ChangeSet;
 use crate::generate::lock::Lock;
+use crate::generate::write::read_target;
 use crate::generate::{OnEdited, regenerate};
 use crate::plan::TestPlan;
 use crate::plan::ci::CiSystem;
-use crate::project::read_text;
 use crate::targets::{self, gitlab, gitlab_include};
 
 /// The changes that bring every generated file and the lock to what `plan` renders, and, for
@@ -49,12 +49,7 @@ pub fn regenerate_files(root: &Path, plan: &TestPlan, on_edited: OnEdited) -> Re
         on_edited,
     )?;
     if plan.uses(CiSystem::Gitlab) {
-        let path = root.join(gitlab::CI_FILE);
-        let current = if path.is_file() {
-            Some(read_text(&path, gitlab::CI_FILE)?)
-        } else {
-            None
-        };
+        let current = read_target(root, gitlab::CI_FILE)?;
         if let Some(new) = gitlab_include::with_include(current.as_deref())? {
             changes.change(gitlab::CI_FILE, current.as_deref(), new, None);
         }

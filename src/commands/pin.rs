@@ -86,6 +86,10 @@ pub fn run(args: &PinArgs, root: &Path) -> Result<ExitStatus> {
                 "`{}` {} now names commit {}, not {}: the tag was moved",
                 action.repo, resolved.tag, resolved.sha, current.sha
             ));
+            ui::help(&format!(
+                "a moved tag is a re-release or a compromised repository: compare the two commits in `{}` before you commit the new pin (`git checkout -- .` keeps the old one)",
+                action.repo
+            ));
         }
         report.push(format!(
             "  pinned {} {} → {} ({})",

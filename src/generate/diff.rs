@@ -1,11 +1,13 @@
-//! Unified diffs for `--dry-run` (and later `--check`).
+//! Unified diffs for `--dry-run` and `--check`.
 
 use similar::TextDiff;
 
+use crate::newlines::to_lf;
+
 /// A unified diff from `old` to `new`, with line endings normalised; `None` for a new file.
 pub fn unified(path: &str, old: Option<&str>, new: &str) -> String {
-    let old_text = old.map(|t| t.replace("\r\n", "\n")).unwrap_or_default();
-    let new_text = new.replace("\r\n", "\n");
+    let old_text = old.map(to_lf).unwrap_or_default();
+    let new_text = to_lf(new);
     let old_name = if old.is_some() {
         format!("a/{path}")
     } else {

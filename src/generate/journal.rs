@@ -12,7 +12,7 @@
 
 use std::fs;
 use std::io::{ErrorKind, Write};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -53,9 +53,13 @@ pub fn hash(bytes: &[u8]) -> String {
     format!("{:016x}", crate::generate::stamp::fnv1a(bytes))
 }
 
-/// Writes and syncs `bytes` to `path`, creating or truncating it.
+/// Writes and syncs `bytes` to a new file `path`. Never through what is already there: a file
+/// or a symbolic link of that name (one a pull request committed, say) is an error.
 pub fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = fs::File::create(path)?;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
 }
@@ -73,6 +77,8 @@ impl Journal {
     pub fn store(&self, root: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self).expect("the journal serialises");
         let temp = root.join(JOURNAL_TEMP);
+        // Left by a killed gpu-ci, or planted: removed (a link, not what it names), never used.
+        let _ = fs::remove_file(&temp);
         let result = write_synced(&temp, text.as_bytes())
             .and_then(|()| fs::rename(&temp, root.join(JOURNAL)));
         if let Err(err) = result {
@@ -84,20 +90,61 @@ impl Journal {
     }
 
     /// The journal a write left behind; `None` when there is none.
+    ///
+    /// It is checked before anything acts on it (`check`): a journal is never committed, but
+    /// one can arrive with a pull request, and it must not make gpu-ci move or delete a file
+    /// that no gpu-ci write makes.
     pub fn load(root: &Path) -> Result<Option<Journal>> {
-        let text = match fs::read_to_string(root.join(JOURNAL)) {
-            Ok(text) => text,
+        let path = root.join(JOURNAL);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_file() => {}
+            Ok(_) => return Err(not_a_journal("it is not a regular file")),
             Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
             Err(err) => return Err(Error::io(IoOp::Read, JOURNAL, err)),
+        }
+        let text = fs::read_to_string(&path).map_err(|err| Error::io(IoOp::Read, JOURNAL, err))?;
+        let journal: Journal =
+            serde_json::from_str(&text).map_err(|err| not_a_journal(&err.to_string()))?;
+        journal.check(root)?;
+        Ok(Some(journal))
+    }
+
+    /// Whether every path is one a gpu-ci write makes: relative and plain, through no symbolic
+    /// link; each staged file `.NAME.gpu-ci-PID.tmp` beside its target `NAME`; each folder made
+    /// one that holds a target.
+    fn check(&self, root: &Path) -> Result<()> {
+        let refuse = |path: &Path, why: &str| {
+            Err(not_a_journal(&format!(
+                "it names `{}`, {why}",
+                path.display()
+            )))
         };
-        serde_json::from_str(&text).map(Some).map_err(|err| {
-            Error::usage(format!(
-                "`{JOURNAL}` (what an interrupted gpu-ci write was doing) is not a gpu-ci journal: {err}"
-            ))
-            .with_help(format!(
-                "delete `{JOURNAL}`, then check the generated files with `gpu-ci update --check`"
-            ))
-        })
+        for entry in &self.entries {
+            for path in [&entry.target, &entry.temp] {
+                if !is_plain(path) {
+                    return refuse(path, "which is not a plain path inside the project");
+                }
+                if through_link(root, path) {
+                    return refuse(path, "which is reached through a symbolic link");
+                }
+            }
+            let name = entry.target.file_name().and_then(|n| n.to_str());
+            let staged = entry.temp.file_name().and_then(|n| n.to_str());
+            let beside = entry.temp.parent() == entry.target.parent()
+                && staged
+                    .and_then(staged_stem)
+                    .is_some_and(|stem| name.is_some_and(|name| stem == format!(".{name}")));
+            if !beside {
+                return refuse(&entry.temp, "which is not a file gpu-ci stages for it");
+            }
+        }
+        for dir in &self.created_dirs {
+            let holds = |e: &Entry| e.target.parent().is_some_and(|p| p.starts_with(dir));
+            if !is_plain(dir) || through_link(root, dir) || !self.entries.iter().any(holds) {
+                return refuse(dir, "which is not a folder this write makes");
+            }
+        }
+        Ok(())
     }
 
     pub fn remove(root: &Path) -> Result<()> {
@@ -125,6 +172,13 @@ impl Journal {
     /// Finishes a committed write: moves every staged file that is still there into place.
     /// Returns how many were still to move.
     pub fn roll_forward(&self, root: &Path) -> Result<usize> {
+        // Some files may be in place already: the journal, not "nothing was written", is
+        // what to go by.
+        let io = |op, path: &Path, err| {
+            Error::io(op, path, err).with_help(format!(
+                "the write is recorded in `{JOURNAL}`: fix the cause, then any gpu-ci command finishes it"
+            ))
+        };
         let mut moved = 0;
         for entry in &self.entries {
             let temp = root.join(&entry.temp);
@@ -132,7 +186,7 @@ impl Journal {
                 Ok(bytes) => bytes,
                 // Already renamed: the rename consumed the staged file.
                 Err(err) if err.kind() == ErrorKind::NotFound => continue,
-                Err(err) => return Err(Error::io(IoOp::Read, &entry.temp, err)),
+                Err(err) => return Err(io(IoOp::Read, &entry.temp, err)),
             };
             if hash(&bytes) != entry.hash {
                 return Err(Error::usage(format!(
@@ -144,7 +198,7 @@ impl Journal {
                 )));
             }
             fs::rename(&temp, root.join(&entry.target))
-                .map_err(|err| Error::io(IoOp::Move, &entry.target, err))?;
+                .map_err(|err| io(IoOp::Move, &entry.target, err))?;
             moved += 1;
         }
         for dir in self.folders() {
@@ -166,32 +220,62 @@ impl Journal {
     }
 }
 
-/// Whether `name` is a file gpu-ci stages: `.NAME.gpu-ci-PID.tmp`, or the journal's own.
-pub fn is_staged_name(name: &str) -> bool {
-    if name == JOURNAL_TEMP {
-        return true;
+fn not_a_journal(why: &str) -> Error {
+    Error::usage(format!(
+        "`{JOURNAL}` (what an interrupted gpu-ci write was doing) is not a gpu-ci journal: {why}"
+    ))
+    .with_help(format!(
+        "delete `{JOURNAL}` (gpu-ci never commits it; one that came with a change is not gpu-ci's), then check the generated files with `gpu-ci update --check`"
+    ))
+}
+
+/// Relative, non-empty, and only names: no root, no `.` or `..`.
+pub fn is_plain(path: &Path) -> bool {
+    path.components().next().is_some()
+        && path.components().all(|c| matches!(c, Component::Normal(_)))
+}
+
+/// Whether a folder or file on the way from `root` to `rel` (those that exist) is a symbolic
+/// link: a write records its paths with links already followed, so a link there is not its.
+pub fn through_link(root: &Path, rel: &Path) -> bool {
+    let mut path = root.to_path_buf();
+    for part in rel {
+        path.push(part);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => return true,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
     }
-    let Some(rest) = name.strip_suffix(".tmp") else {
-        return false;
-    };
-    let Some((stem, pid)) = rest.rsplit_once(".gpu-ci-") else {
-        return false;
-    };
-    stem.len() > 1
+    false
+}
+
+/// `.NAME` of a staged file's name `.NAME.gpu-ci-PID.tmp`; `None` for any other name.
+fn staged_stem(name: &str) -> Option<&str> {
+    let (stem, pid) = name.strip_suffix(".tmp")?.rsplit_once(".gpu-ci-")?;
+    let staged = stem.len() > 1
         && stem.starts_with('.')
         && !pid.is_empty()
-        && pid.chars().all(|c| c.is_ascii_digit())
+        && pid.chars().all(|c| c.is_ascii_digit());
+    staged.then_some(stem)
+}
+
+/// Whether `name` is a file gpu-ci stages: `.NAME.gpu-ci-PID.tmp`, or the journal's own.
+pub fn is_staged_name(name: &str) -> bool {
+    name == JOURNAL_TEMP || staged_stem(name).is_some()
 }
 
 /// Removes stale staged files from `dir`: under the project lock, no other gpu-ci is writing,
-/// so any there were left by one that was killed (or by an older version of gpu-ci).
+/// so any there were left by one that was killed (or by an older version of gpu-ci). A symbolic
+/// link with such a name goes too (the link, never what it names): gpu-ci stages only regular
+/// files, and creates each anew, so a link there could only misdirect a write.
 pub fn sweep(dir: &Path) -> usize {
     let Ok(entries) = fs::read_dir(dir) else {
         return 0;
     };
     entries
         .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()))
         .filter(|e| e.file_name().to_str().is_some_and(is_staged_name))
         .filter(|e| fs::remove_file(e.path()).is_ok())
         .count()
@@ -218,16 +302,20 @@ mod tests {
             state: State::Committed,
             created_dirs: vec![".github".into()],
             entries: vec![Entry {
-                target: "a.txt".into(),
-                temp: ".a.txt.gpu-ci-1.tmp".into(),
+                target: ".github/a.txt".into(),
+                temp: ".github/.a.txt.gpu-ci-1.tmp".into(),
                 hash: hash(b"new"),
             }],
         };
         journal.store(dir.path()).unwrap();
         assert_eq!(Journal::load(dir.path()).unwrap(), Some(journal.clone()));
-        fs::write(dir.path().join(".a.txt.gpu-ci-1.tmp"), "new").unwrap();
+        fs::create_dir(dir.path().join(".github")).unwrap();
+        fs::write(dir.path().join(".github/.a.txt.gpu-ci-1.tmp"), "new").unwrap();
         assert_eq!(journal.roll_forward(dir.path()).unwrap(), 1);
-        assert_eq!(fs::read_to_string(dir.path().join("a.txt")).unwrap(), "new");
+        assert_eq!(
+            fs::read_to_string(dir.path().join(".github/a.txt")).unwrap(),
+            "new"
+        );
         // Again: nothing left to move.
         assert_eq!(journal.roll_forward(dir.path()).unwrap(), 0);
         Journal::remove(dir.path()).unwrap();

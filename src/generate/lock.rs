@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::project::read_text;
+use crate::generate::write::read_target;
 
 /// Each target's template context, by target id: what the lock keeps to re-render later.
 pub type Contexts = BTreeMap<String, serde_json::Value>;
@@ -34,11 +34,7 @@ impl Lock {
 
     /// The lock's text as it is on disk; `None` when there is none.
     pub fn read_text(root: &Path) -> Result<Option<String>> {
-        let path = root.join(LOCK);
-        if !path.is_file() {
-            return Ok(None);
-        }
-        read_text(&path, LOCK).map(Some)
+        read_target(root, LOCK)
     }
 
     /// The project's lock; `None` when there is none.

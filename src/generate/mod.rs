@@ -16,10 +16,10 @@ use std::process::Command;
 
 use crate::error::{Error, Result};
 use crate::newlines::{is_crlf, keep_line_endings, to_lf};
-use crate::project::read_text;
 use changes::ChangeSet;
 use lock::{LOCK, Lock};
 use stamp::{content_hash, recorded_hash};
+use write::read_target;
 
 /// One rendered file, relative to the project root.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,12 +101,7 @@ pub fn regenerate(
     let mut changes = ChangeSet::default();
     let mut refused = Vec::new();
     for new in rendered {
-        let target = root.join(new.path);
-        let current = if target.exists() {
-            Some(read_text(&target, new.path)?)
-        } else {
-            None
-        };
+        let current = read_target(root, new.path)?;
         let old = current.as_deref();
         // A working copy with `\r\n` line ends is compared and merged line by line as `\n`,
         // and written back with its own line ends.

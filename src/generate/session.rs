@@ -6,7 +6,7 @@ use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoOp, Result};
-use crate::generate::journal::{Journal, State, sweep};
+use crate::generate::journal::{Journal, State, is_plain, sweep, through_link};
 use crate::generate::lock::{LOCK, Lock};
 use crate::ui;
 
@@ -78,6 +78,8 @@ pub fn recover(root: &Path) -> Result<()> {
         let files = lock.files.iter().map(String::as_str).chain([LOCK]);
         dirs.extend(files.filter_map(|f| Path::new(f).parent().map(Path::to_path_buf)));
     }
+    // The lock comes from the project (a pull request, say): only its folders inside it.
+    dirs.retain(|dir| dir.as_os_str().is_empty() || (is_plain(dir) && !through_link(root, dir)));
     dirs.sort();
     dirs.dedup();
     for dir in dirs {
@@ -147,6 +149,109 @@ mod tests {
         assert_eq!(fs::read_to_string(root.join("b.txt")).unwrap(), "b2");
         assert!(!root.join(JOURNAL_NAME).exists());
         assert!(!root.join(".b.txt.gpu-ci-7.tmp").exists());
+    }
+
+    /// A journal that names what no gpu-ci write makes (one committed with a pull request) is
+    /// refused before anything is moved or removed.
+    #[test]
+    fn a_journal_naming_paths_no_write_makes_is_refused_and_acted_on_by_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("project");
+        fs::create_dir_all(root.join("sub")).unwrap();
+        fs::write(dir.path().join("victim"), "precious").unwrap();
+        fs::write(root.join("payload"), "owned").unwrap();
+        fs::write(root.join(".victim.gpu-ci-1.tmp"), "owned").unwrap();
+        std::os::unix::fs::symlink(dir.path(), root.join("up")).unwrap();
+        let victim = dir.path().join("victim").display().to_string();
+        let entry = |target: &str, temp: &str| Entry {
+            target: target.into(),
+            temp: temp.into(),
+            hash: hash(b"owned"),
+        };
+        let crafted = [
+            (State::Committed, vec![], entry("../victim", "payload")),
+            (State::Committed, vec![], entry(&victim, "payload")),
+            (
+                State::Committed,
+                vec![],
+                entry("sub/../../victim", "payload"),
+            ),
+            (State::Committed, vec![], entry("up/victim", "payload")),
+            (State::Committed, vec![], entry("victim", "payload")),
+            (
+                State::Committed,
+                vec![],
+                entry("sub/victim", ".victim.gpu-ci-1.tmp"),
+            ),
+            (State::Prepared, vec![], entry("x", "../victim")),
+            (
+                State::Prepared,
+                vec![],
+                entry("victim", &format!("{victim}.gpu-ci-1.tmp")),
+            ),
+            (
+                State::Prepared,
+                vec!["..".into()],
+                entry("x", ".x.gpu-ci-1.tmp"),
+            ),
+            (
+                State::Prepared,
+                vec!["up".into()],
+                entry("up/x", "up/.x.gpu-ci-1.tmp"),
+            ),
+            (
+                State::Prepared,
+                vec!["sub".into()],
+                entry("x", ".x.gpu-ci-1.tmp"),
+            ),
+        ];
+        for (state, created_dirs, entry) in crafted {
+            let journal = Journal {
+                state,
+                created_dirs,
+                entries: vec![entry],
+            };
+            journal.store(&root).unwrap();
+            let err = recover(&root).unwrap_err();
+            assert!(
+                err.to_string().contains("is not a gpu-ci journal"),
+                "{journal:?}: {err}"
+            );
+            assert!(
+                err.help().unwrap().contains("delete `.gpu-ci.journal`"),
+                "{err:?}"
+            );
+            assert_eq!(
+                fs::read_to_string(dir.path().join("victim")).unwrap(),
+                "precious"
+            );
+            assert_eq!(fs::read_to_string(root.join("payload")).unwrap(), "owned");
+            assert!(root.join("sub").is_dir() && root.join("up").exists());
+        }
+    }
+
+    /// A committed write that cannot finish may have moved some files already: its help
+    /// points at the journal, never says that nothing was written.
+    #[test]
+    fn a_committed_write_that_cannot_finish_says_the_journal_finishes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(root.join(".b.txt.gpu-ci-7.tmp"), "b2").unwrap();
+        fs::create_dir(root.join("b.txt")).unwrap();
+        fs::write(root.join("b.txt/keep"), "x").unwrap();
+        journal(State::Committed).store(root).unwrap();
+        let err = recover(root).unwrap_err();
+        assert!(
+            err.to_string().contains("cannot move into place `b.txt`"),
+            "{err}"
+        );
+        let help = err.help().unwrap();
+        assert!(
+            help.contains("the write is recorded in `.gpu-ci.journal`"),
+            "{help}"
+        );
+        assert!(!help.contains("nothing was written"), "{help}");
+        assert!(root.join(JOURNAL_NAME).exists());
     }
 
     #[test]

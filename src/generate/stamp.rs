@@ -1,6 +1,8 @@
 //! The `gpu-ci-hash:` line every generated file carries: the hash of what gpu-ci wrote, so that
 //! `update` can tell an untouched file from an edited one.
 
+use crate::newlines::to_lf;
+
 /// The mark before the hash.
 const HASH_MARK: &str = "gpu-ci-hash: ";
 const HASH_PLACEHOLDER: &str = "0000000000000000";
@@ -23,10 +25,7 @@ pub fn content_hash(text: &str) -> String {
         }
         None => text.to_string(),
     };
-    format!(
-        "{:016x}",
-        fnv1a(normalised.replace("\r\n", "\n").as_bytes())
-    )
+    format!("{:016x}", fnv1a(to_lf(&normalised).as_bytes()))
 }
 
 /// The hash a file says gpu-ci wrote, if its header still says so.

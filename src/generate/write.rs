@@ -14,10 +14,11 @@
 
 use std::fs;
 use std::io::ErrorKind;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoOp, Result};
-use crate::generate::journal::{Entry, JOURNAL, Journal, State, hash, sweep, write_synced};
+use crate::generate::journal::{Entry, Journal, State, hash, is_plain, sweep, write_synced};
+use crate::project::read_text;
 
 /// One file to write, relative to the project root.
 pub struct FileWrite {
@@ -140,6 +141,19 @@ fn resolve(
     }
 }
 
+/// What `rel` holds now, read where a write would put it (`None`: nothing there yet): through
+/// a symbolic link only to a file inside the project, as `write_all` would write it. A link out
+/// of the project, which a pull request can commit, is refused here as the write refuses it,
+/// so that no diff (`update --check` in CI) ever shows a file from outside the project.
+pub fn read_target(root: &Path, rel: &str) -> Result<Option<String>> {
+    let root_real = fs::canonicalize(root).map_err(|err| Error::io(IoOp::Read, root, err))?;
+    let target = root_real.join(resolve(root, &root_real, rel, &mut Vec::new())?);
+    if !target.is_file() {
+        return Ok(None);
+    }
+    read_text(&target, rel).map(Some)
+}
+
 /// Writes every file or none: checks all targets, stages every file under a `prepared`
 /// journal, commits, renames. See the module's comment for what a crash leaves.
 pub fn write_all(root: &Path, files: &[FileWrite]) -> Result<()> {
@@ -148,10 +162,7 @@ pub fn write_all(root: &Path, files: &[FileWrite]) -> Result<()> {
     let mut entries: Vec<Entry> = Vec::new();
     for file in files {
         let target = resolve(root, &root_real, &file.path, &mut created_dirs)?;
-        if target
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_)))
-        {
+        if !is_plain(&target) {
             return Err(Error::internal(format!(
                 "`{}` is not a plain path",
                 file.path
@@ -193,11 +204,7 @@ pub fn write_all(root: &Path, files: &[FileWrite]) -> Result<()> {
         return Err(err);
     }
     // Committed: from here the write completes, now or at the next gpu-ci command.
-    journal.roll_forward(&root_real).map_err(|err| {
-        err.with_help(format!(
-            "the write is recorded in `{JOURNAL}`: fix the cause, then any gpu-ci command finishes it"
-        ))
-    })?;
+    journal.roll_forward(&root_real)?;
     Journal::remove(&root_real)
 }
 

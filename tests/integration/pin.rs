@@ -354,3 +354,27 @@ fn check_lists_newer_releases_and_writes_nothing() {
     pin(&project, &server, &["--upgrade"]).assert().success();
     pin(&project, &server, &["--check"]).assert().success();
 }
+
+/// A tag that names another commit than the pin (a re-release, or a compromised repository) is
+/// pinned, and said: a warning with both commits and what to check.
+#[test]
+fn a_moved_tag_is_named_with_both_commits_and_what_to_check() {
+    let project = Project::initialised("uv-groups-src");
+    let mut routes = routes();
+    routes.insert(
+        "/repos/actions/checkout/git/matching-refs/tags/v4".into(),
+        ok(format!("[{}]", tag_ref("v4.2.2", &sha(0x422), "commit"))),
+    );
+    let server = FakeGitHub::start(routes);
+    pin(&project, &server, &[])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "warning: `actions/checkout` v4.2.2 now names commit {}, not 11bd71901bbe5b1630ceea73d27597364c9af683: the tag was moved",
+            sha(0x422)
+        )))
+        .stderr(predicate::str::contains(
+            "help: a moved tag is a re-release or a compromised repository: compare the two commits in `actions/checkout`",
+        ));
+    assert!(uses_lines(&project).contains(&format!("actions/checkout@{} # v4.2.2", sha(0x422))));
+}

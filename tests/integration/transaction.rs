@@ -268,3 +268,91 @@ fn finding_6_a_sigkill_at_any_moment_is_finished_or_undone_by_the_next_command()
     // The first kill falls just after the journal appeared: that write is undone.
     assert!(undone >= 1, "{undone} undone, {completed} completed");
 }
+
+/// A journal is never committed, but a pull request can carry one: a crafted `committed`
+/// journal (its hash right) must not move a file of the project over one outside it, nor a
+/// `prepared` one delete a file outside it, whichever command runs first.
+#[test]
+fn a_journal_that_came_with_a_change_touches_nothing_outside_the_project() {
+    use gpu_ci::generate::journal::{Entry, Journal, State, hash};
+    let project = Project::initialised("uv-groups-src");
+    let victim = project.root.parent().unwrap().join("victim");
+    fs::write(&victim, "precious").unwrap();
+    project.write("payload", "owned");
+    let absolute = victim.display().to_string();
+    for (state, target, temp) in [
+        (State::Committed, "../victim", "payload"),
+        (State::Committed, absolute.as_str(), "payload"),
+        (State::Prepared, "x", "../victim"),
+        (State::Prepared, "x", absolute.as_str()),
+    ] {
+        let journal = Journal {
+            state,
+            created_dirs: vec![],
+            entries: vec![Entry {
+                target: target.into(),
+                temp: temp.into(),
+                hash: hash(b"owned"),
+            }],
+        };
+        project.write(".gpu-ci.journal", &serde_json::to_string(&journal).unwrap());
+        for command in [&["config"][..], &["update", "--check"], &["init", "--yes"]] {
+            assert_refused(&project, command, "is not a gpu-ci journal");
+        }
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+    }
+}
+
+/// A symbolic link where gpu-ci stages its journal (committed with a change, say) is removed,
+/// never written through.
+#[test]
+fn a_link_where_gpu_ci_stages_is_never_written_through() {
+    let project = Project::fixture("uv-groups-src");
+    let victim = project.root.parent().unwrap().join("victim");
+    fs::write(&victim, "precious").unwrap();
+    std::os::unix::fs::symlink(&victim, project.path(".gpu-ci.journal.tmp")).unwrap();
+    project.gpu_ci(&["init", "--yes"]).success();
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+    assert!(fs::symlink_metadata(project.path(".gpu-ci.journal.tmp")).is_err());
+    assert!(project.path(REUSABLE).is_file());
+}
+
+/// A generated file, the lock or `.gitlab-ci.yml` committed as a link out of the project (to a
+/// secret, or to `/proc/self/environ`) is refused before it is read: `update --check` in CI,
+/// `--dry-run` and every write never show a byte of it in a diff.
+#[test]
+fn a_link_out_of_the_project_is_never_read_into_a_diff() {
+    let secret = "SECRET-8c1f-never-shown";
+    for (rel, ci) in [
+        (RUNNER, "github"),
+        (LOCK, "github"),
+        (".gitlab-ci.yml", "gitlab"),
+    ] {
+        let project = Project::fixture("uv-groups-src");
+        project.gpu_ci(&["init", "--yes", "--ci", ci]).success();
+        let outside = project.root.parent().unwrap().join("secret");
+        fs::write(&outside, format!("{secret}\n")).unwrap();
+        let _ = fs::remove_file(project.path(rel));
+        std::os::unix::fs::symlink(&outside, project.path(rel)).unwrap();
+        for args in [
+            &["update", "--check"][..],
+            &["update", "--dry-run"],
+            &["update"],
+            &["init", "--yes", "--dry-run", "--ci", ci],
+            &["init", "--yes", "--force", "--ci", ci],
+        ] {
+            let output = project.gpu_ci(args).get_output().clone();
+            let shown = describe(&output);
+            assert_eq!(output.status.code(), Some(2), "{rel} {args:?}: {shown}");
+            assert!(
+                shown.contains(&format!("cannot write `{rel}`: it is a symbolic link to `")),
+                "{rel} {args:?}: {shown}"
+            );
+            assert!(
+                !shown.contains(secret),
+                "{rel} {args:?} showed the file: {shown}"
+            );
+            assert_eq!(fs::read_to_string(&outside).unwrap(), format!("{secret}\n"));
+        }
+    }
+}
