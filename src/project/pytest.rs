@@ -1,7 +1,6 @@
 //! pytest's configuration as pytest finds it, and what it says about GPU tests: registered
 //! markers, an `-m` in addopts that deselects them, testpaths that leave GPU folders out.
 
-use std::fs;
 use std::path::Path;
 
 use super::ini;
@@ -75,13 +74,7 @@ fn marker_name(line: &str) -> String {
 impl PytestConfig {
     /// pytest's own order: pytest.ini, pyproject.toml's table, tox.ini, setup.cfg.
     pub fn find(root: &Path, pyproject: Option<&PyProject>) -> PytestConfig {
-        let read = |name: &str| {
-            let path = root.join(name);
-            fs::symlink_metadata(&path)
-                .is_ok_and(|m| m.is_file())
-                .then(|| fs::read_to_string(&path).ok())
-                .flatten()
-        };
+        let read = |name: &str| super::read_regular(root, name);
         let mut config = PytestConfig::default();
         if let Some(section) = read("pytest.ini").and_then(|t| ini::section(&t, "pytest")) {
             config.file = Some("pytest.ini");
