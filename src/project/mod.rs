@@ -420,15 +420,17 @@ impl Project {
         }
         if let Some(path) = requirements {
             let path = path.trim_start_matches("./").to_string();
-            if !self.root.join(&path).is_file() {
-                return Err(
-                    Error::usage(format!("requirements file `{path}` does not exist")).with_help(
-                        available(
-                            "requirements files",
-                            &self.requirements.iter().collect::<Vec<_>>(),
-                        ),
-                    ),
-                );
+            if regular_file(&self.root, &path).is_none() {
+                let found = &self.requirements.iter().collect::<Vec<_>>();
+                let why = if self.root.join(&path).exists() {
+                    // The runner copies it from the tree under test, which it reads only as
+                    // regular files inside it.
+                    "is not a regular file inside the project (a symlink, a folder, or a path outside it)"
+                } else {
+                    "does not exist"
+                };
+                return Err(Error::usage(format!("requirements file `{path}` {why}"))
+                    .with_help(available("requirements files", found)));
             }
             return Ok(Some(InstallSource::Requirements(path)));
         }

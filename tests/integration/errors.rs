@@ -78,6 +78,20 @@ const CASES: &[Case] = &[
         args: &["init", "--yes", "--requirements", "nope.txt"],
     },
     Case {
+        name: "requirements file that is a symlink",
+        fixture: "setup-requirements",
+        setup: |p| {
+            std::os::unix::fs::symlink("requirements/test.txt", p.path("linked.txt")).unwrap()
+        },
+        args: &["init", "--yes", "--requirements", "linked.txt"],
+    },
+    Case {
+        name: "requirements file outside the project",
+        fixture: "setup-requirements",
+        setup: nothing,
+        args: &["init", "--yes", "--requirements", "/etc/passwd"],
+    },
+    Case {
         name: "unknown config key",
         fixture: "extras-flat",
         setup: |p| append_config(p, "\n[tool.gpu-ci]\ngpus = \"L4\"\n"),
