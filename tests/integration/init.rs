@@ -472,3 +472,24 @@ fn detection_follows_no_symlink() {
     assert_eq!(json["pytest-args"]["value"], "-v", "{json:#}");
     assert_eq!(json["pytest-args"]["source"]["kind"], "default");
 }
+
+/// The GPU selection is built from the tree's pytest config and conftest.py: a hostile marker
+/// name or `-m` term neither breaks init nor reaches the plan; only marker names do.
+#[test]
+fn a_hostile_marker_or_addopts_adds_only_names_to_the_selection() {
+    let project = Project::fixture("uv-groups-src");
+    project.write(
+        "pytest.ini",
+        "[pytest]\naddopts = -m \"not gpu and not ${{ env.PWNED }}\"\nmarkers =\n    gpu: needs a GPU\n",
+    );
+    project.write(
+        "tests/conftest.py",
+        "def pytest_configure(config):\n    config.addinivalue_line(\"markers\", \"cuda'); import os; os.system('PWNED'); ('x: y\")\n",
+    );
+    project.gpu_ci(&["init", "--yes"]).success();
+    let config = project.read("pyproject.toml");
+    assert!(config.contains("pytest-args = \"-v -m gpu\""), "{config}");
+    let runner = project.read(".modal/test_runner.py");
+    assert!(runner.contains("PYTEST_ARGS = \"-v -m gpu\""), "{runner}");
+    assert!(!project.generated().contains("PWNED"));
+}
