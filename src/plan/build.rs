@@ -409,8 +409,8 @@ impl Builder<'_> {
             builds_cuda: self
                 .project
                 .compiled
-                .as_deref()
-                .is_some_and(|why| why.contains("CUDAExtension")),
+                .as_ref()
+                .is_some_and(project::Compiled::builds_cuda),
             layout: self.project.layout,
             actions: self.action_pins()?,
             ci,
@@ -528,7 +528,12 @@ impl Builder<'_> {
         if !self.project.has_build_system() {
             return Ok(Sourced::default(ProjectInstall::No));
         }
-        if let Some(why) = self.project.compiled.clone() {
+        if let Some(why) = self
+            .project
+            .compiled
+            .as_ref()
+            .map(project::Compiled::reason)
+        {
             self.note(format!(
                 "{why}: the project is built in the image after its dependencies, so a source change rebuilds that layer (minutes for CUDA code); set install-project = \"no\" in the config to skip it"
             ));

@@ -127,8 +127,8 @@ pub struct Project {
     pub setup_py_python: Option<String>,
     /// Extras setup.py's text defines.
     pub setup_py_extras: Vec<String>,
-    /// Why the project has compiled parts (an extension module, a native build backend), if so.
-    pub compiled: Option<String>,
+    /// The project's compiled parts (an extension module, a native build backend), if any.
+    pub compiled: Option<Compiled>,
     /// Requirements files (`requirements*.txt|in`, `*-requirements.txt`, `requirements/`), sorted.
     pub requirements: Vec<String>,
     pub python_version_file: Option<String>,
@@ -140,6 +140,32 @@ pub struct Project {
     pub framework: Framework,
     /// Which file named the framework, for the note.
     pub framework_source: Option<String>,
+}
+
+/// Why a project has compiled parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Compiled {
+    /// A build backend that compiles (scikit-build, meson, maturin, setuptools-rust), as named.
+    Backend(String),
+    /// setup.py builds extension modules: the marker found in its text (`CUDAExtension`, ...).
+    Extension(&'static str),
+}
+
+impl Compiled {
+    /// The reason, for a note and `gpu-ci config`.
+    pub fn reason(&self) -> String {
+        match self {
+            Compiled::Backend(backend) => format!("its build backend is `{backend}`"),
+            Compiled::Extension(marker) => {
+                format!("setup.py builds extension modules (`{marker}`)")
+            }
+        }
+    }
+
+    /// The build compiles CUDA code: it needs nvcc and an arch list.
+    pub fn builds_cuda(&self) -> bool {
+        *self == Compiled::Extension("CUDAExtension")
+    }
 }
 
 /// How the test environment's dependencies get installed.
@@ -191,7 +217,10 @@ pub fn read_text(path: &Path, shown: &str) -> Result<String> {
 /// (`read_tree_file`), so what `init` relies on is what the runner will read.
 pub fn regular_file(root: &Path, rel: &str) -> Option<PathBuf> {
     let mut path = root.to_path_buf();
-    let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let parts: Vec<&str> = rel
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
     if rel.starts_with('/') || parts.is_empty() || parts.contains(&"..") {
         return None;
     }
@@ -755,13 +784,13 @@ fn workflow_installs(text: &str) -> Vec<String> {
 
 /// Why the project has compiled parts: an extension module in setup.py, or a build backend
 /// that compiles (scikit-build, meson, maturin, setuptools-rust).
-fn compiled_parts(pyproject: Option<&PyProject>, setup_py: Option<&str>) -> Option<String> {
+fn compiled_parts(pyproject: Option<&PyProject>, setup_py: Option<&str>) -> Option<Compiled> {
     let backend = pyproject
         .and_then(|p| p.build_backend.as_deref())
         .unwrap_or("");
     for native in ["scikit_build", "mesonpy", "maturin", "setuptools_rust"] {
         if backend.contains(native) {
-            return Some(format!("its build backend is `{backend}`"));
+            return Some(Compiled::Backend(backend.to_string()));
         }
     }
     if let Some(text) = setup_py {
@@ -774,10 +803,7 @@ fn compiled_parts(pyproject: Option<&PyProject>, setup_py: Option<&str>) -> Opti
             "Extension(",
         ] {
             if text.contains(marker) {
-                return Some(format!(
-                    "setup.py builds extension modules (`{}`)",
-                    marker.trim_end_matches('(')
-                ));
+                return Some(Compiled::Extension(marker.trim_end_matches('(')));
             }
         }
     }
@@ -828,7 +854,10 @@ mod tests {
         symlink("real", root.join("tests")).unwrap();
         symlink(outside.path(), root.join("out")).unwrap();
         assert_eq!(read_regular(root, "plain.txt").as_deref(), Some("plain"));
-        assert_eq!(read_regular(root, "./real//conftest.py").as_deref(), Some("x"));
+        assert_eq!(
+            read_regular(root, "./real//conftest.py").as_deref(),
+            Some("x")
+        );
         for refused in [
             ".python-version",
             "inside-link.txt",
