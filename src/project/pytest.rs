@@ -146,9 +146,9 @@ impl PytestConfig {
         let terms: Vec<&str> = expression.split(" and ").map(str::trim).collect();
         // Only `name` and `not name` terms are kept: anything else (parentheses, `or`, or text
         // that is no marker name) leaves the marker alone, so the tree's addopts add only names.
-        let simple = terms.iter().all(|term| {
-            is_identifier(term.strip_prefix("not ").unwrap_or(term).trim_start())
-        });
+        let simple = terms
+            .iter()
+            .all(|term| is_identifier(term.strip_prefix("not ").unwrap_or(term).trim_start()));
         let deselects = terms.iter().any(|t| *t == format!("not {marker}"));
         let kept: Vec<&str> = terms
             .iter()
@@ -257,13 +257,20 @@ mod tests {
             "not gpu and not a\u{1b}[2J",
         ] {
             let config = with(&format!("-m {}", crate::args::quote(hostile)), &["gpu"]);
-            assert_eq!(config.gpu_selection().unwrap().expression, "gpu", "{hostile}");
-        }
-        for hostile in ["gpu-$(x)", "gpu'; import os", "gpu ${{ x }}", "cuda.x", "1_gpu"] {
-            assert!(
-                with("", &[hostile]).gpu_selection().is_none(),
+            assert_eq!(
+                config.gpu_selection().unwrap().expression,
+                "gpu",
                 "{hostile}"
             );
+        }
+        for hostile in [
+            "gpu-$(x)",
+            "gpu'; import os",
+            "gpu ${{ x }}",
+            "cuda.x",
+            "1_gpu",
+        ] {
+            assert!(with("", &[hostile]).gpu_selection().is_none(), "{hostile}");
         }
         assert_eq!(
             with("-m 'not gpu and not slow_2'", &["gpu"])

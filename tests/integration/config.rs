@@ -76,12 +76,16 @@ fn every_config_key_is_shown() {
                     .unwrap()
                     .keys()
                     .any(|k| k.starts_with("actions.")),
-                key if install.contains(&key) => {
-                    install.iter().chain(&["install"]).any(|k| json.get(k).is_some())
-                }
+                key if install.contains(&key) => install
+                    .iter()
+                    .chain(&["install"])
+                    .any(|k| json.get(k).is_some()),
                 key => json.get(key).is_some_and(|e| e.get("source").is_some()),
             };
-            assert!(shown, "{fixture}: `gpu-ci config` does not show `{key}`: {json:#}");
+            assert!(
+                shown,
+                "{fixture}: `gpu-ci config` does not show `{key}`: {json:#}"
+            );
         }
     }
 }
