@@ -326,7 +326,8 @@ impl Builder<'_> {
         let test_args = values::split_args("test-path", &test_path)?;
         values::split_args("pytest-args", &pytest_args.0)?;
         let Some(first) = test_args.first() else {
-            return Err(Error::usage("`test-path` may not be empty"));
+            return Err(Error::usage("`test-path` may not be empty")
+                .with_help("name the tests to run, as --test-path tests/"));
         };
         if !first.starts_with('-') && !self.project.root.join(first).exists() {
             self.notices.push(Notice::Warning(format!(
