@@ -591,6 +591,10 @@ impl Builder<'_> {
             let key = given[0].0;
             (given.clone(), Self::flag(key))
         };
+        // README: no text value holds a newline or a control character, these included.
+        for (key, value) in &chosen {
+            check_text(key, value)?;
+        }
         let pick = |key: &str| {
             chosen
                 .iter()
