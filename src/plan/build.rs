@@ -326,7 +326,8 @@ impl Builder<'_> {
         let test_args = values::split_args("test-path", &test_path)?;
         values::split_args("pytest-args", &pytest_args.0)?;
         let Some(first) = test_args.first() else {
-            return Err(Error::usage("`test-path` may not be empty"));
+            return Err(Error::usage("`test-path` may not be empty")
+                .with_help("name the tests to run, as --test-path tests/"));
         };
         if !first.starts_with('-') && !self.project.root.join(first).exists() {
             self.notices.push(Notice::Warning(format!(
@@ -409,8 +410,8 @@ impl Builder<'_> {
             builds_cuda: self
                 .project
                 .compiled
-                .as_deref()
-                .is_some_and(|why| why.contains("CUDAExtension")),
+                .as_ref()
+                .is_some_and(project::Compiled::builds_cuda),
             layout: self.project.layout,
             actions: self.action_pins()?,
             ci,
@@ -528,7 +529,12 @@ impl Builder<'_> {
         if !self.project.has_build_system() {
             return Ok(Sourced::default(ProjectInstall::No));
         }
-        if let Some(why) = self.project.compiled.clone() {
+        if let Some(why) = self
+            .project
+            .compiled
+            .as_ref()
+            .map(project::Compiled::reason)
+        {
             self.note(format!(
                 "{why}: the project is built in the image after its dependencies, so a source change rebuilds that layer (minutes for CUDA code); set install-project = \"no\" in the config to skip it"
             ));
@@ -585,6 +591,10 @@ impl Builder<'_> {
             let key = given[0].0;
             (given.clone(), Self::flag(key))
         };
+        // README: no text value holds a newline or a control character, these included.
+        for (key, value) in &chosen {
+            check_text(key, value)?;
+        }
         let pick = |key: &str| {
             chosen
                 .iter()

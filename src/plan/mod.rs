@@ -191,7 +191,9 @@ impl TestPlan {
     }
 
     /// Every setting as `key`, its value as TOML would write it, and its source: for
-    /// `gpu-ci config`.
+    /// `gpu-ci config`. Every key of [`config::KEYS`] has a row (the install source's one of
+    /// `group`, `extra`, `requirements`, or `install` when none); tests/integration/config.rs
+    /// checks it.
     pub fn describe(&self) -> Vec<(String, serde_json::Value, &Source)> {
         use serde_json::{Value, json};
         let text = |s: &str| Value::String(s.to_string());
@@ -216,6 +218,11 @@ impl TestPlan {
                 &self.python.source,
             ),
             (
+                "image-builder".into(),
+                text(self.image_builder.value.version),
+                &self.image_builder.source,
+            ),
+            (
                 "test-path".into(),
                 text(&self.test_path.value),
                 &self.test_path.source,
@@ -234,6 +241,11 @@ impl TestPlan {
             InstallSource::ProjectOnly => ("install", text("project")),
         };
         rows.push((key.into(), value, &self.install_source.source));
+        rows.push((
+            "install-project".into(),
+            text(self.install_project.value.name()),
+            &self.install_project.source,
+        ));
         rows.extend([
             (
                 "fork-prs".to_string(),

@@ -74,6 +74,9 @@ pub fn check_text(key: &str, text: &str) -> Result<()> {
     if text.contains("${{") {
         return Err(Error::usage(format!(
             "`{key}` may not contain `${{{{`: GitHub would evaluate it as an expression"
+        ))
+        .with_help(format!(
+            "remove the `${{{{ … }}}}` from `{key}`: the workflows pass it as data, never as an expression"
         )));
     }
     // U+2028 and U+2029 end a line for YAML and JavaScript readers, though not for Python's
@@ -84,7 +87,8 @@ pub fn check_text(key: &str, text: &str) -> Result<()> {
     {
         return Err(Error::usage(format!(
             "`{key}` may not contain newlines, other line separators (U+2028, U+2029) or control characters"
-        )));
+        ))
+        .with_help(format!("write `{key}` on one line of printable text")));
     }
     Ok(())
 }
@@ -151,9 +155,10 @@ fn is_invisible_or_break(c: char) -> bool {
 /// URL-encode it in API paths. Refused are what no API path can name (`.`, `..`), what GitHub
 /// would not keep as typed (surrounding spaces), and what cannot be shown honestly in a file.
 pub fn check_label(label: &str) -> Result<()> {
-    let refuse = |why: &str| Err(Error::usage(format!("label `{label}` {why}")));
+    let help = "choose another label with --label: one GitHub accepts, of 50 characters at most";
+    let refuse = |why: &str| Err(Error::usage(format!("label `{label}` {why}")).with_help(help));
     if label.is_empty() {
-        return Err(Error::usage("the label may not be empty"));
+        return Err(Error::usage("the label may not be empty").with_help(help));
     }
     if label.chars().count() > LABEL_MAX_CHARS {
         return refuse(&format!(
@@ -177,7 +182,13 @@ pub fn check_label(label: &str) -> Result<()> {
 
 /// A GitHub environment name, for `environment`: what GitHub accepts and a workflow can quote.
 pub fn check_environment(name: &str) -> Result<()> {
-    let refuse = |why: &str| Err(Error::usage(format!("environment `{name}` {why}")));
+    let refuse = |why: &str| {
+        Err(
+            Error::usage(format!("environment `{name}` {why}")).with_help(
+                "set `environment` to the name of the GitHub environment, as GitHub shows it",
+            ),
+        )
+    };
     if name.trim().is_empty() {
         return Err(Error::usage("`environment` may not be empty")
             .with_help("remove the key to run without a GitHub environment"));

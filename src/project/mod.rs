@@ -127,8 +127,8 @@ pub struct Project {
     pub setup_py_python: Option<String>,
     /// Extras setup.py's text defines.
     pub setup_py_extras: Vec<String>,
-    /// Why the project has compiled parts (an extension module, a native build backend), if so.
-    pub compiled: Option<String>,
+    /// The project's compiled parts (an extension module, a native build backend), if any.
+    pub compiled: Option<Compiled>,
     /// Requirements files (`requirements*.txt|in`, `*-requirements.txt`, `requirements/`), sorted.
     pub requirements: Vec<String>,
     pub python_version_file: Option<String>,
@@ -140,6 +140,32 @@ pub struct Project {
     pub framework: Framework,
     /// Which file named the framework, for the note.
     pub framework_source: Option<String>,
+}
+
+/// Why a project has compiled parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Compiled {
+    /// A build backend that compiles (scikit-build, meson, maturin, setuptools-rust), as named.
+    Backend(String),
+    /// setup.py builds extension modules: the marker found in its text (`CUDAExtension`, ...).
+    Extension(&'static str),
+}
+
+impl Compiled {
+    /// The reason, for a note and `gpu-ci config`.
+    pub fn reason(&self) -> String {
+        match self {
+            Compiled::Backend(backend) => format!("its build backend is `{backend}`"),
+            Compiled::Extension(marker) => {
+                format!("setup.py builds extension modules (`{marker}`)")
+            }
+        }
+    }
+
+    /// The build compiles CUDA code: it needs nvcc and an arch list.
+    pub fn builds_cuda(&self) -> bool {
+        *self == Compiled::Extension("CUDAExtension")
+    }
 }
 
 /// How the test environment's dependencies get installed.
@@ -186,6 +212,34 @@ pub fn read_text(path: &Path, shown: &str) -> Result<String> {
     })
 }
 
+/// The path of `rel` when it is a regular file inside `root`: relative, no `..`, and no symlink
+/// at any depth. Detection reads the project's files as the runner reads the tree under test
+/// (`read_tree_file`), so what `init` relies on is what the runner will read.
+pub fn regular_file(root: &Path, rel: &str) -> Option<PathBuf> {
+    let mut path = root.to_path_buf();
+    let parts: Vec<&str> = rel
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if rel.starts_with('/') || parts.is_empty() || parts.contains(&"..") {
+        return None;
+    }
+    for (index, part) in parts.iter().enumerate() {
+        path.push(part);
+        let meta = fs::symlink_metadata(&path).ok()?;
+        let last = index == parts.len() - 1;
+        if (last && !meta.is_file()) || (!last && !meta.is_dir()) {
+            return None;
+        }
+    }
+    Some(path)
+}
+
+/// The text of `rel` when it is a regular UTF-8 file inside `root` (see [`regular_file`]).
+pub fn read_regular(root: &Path, rel: &str) -> Option<String> {
+    fs::read_to_string(regular_file(root, rel)?).ok()
+}
+
 impl Project {
     pub fn detect(root: &Path) -> Result<Project> {
         if !root.is_dir() {
@@ -204,24 +258,15 @@ impl Project {
             None
         };
         let requirements = requirements::find_files(root);
-        let python_version_file = fs::read_to_string(root.join(".python-version"))
-            .ok()
-            .and_then(|text| {
-                text.lines()
-                    .map(str::trim)
-                    .find(|line| !line.is_empty() && !line.starts_with('#'))
-                    .map(str::to_string)
-            });
+        let python_version_file = read_regular(root, ".python-version").and_then(|text| {
+            text.lines()
+                .map(str::trim)
+                .find(|line| !line.is_empty() && !line.starts_with('#'))
+                .map(str::to_string)
+        });
 
-        let read_regular = |name: &str| {
-            let path = root.join(name);
-            fs::symlink_metadata(&path)
-                .is_ok_and(|m| m.is_file())
-                .then(|| fs::read_to_string(&path).ok())
-                .flatten()
-        };
-        let setup_cfg = read_regular("setup.cfg").map(|text| SetupCfg::parse(&text));
-        let setup_py = read_regular("setup.py");
+        let setup_cfg = read_regular(root, "setup.cfg").map(|text| SetupCfg::parse(&text));
+        let setup_py = read_regular(root, "setup.py");
 
         // Every source of dependency names, in the order the note should credit them.
         let mut sources: Vec<(String, Vec<String>)> = Vec::new();
@@ -235,7 +280,7 @@ impl Project {
             sources.push(("setup.py".into(), setup_cfg::setup_py_names(text)));
         }
         for file in &requirements {
-            if let Some(text) = read_regular(file) {
+            if let Some(text) = read_regular(root, file) {
                 sources.push((file.clone(), requirements::package_names(&text)));
             }
         }
@@ -275,8 +320,8 @@ impl Project {
 
         Ok(Project {
             root: root.to_path_buf(),
-            has_uv_lock: root.join("uv.lock").is_file(),
-            has_poetry_lock: root.join("poetry.lock").is_file(),
+            has_uv_lock: regular_file(root, "uv.lock").is_some(),
+            has_poetry_lock: regular_file(root, "poetry.lock").is_some(),
             has_setup_py: setup_py.is_some(),
             setup_py_python: setup_py.as_deref().and_then(setup_py_python_requires),
             setup_py_extras: setup_py
@@ -404,15 +449,17 @@ impl Project {
         }
         if let Some(path) = requirements {
             let path = path.trim_start_matches("./").to_string();
-            if !self.root.join(&path).is_file() {
-                return Err(
-                    Error::usage(format!("requirements file `{path}` does not exist")).with_help(
-                        available(
-                            "requirements files",
-                            &self.requirements.iter().collect::<Vec<_>>(),
-                        ),
-                    ),
-                );
+            if regular_file(&self.root, &path).is_none() {
+                let found = &self.requirements.iter().collect::<Vec<_>>();
+                let why = if self.root.join(&path).exists() {
+                    // The runner copies it from the tree under test, which it reads only as
+                    // regular files inside it.
+                    "is not a regular file inside the project (a symlink, a folder, or a path outside it)"
+                } else {
+                    "does not exist"
+                };
+                return Err(Error::usage(format!("requirements file `{path}` {why}"))
+                    .with_help(available("requirements files", found)));
             }
             return Ok(Some(InstallSource::Requirements(path)));
         }
@@ -475,7 +522,7 @@ impl Project {
         let names: Vec<String> = match source {
             InstallSource::Requirements(path) => requirements::with_includes(&self.root, path)
                 .iter()
-                .filter_map(|file| fs::read_to_string(self.root.join(file)).ok())
+                .filter_map(|file| read_regular(&self.root, file))
                 .flat_map(|text| requirements::package_names(&text))
                 .collect(),
             _ if self.dependencies_outside_pyproject() => {
@@ -685,21 +732,16 @@ fn has_python_files(dir: &Path, depth: u32) -> bool {
 
 /// `.github/workflows/*.yml`, as text: what the project's own CI installs names its framework.
 fn workflow_texts(root: &Path) -> Vec<(String, String)> {
-    let dir = root.join(".github/workflows");
-    let Ok(entries) = fs::read_dir(&dir) else {
+    let Ok(entries) = fs::read_dir(root.join(".github/workflows")) else {
         return Vec::new();
     };
     let mut texts: Vec<(String, String)> = entries
         .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
+            let name = e.file_name().into_string().ok()?;
+            let file = format!(".github/workflows/{name}");
             (name.ends_with(".yml") || name.ends_with(".yaml"))
-                .then(|| {
-                    fs::read_to_string(e.path())
-                        .ok()
-                        .map(|t| (format!(".github/workflows/{name}"), t))
-                })
+                .then(|| read_regular(root, &file).map(|text| (file, text)))
                 .flatten()
         })
         .collect();
@@ -742,13 +784,13 @@ fn workflow_installs(text: &str) -> Vec<String> {
 
 /// Why the project has compiled parts: an extension module in setup.py, or a build backend
 /// that compiles (scikit-build, meson, maturin, setuptools-rust).
-fn compiled_parts(pyproject: Option<&PyProject>, setup_py: Option<&str>) -> Option<String> {
+fn compiled_parts(pyproject: Option<&PyProject>, setup_py: Option<&str>) -> Option<Compiled> {
     let backend = pyproject
         .and_then(|p| p.build_backend.as_deref())
         .unwrap_or("");
     for native in ["scikit_build", "mesonpy", "maturin", "setuptools_rust"] {
         if backend.contains(native) {
-            return Some(format!("its build backend is `{backend}`"));
+            return Some(Compiled::Backend(backend.to_string()));
         }
     }
     if let Some(text) = setup_py {
@@ -761,10 +803,7 @@ fn compiled_parts(pyproject: Option<&PyProject>, setup_py: Option<&str>) -> Opti
             "Extension(",
         ] {
             if text.contains(marker) {
-                return Some(format!(
-                    "setup.py builds extension modules (`{}`)",
-                    marker.trim_end_matches('(')
-                ));
+                return Some(Compiled::Extension(marker.trim_end_matches('(')));
             }
         }
     }
@@ -799,6 +838,40 @@ fn major_minor(version: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_regular_files_inside_the_root_are_read() {
+        use std::os::unix::fs::symlink;
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("secret"), "3.11\n").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir(root.join("real")).unwrap();
+        fs::write(root.join("real/conftest.py"), "x").unwrap();
+        fs::write(root.join("plain.txt"), "plain").unwrap();
+        symlink(outside.path().join("secret"), root.join(".python-version")).unwrap();
+        symlink("plain.txt", root.join("inside-link.txt")).unwrap();
+        symlink("real", root.join("tests")).unwrap();
+        symlink(outside.path(), root.join("out")).unwrap();
+        assert_eq!(read_regular(root, "plain.txt").as_deref(), Some("plain"));
+        assert_eq!(
+            read_regular(root, "./real//conftest.py").as_deref(),
+            Some("x")
+        );
+        for refused in [
+            ".python-version",
+            "inside-link.txt",
+            "tests/conftest.py",
+            "out/secret",
+            "../secret",
+            "real/../plain.txt",
+            "/etc/hostname",
+            "real",
+            "",
+        ] {
+            assert_eq!(read_regular(root, refused), None, "{refused}");
+        }
+    }
 
     #[test]
     fn major_minor_trims_patch() {

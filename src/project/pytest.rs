@@ -1,7 +1,6 @@
 //! pytest's configuration as pytest finds it, and what it says about GPU tests: registered
 //! markers, an `-m` in addopts that deselects them, testpaths that leave GPU folders out.
 
-use std::fs;
 use std::path::Path;
 
 use super::ini;
@@ -26,11 +25,22 @@ pub struct GpuSelection {
     pub reason: String,
 }
 
-/// Names of markers that mean "needs a GPU".
+/// Names of markers that mean "needs a GPU": identifiers (`pytest.mark.NAME`), so that the
+/// `-m` expression built from them holds nothing but names.
 fn is_gpu_marker(name: &str) -> bool {
-    name.to_ascii_lowercase()
-        .split(['_', '-'])
-        .any(|word| matches!(word, "gpu" | "gpus" | "cuda" | "multigpu"))
+    is_identifier(name)
+        && name
+            .to_ascii_lowercase()
+            .split('_')
+            .any(|word| matches!(word, "gpu" | "gpus" | "cuda" | "multigpu"))
+}
+
+/// An ASCII Python identifier: what a marker name or a term of a plain `-m` expression is.
+fn is_identifier(word: &str) -> bool {
+    word.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn ini_options(section: &ini::Section) -> PytestOptions {
@@ -75,13 +85,7 @@ fn marker_name(line: &str) -> String {
 impl PytestConfig {
     /// pytest's own order: pytest.ini, pyproject.toml's table, tox.ini, setup.cfg.
     pub fn find(root: &Path, pyproject: Option<&PyProject>) -> PytestConfig {
-        let read = |name: &str| {
-            let path = root.join(name);
-            fs::symlink_metadata(&path)
-                .is_ok_and(|m| m.is_file())
-                .then(|| fs::read_to_string(&path).ok())
-                .flatten()
-        };
+        let read = |name: &str| super::read_regular(root, name);
         let mut config = PytestConfig::default();
         if let Some(section) = read("pytest.ini").and_then(|t| ini::section(&t, "pytest")) {
             config.file = Some("pytest.ini");
@@ -139,8 +143,12 @@ impl PytestConfig {
                 reason: format!("the project marks its GPU tests `{marker}` ({registered_in})"),
             });
         };
-        let simple = !expression.contains(['(', ')']) && !expression.contains(" or ");
         let terms: Vec<&str> = expression.split(" and ").map(str::trim).collect();
+        // Only `name` and `not name` terms are kept: anything else (parentheses, `or`, or text
+        // that is no marker name) leaves the marker alone, so the tree's addopts add only names.
+        let simple = terms
+            .iter()
+            .all(|term| is_identifier(term.strip_prefix("not ").unwrap_or(term).trim_start()));
         let deselects = terms.iter().any(|t| *t == format!("not {marker}"));
         let kept: Vec<&str> = terms
             .iter()
@@ -236,6 +244,40 @@ mod tests {
             with("-m 'not slow'", &["slow", "big_accelerator"])
                 .gpu_selection()
                 .is_none()
+        );
+    }
+
+    /// Marker names and addopts come from the tree: only names reach the `-m` expression.
+    #[test]
+    fn only_names_reach_the_expression() {
+        for hostile in [
+            "not gpu and not ${{ secrets.X }}",
+            "not gpu and not $(touch pwned)",
+            "not gpu and not 'x'",
+            "not gpu and not a\u{1b}[2J",
+        ] {
+            let config = with(&format!("-m {}", crate::args::quote(hostile)), &["gpu"]);
+            assert_eq!(
+                config.gpu_selection().unwrap().expression,
+                "gpu",
+                "{hostile}"
+            );
+        }
+        for hostile in [
+            "gpu-$(x)",
+            "gpu'; import os",
+            "gpu ${{ x }}",
+            "cuda.x",
+            "1_gpu",
+        ] {
+            assert!(with("", &[hostile]).gpu_selection().is_none(), "{hostile}");
+        }
+        assert_eq!(
+            with("-m 'not gpu and not slow_2'", &["gpu"])
+                .gpu_selection()
+                .unwrap()
+                .expression,
+            "gpu and not slow_2"
         );
     }
 

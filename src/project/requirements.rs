@@ -92,7 +92,7 @@ pub fn find_files(root: &Path) -> Vec<String> {
 }
 
 /// `file` and every file it pulls in with `-r`/`-c`, relative to the project root, in
-/// include order; missing or out-of-project files are left out.
+/// include order; missing or out-of-project files, and symlinks, are left out.
 pub fn with_includes(root: &Path, file: &str) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
     let mut queue = vec![file.to_string()];
@@ -100,7 +100,7 @@ pub fn with_includes(root: &Path, file: &str) -> Vec<String> {
         if found.contains(&current) {
             continue;
         }
-        let Ok(text) = fs::read_to_string(root.join(&current)) else {
+        let Some(text) = super::read_regular(root, &current) else {
             continue;
         };
         found.push(current.clone());

@@ -61,6 +61,35 @@ fn json_gives_every_setting_a_value_and_a_source_on_every_fixture() {
     }
 }
 
+/// Every key the config accepts is shown, on every fixture: the install source as the one of
+/// `group`, `extra` or `requirements` in use (or `install` when none), `actions` as one row
+/// per action.
+#[test]
+fn every_config_key_is_shown() {
+    let install = ["group", "extra", "requirements"];
+    for fixture in FIXTURES {
+        let json = config_json(&Project::fixture(fixture), &[]);
+        for key in gpu_ci::config::KEYS {
+            let shown = match *key {
+                "actions" => json
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .any(|k| k.starts_with("actions.")),
+                key if install.contains(&key) => install
+                    .iter()
+                    .chain(&["install"])
+                    .any(|k| json.get(k).is_some()),
+                key => json.get(key).is_some_and(|e| e.get("source").is_some()),
+            };
+            assert!(
+                shown,
+                "{fixture}: `gpu-ci config` does not show `{key}`: {json:#}"
+            );
+        }
+    }
+}
+
 #[test]
 fn sources_follow_the_precedence_flag_config_detection_default() {
     let project = Project::fixture("uv-groups-src");

@@ -78,6 +78,29 @@ const CASES: &[Case] = &[
         args: &["init", "--yes", "--requirements", "nope.txt"],
     },
     Case {
+        name: "requirements file that is a symlink",
+        fixture: "setup-requirements",
+        setup: |p| {
+            std::os::unix::fs::symlink("requirements/test.txt", p.path("linked.txt")).unwrap()
+        },
+        args: &["init", "--yes", "--requirements", "linked.txt"],
+    },
+    Case {
+        name: "requirements file outside the project",
+        fixture: "setup-requirements",
+        setup: nothing,
+        args: &["init", "--yes", "--requirements", "/etc/passwd"],
+    },
+    Case {
+        name: "control character in an install source",
+        fixture: "extras-flat",
+        setup: |p| {
+            p.write("req\u{7}.txt", "pytest\n");
+            append_config(p, "\n[tool.gpu-ci]\nrequirements = \"req\\u0007.txt\"\n")
+        },
+        args: &["init", "--yes"],
+    },
+    Case {
         name: "unknown config key",
         fixture: "extras-flat",
         setup: |p| append_config(p, "\n[tool.gpu-ci]\ngpus = \"L4\"\n"),

@@ -438,3 +438,58 @@ fn a_missing_uv_lock_is_pointed_out() {
         .success()
         .stderr(predicate::str::contains(note).not());
 }
+
+/// Detection reads the project's files as the runner reads the tree under test: regular files
+/// inside it, no symlink followed. A link to a file outside decides nothing.
+#[test]
+fn detection_follows_no_symlink() {
+    use std::os::unix::fs::symlink;
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("version"), "3.13\n").unwrap();
+    std::fs::write(
+        outside.path().join("pytest.ini"),
+        "[pytest]\nmarkers =\n    gpu: needs a GPU\n",
+    )
+    .unwrap();
+    let project = Project::fixture("uv-groups-src");
+    symlink(
+        outside.path().join("version"),
+        project.path(".python-version"),
+    )
+    .unwrap();
+    symlink(
+        outside.path().join("pytest.ini"),
+        project.path("pytest.ini"),
+    )
+    .unwrap();
+    let output = project.gpu_ci(&["config", "--json"]).success();
+    let json: serde_json::Value = serde_json::from_slice(&output.get_output().stdout).unwrap();
+    assert_eq!(json["python"]["value"], "3.12", "{json:#}");
+    assert_eq!(
+        json["python"]["source"]["from"],
+        "`requires-python` in pyproject.toml"
+    );
+    assert_eq!(json["pytest-args"]["value"], "-v", "{json:#}");
+    assert_eq!(json["pytest-args"]["source"]["kind"], "default");
+}
+
+/// The GPU selection is built from the tree's pytest config and conftest.py: a hostile marker
+/// name or `-m` term neither breaks init nor reaches the plan; only marker names do.
+#[test]
+fn a_hostile_marker_or_addopts_adds_only_names_to_the_selection() {
+    let project = Project::fixture("uv-groups-src");
+    project.write(
+        "pytest.ini",
+        "[pytest]\naddopts = -m \"not gpu and not ${{ env.PWNED }}\"\nmarkers =\n    gpu: needs a GPU\n",
+    );
+    project.write(
+        "tests/conftest.py",
+        "def pytest_configure(config):\n    config.addinivalue_line(\"markers\", \"cuda'); import os; os.system('PWNED'); ('x: y\")\n",
+    );
+    project.gpu_ci(&["init", "--yes"]).success();
+    let config = project.read("pyproject.toml");
+    assert!(config.contains("pytest-args = \"-v -m gpu\""), "{config}");
+    let runner = project.read(".modal/test_runner.py");
+    assert!(runner.contains("PYTEST_ARGS = \"-v -m gpu\""), "{runner}");
+    assert!(!project.generated().contains("PWNED"));
+}
