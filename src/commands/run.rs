@@ -148,13 +148,6 @@ fn local_python(root: &Path) -> Result<PathBuf> {
     Ok(python)
 }
 
-/// Runs `command` with the terminal's stdio, in a process group of its own that every SIGINT,
-/// SIGTERM and SIGHUP gpu-ci receives is passed on to (a terminal's Ctrl-C reaches only
-/// gpu-ci's group); a group still there 10 s later is killed.
-fn run_child(command: Command) -> Result<ChildEnd> {
-    child::supervise(command)
-}
-
 /// gpu-ci's exit status for how the child (`what`, for messages) ended: its own exit code, or
 /// 128 + the signal that stopped it.
 fn exit_status(end: ChildEnd, what: &str) -> ExitStatus {
@@ -306,7 +299,9 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
     let (mut command, runner) = command;
     command.current_dir(root);
     let started = SystemTime::now();
-    let end = run_child(command)?;
+    // Its own process group, every signal gpu-ci gets passed on (a terminal's Ctrl-C reaches
+    // only gpu-ci's group), killed if still there after the grace period.
+    let end = child::supervise(command)?;
     drop(runner);
     let what = if args.local {
         "the local test run"
