@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use crate::cli::{ChoiceArgs, RunArgs};
 use crate::error::{Error, ExitStatus, IoOp, Result};
+use crate::modal_local::ModalSettings;
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
 use crate::plan::values::{parse_gpu, quote_arg, split_args};
 use crate::plan::{DURATIONS_FILE, Source, Sourced, TestPlan};
@@ -63,20 +64,6 @@ fn modal_client() -> Result<Vec<PathBuf>> {
             "install it with `pip install modal` (or `uv tool install modal`), then run `modal token new`; or run the tests here with `gpu-ci run --local`",
         ),
     )
-}
-
-/// Modal's credentials: both token variables, or a config file holding a token.
-fn has_credentials() -> bool {
-    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
-    if set("MODAL_TOKEN_ID") && set("MODAL_TOKEN_SECRET") {
-        return true;
-    }
-    let config = std::env::var_os("MODAL_CONFIG_PATH")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".modal.toml")));
-    config
-        .and_then(|path| std::fs::read_to_string(path).ok())
-        .is_some_and(|text| text.contains("token_id"))
 }
 
 fn file_name(file: GeneratedFile) -> &'static str {
@@ -279,7 +266,9 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
         (command, runner)
     } else {
         let mut client = modal_client()?;
-        if !has_credentials() {
+        // As the Modal client resolves them (and `doctor` reports them): each variable, else
+        // the current profile of its config file.
+        if !ModalSettings::read()?.has_token() {
             return Err(Error::usage("no Modal credentials found")
                 .with_help("run `modal token new`, or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET"));
         }
