@@ -815,7 +815,7 @@ import pathlib, runpy
 import modal
 from modal.mount import _MountDir
 ns = runpy.run_path(".modal/test_runner.py")
-patterns = ns["DEFAULT_IGNORE"] + ns["gitignore_patterns"](pathlib.Path("."))
+patterns = ns["upload_ignore"](pathlib.Path("."))
 entry = _MountDir(
     local_dir=pathlib.Path("."),
     remote_path=pathlib.PurePosixPath("/root/project"),
@@ -831,7 +831,8 @@ fn uploads_follow_gitignore_and_the_defaults() {
     let project = Project::initialised("uv-groups-src");
     project.write(
         ".gitignore",
-        "# build products\ndata/\n*.ckpt\n!keep.ckpt\n/build\ndocs/_build/\n",
+        // The defaults hold whatever .gitignore says: its `!` patterns take none of them back.
+        "# build products\ndata/\n*.ckpt\n!keep.ckpt\n/build\ndocs/_build/\n!.git\n!.venv/\n!test-outputs\n",
     );
     for file in [
         "data/train.csv",
@@ -892,7 +893,7 @@ fn uploads_follow_gitignore_and_the_defaults() {
     std::os::unix::fs::symlink(".git/config", project.path("config.txt")).unwrap();
     let check = "import pathlib, runpy, sys\nimport modal\nns = runpy.run_path('.modal/test_runner.py')\n\
         root = pathlib.Path('.').absolute()\n\
-        try:\n    ns['check_upload'](root, modal.FilePatternMatcher(*ns['DEFAULT_IGNORE'], *ns['gitignore_patterns'](root)))\n\
+        try:\n    ns['check_upload'](root, modal.FilePatternMatcher(*ns['upload_ignore'](root)))\n\
         except ns['TreeError'] as error:\n    print(error)\n";
     let refused = python_in(&project, check);
     assert!(
