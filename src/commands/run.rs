@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use crate::cli::{ChoiceArgs, RunArgs};
 use crate::error::{Error, ExitStatus, IoOp, Result};
+use crate::modal_local::ModalSettings;
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
 use crate::plan::values::{parse_gpu, quote_arg, split_args};
 use crate::plan::{DURATIONS_FILE, Source, Sourced, TestPlan};
@@ -63,20 +64,6 @@ fn modal_client() -> Result<Vec<PathBuf>> {
             "install it with `pip install modal` (or `uv tool install modal`), then run `modal token new`; or run the tests here with `gpu-ci run --local`",
         ),
     )
-}
-
-/// Modal's credentials: both token variables, or a config file holding a token.
-fn has_credentials() -> bool {
-    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
-    if set("MODAL_TOKEN_ID") && set("MODAL_TOKEN_SECRET") {
-        return true;
-    }
-    let config = std::env::var_os("MODAL_CONFIG_PATH")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".modal.toml")));
-    config
-        .and_then(|path| std::fs::read_to_string(path).ok())
-        .is_some_and(|text| text.contains("token_id"))
 }
 
 fn file_name(file: GeneratedFile) -> &'static str {
@@ -146,13 +133,6 @@ fn local_python(root: &Path) -> Result<PathBuf> {
         .with_help("create the project's .venv with Python 3.9+, or put one on PATH as python3"));
     }
     Ok(python)
-}
-
-/// Runs `command` with the terminal's stdio, in a process group of its own that every SIGINT,
-/// SIGTERM and SIGHUP gpu-ci receives is passed on to (a terminal's Ctrl-C reaches only
-/// gpu-ci's group); a group still there 10 s later is killed.
-fn run_child(command: Command) -> Result<ChildEnd> {
-    child::supervise(command)
 }
 
 /// gpu-ci's exit status for how the child (`what`, for messages) ended: its own exit code, or
@@ -286,7 +266,9 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
         (command, runner)
     } else {
         let mut client = modal_client()?;
-        if !has_credentials() {
+        // As the Modal client resolves them (and `doctor` reports them): each variable, else
+        // the current profile of its config file.
+        if !ModalSettings::read()?.has_token() {
             return Err(Error::usage("no Modal credentials found")
                 .with_help("run `modal token new`, or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET"));
         }
@@ -306,7 +288,9 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
     let (mut command, runner) = command;
     command.current_dir(root);
     let started = SystemTime::now();
-    let end = run_child(command)?;
+    // Its own process group, every signal gpu-ci gets passed on (a terminal's Ctrl-C reaches
+    // only gpu-ci's group), killed if still there after the grace period.
+    let end = child::supervise(command)?;
     drop(runner);
     let what = if args.local {
         "the local test run"

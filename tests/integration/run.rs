@@ -235,6 +235,32 @@ fn missing_credentials_say_how_to_get_them() {
         .env("MODAL_CONFIG_PATH", &config)
         .assert()
         .success();
+
+    // Only the current profile's token counts, as the Modal client reads it (and `doctor`
+    // reports it): a token in another profile, or a half of one, is none.
+    fs::write(
+        &config,
+        "[default]\ntoken_secret = \"as-1\"\n\n[work]\ntoken_id = \"ak-2\"\ntoken_secret = \"as-2\"\n",
+    )
+    .unwrap();
+    let recorded_before = bin.recorded();
+    run_cmd(&project, &bin, &[])
+        .env_remove("MODAL_TOKEN_ID")
+        .env_remove("MODAL_TOKEN_SECRET")
+        .env("MODAL_CONFIG_PATH", &config)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: no Modal credentials found",
+        ));
+    assert_eq!(bin.recorded(), recorded_before, "modal must not be started");
+    run_cmd(&project, &bin, &[])
+        .env_remove("MODAL_TOKEN_ID")
+        .env_remove("MODAL_TOKEN_SECRET")
+        .env("MODAL_CONFIG_PATH", &config)
+        .env("MODAL_PROFILE", "work")
+        .assert()
+        .success();
 }
 
 #[test]

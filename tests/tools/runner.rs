@@ -465,13 +465,13 @@ fn raw_bytes_and_html_ids_are_shown_and_escaped() {
         assert!(log.contains("raw \u{fffd}\u{fffd} bytes"), "{log}");
         let summary = project.read("test-outputs/summary.md");
         assert!(summary.contains("| 0 | 2 | 0 | 0 |"), "{summary}");
-        // pytest node ids, HTML-escaped, with every @ made inert.
+        // pytest node ids, HTML-escaped (their brackets too), with every @ made inert.
         assert!(
             summary.contains("<code>test/test_suite.py::TestGroup::test_inner</code>"),
             "{summary}"
         );
         assert!(
-            summary.contains("<code>test/test_suite.py::test_html[&lt;/code&gt;&lt;/summary&gt;&lt;/details&gt;\\n### @\u{200b}octocat &lt;b&gt;]</code>"),
+            summary.contains("<code>test/test_suite.py::test_html&#91;&lt;/code&gt;&lt;/summary&gt;&lt;/details&gt;\\n### @\u{200b}octocat &lt;b&gt;&#93;</code>"),
             "{summary}"
         );
         assert!(
@@ -499,6 +499,59 @@ fn raw_bytes_and_html_ids_are_shown_and_escaped() {
             summary.contains(" test/test_suite.py::TestGroup::test_inner</pre>"),
             "{summary}"
         );
+    }
+}
+
+/// The code under test writes the JUnit XML the summary is made of, so it chooses every node
+/// id and skip reason in it: a line break in a node id ended the HTML block of its <details>
+/// line, and a skip reason sat in a Markdown paragraph; either made a link or an image in the
+/// bot's comment. Played by a conftest.py that forges the file after pytest wrote it.
+#[test]
+fn forged_junit_xml_makes_no_link_image_or_block_in_the_summary() {
+    let conftest = "import shutil\n\ndef pytest_unconfigure(config):\n    \
+        if config.option.xmlpath:\n        shutil.copyfile('forged.xml', config.option.xmlpath)\n";
+    let link = "[log in again](https://evil.example/login) ![pixel](https://evil.example/p.png)";
+    let failing = format!(
+        r#"<testsuites><testsuite name="pytest"><testcase classname="test.test_suite" file="test/test_suite.py" name="test_x&#10;&#10;{link}&#10;"><failure message="m">boom</failure></testcase></testsuite></testsuites>"#
+    );
+    let skipped = format!(
+        r#"<testsuites><testsuite name="pytest"><testcase classname="test.test_suite" file="test/test_suite.py" name="test_y"><skipped message="could not import '{link}': {link}"/></testcase></testsuite></testsuites>"#
+    );
+    let project = suite("def test_ok():\n    pass\n", &[]);
+    project.write("test/conftest.py", conftest);
+    for (forged, shown) in [
+        (&failing, "<code>test/test_suite.py::test_x&#10;&#10;"),
+        (
+            &skipped,
+            "Every test was skipped at import: <code>could not import &#x27;",
+        ),
+    ] {
+        project.write("forged.xml", forged);
+        for run in [run_fake(&project, &[]), run_local(&project, None)] {
+            let summary = project.read("test-outputs/summary.md");
+            assert!(
+                summary.contains(shown),
+                "{}{}{summary}",
+                run.stdout,
+                run.stderr
+            );
+            assert!(
+                summary.contains("&#91;log in again&#93;(https://evil.example/login)"),
+                "{summary}"
+            );
+            // A <pre> block is one HTML block to its `</pre>`, which escaping keeps out of it:
+            // Markdown reads nothing inside.
+            let markdown: String = summary
+                .split("<pre>")
+                .map(|part| part.split_once("</pre>").map_or(part, |(_, after)| after))
+                .collect();
+            for raw in ["[log in again]", "![pixel]", "test_x\n"] {
+                assert!(
+                    !markdown.contains(raw),
+                    "`{raw}` reached the summary's Markdown: {summary}"
+                );
+            }
+        }
     }
 }
 
@@ -762,7 +815,7 @@ import pathlib, runpy
 import modal
 from modal.mount import _MountDir
 ns = runpy.run_path(".modal/test_runner.py")
-patterns = ns["DEFAULT_IGNORE"] + ns["gitignore_patterns"](pathlib.Path("."))
+patterns = ns["upload_ignore"](pathlib.Path("."))
 entry = _MountDir(
     local_dir=pathlib.Path("."),
     remote_path=pathlib.PurePosixPath("/root/project"),
@@ -778,7 +831,8 @@ fn uploads_follow_gitignore_and_the_defaults() {
     let project = Project::initialised("uv-groups-src");
     project.write(
         ".gitignore",
-        "# build products\ndata/\n*.ckpt\n!keep.ckpt\n/build\ndocs/_build/\n",
+        // The defaults hold whatever .gitignore says: its `!` patterns take none of them back.
+        "# build products\ndata/\n*.ckpt\n!keep.ckpt\n/build\ndocs/_build/\n!.git\n!.venv/\n!test-outputs\n",
     );
     for file in [
         "data/train.csv",
@@ -839,7 +893,7 @@ fn uploads_follow_gitignore_and_the_defaults() {
     std::os::unix::fs::symlink(".git/config", project.path("config.txt")).unwrap();
     let check = "import pathlib, runpy, sys\nimport modal\nns = runpy.run_path('.modal/test_runner.py')\n\
         root = pathlib.Path('.').absolute()\n\
-        try:\n    ns['check_upload'](root, modal.FilePatternMatcher(*ns['DEFAULT_IGNORE'], *ns['gitignore_patterns'](root)))\n\
+        try:\n    ns['check_upload'](root, modal.FilePatternMatcher(*ns['upload_ignore'](root)))\n\
         except ns['TreeError'] as error:\n    print(error)\n";
     let refused = python_in(&project, check);
     assert!(
@@ -860,7 +914,7 @@ fn summary_stays_below_the_comment_limit() {
     let summary = project.read("test-outputs/summary.md");
     assert!(summary.chars().count() < 60_000, "{}", summary.len());
     assert!(summary.contains("| 0 | 300 | 0 | 0 |"));
-    assert!(summary.contains("<code>test/test_suite.py::test_many[0]</code>"));
+    assert!(summary.contains("<code>test/test_suite.py::test_many&#91;0&#93;</code>"));
     assert!(
         summary.contains("more failing tests; see the log."),
         "the cut must say so"

@@ -234,7 +234,7 @@ fn shards_run_at_once_each_test_once_and_merge_into_one_valid_report() {
         assert!(summary.contains(&format!("| L4 | {shard} |")), "{summary}");
     }
     assert!(
-        summary.contains("<code>test/test_c.py::test_c[1]</code> (failure, shard "),
+        summary.contains("<code>test/test_c.py::test_c&#91;1&#93;</code> (failure, shard "),
         "{summary}"
     );
     for shard in 1..=3 {
