@@ -5,11 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::shared::{ModalClient, TREE_UNDER_TEST, job_timeout_minutes};
 use super::{GeneratedFile, Header};
-use crate::pins::{
-    MODAL_CLIENT_CLOSURE, MODAL_CLIENT_PYTHON, MODAL_CLIENT_VERSION, PINNED_ACTIONS, UV_WHEEL,
-    requirements_file,
-};
+use crate::pins::PINNED_ACTIONS;
 use crate::plan::TestPlan;
 
 pub const REUSABLE_WORKFLOW: GeneratedFile = GeneratedFile {
@@ -25,10 +23,6 @@ pub const RUN_WORKFLOW: GeneratedFile = GeneratedFile {
     template: "github/run-gpu-tests.yml.j2",
 };
 pub const FILES: [GeneratedFile; 3] = [REUSABLE_WORKFLOW, LABEL_WORKFLOW, RUN_WORKFLOW];
-
-/// Where every workflow checks out the commit under test: data the Modal client uploads, beside
-/// the trusted checkout of the workflow's own commit, which provides the runner.
-pub const TREE_UNDER_TEST: &str = "tree-under-test";
 
 /// The login of the author of comments made with a workflow's `GITHUB_TOKEN`.
 pub const BOT_LOGIN: &str = "github-actions[bot]";
@@ -55,13 +49,8 @@ pub struct Context {
     job_timeout_minutes: u32,
     /// `uses:` values by action key: `owner/repo@<sha> # vX.Y.Z`.
     actions: BTreeMap<&'static str, String>,
-    modal_client_version: &'static str,
-    /// The Python of the Modal client, which its closure is resolved for.
-    client_python: &'static str,
-    /// The requirements line that installs uv, hash-checked.
-    uv_requirement: String,
-    /// The Modal client's requirements file: every distribution pinned, every wheel hashed.
-    modal_client_requirements: String,
+    #[serde(flatten)]
+    client: ModalClient,
 }
 
 pub fn context(plan: &TestPlan) -> Context {
@@ -79,8 +68,7 @@ pub fn context(plan: &TestPlan) -> Context {
         environment: plan.environment.value.clone(),
         tree_under_test: TREE_UNDER_TEST,
         bot_login: BOT_LOGIN,
-        // The test timeout plus time to build the image and wait for a GPU.
-        job_timeout_minutes: plan.timeout.value.div_ceil(60) + 30,
+        job_timeout_minutes: job_timeout_minutes(plan),
         actions: PINNED_ACTIONS
             .iter()
             .map(|action| {
@@ -91,9 +79,6 @@ pub fn context(plan: &TestPlan) -> Context {
                 )
             })
             .collect(),
-        modal_client_version: MODAL_CLIENT_VERSION,
-        client_python: MODAL_CLIENT_PYTHON,
-        uv_requirement: UV_WHEEL.line(),
-        modal_client_requirements: requirements_file(MODAL_CLIENT_CLOSURE),
+        client: ModalClient::pinned(),
     }
 }

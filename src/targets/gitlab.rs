@@ -3,8 +3,9 @@
 
 use serde::Serialize;
 
-use super::shared::{RUN_RECORD, RunContext, percent_encode};
+use super::shared::{RUN_RECORD, RunContext};
 use super::{GeneratedFile, Header};
+use crate::github::repo::segment;
 use crate::plan::{Source, TestPlan};
 
 pub const PIPELINE: GeneratedFile = GeneratedFile {
@@ -30,7 +31,8 @@ pub struct Context {
     label: String,
     /// The label in an RE2 pattern: ASCII other than letters, digits, `-` and `_` as `\xHH`.
     label_pattern: String,
-    /// `<!-- gpu-ci:LABEL -->`: what the note starts with.
+    /// `<!-- gpu-ci:LABEL -->`, the label percent-encoded as the GitHub comment's `jq @uri`
+    /// writes it: what the note starts with.
     marker: String,
     /// The branch whose pushes run the tests; `None`: the project's default branch.
     push_branch: Option<String>,
@@ -46,7 +48,7 @@ pub fn context(plan: &TestPlan) -> Context {
         header: Header::new(plan),
         run: RunContext::new(plan),
         label_pattern: label_pattern(&label),
-        marker: format!("<!-- gpu-ci:{} -->", percent_encode(&label)),
+        marker: format!("<!-- gpu-ci:{} -->", segment(&label)),
         label,
         push_branch: (plan.branch.source != Source::Default).then(|| plan.branch.value.clone()),
         token_variable: TOKEN_VARIABLE,

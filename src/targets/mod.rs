@@ -99,9 +99,14 @@ fn to_json(context: impl Serialize) -> serde_json::Value {
 /// The header every generated file includes.
 pub const HEADER_TEMPLATE: &str = "header.j2";
 
-/// Templates other templates include: the header, and the shell steps the GitLab and
-/// Bitbucket targets share.
-pub const SHARED_TEMPLATES: [&str; 2] = [HEADER_TEMPLATE, "shared/ci_steps.j2"];
+/// Templates other templates include: the header, and what the GitLab and Bitbucket targets
+/// share: the GPU job's shell steps, and the API client and record reading of the scripts that
+/// post the results.
+pub const SHARED_TEMPLATES: [&str; 3] = [
+    HEADER_TEMPLATE,
+    "shared/ci_steps.j2",
+    "shared/results_api.py.j2",
+];
 
 /// What every generated file's header names.
 #[derive(Debug, Serialize)]

@@ -9,8 +9,9 @@ use crate::pins::{
 };
 use crate::plan::TestPlan;
 
-/// Where a run that names another commit (`REF`) unpacks it: data the Modal client uploads,
-/// beside the pipeline's own checkout, which provides the runner.
+/// Where every CI target puts the commit under test when it names another commit (GitHub's
+/// `ref`, GitLab's and Bitbucket's `REF`): data the Modal client uploads, beside the
+/// pipeline's own checkout, which provides the runner.
 pub const TREE_UNDER_TEST: &str = "tree-under-test";
 
 /// What the job leaves for the results note or comment: the tested commit and the exit code.
@@ -19,6 +20,34 @@ pub const RUN_RECORD: &str = "gpu-ci-run";
 /// The job's container: the Python the Modal client's closure is resolved for, Debian slim.
 pub fn job_image() -> String {
     format!("python:{MODAL_CLIENT_PYTHON}-slim")
+}
+
+/// The test timeout plus time to build the image and wait for a GPU: every CI job's limit.
+pub fn job_timeout_minutes(plan: &TestPlan) -> u32 {
+    plan.timeout.value.div_ceil(60) + 30
+}
+
+/// The Modal client every CI job installs, and only it: uv by hash, then the pinned closure.
+#[derive(Debug, Serialize)]
+pub struct ModalClient {
+    pub modal_client_version: &'static str,
+    /// The Python of the Modal client, which its closure is resolved for.
+    pub client_python: &'static str,
+    /// The requirements line that installs uv, hash-checked.
+    pub uv_requirement: String,
+    /// The Modal client's requirements file: every distribution pinned, every wheel hashed.
+    pub modal_client_requirements: String,
+}
+
+impl ModalClient {
+    pub fn pinned() -> ModalClient {
+        ModalClient {
+            modal_client_version: MODAL_CLIENT_VERSION,
+            client_python: MODAL_CLIENT_PYTHON,
+            uv_requirement: UV_WHEEL.line(),
+            modal_client_requirements: requirements_file(MODAL_CLIENT_CLOSURE),
+        }
+    }
 }
 
 /// The settings of the GPU job, for the shared script.
@@ -35,12 +64,8 @@ pub struct RunContext {
     pub run_record: &'static str,
     /// The test timeout plus time to build the image and wait for a GPU.
     pub job_timeout_minutes: u32,
-    pub modal_client_version: &'static str,
-    pub client_python: &'static str,
-    /// The requirements line that installs uv, hash-checked.
-    pub uv_requirement: String,
-    /// The Modal client's requirements file: every distribution pinned, every wheel hashed.
-    pub modal_client_requirements: String,
+    #[serde(flatten)]
+    pub client: ModalClient,
 }
 
 impl RunContext {
@@ -53,25 +78,8 @@ impl RunContext {
             image: job_image(),
             tree_under_test: TREE_UNDER_TEST,
             run_record: RUN_RECORD,
-            job_timeout_minutes: plan.timeout.value.div_ceil(60) + 30,
-            modal_client_version: MODAL_CLIENT_VERSION,
-            client_python: MODAL_CLIENT_PYTHON,
-            uv_requirement: UV_WHEEL.line(),
-            modal_client_requirements: requirements_file(MODAL_CLIENT_CLOSURE),
+            job_timeout_minutes: job_timeout_minutes(plan),
+            client: ModalClient::pinned(),
         }
     }
-}
-
-/// `text` percent-encoded as jq's `@uri` does (all but `A-Za-z0-9-_.~`): the label in the
-/// results marker, as the GitHub comment writes it.
-pub fn percent_encode(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }

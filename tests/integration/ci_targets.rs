@@ -404,8 +404,8 @@ fn gitlab_and_bitbucket_jobs_hold_the_security_model() {
             bitbucket["pipelines"]["branches"]["main"].is_array(),
             "{case}"
         );
-        // Nothing of the project's typed values reaches the script unquoted: the note script
-        // and the pipelines name the label only through literals.
+        // The note and comment scripts talk to their API with the standard library only
+        // (the label reaching them as a literal is checked with hostile labels below).
         for rel in [NOTE, COMMENT] {
             let text = project.read(rel);
             assert!(text.contains("import urllib.request"), "{case} {rel}");
@@ -451,7 +451,39 @@ fn the_label_rule_names_the_label_in_a_pattern_that_only_it_matches() {
         );
         let decoded = decode_pattern(inner);
         assert_eq!(decoded, label);
+        // The note script holds the label, and the marker naming it, as Python literals that
+        // read back as exactly those strings.
+        let (read_label, marker) = note_literals(&project);
+        assert_eq!(read_label, label);
+        assert_eq!(
+            marker,
+            format!("<!-- gpu-ci:{} -->", gpu_ci::github::repo::segment(label))
+        );
     }
+}
+
+/// `LABEL` and `MARKER` of the rendered note script, as Python reads them.
+fn note_literals(project: &Project) -> (String, String) {
+    const READ: &str = r#"
+import ast, json, sys
+names = {}
+for node in ast.parse(open(sys.argv[1], encoding="utf-8").read()).body:
+    if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+        if node.targets[0].id in ("LABEL", "MARKER"):
+            names[node.targets[0].id] = ast.literal_eval(node.value)
+print(json.dumps([names["LABEL"], names["MARKER"]]))
+"#;
+    let output = std::process::Command::new("python3")
+        .args(["-c", READ])
+        .arg(project.path(NOTE))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::common::describe(&output)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 /// `\xHH` escapes back to characters.

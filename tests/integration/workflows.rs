@@ -602,3 +602,35 @@ fn every_permission_has_its_reason_beside_it() {
         }
     }
 }
+
+/// A branch is any name `check_branch` admits, and stays a string in every CI file: `1.10`,
+/// `true` or `null` written bare would be a number, a boolean or nothing to a YAML reader.
+#[test]
+fn a_branch_that_reads_as_a_yaml_scalar_stays_a_string() {
+    for branch in ["1.10", "true", "null", "0x1F"] {
+        let project = Project::fixture("uv-groups-src");
+        crate::common::add_config(&project, &format!("branch = \"{branch}\"\n"));
+        project
+            .gpu_ci(&["init", "--yes", "--ci", "github,gitlab,bitbucket"])
+            .success();
+        let run = parse(&project.read(".github/workflows/run-gpu-tests.yml"));
+        assert_eq!(
+            run["on"]["push"]["branches"],
+            serde_json::json!([branch]),
+            "{branch}"
+        );
+        let bitbucket = parse(&project.read("bitbucket-pipelines.yml"));
+        assert!(
+            bitbucket["pipelines"]["branches"][branch].is_array(),
+            "{branch}"
+        );
+        let gitlab = parse(&project.read(".gitlab/gpu-ci.yml"));
+        assert_eq!(
+            gitlab["gpu-tests"]["rules"][1]["if"],
+            Value::String(format!(
+                "$CI_PIPELINE_SOURCE == \"push\" && $CI_COMMIT_BRANCH == \"{branch}\""
+            )),
+            "{branch}"
+        );
+    }
+}
