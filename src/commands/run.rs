@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
+use crate::args::quote;
 use crate::cli::{ChoiceArgs, RunArgs};
 use crate::error::{Error, ExitStatus, IoOp, Result};
 use crate::modal_local::ModalSettings;
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
-use crate::plan::values::{parse_gpu, quote_arg, split_args};
+use crate::plan::values::{parse_gpu, split_args};
 use crate::plan::{DURATIONS_FILE, Source, Sourced, TestPlan};
 use crate::targets::{
     self, GeneratedFile,
@@ -205,7 +206,7 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
         test_path: args.test_path.clone(),
         // Quoted so that the plan splits them back into these very arguments.
         pytest_args: (!args.pytest_args.is_empty()).then(|| {
-            let quoted: Vec<String> = args.pytest_args.iter().map(|a| quote_arg(a)).collect();
+            let quoted: Vec<String> = args.pytest_args.iter().map(|a| quote(a)).collect();
             quoted.join(" ")
         }),
         ..ChoiceArgs::default()

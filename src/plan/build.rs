@@ -262,7 +262,7 @@ impl Builder<'_> {
                             tests.paths.join(" ")
                         ));
                     (
-                        values::quote_arg(folder),
+                        crate::args::quote(folder),
                         Source::Detected {
                             from: "the folder around pytest's testpaths".into(),
                         },
@@ -271,7 +271,7 @@ impl Builder<'_> {
                 Some(tests) => {
                     // A config value is an argument list: `my tests` is one path.
                     let paths: Vec<String> =
-                        tests.paths.iter().map(|p| values::quote_arg(p)).collect();
+                        tests.paths.iter().map(|p| crate::args::quote(p)).collect();
                     let path = paths.join(" ");
                     self.note(format!(
                         "running the tests in `{path}`, found by {}; change it with --test-path",
@@ -298,7 +298,7 @@ impl Builder<'_> {
                 .filter(|_| !flags.keep_selection)
             {
                 Some(selection) => {
-                    let marker = values::quote_arg(&selection.expression);
+                    let marker = crate::args::quote(&selection.expression);
                     let args = format!("{} -m {marker}", config::DEFAULT_PYTEST_ARGS);
                     self.note(format!(
                         "{}; the GPU run selects them with `-m {marker}`; keep the project's selection with --keep-selection, or change it with --pytest-args",

@@ -105,11 +105,6 @@ pub fn split_args(key: &str, text: &str) -> Result<Vec<String>> {
     })
 }
 
-/// One argument quoted so that [`split_args`] gives it back whole.
-pub fn quote_arg(word: &str) -> String {
-    crate::args::quote(word)
-}
-
 /// Each path of a test path (`tests/gpu tests/test_x.py::test_y`) stays inside the project:
 /// not absolute, and no `..` above the project root.
 pub fn check_test_path(test_path: &str) -> Result<()> {
@@ -272,10 +267,10 @@ mod tests {
             );
         }
         for word in ["my tests", "tests/", "", "it's", "a\"b", "$x", "#c"] {
-            assert_eq!(split(&quote_arg(word)), [word], "{word}");
+            assert_eq!(split(&crate::args::quote(word)), [word], "{word}");
         }
-        assert_eq!(quote_arg("tests/unit"), "tests/unit");
-        assert_eq!(quote_arg("my tests"), "'my tests'");
+        assert_eq!(crate::args::quote("tests/unit"), "tests/unit");
+        assert_eq!(crate::args::quote("my tests"), "'my tests'");
     }
 
     #[test]
