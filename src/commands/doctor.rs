@@ -273,7 +273,7 @@ fn modal_client_check() -> Check {
             "not found: no `modal` on PATH, nor through `uvx` or `python3 -m modal`",
             format!("install it: {install}"),
         ),
-        Some(client) => match client.version {
+        Some(client) => match client.version() {
             Some(version) if version == MODAL_CLIENT_VERSION => pass(
                 ID,
                 TITLE,
@@ -285,7 +285,7 @@ fn modal_client_check() -> Check {
                 format!(
                     "`{}` is {}, the workflows pin {MODAL_CLIENT_VERSION}",
                     client.command,
-                    found.as_deref().unwrap_or("of an unknown version")
+                    found.unwrap_or("of an unknown version")
                 ),
                 format!("install the pinned version: {install}"),
             ),
