@@ -188,11 +188,15 @@ fn is_executable(path: &Path) -> bool {
     path.is_file()
 }
 
-/// The version `program args… --version` prints, if it runs and succeeds.
+/// The version `program args… --version` prints, if it runs and succeeds. A GitHub token in
+/// gpu-ci's environment (for `doctor`'s GitHub checks) is not passed on: `uvx modal` fetches
+/// and runs the newest client from PyPI, which needs no token of GitHub's.
 fn version_of(program: &Path, args: &[&str]) -> Option<Option<String>> {
     let output = Command::new(program)
         .args(args)
         .arg("--version")
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GH_TOKEN")
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .output()
