@@ -2,6 +2,7 @@
 //! current profile of `~/.modal.toml`, as the Modal client reads them), and the Modal client
 //! itself with its version. Reads only, and never shows a token.
 
+use std::cell::OnceCell;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -138,17 +139,37 @@ impl ModalSettings {
     }
 }
 
-/// The Modal client as `gpu-ci run` would call it, and the version it says it is.
+/// The Modal client, as `gpu-ci run` calls it and `gpu-ci doctor` checks it.
 #[derive(Debug, Clone)]
 pub struct Client {
+    /// The program: `modal`, `uvx` or `python3`, as found on PATH.
+    pub program: PathBuf,
+    /// What comes before the client's own arguments: none, `modal`, or `-m modal`.
+    pub args: &'static [&'static str],
     /// The command line that starts it, as shown: `modal`, `uvx modal`, `python3 -m modal`.
-    pub command: String,
-    /// The version `--version` printed; `None` when it printed none.
-    pub version: Option<String>,
+    pub command: &'static str,
+    /// The version `--version` printed (`None`: it printed none, or failed); asked once.
+    version: OnceCell<Option<String>>,
+}
+
+impl Client {
+    /// The version the client says it is; runs `--version` unless finding it already did.
+    pub fn version(&self) -> Option<&str> {
+        self.version
+            .get_or_init(|| version_of(&self.program, self.args).flatten())
+            .as_deref()
+    }
+
+    /// A command that runs the client; the caller adds its arguments.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(&self.program);
+        command.args(self.args);
+        command
+    }
 }
 
 /// An executable named `name` on PATH.
-fn on_path(name: &str) -> Option<PathBuf> {
+pub fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
@@ -167,11 +188,15 @@ fn is_executable(path: &Path) -> bool {
     path.is_file()
 }
 
-/// The version `program args… --version` prints, if it runs and succeeds.
+/// The version `program args… --version` prints, if it runs and succeeds. A GitHub token in
+/// gpu-ci's environment (for `doctor`'s GitHub checks) is not passed on: `uvx modal` fetches
+/// and runs the newest client from PyPI, which needs no token of GitHub's.
 fn version_of(program: &Path, args: &[&str]) -> Option<Option<String>> {
     let output = Command::new(program)
         .args(args)
         .arg("--version")
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GH_TOKEN")
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .output()
@@ -190,29 +215,30 @@ fn parse_version(text: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The Modal client: `modal` on PATH, else `uvx modal`, else `python3 -m modal`, the order in
-/// which `gpu-ci run` looks.
+/// The Modal client: `modal` on PATH (not run), else `uvx modal`, else `python3 -m modal`
+/// (each run with `--version`, to know it is there).
 pub fn find_client() -> Option<Client> {
     if let Some(modal) = on_path("modal") {
         return Some(Client {
-            command: "modal".into(),
-            version: version_of(&modal, &[]).flatten(),
+            program: modal,
+            args: &[],
+            command: "modal",
+            version: OnceCell::new(),
         });
     }
-    if let Some(uvx) = on_path("uvx")
-        && let Some(version) = version_of(&uvx, &["modal"])
-    {
-        return Some(Client {
-            command: "uvx modal".into(),
-            version,
-        });
+    let probed = |program: PathBuf, args: &'static [&'static str], command| {
+        let version = version_of(&program, args)?;
+        Some(Client {
+            program,
+            args,
+            command,
+            version: OnceCell::from(version),
+        })
+    };
+    if let Some(client) = on_path("uvx").and_then(|uvx| probed(uvx, &["modal"], "uvx modal")) {
+        return Some(client);
     }
-    let python = on_path("python3")?;
-    let version = version_of(&python, &["-m", "modal"])?;
-    Some(Client {
-        command: "python3 -m modal".into(),
-        version,
-    })
+    probed(on_path("python3")?, &["-m", "modal"], "python3 -m modal")
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use crate::config::ConfigFile;
 use crate::error::{Error, ExitStatus, Result};
 use crate::generate::OnEdited;
 use crate::generate::lock::LOCK;
+use crate::generate::merge::has_conflict_markers;
 use crate::github::GitHub;
 use crate::github::repo::Repo;
 use crate::modal_local::{ModalSettings, find_client};
@@ -142,20 +143,13 @@ fn generated_check(root: &Path, plan: Option<&TestPlan>) -> Check {
     }
 }
 
-/// Lines git leaves around an unresolved merge, as `gpu-ci update` writes them.
-fn has_conflict_markers(text: &str) -> bool {
-    let lines: Vec<&str> = text.lines().collect();
-    lines.iter().any(|l| l.starts_with("<<<<<<< "))
-        && lines.contains(&"=======")
-        && lines.iter().any(|l| l.starts_with(">>>>>>> "))
-}
-
 fn markers_check(root: &Path, plan: Option<&TestPlan>) -> Check {
     const ID: &str = "conflict-markers";
     const TITLE: &str = "no conflict markers";
     let marked: Vec<&str> = written_paths(plan)
         .into_iter()
         .filter(|path| {
+            // As `gpu-ci update` judges them: a file it would leave alone as unresolved.
             std::fs::read_to_string(root.join(path)).is_ok_and(|text| has_conflict_markers(&text))
         })
         .collect();
@@ -273,7 +267,7 @@ fn modal_client_check() -> Check {
             "not found: no `modal` on PATH, nor through `uvx` or `python3 -m modal`",
             format!("install it: {install}"),
         ),
-        Some(client) => match client.version {
+        Some(client) => match client.version() {
             Some(version) if version == MODAL_CLIENT_VERSION => pass(
                 ID,
                 TITLE,
@@ -285,7 +279,7 @@ fn modal_client_check() -> Check {
                 format!(
                     "`{}` is {}, the workflows pin {MODAL_CLIENT_VERSION}",
                     client.command,
-                    found.as_deref().unwrap_or("of an unknown version")
+                    found.unwrap_or("of an unknown version")
                 ),
                 format!("install the pinned version: {install}"),
             ),
@@ -327,42 +321,49 @@ fn credentials_check(modal: &Result<ModalSettings>) -> Check {
     }
 }
 
-fn python_check(root: &Path, plan: Option<&TestPlan>) -> Check {
+fn python_check(root: &Path, loaded: &Result<Setup>) -> Check {
     const ID: &str = "python";
     const TITLE: &str = "Python version";
-    let Ok(project) = Project::detect(root) else {
-        return skip(ID, TITLE, "needs a readable project");
-    };
-    let raw = ConfigFile::open(root).and_then(|c| c.read()).ok();
-    let builder = match raw.as_ref().and_then(|r| r.image_builder.as_deref()) {
-        Some(text) => match ImageBuilder::parse(text) {
-            Ok(builder) => builder,
-            Err(err) => {
-                return fail(
-                    ID,
-                    TITLE,
-                    err.to_string(),
-                    "fix `image-builder` in the config",
-                );
-            }
-        },
-        None => ImageBuilder::current(),
-    };
-    // The configured version, as the plan took it, else the config's text.
-    let (text, from) = match plan {
-        Some(plan) => (
-            plan.python.value.to_string(),
-            plan.python.source.to_string(),
-        ),
-        None => match raw.and_then(|r| r.python) {
-            Some(text) => (text, "the config".to_string()),
-            None => return skip(ID, TITLE, "needs a valid config"),
-        },
-    };
     let set = "set `python = \"3.X\"` in the config (or `gpu-ci init --force --python 3.X`), then `gpu-ci update`";
-    let version = match builder.parse_python(&text) {
-        Ok(version) => version,
-        Err(err) => return fail(ID, TITLE, format!("{err} ({from})"), set),
+    let detected;
+    // The plan's version, which its image builder offers; without a plan, the config's text,
+    // checked as the plan would check it (the config check says every other reason).
+    let (project, builder, version, from) = match loaded {
+        Ok(setup) => (
+            &setup.project,
+            setup.plan.image_builder.value,
+            setup.plan.python.value,
+            setup.plan.python.source.to_string(),
+        ),
+        Err(_) => {
+            let Ok(project) = Project::detect(root) else {
+                return skip(ID, TITLE, "needs a readable project");
+            };
+            detected = project;
+            let raw = ConfigFile::open(root).and_then(|c| c.read()).ok();
+            let builder = match raw.as_ref().and_then(|r| r.image_builder.as_deref()) {
+                Some(text) => match ImageBuilder::parse(text) {
+                    Ok(builder) => builder,
+                    Err(err) => {
+                        return fail(
+                            ID,
+                            TITLE,
+                            err.to_string(),
+                            "fix `image-builder` in the config",
+                        );
+                    }
+                },
+                None => ImageBuilder::current(),
+            };
+            let Some(text) = raw.and_then(|r| r.python) else {
+                return skip(ID, TITLE, "needs a valid config");
+            };
+            let from = "the config".to_string();
+            match builder.parse_python(&text) {
+                Ok(version) => (&detected, builder, version, from),
+                Err(err) => return fail(ID, TITLE, format!("{err} ({from})"), set),
+            }
+        }
     };
     // An image Python the project's own constraint excludes cannot install it.
     if let Some((constraint, source)) = project.python_constraint()
@@ -590,7 +591,7 @@ pub fn checks(args: &DoctorArgs, root: &Path) -> Vec<Check> {
         generated_check(root, plan),
         markers_check(root, plan),
         git_check(root, plan),
-        python_check(root, plan),
+        python_check(root, &loaded),
         modal_client_check(),
         credentials_check(&ModalSettings::read()),
     ];
@@ -650,19 +651,5 @@ fn print_screen(checks: &[Check], failed: usize) {
     } else {
         let plural = if failed == 1 { "" } else { "s" };
         println!("{failed} check{plural} failed{skipped}");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn markers_need_all_three_lines() {
-        assert!(has_conflict_markers(
-            "a\n<<<<<<< yours (x)\nb\n=======\nc\n>>>>>>> gpu-ci 0.1.0\n"
-        ));
-        assert!(!has_conflict_markers("a\n=======\nb\n"));
-        assert!(!has_conflict_markers("<<<<<<<< long\n"));
     }
 }

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use crate::args::quote;
 use crate::cli::{ChoiceArgs, RunArgs};
 use crate::error::{Error, ExitStatus, IoOp, Result};
-use crate::modal_local::ModalSettings;
+use crate::modal_local::{Client, ModalSettings, find_client, on_path};
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
 use crate::plan::values::{parse_gpu, split_args};
 use crate::plan::{DURATIONS_FILE, Source, Sourced, TestPlan};
@@ -22,19 +22,6 @@ use signal_hook::consts::SIGINT;
 
 mod child;
 
-/// An executable named `name` on PATH.
-fn on_path(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| {
-            candidate
-                .metadata()
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-}
-
 fn succeeds(program: &Path, args: &[&str]) -> bool {
     Command::new(program)
         .args(args)
@@ -45,26 +32,13 @@ fn succeeds(program: &Path, args: &[&str]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// The Modal client: `modal` on PATH, else `uvx modal`, else `python3 -m modal`.
-fn modal_client() -> Result<Vec<PathBuf>> {
-    if let Some(modal) = on_path("modal") {
-        return Ok(vec![modal]);
-    }
-    if let Some(uvx) = on_path("uvx")
-        && succeeds(&uvx, &["modal", "--version"])
-    {
-        return Ok(vec![uvx, "modal".into()]);
-    }
-    if let Some(python) = on_path("python3")
-        && succeeds(&python, &["-m", "modal", "--version"])
-    {
-        return Ok(vec![python, "-m".into(), "modal".into()]);
-    }
-    Err(
+/// The Modal client, as `doctor` finds it, with what to do when there is none.
+fn modal_client() -> Result<Client> {
+    find_client().ok_or_else(|| {
         Error::usage("the Modal client `modal` is not installed").with_help(
             "install it with `pip install modal` (or `uv tool install modal`), then run `modal token new`; or run the tests here with `gpu-ci run --local`",
-        ),
-    )
+        )
+    })
 }
 
 fn file_name(file: GeneratedFile) -> &'static str {
@@ -266,7 +240,7 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
             .env("PYTHONUNBUFFERED", "1");
         (command, runner)
     } else {
-        let mut client = modal_client()?;
+        let client = modal_client()?;
         // As the Modal client resolves them (and `doctor` reports them): each variable, else
         // the current profile of its config file.
         if !ModalSettings::read()?.has_token() {
@@ -274,9 +248,8 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
                 .with_help("run `modal token new`, or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET"));
         }
         let runner = Runner::find(root, &plan, RUNNER)?;
-        let mut command = Command::new(client.remove(0));
+        let mut command = client.command();
         command
-            .args(&client)
             .arg("run")
             .arg(runner.path(RUNNER))
             .arg(format!("--test-path={}", plan.test_path.value))

@@ -184,6 +184,12 @@ mod tests {
         assert!(has_conflict_markers(&merged.text));
         assert!(!has_conflict_markers("a\n>>>>>>> x\n<<<<<<< y\n"));
         assert!(!has_conflict_markers("# <<<<<<< in a comment\n"));
+        // As `gpu-ci doctor` finds them too.
+        assert!(has_conflict_markers(
+            "a\n<<<<<<< yours (x)\nb\n=======\nc\n>>>>>>> gpu-ci 0.1.0\n"
+        ));
+        assert!(!has_conflict_markers("a\n=======\nb\n"));
+        assert!(!has_conflict_markers("<<<<<<<< long\n"));
     }
 
     #[test]

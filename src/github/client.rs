@@ -7,7 +7,7 @@
 //! Every answer is untrusted: server errors and dropped connections are retried with backoff
 //! (never a POST, which could create twice), a body larger than `MAX_BODY` is refused, all
 //! calls of one command share one deadline, and server text that reaches a message goes
-//! through [`shown`]. What an answer must hold is checked by the calls that use it (`pins`,
+//! through [`shown`]. What an answer must hold is checked by the calls that use it (`tags`,
 //! `repo`), with [`Context::unusable`].
 
 use std::fmt;
@@ -31,7 +31,7 @@ const DEADLINE: Duration = Duration::from_secs(60);
 /// The longest one connect or one read may wait, within the deadline.
 const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// GitHub's REST API for one command. `pins` and `repo` add the calls themselves.
+/// GitHub's REST API for one command. `tags` and `repo` add the calls themselves.
 pub struct GitHub {
     http: Client,
     base: String,

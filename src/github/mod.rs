@@ -1,5 +1,5 @@
 //! GitHub's REST API: one client (`client`: the environment, retries, rate limits, the body
-//! cap, the deadline, errors), the calls behind `gpu-ci pin` (`pins`) and those behind
+//! cap, the deadline, errors), the calls behind `gpu-ci pin` (`tags`) and those behind
 //! `gpu-ci github setup` and `gpu-ci doctor` (`repo`).
 
 pub mod client;

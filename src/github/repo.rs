@@ -105,11 +105,28 @@ impl Repo {
         Repo::from_remote_url(&url).ok_or_else(|| {
             Error::usage(format!(
                 "cannot tell which GitHub repository the remote `origin` ({}) is",
-                url.trim()
+                shown_remote(&url)
             ))
             .with_help("pass --repo OWNER/NAME")
         })
     }
+}
+
+/// A remote URL for a message: without the `user:password@` that often holds a token
+/// (`https://x-access-token:TOKEN@github.com/…`), escaped.
+fn shown_remote(url: &str) -> String {
+    let url = url.trim();
+    let url = match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find('/').unwrap_or(rest.len());
+            match rest[..end].rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://{host}{}", &rest[end..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
+    };
+    format!("{url:?}")
 }
 
 /// A path segment, percent-encoded: labels and environment names may hold spaces and more.
@@ -470,6 +487,21 @@ mod tests {
         ] {
             assert_eq!(Repo::from_remote_url(url), None, "{url}");
         }
+    }
+
+    #[test]
+    fn remotes_in_messages_hold_no_credentials() {
+        assert_eq!(
+            shown_remote("https://x-access-token:ghp_abc@github.com/\n"),
+            "\"https://github.com/\""
+        );
+        assert_eq!(
+            shown_remote("https://user:p@ss@host/a/b"),
+            "\"https://host/a/b\""
+        );
+        assert_eq!(shown_remote("https://host"), "\"https://host\"");
+        assert_eq!(shown_remote("git@host:x"), "\"git@host:x\"");
+        assert_eq!(shown_remote("/srv/\u{1b}[2J"), "\"/srv/\\u{1b}[2J\"");
     }
 
     #[test]

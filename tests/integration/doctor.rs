@@ -311,6 +311,33 @@ fn each_broken_state_fails_its_own_check() {
 }
 
 #[test]
+fn the_modal_client_is_asked_its_version_without_the_github_token() {
+    let project = committed_project("uv-groups-src");
+    let machine = Machine::new(None);
+    let seen = machine.home().join("seen");
+    let modal = machine.bin.join("modal");
+    std::fs::write(
+        &modal,
+        format!(
+            "#!/bin/sh\nprintf '%s%s' \"$GH_TOKEN\" \"$GITHUB_TOKEN\" > '{}'\necho \"modal client version: {MODAL_CLIENT_VERSION}\"\n",
+            seen.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&modal, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let server = FakeGitHub::start(healthy_github());
+    let (json, _) = report(
+        doctor(&project, &machine, Some(&server)).env("GITHUB_TOKEN", TOKEN),
+        0,
+    );
+    assert_eq!(
+        std::fs::read_to_string(&seen).unwrap(),
+        "",
+        "the token reached the Modal client: {json:#}"
+    );
+}
+
+#[test]
 fn without_a_token_github_is_skipped_with_a_note_and_the_screen_fits() {
     let project = committed_project("uv-groups-src");
     let machine = Machine::new(None);

@@ -288,6 +288,28 @@ fn refuses_before_changing_anything() {
         .code(2)
         .stderr(predicate::str::contains("no git remote `origin`"))
         .stderr(predicate::str::contains("--repo OWNER/NAME"));
+    // A remote that names no repository, with a token in it: the message leaves it out.
+    let tokened = committed_project("uv-groups-src");
+    crate::common::git(
+        &tokened.root,
+        &[
+            "remote",
+            "set-url",
+            "origin",
+            "https://x-access-token:ghp-in-the-remote@github.example.com/",
+        ],
+    );
+    let assert = setup(&tokened, &server, &modal).assert().code(2);
+    let text = output_of(&assert);
+    assert!(
+        text.contains("the remote `origin` (\"https://github.example.com/\")"),
+        "{text}"
+    );
+    assert!(text.contains("--repo OWNER/NAME"), "{text}");
+    assert!(
+        !text.contains("ghp-in-the-remote"),
+        "a token was printed:\n{text}"
+    );
     // A malformed --repo.
     setup(&project, &server, &modal)
         .args(["--repo", "octo-org"])

@@ -1,10 +1,11 @@
 //! The PyPI wheel: maturin (from .venv) builds it from pyproject.toml, a fresh venv installs
 //! it offline, and the `gpu-ci` it puts on the venv's PATH works on the bundled example.
 //!
-//! The wheel is built with the dev profile, which reuses what `cargo test` already compiled
-//! (seconds, not minutes); what it proves (the metadata, the binary in the wheel's scripts, the
-//! install) does not depend on the profile. It is rebuilt whenever a file the build reads is
-//! newer than it; the test never skips, and says which it did.
+//! The wheel is built with the dev profile in a target folder of its own (under the one cargo
+//! test uses): its first build compiles the dependencies once more, later ones only what
+//! changed; what it proves (the metadata, the binary in the wheel's scripts, the install) does
+//! not depend on the profile. It is rebuilt whenever a file the build reads is newer than it;
+//! the test never skips, and says which it did.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -68,11 +69,13 @@ fn wheel() -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     let started = Instant::now();
     // A target folder of its own: maturin's build would otherwise replace target/debug/gpu-ci
-    // while the other tests of this binary run it.
+    // while the other tests of this binary run it. Under the target folder in use (which
+    // CARGO_TARGET_DIR may move), not the checkout's.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wheel-build");
     run(Command::new(tool("maturin"))
         .args(["build", "--profile", "dev", "--quiet", "--out"])
         .arg(&dir)
-        .env("CARGO_TARGET_DIR", repo_root().join("target/wheel-build"))
+        .env("CARGO_TARGET_DIR", target)
         .current_dir(repo_root()));
     let wheel = std::fs::read_dir(&dir)
         .unwrap()
