@@ -170,6 +170,36 @@ fn utc_time(epoch: i64) -> String {
     )
 }
 
+/// The token travels to `GITHUB_API_URL`: only over TLS (plain HTTP only to this machine, as a
+/// test's server), and never with credentials of its own in the URL, which messages would show.
+fn check_api_url(base: &str) -> Result<()> {
+    let refuse = |why: &str| {
+        Err(Error::usage(format!("GITHUB_API_URL {why}")).with_help(
+            "set it to your API's https:// address, as `https://api.github.com` or `https://HOST/api/v3` for GitHub Enterprise; the token goes in GITHUB_TOKEN or GH_TOKEN",
+        ))
+    };
+    let Ok(url) = reqwest::Url::parse(base) else {
+        return refuse(&format!("`{}` is not a URL", shown(base)));
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return refuse("holds a user name or password");
+    }
+    let host = url.host_str().unwrap_or("").trim_matches(['[', ']']);
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => refuse(&format!(
+            "`{}` is plain http to another machine, which would send the token unencrypted",
+            shown(base)
+        )),
+        other => refuse(&format!("has the scheme `{}`, not https", shown(other))),
+    }
+}
+
 impl GitHub {
     /// A client for `GITHUB_API_URL`, with `GITHUB_TOKEN` or `GH_TOKEN`; the deadline of all
     /// its calls starts now.
@@ -178,6 +208,7 @@ impl GitHub {
             .ok()
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_API.to_string());
+        check_api_url(base.trim())?;
         let token = ["GITHUB_TOKEN", "GH_TOKEN"]
             .iter()
             .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))

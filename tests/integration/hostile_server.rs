@@ -602,3 +602,44 @@ fn doctor_gives_a_hanging_server_one_deadline_and_checks_the_default_branch() {
     );
     assert_eq!(server.changes(), Vec::<String>::new(), "doctor only reads");
 }
+
+/// `GITHUB_API_URL` decides where the token goes: plain http to another machine would send it
+/// unencrypted, and a URL with credentials would put them in messages. Both are refused before
+/// any request, for every command that calls GitHub.
+#[test]
+fn an_api_url_that_would_leak_the_token_is_refused_before_any_request() {
+    let project = Project::initialised("extras-flat");
+    for (url, says) in [
+        ("http://api.example.com", "plain http to another machine"),
+        (
+            "https://me:hunter2@127.0.0.1:9",
+            "holds a user name or password",
+        ),
+        ("ftp://127.0.0.1", "not https"),
+        ("not a url", "is not a URL"),
+    ] {
+        for args in [&["pin"][..], &["github", "setup", "--repo", "o/r"][..]] {
+            let output = crate::common::gpu_ci()
+                .arg("-C")
+                .arg(&project.root)
+                .args(args)
+                .env("GITHUB_API_URL", url)
+                .env("GITHUB_TOKEN", "ghp-never-sent")
+                .env("GPU_CI_HTTP_DEADLINE_MS", "2000")
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{args:?} {url}: {stderr}");
+            assert!(stderr.contains(says), "{args:?} {url}: {stderr}");
+            assert!(
+                stderr.contains("help: set it to your API's https:// address"),
+                "{stderr}"
+            );
+            assert!(
+                !stderr.contains("hunter2") && !stderr.contains("ghp-never-sent"),
+                "{stderr}"
+            );
+        }
+    }
+    // A test's server on this machine is still reached over plain http (every other test here).
+}
