@@ -26,6 +26,20 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
         ..
     } = load(root, &args.choices, &ask, WhenNotSetUp::Proceed)?;
     notices.iter().for_each(|n| n.print());
+    // The runner reads the tree under test as data and follows no symbolic link: a linked
+    // pyproject.toml that the dependency layer needs would stop every image build.
+    let reads_pyproject = matches!(
+        plan.install,
+        InstallPlan::Uv { .. } | InstallPlan::Poetry { .. }
+    );
+    if reads_pyproject
+        && std::fs::symlink_metadata(root.join("pyproject.toml")).is_ok_and(|m| m.is_symlink())
+    {
+        warning(
+            "pyproject.toml is a symbolic link; the Modal runner reads the tree under test as data and never follows one, so it will refuse to build the image",
+        );
+        ui::help("replace the link with the file it points to, then commit it");
+    }
     if let InstallPlan::Uv { locked: false, .. } = plan.install {
         note(
             "no uv.lock: dependencies are resolved each time the Modal image is built; commit one (`uv lock`) for a reproducible image",

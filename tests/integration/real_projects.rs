@@ -470,3 +470,29 @@ fn install_project_settings_are_checked() {
             "leaves out the dependencies only setup.py or setup.cfg declares",
         ));
 }
+
+/// init writes through a linked pyproject.toml, but the runner never follows a link in the tree
+/// under test: when the image's dependency layer needs the file, init says the build would stop.
+#[test]
+fn a_linked_pyproject_the_image_needs_is_warned_about() {
+    let project = Project::fixture("extras-flat");
+    std::fs::create_dir(project.path("config")).unwrap();
+    std::fs::rename(
+        project.path("pyproject.toml"),
+        project.path("config/pyproject.toml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("config/pyproject.toml", project.path("pyproject.toml")).unwrap();
+    project
+        .gpu_ci(&["init", "--yes"])
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: pyproject.toml is a symbolic link; the Modal runner reads the tree under test as data and never follows one",
+        ))
+        .stderr(predicate::str::contains("help: replace the link with the file it points to"));
+    // A plain file draws no warning.
+    Project::fixture("extras-flat")
+        .gpu_ci(&["init", "--yes"])
+        .success()
+        .stderr(predicate::str::contains("symbolic link").not());
+}
