@@ -456,20 +456,33 @@ fn github_checks(root: &Path, args: &DoctorArgs, plan: Option<&TestPlan>) -> Vec
 
     checks[1] = match github.secret_names(&repo) {
         Ok(mut names) => {
-            names.extend(github.organization_secret_names(&repo));
+            let organization = github.organization_secret_names(&repo);
+            if let Ok(shared) = &organization {
+                names.extend(shared.iter().cloned());
+            }
             let missing: Vec<&str> = SECRETS
                 .into_iter()
                 .filter(|s| !names.iter().any(|n| n == s))
                 .collect();
-            if missing.is_empty() {
-                pass(SECRETS_.0, SECRETS_.1, SECRETS.join(" and ") + " exist")
-            } else {
-                fail(
+            match (missing.is_empty(), organization) {
+                (true, _) => pass(SECRETS_.0, SECRETS_.1, SECRETS.join(" and ") + " exist"),
+                (false, Ok(_)) => fail(
                     SECRETS_.0,
                     SECRETS_.1,
                     format!("missing: {}", missing.join(", ")),
                     "run `gpu-ci github setup`",
-                )
+                ),
+                // Missing from the repository, and the organisation's could not be read: it
+                // may hold them, so say so rather than call them missing.
+                (false, Err(err)) => fail(
+                    SECRETS_.0,
+                    SECRETS_.1,
+                    format!(
+                        "not in the repository: {}; the organisation's secrets could not be listed ({err})",
+                        missing.join(", ")
+                    ),
+                    "run `gpu-ci github setup`, or give the token `Secrets: read` on the organisation if they are organisation secrets",
+                ),
             }
         }
         Err(err) => failed_with(SECRETS_.0, SECRETS_.1, &err),

@@ -307,20 +307,19 @@ impl GitHub {
     }
 
     /// The names of the organisation secrets shared with the repository; empty when there is
-    /// no organisation or the token may not list them.
-    pub fn organization_secret_names(&self, repo: &Repo) -> Vec<String> {
+    /// no organisation; an error when they could not be listed (a token without the right).
+    pub fn organization_secret_names(&self, repo: &Repo) -> Result<Vec<String>> {
         let purpose = Purpose {
             what: "list organisation secrets",
             permission: "Secrets: read",
         };
-        self.get::<SecretList>(
-            &format!("/repos/{repo}/actions/organization-secrets?per_page=100"),
-            purpose,
-        )
-        .ok()
-        .flatten()
-        .map(|list| list.secrets.into_iter().map(|s| s.name).collect())
-        .unwrap_or_default()
+        Ok(self
+            .get::<SecretList>(
+                &format!("/repos/{repo}/actions/organization-secrets?per_page=100"),
+                purpose,
+            )?
+            .map(|list| list.secrets.into_iter().map(|s| s.name).collect())
+            .unwrap_or_default())
     }
 
     /// The key secrets are sealed with.

@@ -367,3 +367,37 @@ fn without_a_token_github_is_skipped_with_a_note_and_the_screen_fits() {
         .into()
     );
 }
+
+/// Organisation secrets the token may not list were counted as missing, silently: doctor now
+/// says they could not be listed and what to do, instead of calling them missing.
+#[test]
+fn unlistable_organisation_secrets_are_not_reported_as_missing() {
+    let project = committed_project("uv-groups-src");
+    let machine = Machine::new(Some(MODAL_CLIENT_VERSION));
+    let mut state = healthy_github();
+    state.organization_secrets_forbidden = true;
+    let server = FakeGitHub::start(state);
+    let (json, statuses) = report(&mut doctor(&project, &machine, Some(&server)), 1);
+    assert_eq!(
+        ids_with(&statuses, "fail"),
+        std::collections::BTreeSet::from(["github-secrets".to_string()]),
+        "{json:#}"
+    );
+    let check = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "github-secrets")
+        .unwrap();
+    let detail = check["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("not in the repository: MODAL_TOKEN_SECRET; the organisation's secrets could not be listed"),
+        "{detail}"
+    );
+    assert!(
+        check["fix"]
+            .as_str()
+            .unwrap()
+            .contains("`Secrets: read` on the organisation")
+    );
+}

@@ -28,6 +28,8 @@ pub struct State {
     /// name → the value, as opened with the private key
     pub secrets: BTreeMap<String, String>,
     pub organization_secrets: Vec<String>,
+    /// The token may not list the organisation's secrets (403).
+    pub organization_secrets_forbidden: bool,
     pub variables: BTreeMap<String, String>,
     pub environments: BTreeSet<String>,
     /// Paths on the default branch.
@@ -129,6 +131,12 @@ fn route(
             answer(
                 200,
                 json!({"total_count": secrets.len(), "secrets": secrets}),
+            )
+        }
+        ("GET", ["actions", "organization-secrets"]) if state.organization_secrets_forbidden => {
+            answer(
+                403,
+                json!({"message": "Resource not accessible by integration"}),
             )
         }
         ("GET", ["actions", "organization-secrets"]) => {
