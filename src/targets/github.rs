@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::shared::{ModalClient, TREE_UNDER_TEST, job_timeout_minutes};
-use super::{GeneratedFile, Header};
+use super::{GeneratedFile, Header, RunSettings};
 use crate::pins::PINNED_ACTIONS;
 use crate::plan::TestPlan;
 
@@ -30,15 +30,8 @@ pub const BOT_LOGIN: &str = "github-actions[bot]";
 #[derive(Debug, Serialize)]
 pub struct Context {
     header: Header,
-    /// The form `MODAL_GPU` takes: `H100:2,A100-80GB`.
-    gpu_setting: String,
-    /// The form people read: `H100:2, A100-80GB`, or `T4; H100` for a matrix.
-    gpu_display: String,
-    /// The configured shards per GPU.
-    shards: u32,
-    python: String,
-    test_path: String,
-    pytest_args: String,
+    #[serde(flatten)]
+    run: RunSettings,
     label: String,
     branch: String,
     fork_prs: bool,
@@ -56,12 +49,7 @@ pub struct Context {
 pub fn context(plan: &TestPlan) -> Context {
     Context {
         header: Header::new(plan),
-        gpu_setting: plan.gpu.value.env_value(),
-        gpu_display: plan.gpu.value.to_string(),
-        shards: plan.shards.value,
-        python: plan.python.value.to_string(),
-        test_path: plan.test_path.value.clone(),
-        pytest_args: plan.pytest_args.value.clone(),
+        run: RunSettings::new(plan),
         label: plan.label.value.clone(),
         branch: plan.branch.value.clone(),
         fork_prs: plan.fork_prs.value,

@@ -96,6 +96,34 @@ fn to_json(context: impl Serialize) -> serde_json::Value {
     serde_json::to_value(context).expect("a template context serialises")
 }
 
+/// The settings of a test run that every target's context carries (flattened into it, so the
+/// templates and the lock see plain fields).
+#[derive(Debug, Serialize)]
+pub struct RunSettings {
+    /// The form `MODAL_GPU` takes: `H100:2,A100-80GB`.
+    gpu_setting: String,
+    /// The form people read: `H100:2, A100-80GB`, or `T4; H100` for a matrix.
+    gpu_display: String,
+    /// The configured shards per GPU.
+    shards: u32,
+    python: String,
+    test_path: String,
+    pytest_args: String,
+}
+
+impl RunSettings {
+    pub fn new(plan: &TestPlan) -> RunSettings {
+        RunSettings {
+            gpu_setting: plan.gpu.value.env_value(),
+            gpu_display: plan.gpu.value.to_string(),
+            shards: plan.shards.value,
+            python: plan.python.value.to_string(),
+            test_path: plan.test_path.value.clone(),
+            pytest_args: plan.pytest_args.value.clone(),
+        }
+    }
+}
+
 /// The header every generated file includes.
 pub const HEADER_TEMPLATE: &str = "header.j2";
 

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{GeneratedFile, Header};
+use super::{GeneratedFile, Header, RunSettings};
 use crate::pins::{POETRY_VERSION, UV_VERSION};
 use crate::plan::TestPlan;
 use crate::plan::gpu::{GPU_PRICES_DATE, GPU_TYPES};
@@ -50,16 +50,12 @@ struct RequirementsLayer {
 #[derive(Debug, Serialize)]
 pub struct Context {
     header: Header,
-    gpu_setting: String,
-    gpu_display: String,
-    /// The suite split into this many shards (per GPU of a matrix), each in a sandbox.
-    shards: u32,
+    /// The GPU, shards (per GPU of a matrix, each in a sandbox), Python and selection.
+    #[serde(flatten)]
+    run: RunSettings,
     max_shards: u32,
     /// The most sandboxes a run starts at once: GPUs × shards.
     max_runs: u32,
-    python: String,
-    test_path: String,
-    pytest_args: String,
     framework: &'static str,
     /// The framework's CUDA build, where its default wheel is CPU-only or the chosen install
     /// does not bring it (a project whose own CI installs torch).
@@ -208,14 +204,9 @@ pub fn context(plan: &TestPlan) -> Context {
     };
     Context {
         header: Header::new(plan),
-        gpu_setting: plan.gpu.value.env_value(),
-        gpu_display: plan.gpu.value.to_string(),
-        shards: plan.shards.value,
+        run: RunSettings::new(plan),
         max_shards: MAX_SHARDS,
         max_runs: MAX_RUNS,
-        python: plan.python.value.to_string(),
-        test_path: plan.test_path.value.clone(),
-        pytest_args: plan.pytest_args.value.clone(),
         framework: framework.name(),
         framework_packages: framework_packages(framework, plan.framework_declared),
         build_requires,

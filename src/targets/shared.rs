@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::RunSettings;
 use crate::pins::{
     MODAL_CLIENT_CLOSURE, MODAL_CLIENT_PYTHON, MODAL_CLIENT_VERSION, UV_WHEEL, requirements_file,
 };
@@ -53,12 +54,8 @@ impl ModalClient {
 /// The settings of the GPU job, for the shared script.
 #[derive(Debug, Serialize)]
 pub struct RunContext {
-    /// The form `MODAL_GPU` takes: `H100:2,A100-80GB`.
-    pub gpu_setting: String,
-    /// The form people read: `H100:2, A100-80GB`.
-    pub gpu_display: String,
-    pub test_path: String,
-    pub pytest_args: String,
+    #[serde(flatten)]
+    pub run: RunSettings,
     pub image: String,
     pub tree_under_test: &'static str,
     pub run_record: &'static str,
@@ -71,10 +68,7 @@ pub struct RunContext {
 impl RunContext {
     pub fn new(plan: &TestPlan) -> RunContext {
         RunContext {
-            gpu_setting: plan.gpu.value.env_value(),
-            gpu_display: plan.gpu.value.to_string(),
-            test_path: plan.test_path.value.clone(),
-            pytest_args: plan.pytest_args.value.clone(),
+            run: RunSettings::new(plan),
             image: job_image(),
             tree_under_test: TREE_UNDER_TEST,
             run_record: RUN_RECORD,
