@@ -4,7 +4,6 @@
 //! workflows on the default branch. Reads only; exit 1 when any check fails.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde::Serialize;
 
@@ -18,7 +17,8 @@ use crate::generate::lock::LOCK;
 use crate::generate::merge::has_conflict_markers;
 use crate::github::GitHub;
 use crate::github::repo::Repo;
-use crate::modal_local::{ModalSettings, find_client};
+use crate::isolated;
+use crate::modal_local::{ModalSettings, Search, find_client};
 use crate::pins::MODAL_CLIENT_VERSION;
 use crate::plan::TestPlan;
 use crate::plan::build::{Setup, load_set_up};
@@ -165,13 +165,9 @@ fn markers_check(root: &Path, plan: Option<&TestPlan>) -> Check {
     }
 }
 
-/// `git -C root ARGS…`: `None` when git cannot run, else whether it succeeded.
+/// `git -C root ARGS…`, isolated: `None` when git cannot run, else whether it succeeded.
 fn git(root: &Path, args: &[&str]) -> Option<bool> {
-    Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .output()
+    isolated::git(root, args)
         .ok()
         .map(|out| out.status.success())
 }
@@ -254,13 +250,22 @@ fn top_level<'a>(paths: &[&'a str]) -> Vec<&'a str> {
     tops
 }
 
-fn modal_client_check() -> Check {
+/// The client outside the project, asked its version in isolation (`isolated`): a client
+/// inside the project tree (an activated `.venv`) is named but not run.
+fn modal_client_check(root: &Path) -> Check {
     const ID: &str = "modal-client";
     const TITLE: &str = "Modal client";
     let install = format!(
         "`uv tool install modal=={MODAL_CLIENT_VERSION}` (or `pip install modal=={MODAL_CLIENT_VERSION}`)"
     );
-    match find_client() {
+    match find_client(Search::OutsideProject(root)) {
+        None if let Some(inside) = isolated::found_inside("modal", root) => skip(
+            ID,
+            TITLE,
+            format!(
+                "only {inside:?} on PATH, inside the project: doctor runs nothing from the project tree"
+            ),
+        ),
         None => fail(
             ID,
             TITLE,
@@ -605,7 +610,7 @@ pub fn checks(args: &DoctorArgs, root: &Path) -> Vec<Check> {
         markers_check(root, plan),
         git_check(root, plan),
         python_check(root, &loaded),
-        modal_client_check(),
+        modal_client_check(root),
         credentials_check(&ModalSettings::read()),
     ];
     // Without a valid config, the GitHub checks still say what they can.

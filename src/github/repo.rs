@@ -8,7 +8,6 @@
 
 use std::fmt;
 use std::path::Path;
-use std::process::Command;
 
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
@@ -88,11 +87,7 @@ impl Repo {
 
     /// The repository of `root`'s `origin` remote.
     pub fn from_git(root: &Path) -> Result<Repo> {
-        let output = Command::new("git")
-            .arg("-C")
-            .arg(root)
-            .args(["remote", "get-url", "origin"])
-            .output();
+        let output = crate::isolated::git(root, &["remote", "get-url", "origin"]);
         let url = match output {
             Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
             _ => {

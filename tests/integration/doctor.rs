@@ -311,7 +311,7 @@ fn each_broken_state_fails_its_own_check() {
 }
 
 #[test]
-fn the_modal_client_is_asked_its_version_without_the_github_token() {
+fn the_modal_client_is_asked_its_version_without_any_token_outside_the_project() {
     let project = committed_project("uv-groups-src");
     let machine = Machine::new(None);
     let seen = machine.home().join("seen");
@@ -319,7 +319,7 @@ fn the_modal_client_is_asked_its_version_without_the_github_token() {
     std::fs::write(
         &modal,
         format!(
-            "#!/bin/sh\nprintf '%s%s' \"$GH_TOKEN\" \"$GITHUB_TOKEN\" > '{}'\necho \"modal client version: {MODAL_CLIENT_VERSION}\"\n",
+            "#!/bin/sh\nprintf '%s%s%s\\n' \"$GH_TOKEN\" \"$GITHUB_TOKEN\" \"$MODAL_TOKEN_SECRET\" > '{}'\npwd >> '{0}'\necho \"modal client version: {MODAL_CLIENT_VERSION}\"\n",
             seen.display()
         ),
     )
@@ -327,13 +327,24 @@ fn the_modal_client_is_asked_its_version_without_the_github_token() {
     std::fs::set_permissions(&modal, std::fs::Permissions::from_mode(0o755)).unwrap();
     let server = FakeGitHub::start(healthy_github());
     let (json, _) = report(
-        doctor(&project, &machine, Some(&server)).env("GITHUB_TOKEN", TOKEN),
+        doctor(&project, &machine, Some(&server))
+            .current_dir(&project.root)
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("MODAL_TOKEN_SECRET", "as-in-the-environment")
+            .env("MODAL_TOKEN_ID", "ak-in-the-environment"),
         0,
     );
-    assert_eq!(
-        std::fs::read_to_string(&seen).unwrap(),
-        "",
-        "the token reached the Modal client: {json:#}"
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    let (tokens, cwd) = seen.split_once('\n').unwrap_or(("", &seen));
+    assert_eq!(tokens, "", "a token reached the Modal client: {json:#}");
+    // Issue 20, item 2: it runs from a folder of its own, not the project's.
+    let cwd = std::path::Path::new(cwd.trim());
+    assert!(
+        cwd.is_absolute()
+            && !cwd.starts_with(&project.root)
+            && !cwd.starts_with(project.root.canonicalize().unwrap()),
+        "the Modal client ran in the project: {}",
+        cwd.display()
     );
 }
 
