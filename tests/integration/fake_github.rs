@@ -34,6 +34,8 @@ pub struct State {
     pub environments: BTreeSet<String>,
     /// Paths on the default branch.
     pub files: BTreeSet<String>,
+    /// `(METHOD, path)` → a server that the request is sent on to with a 307 (issue 20).
+    pub redirects: BTreeMap<(String, String), String>,
 }
 
 impl State {
@@ -257,6 +259,19 @@ impl FakeGitHub {
                     path: path.to_string(),
                     body: body.clone(),
                 });
+                let redirect = shared
+                    .lock()
+                    .unwrap()
+                    .redirects
+                    .get(&(method.clone(), path.to_string()))
+                    .cloned();
+                if let Some(to) = redirect {
+                    let response = format!(
+                        "HTTP/1.1 307 Temporary Redirect\r\nlocation: {to}{target}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    );
+                    let _ = stream.write_all(response.as_bytes());
+                    continue;
+                }
                 let (status, answer) =
                     if authorization.as_deref() != Some(&format!("Bearer {TOKEN}")) {
                         answer(401, json!({"message": "Bad credentials"}))
