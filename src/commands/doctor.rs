@@ -16,10 +16,10 @@ use crate::generate::OnEdited;
 use crate::generate::lock::LOCK;
 use crate::generate::merge::has_conflict_markers;
 use crate::github::GitHub;
-use crate::github::repo::Repo;
+use crate::github::repo::{Found, Repo};
 use crate::isolated;
 use crate::modal_local::{ModalSettings, Search, find_client};
-use crate::pins::MODAL_CLIENT_VERSION;
+use crate::pins::{MODAL_CLIENT_VERSION, PINNED_ACTIONS};
 use crate::plan::TestPlan;
 use crate::plan::build::{Setup, load_set_up};
 use crate::plan::ci::CiSystem;
@@ -547,6 +547,62 @@ fn github_checks(root: &Path, args: &DoctorArgs, plan: Option<&TestPlan>) -> Vec
     checks
 }
 
+/// With a token: each action's pinned commit belongs to that action's repository (reachable
+/// from the tag its comment names, or from the default branch), as zizmor's impostor-commit
+/// audit checks. A fork's commit is reachable by SHA through its parent, so a pin alone proves
+/// nothing.
+fn action_pins_check(plan: Option<&TestPlan>) -> Check {
+    const ID: &str = "action-pins";
+    const TITLE: &str = "action pins";
+    let Some(plan) = plan else {
+        return skip(ID, TITLE, "needs a valid config");
+    };
+    let github = match GitHub::from_env() {
+        Ok(github) => github,
+        Err(err) => return failed_with(ID, TITLE, &err),
+    };
+    if !github.has_token() {
+        return skip(
+            ID,
+            TITLE,
+            "no GITHUB_TOKEN or GH_TOKEN: set one to check them",
+        );
+    }
+    let mut impostors = Vec::new();
+    for action in PINNED_ACTIONS {
+        let pin = plan.pin(action);
+        let repo = match Repo::parse(action.repo) {
+            Ok(repo) => repo,
+            Err(err) => return failed_with(ID, TITLE, &err),
+        };
+        match github.pinned_commit(&repo, &pin.sha, &pin.version) {
+            Ok(Found::Nowhere) => impostors.push(format!("{}@{}", action.repo, pin.sha)),
+            Ok(Found::Tag(_) | Found::DefaultBranch(_)) => {}
+            Err(err) => return failed_with(ID, TITLE, &err),
+        }
+    }
+    if impostors.is_empty() {
+        pass(
+            ID,
+            TITLE,
+            format!(
+                "each of the {} pinned commits is in its action's repository",
+                PINNED_ACTIONS.len()
+            ),
+        )
+    } else {
+        fail(
+            ID,
+            TITLE,
+            format!(
+                "not on a tag or the default branch of the action's repository (a fork's commit?): {}",
+                impostors.join(", ")
+            ),
+            "run `gpu-ci pin` to pin each action to its release's commit, then `gpu-ci update`",
+        )
+    }
+}
+
 /// GitLab: `.gitlab-ci.yml` includes gpu-ci's file; the CI/CD variables, which gpu-ci cannot
 /// read from here, named.
 fn gitlab_checks(root: &Path) -> Vec<Check> {
@@ -616,6 +672,7 @@ pub fn checks(args: &DoctorArgs, root: &Path) -> Vec<Check> {
     // Without a valid config, the GitHub checks still say what they can.
     if plan.is_none_or(|p| p.uses(CiSystem::Github)) {
         checks.extend(github_checks(root, args, plan));
+        checks.push(action_pins_check(plan));
     }
     if plan.is_some_and(|p| p.uses(CiSystem::Gitlab)) {
         checks.extend(gitlab_checks(root));
