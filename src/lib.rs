@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod generate;
 pub mod github;
+pub mod isolated;
 pub mod junit;
 pub mod modal_local;
 pub mod newlines;

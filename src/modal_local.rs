@@ -3,13 +3,15 @@
 //! itself with its version. Reads only, and never shows a token.
 
 use std::cell::OnceCell;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use toml_edit::{DocumentMut, Item};
 
 use crate::error::Result;
+use crate::isolated;
 use crate::project::pyproject::syntax_error;
 use crate::project::read_text;
 use crate::secrets::Secret;
@@ -148,15 +150,18 @@ pub struct Client {
     pub args: &'static [&'static str],
     /// The command line that starts it, as shown: `modal`, `uvx modal`, `python3 -m modal`.
     pub command: &'static str,
+    /// The PATH a probe of it runs with.
+    path: OsString,
     /// The version `--version` printed (`None`: it printed none, or failed); asked once.
     version: OnceCell<Option<String>>,
 }
 
 impl Client {
-    /// The version the client says it is; runs `--version` unless finding it already did.
+    /// The version the client says it is; runs `--version` (isolated) unless finding it
+    /// already did.
     pub fn version(&self) -> Option<&str> {
         self.version
-            .get_or_init(|| version_of(&self.program, self.args).flatten())
+            .get_or_init(|| version_of(&self.program, self.args, &self.path).flatten())
             .as_deref()
     }
 
@@ -188,19 +193,19 @@ fn is_executable(path: &Path) -> bool {
     path.is_file()
 }
 
-/// The version `program args… --version` prints, if it runs and succeeds. A GitHub token in
-/// gpu-ci's environment (for `doctor`'s GitHub checks) is not passed on: `uvx modal` fetches
-/// and runs the newest client from PyPI, which needs no token of GitHub's.
-fn version_of(program: &Path, args: &[&str]) -> Option<Option<String>> {
-    let output = Command::new(program)
-        .args(args)
-        .arg("--version")
-        .env_remove("GITHUB_TOKEN")
-        .env_remove("GH_TOKEN")
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
+/// The version `program args… --version` prints, if it runs and succeeds. It runs isolated
+/// (`isolated::with_path`): from a temporary folder, with PATH and HOME only, so neither a
+/// token (Modal's, GitHub's) nor the project's folder reaches it; `python3` with `-I`, which
+/// ignores `PYTHON*` variables and the user's site folder and keeps the current folder off
+/// `sys.path`.
+fn version_of(program: &Path, args: &[&str], path: &OsStr) -> Option<Option<String>> {
+    let mut all: Vec<&str> = Vec::new();
+    if args.first() == Some(&"-m") {
+        all.push("-I");
+    }
+    all.extend_from_slice(args);
+    all.push("--version");
+    let output = isolated::with_path(program, &all, path).ok()?;
     output
         .status
         .success()
@@ -215,30 +220,62 @@ fn parse_version(text: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Where [`find_client`] looks.
+#[derive(Debug, Clone, Copy)]
+pub enum Search<'a> {
+    /// The whole PATH: `gpu-ci run`, which runs the project's code anyway, uses the client of
+    /// an activated `.venv` inside it.
+    WholePath,
+    /// PATH without the entries inside the project at this root (`isolated::find`): `doctor`
+    /// runs nothing of the project's.
+    OutsideProject(&'a Path),
+}
+
+impl Search<'_> {
+    /// The PATH a probe runs with.
+    fn path(self) -> OsString {
+        match self {
+            Search::WholePath => std::env::var_os("PATH").unwrap_or_default(),
+            Search::OutsideProject(root) => isolated::safe_path(&isolated::project_tree(root)),
+        }
+    }
+
+    fn find(self, name: &str) -> Option<PathBuf> {
+        match self {
+            Search::WholePath => on_path(name),
+            Search::OutsideProject(root) => isolated::find(name, root),
+        }
+    }
+}
+
 /// The Modal client: `modal` on PATH (not run), else `uvx modal`, else `python3 -m modal`
-/// (each run with `--version`, to know it is there).
-pub fn find_client() -> Option<Client> {
-    if let Some(modal) = on_path("modal") {
+/// (each run isolated with `--version`, to know it is there).
+pub fn find_client(search: Search) -> Option<Client> {
+    let path = search.path();
+    let find = |name: &str| search.find(name);
+    if let Some(modal) = find("modal") {
         return Some(Client {
             program: modal,
             args: &[],
             command: "modal",
+            path,
             version: OnceCell::new(),
         });
     }
     let probed = |program: PathBuf, args: &'static [&'static str], command| {
-        let version = version_of(&program, args)?;
+        let version = version_of(&program, args, &path)?;
         Some(Client {
             program,
             args,
             command,
+            path: path.clone(),
             version: OnceCell::from(version),
         })
     };
-    if let Some(client) = on_path("uvx").and_then(|uvx| probed(uvx, &["modal"], "uvx modal")) {
+    if let Some(client) = find("uvx").and_then(|uvx| probed(uvx, &["modal"], "uvx modal")) {
         return Some(client);
     }
-    probed(on_path("python3")?, &["-m", "modal"], "python3 -m modal")
+    probed(find("python3")?, &["-m", "modal"], "python3 -m modal")
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! The one table of actions the generated workflows use, each pinned to a full commit SHA.
 
+use crate::github::tags::is_version_tag;
+
 /// An action reference pinned by commit, with the release it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PinnedAction {
@@ -45,18 +47,17 @@ pub struct ActionPin {
 }
 
 impl ActionPin {
-    /// Reads `"<40-hex sha> # vX.Y.Z"`.
+    /// Reads `"<sha> # vX.Y.Z"` as `gpu-ci pin` writes it, and checks it as `pin` checks
+    /// GitHub's answers: the commit is 40 lowercase hexadecimal digits, the comment a version
+    /// tag (`v` and one to three numbers). Nothing else reaches a workflow's `uses:` line.
     pub fn parse(text: &str) -> Option<ActionPin> {
         let (sha, version) = text.split_once('#')?;
-        let (sha, version) = (sha.trim(), version.trim());
+        let (sha, version) = (sha.trim_matches(' '), version.trim_matches(' '));
         let valid = sha.len() == 40
-            && sha.chars().all(|c| c.is_ascii_hexdigit())
-            && !version.is_empty()
-            && version
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_'));
+            && sha.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            && is_version_tag(version);
         valid.then(|| ActionPin {
-            sha: sha.to_ascii_lowercase(),
+            sha: sha.to_string(),
             version: version.to_string(),
         })
     }
@@ -328,11 +329,22 @@ mod tests {
 
     #[test]
     fn pins_parse_from_the_config_form() {
-        let pin = ActionPin::parse("11BD71901BBE5B1630CEEA73D27597364C9AF683 # v4.2.2").unwrap();
+        let pin = ActionPin::parse("11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2").unwrap();
         assert_eq!(
             pin.to_config(),
             "11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
         );
+        // As `pin` checks GitHub's answers (issue 20, item 9): lowercase, a version tag.
+        for bad in [
+            "11BD71901BBE5B1630CEEA73D27597364C9AF683 # v4.2.2",
+            "11bd71901bbe5b1630ceea73d27597364c9af683 # main",
+            "11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2-rc1",
+            "11bd71901bbe5b1630ceea73d27597364c9af683\n# v4.2.2",
+            "11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n",
+            "11bd71901bbe5b1630ceea73d27597364c9af68 # v4.2.2",
+        ] {
+            assert!(ActionPin::parse(bad).is_none(), "{bad:?}");
+        }
         assert!(ActionPin::parse("v4").is_none());
         assert!(ActionPin::parse("abc # v4").is_none());
         assert!(ActionPin::parse("11bd71901bbe5b1630ceea73d27597364c9af683 # v4; rm").is_none());

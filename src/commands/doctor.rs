@@ -4,7 +4,6 @@
 //! workflows on the default branch. Reads only; exit 1 when any check fails.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde::Serialize;
 
@@ -17,9 +16,10 @@ use crate::generate::OnEdited;
 use crate::generate::lock::LOCK;
 use crate::generate::merge::has_conflict_markers;
 use crate::github::GitHub;
-use crate::github::repo::Repo;
-use crate::modal_local::{ModalSettings, find_client};
-use crate::pins::MODAL_CLIENT_VERSION;
+use crate::github::repo::{Found, Repo};
+use crate::isolated;
+use crate::modal_local::{ModalSettings, Search, find_client};
+use crate::pins::{MODAL_CLIENT_VERSION, PINNED_ACTIONS};
 use crate::plan::TestPlan;
 use crate::plan::build::{Setup, load_set_up};
 use crate::plan::ci::CiSystem;
@@ -165,13 +165,9 @@ fn markers_check(root: &Path, plan: Option<&TestPlan>) -> Check {
     }
 }
 
-/// `git -C root ARGS…`: `None` when git cannot run, else whether it succeeded.
+/// `git -C root ARGS…`, isolated: `None` when git cannot run, else whether it succeeded.
 fn git(root: &Path, args: &[&str]) -> Option<bool> {
-    Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .output()
+    isolated::git(root, args)
         .ok()
         .map(|out| out.status.success())
 }
@@ -254,13 +250,22 @@ fn top_level<'a>(paths: &[&'a str]) -> Vec<&'a str> {
     tops
 }
 
-fn modal_client_check() -> Check {
+/// The client outside the project, asked its version in isolation (`isolated`): a client
+/// inside the project tree (an activated `.venv`) is named but not run.
+fn modal_client_check(root: &Path) -> Check {
     const ID: &str = "modal-client";
     const TITLE: &str = "Modal client";
     let install = format!(
         "`uv tool install modal=={MODAL_CLIENT_VERSION}` (or `pip install modal=={MODAL_CLIENT_VERSION}`)"
     );
-    match find_client() {
+    match find_client(Search::OutsideProject(root)) {
+        None if let Some(inside) = isolated::found_inside("modal", root) => skip(
+            ID,
+            TITLE,
+            format!(
+                "only {inside:?} on PATH, inside the project: doctor runs nothing from the project tree"
+            ),
+        ),
         None => fail(
             ID,
             TITLE,
@@ -542,6 +547,62 @@ fn github_checks(root: &Path, args: &DoctorArgs, plan: Option<&TestPlan>) -> Vec
     checks
 }
 
+/// With a token: each action's pinned commit belongs to that action's repository (reachable
+/// from the tag its comment names, or from the default branch), as zizmor's impostor-commit
+/// audit checks. A fork's commit is reachable by SHA through its parent, so a pin alone proves
+/// nothing.
+fn action_pins_check(plan: Option<&TestPlan>) -> Check {
+    const ID: &str = "action-pins";
+    const TITLE: &str = "action pins";
+    let Some(plan) = plan else {
+        return skip(ID, TITLE, "needs a valid config");
+    };
+    let github = match GitHub::from_env() {
+        Ok(github) => github,
+        Err(err) => return failed_with(ID, TITLE, &err),
+    };
+    if !github.has_token() {
+        return skip(
+            ID,
+            TITLE,
+            "no GITHUB_TOKEN or GH_TOKEN: set one to check them",
+        );
+    }
+    let mut impostors = Vec::new();
+    for action in PINNED_ACTIONS {
+        let pin = plan.pin(action);
+        let repo = match Repo::parse(action.repo) {
+            Ok(repo) => repo,
+            Err(err) => return failed_with(ID, TITLE, &err),
+        };
+        match github.pinned_commit(&repo, &pin.sha, &pin.version) {
+            Ok(Found::Nowhere) => impostors.push(format!("{}@{}", action.repo, pin.sha)),
+            Ok(Found::Tag(_) | Found::DefaultBranch(_)) => {}
+            Err(err) => return failed_with(ID, TITLE, &err),
+        }
+    }
+    if impostors.is_empty() {
+        pass(
+            ID,
+            TITLE,
+            format!(
+                "each of the {} pinned commits is in its action's repository",
+                PINNED_ACTIONS.len()
+            ),
+        )
+    } else {
+        fail(
+            ID,
+            TITLE,
+            format!(
+                "not on a tag or the default branch of the action's repository (a fork's commit?): {}",
+                impostors.join(", ")
+            ),
+            "run `gpu-ci pin` to pin each action to its release's commit, then `gpu-ci update`",
+        )
+    }
+}
+
 /// GitLab: `.gitlab-ci.yml` includes gpu-ci's file; the CI/CD variables, which gpu-ci cannot
 /// read from here, named.
 fn gitlab_checks(root: &Path) -> Vec<Check> {
@@ -605,12 +666,13 @@ pub fn checks(args: &DoctorArgs, root: &Path) -> Vec<Check> {
         markers_check(root, plan),
         git_check(root, plan),
         python_check(root, &loaded),
-        modal_client_check(),
+        modal_client_check(root),
         credentials_check(&ModalSettings::read()),
     ];
     // Without a valid config, the GitHub checks still say what they can.
     if plan.is_none_or(|p| p.uses(CiSystem::Github)) {
         checks.extend(github_checks(root, args, plan));
+        checks.push(action_pins_check(plan));
     }
     if plan.is_some_and(|p| p.uses(CiSystem::Gitlab)) {
         checks.extend(gitlab_checks(root));

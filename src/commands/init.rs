@@ -119,13 +119,7 @@ fn next_steps(system: CiSystem, label: &str) -> String {
 /// A `*.lock` line in `.gitignore` (common: diffusers has one) leaves the lock out of every
 /// commit, and `update` in a fresh clone cannot merge; say so, with the line to add.
 fn warn_if_lock_ignored(root: &Path) {
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["check-ignore", "--verbose", "--no-index", LOCK])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output();
+    let output = crate::isolated::git(root, &["check-ignore", "--verbose", "--no-index", LOCK]);
     let Ok(output) = output else { return };
     if !output.status.success() {
         return;

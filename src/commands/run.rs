@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use crate::args::quote;
 use crate::cli::{ChoiceArgs, RunArgs};
 use crate::error::{Error, ExitStatus, IoOp, Result};
-use crate::modal_local::{Client, ModalSettings, find_client, on_path};
+use crate::modal_local::{Client, ModalSettings, Search, find_client, on_path};
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
 use crate::plan::values::{parse_gpu, split_args};
 use crate::plan::{DURATIONS_FILE, Source, Sourced, TestPlan};
@@ -34,7 +34,7 @@ fn succeeds(program: &Path, args: &[&str]) -> bool {
 
 /// The Modal client, as `doctor` finds it, with what to do when there is none.
 fn modal_client() -> Result<Client> {
-    find_client().ok_or_else(|| {
+    find_client(Search::WholePath).ok_or_else(|| {
         Error::usage("the Modal client `modal` is not installed").with_help(
             "install it with `pip install modal` (or `uv tool install modal`), then run `modal token new`; or run the tests here with `gpu-ci run --local`",
         )

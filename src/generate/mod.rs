@@ -12,7 +12,6 @@ pub mod stamp;
 pub mod write;
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::error::{Error, Result};
 use crate::newlines::{is_crlf, keep_line_endings, to_lf};
@@ -176,12 +175,7 @@ fn recover_base(
         return Some(file.contents.clone());
     }
     let git = |args: &[&str]| -> Option<String> {
-        let output = Command::new("git")
-            .arg("-C")
-            .arg(root)
-            .args(args)
-            .output()
-            .ok()?;
+        let output = crate::isolated::git(root, args).ok()?;
         output
             .status
             .success()
@@ -189,7 +183,7 @@ fn recover_base(
     };
     let commits = git(&["log", "--format=%H", "-n", "200", "--", path])?;
     commits.lines().find_map(|commit| {
-        let text = git(&["show", &format!("{commit}:{path}")])?;
+        let text = git(&["show", "--no-textconv", &format!("{commit}:{path}")])?;
         (content_hash(&text) == recorded).then_some(text)
     })
 }

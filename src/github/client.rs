@@ -200,6 +200,38 @@ fn check_api_url(base: &str) -> Result<()> {
     }
 }
 
+/// How many redirects within one origin a call follows (as reqwest's default).
+const MAX_REDIRECTS: usize = 10;
+
+/// Redirects are followed within the origin (scheme, host and port) of the call only: a
+/// redirect elsewhere would send the token's requests, a request body (a sealed secret) or
+/// trust an answer (a sealing key) from a server that is not `GITHUB_API_URL`. Such a
+/// redirect stops, and [`GitHub::send`] turns it into an error.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first();
+        let same = first.is_some_and(|first| first.origin() == attempt.url().origin());
+        if !same || attempt.previous().len() > MAX_REDIRECTS {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// The origin a redirect points to, for a message: `scheme://host:port`, escaped.
+fn redirect_target(response: &Response) -> String {
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match response.url().join(location) {
+        Ok(url) => shown(&url.origin().ascii_serialization()),
+        Err(_) => shown(location),
+    }
+}
+
 impl GitHub {
     /// A client for `GITHUB_API_URL`, with `GITHUB_TOKEN` or `GH_TOKEN`; the deadline of all
     /// its calls starts now.
@@ -223,6 +255,7 @@ impl GitHub {
         let budget = millis("GPU_CI_HTTP_DEADLINE_MS").unwrap_or(DEADLINE);
         let http = Client::builder()
             .user_agent(concat!("gpu-ci/", env!("CARGO_PKG_VERSION")))
+            .redirect(same_origin_redirects())
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|err| Error::network("cannot start an HTTP client", Some(Box::new(err))))?;
@@ -290,6 +323,21 @@ impl GitHub {
                 Ok(response) if response.status().is_server_error() => {
                     last_status = Some(response.status());
                     last_cause = None;
+                }
+                Ok(response) if response.status().is_redirection() => {
+                    return Err(Error::network(
+                        format!(
+                            "cannot {}: GitHub answered {} with a redirect to {}, which gpu-ci does not follow (only redirects within {}, at most {MAX_REDIRECTS})",
+                            context.doing,
+                            response.status(),
+                            redirect_target(&response),
+                            shown(&self.base),
+                        ),
+                        None,
+                    )
+                    .with_help(
+                        "nothing was sent there; check GITHUB_API_URL (for GitHub Enterprise, `https://HOST/api/v3`)",
+                    ));
                 }
                 Ok(response) => return self.answer(response, context),
                 Err(_) if Instant::now() >= self.deadline => {

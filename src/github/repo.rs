@@ -8,7 +8,6 @@
 
 use std::fmt;
 use std::path::Path;
-use std::process::Command;
 
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
@@ -88,11 +87,7 @@ impl Repo {
 
     /// The repository of `root`'s `origin` remote.
     pub fn from_git(root: &Path) -> Result<Repo> {
-        let output = Command::new("git")
-            .arg("-C")
-            .arg(root)
-            .args(["remote", "get-url", "origin"])
-            .output();
+        let output = crate::isolated::git(root, &["remote", "get-url", "origin"]);
         let url = match output {
             Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
             _ => {
@@ -202,6 +197,23 @@ struct RepoInfo {
     default_branch: String,
 }
 
+#[derive(Debug, Deserialize)]
+struct Comparison {
+    status: String,
+}
+
+/// Where a pinned commit was found in its action's repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// It is the tag's commit, or one before it.
+    Tag(String),
+    /// It is on the default branch (not under the tag the pin names).
+    DefaultBranch(String),
+    /// On neither: an impostor commit (a fork's commit, reachable by SHA through the parent)
+    /// or one GitHub does not know.
+    Nowhere,
+}
+
 impl GitHub {
     /// Sends one call; answers 2xx and 404, and turns any other status into its error.
     fn call(
@@ -260,6 +272,38 @@ impl GitHub {
             )));
         }
         Ok(Some(info.default_branch))
+    }
+
+    /// Whether `sha` is `base` or an ancestor of it in `repo` (GitHub's compare: `identical` or
+    /// `behind`). A fork's commit compares too, through the fork network, as `diverged` or
+    /// `ahead`; an unknown one is a 404. Both are `false`.
+    pub fn reaches(&self, repo: &Repo, base: &str, sha: &str) -> Result<bool> {
+        if !crate::github::tags::is_commit_sha(sha) {
+            return Err(Error::internal(format!("`{sha}` is not a commit SHA")));
+        }
+        let compared: Option<Comparison> = self.get(
+            &format!("/repos/{repo}/compare/{}...{sha}", segment(base)),
+            Purpose {
+                what: &format!("compare `{base}` of {repo} with {sha}"),
+                permission: "Contents: read",
+            },
+        )?;
+        Ok(compared.is_some_and(|c| matches!(c.status.as_str(), "identical" | "behind")))
+    }
+
+    /// Whether a pinned commit belongs to its action's repository, as zizmor's
+    /// impostor-commit audit asks: reachable from the tag the pin names (`# vX.Y.Z`), else from
+    /// the default branch.
+    pub fn pinned_commit(&self, repo: &Repo, sha: &str, tag: &str) -> Result<Found> {
+        if self.reaches(repo, tag, sha)? {
+            return Ok(Found::Tag(tag.to_string()));
+        }
+        if let Some(branch) = self.default_branch(repo)?
+            && self.reaches(repo, &branch, sha)?
+        {
+            return Ok(Found::DefaultBranch(branch));
+        }
+        Ok(Found::Nowhere)
     }
 
     /// Whether the repository has the label.

@@ -650,6 +650,7 @@ impl Builder<'_> {
         for (repo, text) in &self.config.actions {
             if pins::known(repo).is_none() {
                 let names: Vec<&str> = PINNED_ACTIONS.iter().map(|a| a.repo).collect();
+                let repo = repo.escape_debug();
                 return Err(Error::usage(format!(
                     "`actions.\"{repo}\"`: the generated workflows use no action `{repo}`"
                 ))
@@ -657,7 +658,8 @@ impl Builder<'_> {
             }
             if ActionPin::parse(text).is_none() {
                 return Err(Error::usage(format!(
-                    "`actions.\"{repo}\"` = `{text}` is not a pin: write \"<40-hex commit sha> # vX.Y.Z\""
+                    "`actions.\"{repo}\"` = `{}` is not a pin: write \"<40 lowercase hex digits of a commit> # vX.Y.Z\"",
+                    text.escape_debug()
                 ))
                 .with_help("`gpu-ci pin` resolves and writes them for you"));
             }

@@ -125,8 +125,8 @@ fn a_healthy_project_passes_every_check() {
     let server = FakeGitHub::start(healthy_github());
     let (json, statuses) = report(&mut doctor(&project, &machine, Some(&server)), 0);
     assert_eq!(json["ok"], true);
-    assert_eq!(statuses.len(), 11, "{json:#}");
-    assert_eq!(ids_with(&statuses, "pass").len(), 11, "{json:#}");
+    assert_eq!(statuses.len(), 12, "{json:#}");
+    assert_eq!(ids_with(&statuses, "pass").len(), 12, "{json:#}");
     assert_eq!(server.changes(), Vec::<String>::new(), "doctor only reads");
 }
 
@@ -222,6 +222,18 @@ fn each_broken_state_fails_its_own_check() {
             },
         },
         Broken {
+            name: "a pinned commit that is in none of its action's refs (issue 20)",
+            fails: &["action-pins"],
+            modal: Some(MODAL_CLIENT_VERSION),
+            github: |state| {
+                let checkout = state.action_repos.get_mut("actions/checkout").unwrap();
+                for commits in checkout.refs.values_mut() {
+                    commits.retain(|c| c.starts_with('f'));
+                }
+            },
+            project: nothing_to_project,
+        },
+        Broken {
             name: "no Modal client",
             fails: &["modal-client"],
             modal: None,
@@ -311,7 +323,7 @@ fn each_broken_state_fails_its_own_check() {
 }
 
 #[test]
-fn the_modal_client_is_asked_its_version_without_the_github_token() {
+fn the_modal_client_is_asked_its_version_without_any_token_outside_the_project() {
     let project = committed_project("uv-groups-src");
     let machine = Machine::new(None);
     let seen = machine.home().join("seen");
@@ -319,7 +331,7 @@ fn the_modal_client_is_asked_its_version_without_the_github_token() {
     std::fs::write(
         &modal,
         format!(
-            "#!/bin/sh\nprintf '%s%s' \"$GH_TOKEN\" \"$GITHUB_TOKEN\" > '{}'\necho \"modal client version: {MODAL_CLIENT_VERSION}\"\n",
+            "#!/bin/sh\nprintf '%s%s%s\\n' \"$GH_TOKEN\" \"$GITHUB_TOKEN\" \"$MODAL_TOKEN_SECRET\" > '{}'\npwd >> '{0}'\necho \"modal client version: {MODAL_CLIENT_VERSION}\"\n",
             seen.display()
         ),
     )
@@ -327,13 +339,24 @@ fn the_modal_client_is_asked_its_version_without_the_github_token() {
     std::fs::set_permissions(&modal, std::fs::Permissions::from_mode(0o755)).unwrap();
     let server = FakeGitHub::start(healthy_github());
     let (json, _) = report(
-        doctor(&project, &machine, Some(&server)).env("GITHUB_TOKEN", TOKEN),
+        doctor(&project, &machine, Some(&server))
+            .current_dir(&project.root)
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("MODAL_TOKEN_SECRET", "as-in-the-environment")
+            .env("MODAL_TOKEN_ID", "ak-in-the-environment"),
         0,
     );
-    assert_eq!(
-        std::fs::read_to_string(&seen).unwrap(),
-        "",
-        "the token reached the Modal client: {json:#}"
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    let (tokens, cwd) = seen.split_once('\n').unwrap_or(("", &seen));
+    assert_eq!(tokens, "", "a token reached the Modal client: {json:#}");
+    // Issue 20, item 2: it runs from a folder of its own, not the project's.
+    let cwd = std::path::Path::new(cwd.trim());
+    assert!(
+        cwd.is_absolute()
+            && !cwd.starts_with(&project.root)
+            && !cwd.starts_with(project.root.canonicalize().unwrap()),
+        "the Modal client ran in the project: {}",
+        cwd.display()
     );
 }
 
@@ -361,7 +384,8 @@ fn without_a_token_github_is_skipped_with_a_note_and_the_screen_fits() {
             "github-repo",
             "github-secrets",
             "github-label",
-            "github-workflows"
+            "github-workflows",
+            "action-pins"
         ]
         .map(String::from)
         .into()
@@ -400,4 +424,71 @@ fn unlistable_organisation_secrets_are_not_reported_as_missing() {
             .unwrap()
             .contains("`Secrets: read` on the organisation")
     );
+}
+
+/// Issue 20, item 9: with a token, doctor checks that each pinned commit belongs to its
+/// action's repository (zizmor's impostor-commit audit): a commit on the default branch passes,
+/// a commit GitHub only knows through a fork (the compare API says `diverged`) fails, naming the
+/// action; nothing else changes.
+#[test]
+fn doctor_tells_an_honest_pinned_commit_from_an_impostor() {
+    let honest = "1".repeat(40);
+    let impostor = "2".repeat(40);
+    for (sha, code, status) in [(&honest, 0, "pass"), (&impostor, 1, "fail")] {
+        let project = committed_project("uv-groups-src");
+        let text = project.read("pyproject.toml");
+        project.write(
+            "pyproject.toml",
+            &format!("{text}\n[tool.gpu-ci.actions]\n\"actions/checkout\" = \"{sha} # v4.2.2\"\n"),
+        );
+        project.gpu_ci(&["update"]).success();
+        git(&project.root, &["commit", "-q", "-am", "pin checkout"]);
+        let machine = Machine::new(Some(MODAL_CLIENT_VERSION));
+        let mut state = healthy_github();
+        let checkout = state.action_repos.get_mut("actions/checkout").unwrap();
+        checkout
+            .refs
+            .get_mut("main")
+            .unwrap()
+            .insert(1, honest.clone());
+        let server = FakeGitHub::start(state);
+        let (json, statuses) = report(&mut doctor(&project, &machine, Some(&server)), code);
+        let check = json["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "action-pins")
+            .unwrap();
+        assert_eq!(check["status"], status, "{json:#}");
+        if status == "fail" {
+            assert_eq!(
+                ids_with(&statuses, "fail"),
+                BTreeSet::from(["action-pins".to_string()]),
+                "{json:#}"
+            );
+            let detail = check["detail"].as_str().unwrap();
+            assert!(
+                detail.contains(&format!("actions/checkout@{impostor}"))
+                    && !detail.contains("actions/setup-python"),
+                "{detail}"
+            );
+        }
+        // Asked of the action's repository: the tag first, then the default branch.
+        let asked: Vec<String> = server
+            .requests()
+            .iter()
+            .map(|r| r.path.clone())
+            .filter(|p| p.starts_with("/repos/actions/checkout"))
+            .collect();
+        assert_eq!(
+            asked,
+            [
+                format!("/repos/actions/checkout/compare/v4.2.2...{sha}"),
+                "/repos/actions/checkout".to_string(),
+                format!("/repos/actions/checkout/compare/main...{sha}"),
+            ],
+            "{status}"
+        );
+        assert_eq!(server.changes(), Vec::<String>::new(), "doctor only reads");
+    }
 }

@@ -34,14 +34,76 @@ pub struct State {
     pub environments: BTreeSet<String>,
     /// Paths on the default branch.
     pub files: BTreeSet<String>,
+    /// `(METHOD, path)` → a server that the request is sent on to with a 307 (issue 20).
+    pub redirects: BTreeMap<(String, String), String>,
+    /// Other repositories (the actions'): `owner/name` → its default branch and refs.
+    pub action_repos: BTreeMap<String, ActionRepo>,
+}
+
+/// An action's repository, for the compare API: each ref (a tag or branch) with the commits
+/// reachable from it, its own first.
+#[derive(Debug, Clone, Default)]
+pub struct ActionRepo {
+    pub default_branch: String,
+    pub refs: BTreeMap<String, Vec<String>>,
 }
 
 impl State {
+    /// The repository, and each action gpu-ci pins with its embedded commit on its tag and,
+    /// behind a newer commit, on `main`.
     pub fn new() -> State {
+        let action_repos = gpu_ci::pins::PINNED_ACTIONS
+            .iter()
+            .map(|action| {
+                let refs = BTreeMap::from([
+                    (action.version.to_string(), vec![action.sha.to_string()]),
+                    (
+                        "main".to_string(),
+                        vec!["f".repeat(40), action.sha.to_string()],
+                    ),
+                ]);
+                let repo = ActionRepo {
+                    default_branch: "main".into(),
+                    refs,
+                };
+                (action.repo.to_string(), repo)
+            })
+            .collect();
         State {
             default_branch: "main".into(),
+            action_repos,
             ..State::default()
         }
+    }
+}
+
+/// GitHub's compare API for an action's repository: `identical`, `behind` (an ancestor of
+/// the base), `diverged` (a commit elsewhere in the fork network), or 404.
+fn route_action(state: &State, method: &str, path: &str) -> (u16, String) {
+    let parts: Vec<String> = path.split('/').skip(2).map(decode).collect();
+    let (Some(owner), Some(name)) = (parts.first(), parts.get(1)) else {
+        return not_found();
+    };
+    let Some(repo) = state.action_repos.get(&format!("{owner}/{name}")) else {
+        return not_found();
+    };
+    match (method, &parts[2..]) {
+        ("GET", []) => answer(200, json!({"default_branch": repo.default_branch})),
+        ("GET", [compare, basehead]) if compare == "compare" => {
+            let Some((base, head)) = basehead.split_once("...") else {
+                return not_found();
+            };
+            let Some(commits) = repo.refs.get(base) else {
+                return not_found();
+            };
+            let status = match commits.iter().position(|c| c == head) {
+                Some(0) => "identical",
+                Some(_) => "behind",
+                None => "diverged",
+            };
+            answer(200, json!({"status": status}))
+        }
+        _ => not_found(),
     }
 }
 
@@ -101,7 +163,7 @@ fn route(
     body: &str,
 ) -> (u16, String) {
     let Some(rest) = path.strip_prefix(&format!("/repos/{REPO}")) else {
-        return not_found();
+        return route_action(state, method, path);
     };
     let parts: Vec<String> = rest.split('/').skip(1).map(decode).collect();
     let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
@@ -257,6 +319,19 @@ impl FakeGitHub {
                     path: path.to_string(),
                     body: body.clone(),
                 });
+                let redirect = shared
+                    .lock()
+                    .unwrap()
+                    .redirects
+                    .get(&(method.clone(), path.to_string()))
+                    .cloned();
+                if let Some(to) = redirect {
+                    let response = format!(
+                        "HTTP/1.1 307 Temporary Redirect\r\nlocation: {to}{target}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    );
+                    let _ = stream.write_all(response.as_bytes());
+                    continue;
+                }
                 let (status, answer) =
                     if authorization.as_deref() != Some(&format!("Bearer {TOKEN}")) {
                         answer(401, json!({"message": "Bad credentials"}))

@@ -323,3 +323,46 @@ fn refuses_before_changing_anything() {
         .stderr(predicate::str::contains("gpu-ci init"));
     assert_eq!(server.changes(), Vec::<String>::new());
 }
+
+/// Issue 20, finding 5: a 307 to another origin (a second server on another local port) is not
+/// followed, for the sealing key nor for the sealed secret: that server sees no request, the
+/// command fails with an `error:` naming where the redirect pointed, and no secret is set.
+#[test]
+fn a_redirect_to_another_origin_gets_neither_the_key_request_nor_the_secret() {
+    let key = format!("/repos/{REPO}/actions/secrets/public-key");
+    let secret = format!("/repos/{REPO}/actions/secrets/MODAL_TOKEN_SECRET");
+    for (method, path) in [("GET", key.as_str()), ("PUT", secret.as_str())] {
+        let project = committed_project("uv-groups-src");
+        let elsewhere = FakeGitHub::start(State::new());
+        let mut state = State::new();
+        state.redirects.insert(
+            (method.to_string(), path.to_string()),
+            elsewhere.url.clone(),
+        );
+        let server = FakeGitHub::start(state);
+        let modal = modal_config(MODAL_TOML);
+        let failed = setup(&project, &server, &modal).assert().code(2);
+        let text = output_of(&failed);
+        let port = elsewhere.url.rsplit(':').next().unwrap();
+        assert!(
+            text.contains("error: cannot ")
+                && text.contains("answered 307 Temporary Redirect with a redirect to")
+                && text.contains(port),
+            "{method} {path}:\n{text}"
+        );
+        assert_no_secret_shown(&text);
+        assert_eq!(
+            elsewhere
+                .requests()
+                .iter()
+                .map(|r| format!("{} {}", r.method, r.path))
+                .collect::<Vec<_>>(),
+            Vec::<String>::new(),
+            "{method} {path}: the other origin was asked"
+        );
+        assert!(
+            !server.state().secrets.contains_key("MODAL_TOKEN_SECRET"),
+            "{method} {path}"
+        );
+    }
+}

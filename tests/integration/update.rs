@@ -268,7 +268,7 @@ fn bad_config_values_and_lock_say_what_to_fix() {
         ),
         (
             "[tool.gpu-ci.actions]\n\"actions/checkout\" = \"v4\"\n",
-            "error: `actions.\"actions/checkout\"` = `v4` is not a pin: write \"<40-hex commit sha> # vX.Y.Z\"\nhelp: `gpu-ci pin` resolves and writes them for you",
+            "error: `actions.\"actions/checkout\"` = `v4` is not a pin: write \"<40 lowercase hex digits of a commit> # vX.Y.Z\"\nhelp: `gpu-ci pin` resolves and writes them for you",
         ),
         (
             "[tool.gpu-ci.actions]\n\"someone/else\" = \"11bd71901bbe5b1630ceea73d27597364c9af683 # v1.0.0\"\n",

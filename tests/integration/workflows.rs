@@ -634,3 +634,86 @@ fn a_branch_that_reads_as_a_yaml_scalar_stays_a_string() {
         );
     }
 }
+
+/// Issue 20, item 9: who can cancel a GPU run. Every event of the label workflow (any label,
+/// by anyone with Triage; a push in fork mode) is a run of its own at the workflow level; only
+/// the `gpu-tests` job, which an admitted run alone reaches (after the gate in fork mode, under
+/// its label `if:` otherwise), shares one group per pull request, so only a newer admitted run
+/// of the same PR replaces it. On the push/dispatch workflow a push replaces an older push's run
+/// only: a dispatched test (of a PR's commit, say) has a group of its own. Fork mode's
+/// `pull_request_target` only fires for PRs into the configured branch.
+#[test]
+fn only_a_newer_admitted_run_of_the_same_pr_cancels_a_gpu_run() {
+    for fork in [false, true] {
+        for branch in ["main", "develop"] {
+            let case = format!("fork-prs {fork}, branch {branch}");
+            let project = Project::fixture("uv-groups-src");
+            crate::common::add_config(&project, &format!("branch = \"{branch}\"\n"));
+            let mut args = vec!["init", "--yes"];
+            if fork {
+                args.push("--fork-prs");
+            }
+            project.gpu_ci(&args).success();
+
+            let label = parse(&project.read(".github/workflows/label-gpu-tests.yml"));
+            assert_eq!(
+                label["concurrency"],
+                serde_json::json!({
+                    "group": "gpu-tests-label-${{ github.run_id }}",
+                    "cancel-in-progress": false
+                }),
+                "{case}: each event of the label workflow is a group of its own"
+            );
+            for (name, job) in jobs(&label) {
+                if name != "gpu-tests" {
+                    assert!(job.get("concurrency").is_none(), "{case}: job {name}");
+                }
+            }
+            let call = &label["jobs"]["gpu-tests"];
+            assert_eq!(
+                call["concurrency"],
+                serde_json::json!({
+                    "group": "gpu-tests-pr-${{ github.event.pull_request.number }}",
+                    "cancel-in-progress": true
+                }),
+                "{case}"
+            );
+            if fork {
+                // Reached only through the gate, which checks the labeller and the commit.
+                assert_eq!(call["needs"], Value::String("gate".into()), "{case}");
+                assert!(call.get("if").is_none(), "{case}");
+                let gate_if = label["jobs"]["gate"]["if"].as_str().unwrap();
+                assert!(
+                    gate_if.contains("github.event.action == 'labeled'")
+                        && gate_if.contains("github.event.label.name == 'gpu-tests'"),
+                    "{case}: {gate_if}"
+                );
+                assert_eq!(
+                    label["on"]["pull_request_target"]["branches"],
+                    serde_json::json!([branch]),
+                    "{case}"
+                );
+            } else {
+                let call_if = call["if"].as_str().unwrap();
+                assert!(
+                    call_if.contains("github.event.label.name == 'gpu-tests'"),
+                    "{case}: {call_if}"
+                );
+            }
+
+            let run = parse(&project.read(".github/workflows/run-gpu-tests.yml"));
+            assert_eq!(
+                run["concurrency"],
+                serde_json::json!({
+                    "group": "${{ github.event_name == 'push' && format('gpu-tests-push-{0}', github.ref) || format('gpu-tests-dispatch-{0}', github.run_id) }}",
+                    "cancel-in-progress": true
+                }),
+                "{case}"
+            );
+            assert_eq!(run["on"]["push"]["branches"], serde_json::json!([branch]));
+            for (name, job) in jobs(&run) {
+                assert!(job.get("concurrency").is_none(), "{case}: job {name}");
+            }
+        }
+    }
+}
