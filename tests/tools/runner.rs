@@ -163,7 +163,7 @@ pub fn run_fake(project: &Project, env: &[(&str, &str)]) -> Run {
 }
 
 /// `gpu-ci run --local`'s command, by hand: the in-container script with the test venv.
-fn run_local(project: &Project, extra_path: Option<&Path>) -> Run {
+pub fn run_local(project: &Project, extra_path: Option<&Path>) -> Run {
     let mut cmd = runner_python();
     cmd.current_dir(&project.root)
         .args(["-u", IN_CONTAINER, "--local", "--deadline", "60", "--"])
