@@ -13,6 +13,7 @@ mod ci_scripts;
 mod fake_forge;
 mod installed;
 mod junit;
+mod markdown;
 mod pre_commit;
 mod project_install;
 mod run_local;
