@@ -2,7 +2,8 @@
 //! `classname` and `name`, as the runner's summary does) and the time of each.
 //!
 //! The file may come from a run of anyone's tests, so the reader is small and strict: a size
-//! cap, UTF-8 only, no document type (so no entity can be declared, let alone expanded), only
+//! cap, UTF-8 only (a byte-order mark or an XML declaration naming another encoding is refused,
+//! so no reader that trusts them can be walked into UTF-16), no document type (so no entity can be declared, let alone expanded), only
 //! XML's five predefined entities and character references; comments, processing instructions
 //! and CDATA are skipped, text is never read.
 
@@ -38,6 +39,61 @@ fn fail<T>(offset: usize, reason: impl Into<String>) -> Result<T, ParseError> {
         offset,
         reason: reason.into(),
     })
+}
+
+/// The text of a JUnit XML file's bytes: UTF-8, as pytest writes it, and nothing else. A
+/// byte-order mark of UTF-16 or UTF-32, a NUL byte (UTF-16 without its mark), or an XML
+/// declaration that names another encoding is refused: a reader that believed them would read
+/// a different document than the one checked here.
+pub fn decode(bytes: &[u8]) -> Result<&str, ParseError> {
+    const MARKS: [(&[u8], &str); 4] = [
+        (b"\x00\x00\xfe\xff", "UTF-32"),
+        (b"\xff\xfe\x00\x00", "UTF-32"),
+        (b"\xfe\xff", "UTF-16"),
+        (b"\xff\xfe", "UTF-16"),
+    ];
+    if let Some((_, name)) = MARKS.iter().find(|(mark, _)| bytes.starts_with(mark)) {
+        return fail(
+            0,
+            format!("its byte-order mark says {name}; pytest writes UTF-8"),
+        );
+    }
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        return fail(
+            at,
+            "a NUL byte (UTF-16 or UTF-32 text?); pytest writes UTF-8",
+        );
+    }
+    let text = std::str::from_utf8(bytes).map_err(|err| ParseError {
+        offset: err.valid_up_to(),
+        reason: "not UTF-8, as pytest writes its JUnit XML".into(),
+    })?;
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(declaration) = body
+        .strip_prefix("<?xml")
+        .filter(|rest| rest.starts_with(|c: char| c.is_whitespace()))
+        .and_then(|rest| rest.split_once("?>"))
+        .map(|(inside, _)| inside)
+    {
+        let encoding = declaration.split_once("encoding").and_then(|(_, after)| {
+            let after = after.trim_start().strip_prefix('=')?.trim_start();
+            let quote = after.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+            after[1..].split_once(quote).map(|(value, _)| value)
+        });
+        if let Some(encoding) = encoding
+            && !encoding.eq_ignore_ascii_case("utf-8")
+            && !encoding.eq_ignore_ascii_case("utf8")
+        {
+            return fail(
+                text.len() - body.len(),
+                format!(
+                    "its XML declaration names the encoding `{}`; pytest writes UTF-8",
+                    encoding.escape_debug()
+                ),
+            );
+        }
+    }
+    Ok(text)
 }
 
 /// The test cases of a JUnit XML document, in document order.
@@ -293,6 +349,45 @@ mod tests {
                 .unwrap_err()
                 .reason
                 .contains("unknown entity")
+        );
+    }
+
+    #[test]
+    fn decodes_utf8_only() {
+        let plain = r#"<?xml version="1.0" encoding="utf-8"?><testsuite/>"#;
+        assert_eq!(decode(plain.as_bytes()).unwrap(), plain);
+        let marked = "\u{feff}<?xml version='1.0' encoding='UTF8' ?><testsuite/>";
+        assert!(decode(marked.as_bytes()).is_ok());
+        assert!(decode(b"<testsuite/>").is_ok());
+        let utf16: Vec<u8> = "<?xml version=\"1.0\" encoding=\"UTF-16\"?><testsuite/>"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let err = decode(&utf16).unwrap_err();
+        assert!(err.reason.contains("NUL byte"), "{err}");
+        let mut with_mark = vec![0xff, 0xfe];
+        with_mark.extend(&utf16);
+        assert!(decode(&with_mark).unwrap_err().reason.contains("UTF-16"));
+        let mut big_endian = vec![0xfe, 0xff];
+        big_endian.extend(utf16.chunks(2).flat_map(|pair| [pair[1], pair[0]]));
+        assert!(decode(&big_endian).unwrap_err().reason.contains("UTF-16"));
+        assert!(
+            decode(b"\x00\x00\xfe\xff\x00\x00\x00<")
+                .unwrap_err()
+                .reason
+                .contains("UTF-32")
+        );
+        // UTF-8 bytes that say they are something else: refused, not believed.
+        for other in ["UTF-16", "latin-1", "utf-7", ""] {
+            let text = format!("<?xml version=\"1.0\" encoding=\"{other}\"?><testsuite/>");
+            let err = decode(text.as_bytes()).unwrap_err();
+            assert!(err.reason.contains("names the encoding"), "{other}: {err}");
+        }
+        assert!(
+            decode(b"<testsuite name=\"\xff\"/>")
+                .unwrap_err()
+                .reason
+                .contains("not UTF-8")
         );
     }
 

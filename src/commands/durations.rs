@@ -68,12 +68,13 @@ fn read_junit(path: &Path) -> Result<String> {
             junit::LIMIT / 1024 / 1024
         )));
     }
-    String::from_utf8(bytes).map_err(|_| {
-        Error::usage(format!(
-            "`{}` is not UTF-8, as pytest writes its JUnit XML",
+    if let Err(err) = junit::decode(&bytes) {
+        return Err(Error::usage(format!(
+            "`{}` is not JUnit XML gpu-ci can read: {err}",
             path.display()
-        ))
-    })
+        )));
+    }
+    Ok(String::from_utf8(bytes).expect("junit::decode checked that it is UTF-8"))
 }
 
 /// Writes `text` to `path` whole or not at all: a temporary file beside it, then a rename.

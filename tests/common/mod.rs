@@ -270,3 +270,57 @@ pub fn describe(output: &std::process::Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// A JUnit XML that pytest never writes: the billion laughs in UTF-16 (with its byte-order
+/// mark when `mark`), which a search for `<!DOCTYPE` in its bytes does not find. Its one
+/// failing test's text is `lol` 10^`levels` times over, from a file of a few hundred bytes.
+pub fn utf16_billion_laughs(levels: u32, mark: bool) -> Vec<u8> {
+    let mut entities = String::from(r#"<!ENTITY l0 "lol">"#);
+    for level in 1..=levels {
+        let inner = format!("&l{};", level - 1).repeat(10);
+        entities.push_str(&format!(r#"<!ENTITY l{level} "{inner}">"#));
+    }
+    let text = format!(
+        r#"<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE testsuites [{entities}]><testsuites><testsuite name="pytest"><testcase classname="test.test_laughs" file="test/test_laughs.py" name="test_laughs" time="1.5"><failure message="m">&l{levels};</failure></testcase></testsuite></testsuites>"#
+    );
+    let mut bytes = if mark { vec![0xff, 0xfe] } else { Vec::new() };
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    bytes
+}
+
+/// Summary text as a reader sees it: character references resolved, the zero-width spaces
+/// the runner puts after `@` and `#` taken out. For assertions on what a summary says.
+pub fn shown(markdown: &str) -> String {
+    let mut out = String::new();
+    let mut rest = markdown;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let end = rest.find(';').filter(|&end| end <= 10);
+        let decoded = end.and_then(|end| match &rest[1..end] {
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "amp" => Some('&'),
+            "quot" => Some('"'),
+            name => {
+                let number = match name.strip_prefix("#x") {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                    None => name.strip_prefix('#')?.parse().ok(),
+                };
+                number.and_then(char::from_u32)
+            }
+        });
+        match (decoded, end) {
+            (Some(c), Some(end)) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            _ => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out.replace('\u{200b}', "")
+}

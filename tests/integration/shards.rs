@@ -2,7 +2,7 @@
 //! by `gpu-ci run`; `gpu-ci durations` and its file. The runs themselves are in the tools binary
 //! (tests/tools/shards.rs).
 
-use crate::common::Project;
+use crate::common::{Project, utf16_billion_laughs};
 use crate::run::{FakeBin, run_cmd};
 
 #[test]
@@ -176,4 +176,51 @@ fn durations_records_each_test_once_with_its_longest_time() {
         .gpu_ci(&["durations", "elsewhere/run.xml", "--output", "d.json"])
         .success();
     assert_eq!(project.read("d.json"), text);
+}
+
+/// The JUnit XML comes from anyone's test run: only UTF-8 is read, whatever a byte-order mark
+/// or the XML declaration says, so no reader that trusts them can be walked around the check
+/// for a document type (the billion laughs in UTF-16 hides it from a search of the bytes).
+#[test]
+fn durations_reads_utf8_junit_xml_only() {
+    let project = Project::fixture("uv-groups-src");
+    let declared = MATRIX_JUNIT.replacen("encoding=\"utf-8\"", "encoding=\"UTF-16\"", 1);
+    assert_ne!(declared, MATRIX_JUNIT);
+    std::fs::create_dir_all(project.path("test-outputs")).unwrap();
+    for (name, bytes, why) in [
+        (
+            "UTF-16 with its mark",
+            utf16_billion_laughs(9, true),
+            "byte-order mark says UTF-16",
+        ),
+        (
+            "UTF-16 without a mark",
+            utf16_billion_laughs(9, false),
+            "a NUL byte",
+        ),
+        (
+            "UTF-8 that says UTF-16",
+            declared.into_bytes(),
+            "names the encoding `UTF-16`",
+        ),
+    ] {
+        std::fs::write(project.path("test-outputs/junit.xml"), bytes).unwrap();
+        let output = project.gpu_ci(&["durations"]).code(2).get_output().clone();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.starts_with("error: ")
+                && stderr.contains("test-outputs/junit.xml` is not JUnit XML gpu-ci can read: "),
+            "{name}: {stderr}"
+        );
+        assert!(stderr.contains(why), "{name}: {stderr}");
+        assert_eq!(
+            stderr.lines().filter(|l| l.starts_with("error:")).count(),
+            1,
+            "{name}: {stderr}"
+        );
+        assert!(
+            !project.path(".github/gpu-ci-durations.json").exists(),
+            "{name}: nothing written"
+        );
+    }
 }

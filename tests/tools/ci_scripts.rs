@@ -1064,3 +1064,40 @@ fn the_comment_is_bitbucket_markdown_and_the_token_stays_with_the_api() {
     assert!(out.status.success());
     assert!(server.calls().is_empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// What each script posts for a summary, for the Markdown tests (markdown.rs).
+
+/// The note body the GitLab script posts for each of `summaries`, one fresh forge each.
+pub(crate) fn gitlab_notes_of(summaries: &[String]) -> Vec<String> {
+    let (_project, script, _) = note_project("gpu-tests");
+    summaries
+        .iter()
+        .map(|summary| {
+            let server = FakeForge::start(GitLabState::default(), gitlab_route);
+            let env = gitlab_env(&server.url);
+            let out = Work::new(Some(summary), "1").run(&script, &as_refs(&env));
+            assert!(out.status.success(), "{}", describe(&out));
+            let state = server.state.lock().unwrap();
+            assert_eq!(state.notes.len(), 1);
+            state.notes[0].2.clone()
+        })
+        .collect()
+}
+
+/// The comment the Bitbucket script posts for each of `summaries`, one fresh forge each.
+pub(crate) fn bitbucket_comments_of(summaries: &[String]) -> Vec<String> {
+    let (_project, script) = comment_project();
+    summaries
+        .iter()
+        .map(|summary| {
+            let server = start_bitbucket(BitbucketState::default());
+            let env = bitbucket_env(&server.url);
+            let out = Work::new(Some(summary), "1").run(&script, &as_refs(&env));
+            assert!(out.status.success(), "{}", describe(&out));
+            let state = server.state.lock().unwrap();
+            assert_eq!(state.comments.len(), 1);
+            state.comments[0].2.clone()
+        })
+        .collect()
+}

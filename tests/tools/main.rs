@@ -12,6 +12,8 @@ mod checkers;
 mod ci_scripts;
 mod fake_forge;
 mod installed;
+mod junit;
+mod markdown;
 mod pre_commit;
 mod project_install;
 mod run_local;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use predicates::prelude::*;
 
-use crate::common::{Project, gpu_ci, gpu_ci_process, repo_root};
+use crate::common::{Project, gpu_ci, gpu_ci_process, repo_root, shown};
 use crate::installed::python;
 
 /// A PATH whose python3 is the test venv's, which has pytest.
@@ -71,8 +71,7 @@ fn local_runs_the_suite_for_real_without_the_modal_client() {
             "gpu-ci: 1 passed, 1 failed, 0 skipped, 0 errors",
         ));
     assert!(
-        project
-            .read("test-outputs/summary.md")
+        shown(&project.read("test-outputs/summary.md"))
             .contains("<pre>gpu-ci run -- test/test_more.py::test_two</pre>")
     );
 }
@@ -125,7 +124,7 @@ fn local_stops_the_tests_at_the_deadline() {
     assert!(started.elapsed().as_secs() < 45);
     let runs = std::fs::read_to_string(project.root.parent().unwrap().join("runs.txt")).unwrap();
     assert_eq!(runs, "ran\n");
-    let summary = project.read("test-outputs/summary.md");
+    let summary = shown(&project.read("test-outputs/summary.md"));
     assert!(
         summary.starts_with("### ⏱️ GPU tests stopped at the deadline"),
         "{summary}"

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::common::{FIXTURES, Project, describe, repo_root};
+use crate::common::{FIXTURES, Project, describe, repo_root, shown};
 use crate::installed::{runner_python, tool};
 
 const RUNNER: &str = ".modal/test_runner.py";
@@ -163,7 +163,7 @@ pub fn run_fake(project: &Project, env: &[(&str, &str)]) -> Run {
 }
 
 /// `gpu-ci run --local`'s command, by hand: the in-container script with the test venv.
-fn run_local(project: &Project, extra_path: Option<&Path>) -> Run {
+pub fn run_local(project: &Project, extra_path: Option<&Path>) -> Run {
     let mut cmd = runner_python();
     cmd.current_dir(&project.root)
         .args(["-u", IN_CONTAINER, "--local", "--deadline", "60", "--"])
@@ -270,7 +270,7 @@ fn a_passing_suite_runs_once_in_a_sandbox_and_comes_back_as_bytes() {
     assert!(log.contains("2 passed"), "{log}");
     let junit = project.read("test-outputs/junit.xml");
     assert!(junit.contains("tests=\"2\""), "{junit}");
-    let summary = project.read("test-outputs/summary.md");
+    let summary = shown(&project.read("test-outputs/summary.md"));
     assert!(summary.starts_with("### ✅ GPU tests passed"), "{summary}");
     assert!(summary.contains("| 2 | 0 | 0 | 0 |"), "{summary}");
     assert!(summary.contains("**GPU:** A100-80GB"), "{summary}");
@@ -322,7 +322,7 @@ fn symlinks_out_of_the_tree_are_refused_before_upload() {
         for event in ["build", "create", "exec"] {
             assert!(run.events(event).is_empty(), "{link}: {event} happened");
         }
-        let summary = project.read("test-outputs/summary.md");
+        let summary = shown(&project.read("test-outputs/summary.md"));
         assert!(summary.contains("The run did not finish"), "{summary}");
 
         // The real client: the same refusal, before it could reach Modal.
@@ -381,7 +381,7 @@ fn a_timeout_is_killed_reported_and_not_re_run() {
         "{}",
         run.stdout
     );
-    let summary = project.read("test-outputs/summary.md");
+    let summary = shown(&project.read("test-outputs/summary.md"));
     assert!(
         summary.starts_with("### ⏱️ GPU tests stopped at the deadline"),
         "{summary}"
@@ -400,11 +400,7 @@ fn a_timeout_is_killed_reported_and_not_re_run() {
     assert_eq!(run.events("sandbox-timeout").len(), 1, "{:?}", run.events);
     assert_eq!(run.events("create").len(), 1);
     assert_eq!(std::fs::read_to_string(&runs).unwrap(), "ran\n");
-    assert!(
-        project
-            .read("test-outputs/summary.md")
-            .contains("stopped at the deadline")
-    );
+    assert!(shown(&project.read("test-outputs/summary.md")).contains("stopped at the deadline"));
 }
 
 #[test]
@@ -427,7 +423,7 @@ fn only_a_sandbox_that_failed_to_start_is_retried_once() {
         "{}",
         run.stderr
     );
-    let summary = project.read("test-outputs/summary.md");
+    let summary = shown(&project.read("test-outputs/summary.md"));
     assert!(
         summary.contains("The first sandbox failed to start (ResourceExhaustedError"),
         "{summary}"
@@ -465,13 +461,17 @@ fn raw_bytes_and_html_ids_are_shown_and_escaped() {
         assert!(log.contains("raw \u{fffd}\u{fffd} bytes"), "{log}");
         let summary = project.read("test-outputs/summary.md");
         assert!(summary.contains("| 0 | 2 | 0 | 0 |"), "{summary}");
-        // pytest node ids, HTML-escaped (their brackets too), with every @ made inert.
+        // pytest node ids, every ASCII symbol a character reference, every @ made inert.
         assert!(
-            summary.contains("<code>test/test_suite.py::TestGroup::test_inner</code>"),
+            summary.contains("<code>test&#47;test&#95;suite&#46;py&#58;&#58;TestGroup&#58;&#58;test&#95;inner</code>"),
             "{summary}"
         );
         assert!(
-            summary.contains("<code>test/test_suite.py::test_html&#91;&lt;/code&gt;&lt;/summary&gt;&lt;/details&gt;\\n### @\u{200b}octocat &lt;b&gt;&#93;</code>"),
+            summary.contains("&#91;&#60;&#47;code&#62;&#60;&#47;summary&#62;&#60;&#47;details&#62;&#92;n&#35;\u{200b}&#35;\u{200b}&#35;\u{200b} &#64;\u{200b}octocat &#60;b&#62;&#93;</code>"),
+            "{summary}"
+        );
+        assert!(
+            shown(&summary).contains("<code>test/test_suite.py::test_html[</code></summary></details>\\n### @octocat <b>]</code>"),
             "{summary}"
         );
         assert!(
@@ -520,10 +520,13 @@ fn forged_junit_xml_makes_no_link_image_or_block_in_the_summary() {
     let project = suite("def test_ok():\n    pass\n", &[]);
     project.write("test/conftest.py", conftest);
     for (forged, shown) in [
-        (&failing, "<code>test/test_suite.py::test_x&#10;&#10;"),
+        (
+            &failing,
+            "<code>test&#47;test&#95;suite&#46;py&#58;&#58;test&#95;x&#10;&#10;",
+        ),
         (
             &skipped,
-            "Every test was skipped at import: <code>could not import &#x27;",
+            "Every test was skipped at import: <code>could not import &#39;",
         ),
     ] {
         project.write("forged.xml", forged);
@@ -536,7 +539,7 @@ fn forged_junit_xml_makes_no_link_image_or_block_in_the_summary() {
                 run.stderr
             );
             assert!(
-                summary.contains("&#91;log in again&#93;(https://evil.example/login)"),
+                summary.contains("&#91;log in again&#93;&#40;https&#58;\u{200b}&#47;&#47;evil&#46;example&#47;login&#41;"),
                 "{summary}"
             );
             // A <pre> block is one HTML block to its `</pre>`, which escaping keeps out of it:
@@ -624,7 +627,7 @@ fn failing_suite_returns_one_and_names_the_failure() {
     );
     let run = run_local(&project, None);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    let summary = project.read("test-outputs/summary.md");
+    let summary = shown(&project.read("test-outputs/summary.md"));
     assert!(summary.starts_with("### ❌ GPU tests failed"), "{summary}");
     assert!(summary.contains("| 1 | 1 | 1 | 0 |"), "{summary}");
     assert!(
@@ -681,7 +684,7 @@ fn tests_skipped_at_import_name_the_import() {
             "{}",
             run.stderr
         );
-        let summary = project.read("test-outputs/summary.md");
+        let summary = shown(&project.read("test-outputs/summary.md"));
         assert!(
             summary.contains("Every test was skipped at import"),
             "{summary}"
@@ -911,10 +914,10 @@ fn summary_stays_below_the_comment_limit() {
     );
     let run = run_local(&project, None);
     assert_eq!(run.code, 1);
-    let summary = project.read("test-outputs/summary.md");
+    let summary = shown(&project.read("test-outputs/summary.md"));
     assert!(summary.chars().count() < 60_000, "{}", summary.len());
     assert!(summary.contains("| 0 | 300 | 0 | 0 |"));
-    assert!(summary.contains("<code>test/test_suite.py::test_many&#91;0&#93;</code>"));
+    assert!(summary.contains("<code>test/test_suite.py::test_many[0]</code>"));
     assert!(
         summary.contains("more failing tests; see the log."),
         "the cut must say so"

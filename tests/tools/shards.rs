@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::common::{Project, describe, gpu_ci, repo_root};
+use crate::common::{Project, describe, gpu_ci, repo_root, shown};
 use crate::installed::runner_python;
 use crate::runner::{Run, configure, python_in, run_fake, suite};
 
@@ -225,7 +225,7 @@ fn shards_run_at_once_each_test_once_and_merge_into_one_valid_report() {
             "pytest (shard 3/3)"
         ]
     );
-    let summary = project.read("test-outputs/summary.md");
+    let summary = shown(&project.read("test-outputs/summary.md"));
     assert!(summary.starts_with("### ❌ GPU tests failed"), "{summary}");
     assert!(summary.contains("| 8 | 1 | 0 | 0 |"), "{summary}");
     assert!(summary.contains("**shards:** 3"), "{summary}");
@@ -234,7 +234,7 @@ fn shards_run_at_once_each_test_once_and_merge_into_one_valid_report() {
         assert!(summary.contains(&format!("| L4 | {shard} |")), "{summary}");
     }
     assert!(
-        summary.contains("<code>test/test_c.py::test_c&#91;1&#93;</code> (failure, shard "),
+        summary.contains("<code>test/test_c.py::test_c[1]</code> (failure, shard "),
         "{summary}"
     );
     for shard in 1..=3 {
@@ -288,7 +288,7 @@ fn a_gpu_matrix_runs_the_suite_on_each_gpu_and_a_gpu_that_fails_to_start_loses_n
     let merged = validate(&project);
     assert_eq!(merged.parts, 4);
     assert_eq!(merged.counts["failed"], 2);
-    let summary = project.read("test-outputs/summary.md");
+    let summary = shown(&project.read("test-outputs/summary.md"));
     assert!(
         summary.contains("**runs:** 4 (2 GPUs × 2 shards)"),
         "{summary}"
@@ -302,7 +302,7 @@ fn a_gpu_matrix_runs_the_suite_on_each_gpu_and_a_gpu_that_fails_to_start_loses_n
         assert!(summary.contains(row), "{row}: {summary}");
     }
     assert!(
-        summary.contains("gpu-ci run --gpu T4 -- &#x27;test/test_c.py::test_c[1]&#x27;"),
+        summary.contains("gpu-ci run --gpu T4 -- 'test/test_c.py::test_c[1]'"),
         "{summary}"
     );
     for folder in [
@@ -326,7 +326,7 @@ fn a_gpu_matrix_runs_the_suite_on_each_gpu_and_a_gpu_that_fails_to_start_loses_n
     let merged = validate(&project);
     assert_eq!(merged.counts["passed"], 8);
     assert_eq!(merged.counts["failed"], 1);
-    let summary = project.read("test-outputs/summary.md");
+    let summary = shown(&project.read("test-outputs/summary.md"));
     assert!(
         summary.starts_with("### ⚠️ GPU tests did not finish"),
         "{summary}"
@@ -364,7 +364,7 @@ fn a_shard_that_fails_to_start_loses_nothing_of_the_others() {
         merged.parts, 2,
         "the runs that started kept their JUnit XML"
     );
-    let summary = project.read("test-outputs/summary.md");
+    let summary = shown(&project.read("test-outputs/summary.md"));
     assert!(summary.contains("1 of 3 runs did not finish"), "{summary}");
     assert!(summary.contains("⚠️ did not finish |"), "{summary}");
 }
@@ -509,7 +509,7 @@ fn local_shards_are_processes_with_the_same_results_as_one_run() {
     );
     let merged = validate(&project);
     assert_eq!(merged.parts, 3);
-    let summary = project.read("test-outputs/summary.md");
+    let summary = shown(&project.read("test-outputs/summary.md"));
     assert!(
         summary.contains("| 1/3 |") && summary.contains("| 3/3 |"),
         "{summary}"
@@ -539,7 +539,7 @@ fn a_listing_that_fails_stops_every_shard_with_pytests_code() {
         0
     );
     assert!(ran(&project).is_empty());
-    let summary = project.read("test-outputs/summary.md");
+    let summary = shown(&project.read("test-outputs/summary.md"));
     assert!(
         summary.contains("the tests could not be collected (pytest exit code 4)"),
         "{summary}"
@@ -565,8 +565,7 @@ fn a_listing_that_fails_stops_every_shard_with_pytests_code() {
             .contains("unrecognized arguments: --no-such-option")
     );
     assert!(
-        project
-            .read("test-outputs/summary.md")
+        shown(&project.read("test-outputs/summary.md"))
             .contains("the tests could not be collected (pytest exit code 4)")
     );
 }
