@@ -12,6 +12,7 @@ mod checkers;
 mod ci_scripts;
 mod fake_forge;
 mod installed;
+mod modal_api;
 mod pre_commit;
 mod project_install;
 mod run_local;

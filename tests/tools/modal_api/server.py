@@ -18,6 +18,7 @@ events (uploaded files, sandbox starts, ends, faults). An RPC it does not know i
 
 Faults, from the JSON file named by --faults, read at each sandbox start:
     start_failures    the first N sandboxes fail to start (RESOURCE_EXHAUSTED)
+    starts_limit      every sandbox after the first N fails to start
     fail_gpu          a sandbox on this GPU type fails to start
     build_failure     every image layer fails to build, with this message
     sandbox_lifetime  a sandbox ends at this many seconds (its timeout, status TIMEOUT)
@@ -43,13 +44,12 @@ import time
 import uuid
 
 import grpclib.server
+import modal_version
 from google.protobuf import empty_pb2, json_format
 from google.protobuf.message import Message
 from grpclib import GRPCError, Status
 from modal_proto import api_grpc, api_pb2, task_command_router_grpc
 from modal_proto import task_command_router_pb2 as sr_pb2
-
-import modal_version
 
 # The remote folders a sandbox's paths live under; each maps into the sandbox's own folder.
 SANDBOX_PREFIXES = ("/root", "/gpu-ci", "/tmp", "/deps")
@@ -126,9 +126,7 @@ class SandboxState:
 
     def local(self, path: str) -> str:
         """A path of the sandbox, in its folder here."""
-        if path.startswith(SANDBOX_PREFIXES) and any(
-            path == p or path.startswith(p + "/") for p in SANDBOX_PREFIXES
-        ):
+        if path.startswith(SANDBOX_PREFIXES) and any(path == p or path.startswith(p + "/") for p in SANDBOX_PREFIXES):
             return str(self.root) + path
         return path
 
@@ -163,13 +161,18 @@ class Harness:
 
     def check_token(self, stream) -> None:
         metadata = stream.metadata
-        if metadata.get("x-modal-token-id") != self.token_id or metadata.get("x-modal-token-secret") != self.token_secret:
+        if (
+            metadata.get("x-modal-token-id") != self.token_id
+            or metadata.get("x-modal-token-secret") != self.token_secret
+        ):
             self.record.write("unauthenticated")
             raise GRPCError(Status.UNAUTHENTICATED, "Token missing or invalid")
         version = metadata.get("x-modal-client-version")
         if version != self.client_version:
             self.record.write("wrong-client-version", version=version)
-            raise GRPCError(Status.FAILED_PRECONDITION, f"this harness speaks client {self.client_version}, not {version}")
+            raise GRPCError(
+                Status.FAILED_PRECONDITION, f"this harness speaks client {self.client_version}, not {version}"
+            )
 
     async def ClientHello(self, stream, request):
         return api_pb2.ClientHelloResponse()
@@ -196,10 +199,10 @@ class Harness:
             raise GRPCError(Status.NOT_FOUND, f"no app {request.app_id}")
         try:
             await asyncio.wait_for(done.wait(), request.timeout)
-        except asyncio.TimeoutError:
-            return None
+        except TimeoutError:
+            return
         await stream.send_message(api_pb2.TaskLogsBatch(app_done=True))
-        return None
+        return
 
     async def AppGetLayout(self, stream, request):
         return api_pb2.AppGetLayoutResponse()
@@ -279,7 +282,11 @@ class Harness:
             gpu += f":{definition.resources.gpu_config.count}"
         self.starts += 1
         faults = self.faults()
-        refused = self.starts <= faults.get("start_failures", 0) or (gpu and gpu == faults.get("fail_gpu"))
+        refused = (
+            self.starts <= faults.get("start_failures", 0)
+            or self.starts > faults.get("starts_limit", 1 << 30)
+            or (gpu and gpu == faults.get("fail_gpu"))
+        )
         self.record.write("sandbox-create", gpu=gpu, refused=bool(refused))
         if refused:
             raise GRPCError(Status.RESOURCE_EXHAUSTED, "Insufficient capacity to create sandbox. (harness)")
@@ -349,7 +356,7 @@ class Harness:
         if request.timeout > 0 and sandbox.result is None:
             try:
                 await asyncio.wait_for(sandbox.ended.wait(), request.timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return api_pb2.SandboxWaitResponse(result=sandbox.result or api_pb2.GenericResult())
 
@@ -486,7 +493,7 @@ class Harness:
         while True:
             async with execution.changed:
                 await execution.changed.wait_for(
-                    lambda: len(execution.output[fd]) > offset or execution.closed[fd] or execution.lost
+                    lambda offset=offset: len(execution.output[fd]) > offset or execution.closed[fd] or execution.lost
                 )
                 data = bytes(execution.output[fd][offset:])
                 done = execution.closed[fd] or execution.lost
@@ -582,7 +589,9 @@ async def serve(args) -> None:
     harness = Harness(args)
     harness.record.write("hello", client_version=harness.client_version, modal=modal_version.__version__)
     if modal_version.__version__ != args.client_version:
-        raise SystemExit(f"the harness speaks client {args.client_version}, the installed client is {modal_version.__version__}")
+        raise SystemExit(
+            f"the harness speaks client {args.client_version}, the installed client is {modal_version.__version__}"
+        )
     server = grpclib.server.Server(
         [
             service(api_grpc.ModalClientBase, harness, "ModalClient", True),
