@@ -13,6 +13,7 @@ mod ci_scripts;
 mod fake_forge;
 mod installed;
 mod modal_api;
+mod modal_harness;
 mod pre_commit;
 mod project_install;
 mod run_local;
