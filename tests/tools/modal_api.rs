@@ -1,12 +1,12 @@
 //! The local Modal API (`modal_api/server.py`) that the real, pinned Modal client runs the
 //! generated runner against: a child process of the test on 127.0.0.1, stopped by its pid when
-//! the value drops. It speaks the client version of `src/pins.rs`, records every request, and
-//! refuses an RPC it does not know, so a client bump that changes one the runner uses fails here.
+//! the value drops. It names the client version it speaks (a test holds it to the pin), records
+//! every request, and refuses an RPC it does not know, so a client bump that changes one the
+//! runner uses fails here.
 
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use gpu_ci::pins::MODAL_CLIENT_VERSION;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
@@ -36,7 +36,7 @@ impl ModalApi {
         let mut cmd = Command::new(python());
         scrub_env(&mut cmd);
         cmd.arg(repo_root().join("tests/tools/modal_api/server.py"))
-            .args(["--client-version", MODAL_CLIENT_VERSION, "--state"])
+            .arg("--state")
             .arg(&state)
             .arg("--token-id")
             .arg(dir.path().join("token-id"))

@@ -35,7 +35,7 @@ const RUNNER_RPCS: [&str; 20] = [
     "SandboxTerminate",
     "AppClientDisconnect",
     "TaskExecStdinWrite",
-    "TaskExecPoll",
+    "ImageJoinStreaming",
 ];
 
 fn text(output: &Output) -> (String, String) {
@@ -157,6 +157,7 @@ fn a_passing_and_a_failing_suite_run_end_to_end_through_the_real_client() {
     for rpc in [
         "AppCreate",
         "ImageGetOrCreate",
+        "ImageJoinStreaming",
         "MountPutFile",
         "MountGetOrCreate",
         "SandboxCreate",
@@ -423,6 +424,27 @@ fn image_layers_install_dependencies_from_metadata_and_never_copy_the_source() {
         "the script and the tree"
     );
     assert!(uploaded_tree(&api).contains("src/vecops/__init__.py"));
+    // Each new layer was built (the client joined its build); none was a cache hit.
+    assert_eq!(api.requests("ImageJoinStreaming").len(), layers.len());
+
+    // A source-only change rebuilds nothing: every layer is a cache hit, only the changed file
+    // is uploaded again.
+    let puts = api.requests("MountPutFile").len();
+    project.write("tests/test_vecops.py", "def test_changed():\n    pass\n");
+    let output = gpu_ci_run(&api, &project, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let images = api.kind("image");
+    assert_eq!(images.len(), 2 * layers.len());
+    assert!(
+        images[layers.len()..].iter().all(|i| i["cached"] == true),
+        "{images:?}"
+    );
+    assert_eq!(api.requests("ImageJoinStreaming").len(), layers.len());
+    assert_eq!(
+        api.requests("MountPutFile").len(),
+        puts + 1,
+        "only the changed file"
+    );
 
     // Without a lock, uv sync resolves: no `--frozen`.
     std::fs::remove_file(project.path("uv.lock")).unwrap();

@@ -9,7 +9,7 @@ this machine holding the files of its image's mounts; a command exec'd in it run
 process there, with the sandbox's paths mapped into that folder and `python` the Python that
 runs this server (the test venv, with pytest).
 
-    python server.py --client-version 1.6.4 --state DIR [--faults FILE]
+    python server.py --state DIR --token-id FILE --token-secret FILE [--faults FILE]
 
 It writes the port it listens on to DIR/port once it serves, and appends one JSON object a line
 to DIR/requests.jsonl: each request's RPC and its message (bytes fields as latin-1 text), and
@@ -50,6 +50,10 @@ from google.protobuf.message import Message
 from grpclib import GRPCError, Status
 from modal_proto import api_grpc, api_pb2, task_command_router_grpc
 from modal_proto import task_command_router_pb2 as sr_pb2
+
+# The Modal client this harness speaks, checked against src/pins.rs by the tests: a bump of the
+# pin must come with a look at what the new client asks of the server.
+CLIENT_VERSION = "1.6.4"
 
 # The remote folders a sandbox's paths live under; each maps into the sandbox's own folder.
 SANDBOX_PREFIXES = ("/root", "/gpu-ci", "/tmp", "/deps")
@@ -135,7 +139,8 @@ class Harness:
     def __init__(self, args) -> None:
         self.state = pathlib.Path(args.state).absolute()
         self.record = Recorder(self.state / "requests.jsonl")
-        self.client_version = args.client_version
+        self.client_version = CLIENT_VERSION
+        self.built: dict[bytes, str] = {}
         self.token_id = pathlib.Path(args.token_id).read_text().strip()
         self.token_secret = pathlib.Path(args.token_secret).read_text().strip()
         self.faults_path = pathlib.Path(args.faults) if args.faults else None
@@ -233,12 +238,13 @@ class Harness:
         return api_pb2.MountPutFileResponse(exists=request.sha256_hex in self.blobs)
 
     async def MountGetOrCreate(self, stream, request):
-        mount_id = self.new_id("mo")
         files = []
         for file in request.files:
             if file.sha256_hex not in self.blobs:
                 raise GRPCError(Status.FAILED_PRECONDITION, f"{file.filename}: not uploaded")
             files.append((file.filename, file.sha256_hex, file.mode))
+        # The same files are the same mount, so that an image layer built on one is a cache hit.
+        mount_id = "mo-" + hashlib.sha256(json.dumps(sorted(files)).encode()).hexdigest()[:20]
         self.mounts[mount_id] = files
         self.record.write(
             "mount",
@@ -255,17 +261,39 @@ class Harness:
         return api_pb2.SecretGetOrCreateResponse(secret_id=secret_id)
 
     async def ImageGetOrCreate(self, stream, request):
-        image_id = self.new_id("im")
+        """A layer seen before is a cache hit, answered at once; a new one is "built": the client
+        joins its build stream (ImageJoinStreaming), as it does on Modal."""
+        # As Modal: the same definition (its base layer's id included) is the same image.
+        key = request.image.SerializeToString(deterministic=True)
+        cached = key in self.built
+        if not cached:
+            self.built[key] = self.new_id("im")
+        image_id = self.built[key]
         self.images[image_id] = request.image
-        failure = self.faults().get("build_failure")
-        self.record.write("image", image_id=image_id, failed=bool(failure))
-        if failure:
-            result = api_pb2.GenericResult(status=api_pb2.GenericResult.GENERIC_STATUS_FAILURE, exception=failure)
-        else:
-            result = api_pb2.GenericResult(status=api_pb2.GenericResult.GENERIC_STATUS_SUCCESS)
+        self.record.write("image", image_id=image_id, cached=cached)
+        result = self.build_result() if cached else None
         return api_pb2.ImageGetOrCreateResponse(
             image_id=image_id, result=result, metadata=api_pb2.ImageMetadata(image_builder_version="2025.06")
         )
+
+    def build_result(self) -> api_pb2.GenericResult:
+        failure = self.faults().get("build_failure")
+        if failure:
+            return api_pb2.GenericResult(status=api_pb2.GenericResult.GENERIC_STATUS_FAILURE, exception=failure)
+        return api_pb2.GenericResult(status=api_pb2.GenericResult.GENERIC_STATUS_SUCCESS)
+
+    async def ImageJoinStreaming(self, stream, request):
+        if request.image_id not in self.images:
+            raise GRPCError(Status.NOT_FOUND, f"no image {request.image_id}")
+        log = api_pb2.TaskLogs(data="harness: layer built\n", file_descriptor=api_pb2.FILE_DESCRIPTOR_INFO)
+        await stream.send_message(api_pb2.ImageJoinStreamingResponse(task_logs=[log], entry_id="1"))
+        result = self.build_result()
+        self.record.write(
+            "image-built",
+            image_id=request.image_id,
+            failed=result.status != api_pb2.GenericResult.GENERIC_STATUS_SUCCESS,
+        )
+        await stream.send_message(api_pb2.ImageJoinStreamingResponse(result=result, entry_id="2", eof=True))
 
     def image_chain(self, image_id: str) -> list[api_pb2.Image]:
         chain = []
@@ -588,9 +616,9 @@ def service(base, harness: Harness, name: str, control_plane: bool):
 async def serve(args) -> None:
     harness = Harness(args)
     harness.record.write("hello", client_version=harness.client_version, modal=modal_version.__version__)
-    if modal_version.__version__ != args.client_version:
+    if modal_version.__version__ != CLIENT_VERSION:
         raise SystemExit(
-            f"the harness speaks client {args.client_version}, the installed client is {modal_version.__version__}"
+            f"the harness speaks client {CLIENT_VERSION}, the installed client is {modal_version.__version__}"
         )
     server = grpclib.server.Server(
         [
@@ -615,7 +643,6 @@ async def serve(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--client-version", required=True)
     parser.add_argument("--state", required=True)
     parser.add_argument("--token-id", required=True)
     parser.add_argument("--token-secret", required=True)
