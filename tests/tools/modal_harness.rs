@@ -329,6 +329,29 @@ fn the_upload_is_gits_view_of_the_tree() {
             .iter()
             .any(|(path, _)| path == "/gpu-ci/in_container.py")
     );
+
+    // A link into an ignored path (or out of the tree) would carry that file along: the run
+    // stops before anything is uploaded, built or started.
+    std::fs::remove_file(project.path("test/outside")).unwrap();
+    project.write(".git/token.txt", TOKEN_SECRET);
+    std::os::unix::fs::symlink(".git/token.txt", project.path("notes.txt")).unwrap();
+    let api = ModalApi::start(json!({}));
+    let output = gpu_ci_run(&api, &project, &[]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(
+        stderr.contains("`notes.txt` is a symlink to `.git/token.txt`"),
+        "{stderr}"
+    );
+    for rpc in [
+        "MountPutFile",
+        "MountGetOrCreate",
+        "ImageGetOrCreate",
+        "SandboxCreate",
+    ] {
+        assert!(api.requests(rpc).is_empty(), "{rpc} was called");
+    }
+    assert!(!api.record_text().contains(TOKEN_SECRET));
 }
 
 /// A nested .gitignore is part of git's view too.
