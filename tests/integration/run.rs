@@ -15,6 +15,9 @@ use crate::common::{Project, gpu_ci, gpu_ci_process};
 
 /// A folder for PATH holding a fake `modal`: it writes its arguments, a few variables and the
 /// runner it was given to $FAKE_LOG, prints to both streams, and exits with $FAKE_EXIT.
+/// Not the local Modal API (tests/tools/modal_api): this binary runs without scripts/test.sh's
+/// venv, and these tests check only the command line gpu-ci hands the client; the runner's path
+/// through the real client is tests/tools/modal_harness.rs.
 pub struct FakeBin {
     dir: TempDir,
 }

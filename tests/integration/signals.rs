@@ -14,6 +14,8 @@ use tempfile::TempDir;
 
 use crate::common::{Project, describe, gpu_ci, gpu_ci_process};
 
+/// Not the local Modal API (tests/tools/modal_api): what is tested is how gpu-ci passes signals
+/// to a client that traps, ignores or dies of them, which the real client cannot be made to do.
 /// FAKE_MODE: `trap` (each of INT, TERM, HUP is logged, then it exits 0), `ignore` (all three
 /// ignored, also by a grandchild it starts), `crash` (it kills itself with FAKE_SIGNAL).
 const FAKE_MODAL: &str = r#"#!/bin/sh

@@ -100,6 +100,9 @@ fn the_schemas_reject_a_bad_pipeline() {
 // ---------------------------------------------------------------------------------------------
 // The GPU job's script.
 
+/// Not the local Modal API (tests/tools/modal_api): the job script installs the client from the
+/// network, which the tests never reach, so the stand-ins record what it would run; the runner
+/// itself meets the real client in tests/tools/modal_harness.rs.
 /// Stand-ins: `python3 -m pip install --target DIR` makes DIR/bin/uv; `uv venv DIR` makes a
 /// venv folder; `uv pip install --python PY` puts a `modal` beside PY that records its
 /// arguments, working folder and environment, and exits with $FAKE_MODAL_EXIT.

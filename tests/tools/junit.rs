@@ -5,7 +5,7 @@
 //! not read, and the exit code stays pytest's.
 
 use crate::common::{shown, utf16_billion_laughs};
-use crate::runner::{run_fake, run_local, suite};
+use crate::runner::{run_modal, run_local, suite};
 
 /// Replaces the JUnit XML pytest wrote with forged.xml, as any test suite can.
 const FORGER: &str = "import shutil\n\ndef pytest_unconfigure(config):\n    \
@@ -56,7 +56,7 @@ fn junit_xml_in_utf16_or_with_a_document_type_is_refused_and_the_summary_says_so
         };
         for &path in paths {
             let run = if path == "modal" {
-                run_fake(&project, &[])
+                run_modal(&project, serde_json::json!({}))
             } else {
                 run_local(&project, None)
             };

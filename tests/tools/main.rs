@@ -14,6 +14,8 @@ mod fake_forge;
 mod installed;
 mod junit;
 mod markdown;
+mod modal_api;
+mod modal_harness;
 mod pre_commit;
 mod project_install;
 mod run_local;

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::ci_scripts::{bitbucket_comments_of, gitlab_notes_of};
 use crate::common::describe;
 use crate::installed::runner_python;
-use crate::runner::{run_fake, suite};
+use crate::runner::{run_modal, suite};
 
 /// Each is a node id, a failure's text and part of the import that skipped every test.
 const HOSTILE: &[&str] = &[
@@ -206,7 +206,7 @@ fn hostile_test_text_is_inert_in_every_targets_markdown() {
     ] {
         for texts in [&texts, &calm] {
             project.write("forged.xml", &make(texts));
-            let run = run_fake(&project, &[]);
+            let run = run_modal(&project, serde_json::json!({}));
             assert_eq!(
                 run.code, 0,
                 "pytest's own code: {}{}",

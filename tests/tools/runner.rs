@@ -1,15 +1,19 @@
 //! The generated Modal runner (issue 11): it compiles, passes ruff and imports under the real
-//! `modal` client; its local side, run against a stand-in `modal` module (`fake_modal/`), reads
-//! the tree under test only as data, takes back only bytes, bills one deadline, and streams.
+//! `modal` client; its local side, run by the real client against a local Modal API
+//! (`modal_api.rs`), reads the tree under test only as data, takes back only bytes, bills one
+//! deadline, and streams.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use serde_json::json;
+
 use crate::common::{FIXTURES, Project, describe, repo_root, shown};
 use crate::installed::{runner_python, tool};
+use crate::modal_api::{ModalApi, modal_run};
 
 const RUNNER: &str = ".modal/test_runner.py";
 const IN_CONTAINER: &str = ".modal/in_container.py";
@@ -107,11 +111,7 @@ fn no_path_of_the_local_side_deserialises_container_output() {
     }
 }
 
-// --- the local side against the stand-in client ---------------------------------------------
-
-fn fake_modal() -> PathBuf {
-    repo_root().join("tests/tools/fake_modal")
-}
+// --- the local side through the real client, against the local Modal API -----------------
 
 pub struct Run {
     pub code: i32,
@@ -127,38 +127,64 @@ impl Run {
     }
 }
 
-/// `modal run .modal/test_runner.py` with the stand-in client: the local entrypoint, called.
-fn modal_command(project: &Project, log: &Path) -> Command {
-    let mut cmd = runner_python();
-    cmd.current_dir(&project.root)
-        .args([
-            "-c",
-            "import runpy; runpy.run_path('.modal/test_runner.py')['main']()",
-        ])
-        .env("PYTHONPATH", fake_modal())
-        .env("FAKE_MODAL_LOG", log);
-    cmd
+/// What the server recorded, as the events these tests assert on: `create` (each sandbox
+/// asked for: GPU, timeout, workdir, command), `exec` (each command started in one),
+/// `terminate`, `sandbox-timeout`, and one `build` (the image's layers and every uploaded path).
+pub fn events(api: &ModalApi) -> Vec<serde_json::Value> {
+    let mut events = Vec::new();
+    let uploaded: Vec<String> = api.uploaded().into_iter().map(|(path, _)| path).collect();
+    let build = serde_json::json!({"event": "build", "steps": api.layers(), "uploaded": uploaded});
+    for record in api.records() {
+        let body = &record["body"];
+        match (record["kind"].as_str().unwrap(), record["rpc"].as_str()) {
+            ("request", Some("SandboxCreate")) => {
+                let definition = &body["definition"];
+                let gpu = &definition["resources"]["gpu_config"];
+                let mut name = gpu["gpu_type"].as_str().unwrap_or_default().to_string();
+                if gpu["count"].as_u64().unwrap_or(1) > 1 {
+                    name = format!("{name}:{}", gpu["count"]);
+                }
+                events.push(serde_json::json!({
+                    "event": "create",
+                    "gpu": name,
+                    "timeout": definition["timeout_secs"],
+                    "workdir": definition["workdir"],
+                    "command": definition["entrypoint_args"],
+                }));
+            }
+            ("request", Some("SandboxTerminate")) => {
+                events.push(serde_json::json!({"event": "terminate"}));
+            }
+            ("exec", _) => {
+                events.push(serde_json::json!({"event": "exec", "command": record["command"]}));
+            }
+            ("request", Some("ImageGetOrCreate")) if !events.contains(&build) => {
+                events.push(build.clone());
+            }
+            ("sandbox-timeout", _) => events.push(serde_json::json!({"event": "sandbox-timeout"})),
+            _ => {}
+        }
+    }
+    events
 }
 
-pub fn run_fake(project: &Project, env: &[(&str, &str)]) -> Run {
-    // Outside the tree, which the runner uploads.
-    let log = project.root.parent().unwrap().join("modal-events.jsonl");
-    let _ = std::fs::remove_file(&log);
-    let mut cmd = modal_command(project, &log);
-    cmd.envs(env.iter().copied());
+/// `modal run .modal/test_runner.py`, the real client against a local Modal API with `faults`.
+pub fn run_modal(project: &Project, faults: serde_json::Value) -> Run {
+    let api = ModalApi::start(faults);
     let started = Instant::now();
-    let output = cmd.output().unwrap();
-    let events = std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let output = modal_run(&api, project, &[]);
+    let seconds = started.elapsed().as_secs_f64();
+    let unknown = api.kind("unknown-rpc");
+    assert!(
+        unknown.is_empty(),
+        "the client called RPCs the harness does not know: {unknown:?}"
+    );
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        events,
-        seconds: started.elapsed().as_secs_f64(),
+        events: events(&api),
+        seconds,
     }
 }
 
@@ -225,7 +251,7 @@ fn a_passing_suite_runs_once_in_a_sandbox_and_comes_back_as_bytes() {
         "import mathkit\n\ndef test_one():\n    assert mathkit is not None\n\ndef test_two():\n    assert 2 * 2 == 4\n",
         &["--gpu", "A100-80GB"],
     );
-    let run = run_fake(&project, &[]);
+    let run = run_modal(&project, json!({}));
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let create = run.events("create");
     assert_eq!(create.len(), 1);
@@ -316,7 +342,7 @@ fn symlinks_out_of_the_tree_are_refused_before_upload() {
         let _ = std::fs::remove_file(&path);
         std::os::unix::fs::symlink(target, &path).unwrap();
 
-        let run = run_fake(&project, &[]);
+        let run = run_modal(&project, json!({}));
         assert_eq!(run.code, 2, "{link}: {}{}", run.stdout, run.stderr);
         assert!(run.stderr.contains(message), "{link}: {}", run.stderr);
         for event in ["build", "create", "exec"] {
@@ -343,7 +369,7 @@ fn symlinks_out_of_the_tree_are_refused_before_upload() {
     let project = Project::initialised("uv-groups-src");
     std::os::unix::fs::symlink("test_vecops.py", project.path("tests/test_alias.py")).unwrap();
     std::os::unix::fs::symlink("/etc", project.path("tests/etc")).unwrap();
-    let run = run_fake(&project, &[]);
+    let run = run_modal(&project, json!({}));
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let uploaded = &run.events("build")[0]["uploaded"];
     assert!(
@@ -360,13 +386,18 @@ fn symlinks_out_of_the_tree_are_refused_before_upload() {
 
 #[test]
 fn a_timeout_is_killed_reported_and_not_re_run() {
-    let sleeper = "import pathlib, time\n\ndef test_hangs():\n    with pathlib.Path('../runs.txt').open('a') as f:\n        f.write('ran\\n')\n    time.sleep(60)\n";
-    let project = suite(sleeper, &[]);
+    // Outside the tree, so outside the sandbox's folder, where the harness runs the tests.
+    let outside = tempfile::tempdir().unwrap();
+    let runs = outside.path().join("runs.txt");
+    let sleeper = format!(
+        "import pathlib, time\n\ndef test_hangs():\n    with pathlib.Path({:?}).open('a') as f:\n        f.write('ran\\n')\n    time.sleep(60)\n",
+        runs.to_str().unwrap()
+    );
+    let project = suite(&sleeper, &[]);
     configure(&project, "timeout = 8");
-    let runs = project.root.parent().unwrap().join("runs.txt");
 
     // The script's deadline (the timeout less a reserve to read results back) stops pytest.
-    let run = run_fake(&project, &[]);
+    let run = run_modal(&project, json!({}));
     assert_eq!(run.code, 124, "{}{}", run.stdout, run.stderr);
     assert!(run.seconds < 30.0, "{}", run.seconds);
     assert_eq!(run.events("create").len(), 1, "never a second sandbox");
@@ -395,7 +426,7 @@ fn a_timeout_is_killed_reported_and_not_re_run() {
         "READBACK_SECONDS = -30",
     );
     project.write(RUNNER, &runner);
-    let run = run_fake(&project, &[]);
+    let run = run_modal(&project, json!({}));
     assert_eq!(run.code, 124, "{}{}", run.stdout, run.stderr);
     assert_eq!(run.events("sandbox-timeout").len(), 1, "{:?}", run.events);
     assert_eq!(run.events("create").len(), 1);
@@ -406,7 +437,7 @@ fn a_timeout_is_killed_reported_and_not_re_run() {
 #[test]
 fn only_a_sandbox_that_failed_to_start_is_retried_once() {
     let project = suite("def test_ok():\n    pass\n", &["--gpu", "H100, A100-80GB"]);
-    let run = run_fake(&project, &[("FAKE_MODAL_START_FAILURES", "1")]);
+    let run = run_modal(&project, json!({"start_failures": 1}));
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let gpus: Vec<_> = run
         .events("create")
@@ -430,13 +461,16 @@ fn only_a_sandbox_that_failed_to_start_is_retried_once() {
     );
     assert!(summary.contains("**GPU:** A100-80GB"), "{summary}");
 
-    let run = run_fake(&project, &[("FAKE_MODAL_START_FAILURES", "5")]);
+    let run = run_modal(&project, json!({"start_failures": 5}));
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert_eq!(run.events("create").len(), 2, "one retry, no more");
     assert!(run.events("exec").is_empty());
 
     // A failed image build is not a failed start: it is not retried.
-    let run = run_fake(&project, &[("FAKE_MODAL_BUILD_FAIL", "1")]);
+    let run = run_modal(
+        &project,
+        json!({"build_failure": "Image build failed (harness)"}),
+    );
     assert_eq!(run.code, 1);
     assert!(run.events("create").is_empty());
     assert!(run.stderr.contains("Image build failed"), "{}", run.stderr);
@@ -450,7 +484,7 @@ fn raw_bytes_and_html_ids_are_shown_and_escaped() {
         def test_html(v):\n    sys.stdout.buffer.write(b'raw \\xff\\xfe bytes\\n')\n    sys.stdout.flush()\n    assert v == 'x'\n\n\
         class TestGroup:\n    def test_inner(self):\n        assert False, '@everyone <script>'\n";
     let project = suite(tests, &["--pytest-args", "-v -s"]);
-    for run in [run_fake(&project, &[]), run_local(&project, None)] {
+    for run in [run_modal(&project, json!({})), run_local(&project, None)] {
         assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
         assert!(
             run.stdout.contains("raw \u{fffd}\u{fffd} bytes"),
@@ -530,7 +564,7 @@ fn forged_junit_xml_makes_no_link_image_or_block_in_the_summary() {
         ),
     ] {
         project.write("forged.xml", forged);
-        for run in [run_fake(&project, &[]), run_local(&project, None)] {
+        for run in [run_modal(&project, json!({})), run_local(&project, None)] {
             let summary = project.read("test-outputs/summary.md");
             assert!(
                 summary.contains(shown),
@@ -600,8 +634,13 @@ fn a_line_appears_while_its_test_still_runs() {
     let tests =
         "import time\n\ndef test_slow():\n    print('before the sleep')\n    time.sleep(4)\n";
     let project = suite(tests, &["--pytest-args", "-v -s"]);
-    let log = project.root.parent().unwrap().join("events.jsonl");
-    let through_modal = modal_command(&project, &log)
+    let api = ModalApi::start(json!({}));
+    let mut through_modal = Command::new(tool("modal"));
+    api.client_env(&mut through_modal);
+    let through_modal = through_modal
+        .current_dir(&project.root)
+        .args(["run", RUNNER])
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -645,6 +684,8 @@ fn failing_suite_returns_one_and_names_the_failure() {
 #[test]
 fn no_tests_collected_fails_plainly_unless_allowed() {
     let project = suite("", &[]);
+    // Modal uploads files, not folders: an empty test folder would not exist in the sandbox.
+    project.write("test/conftest.py", "");
     let run = run_local(&project, None);
     assert_eq!(run.code, 5);
     assert!(
@@ -652,11 +693,11 @@ fn no_tests_collected_fails_plainly_unless_allowed() {
         "{}",
         run.stderr
     );
-    assert_eq!(run_fake(&project, &[]).code, 5);
+    assert_eq!(run_modal(&project, json!({})).code, 5);
 
     configure(&project, "allow-no-tests = true");
     assert_eq!(run_local(&project, None).code, 0);
-    assert_eq!(run_fake(&project, &[]).code, 0);
+    assert_eq!(run_modal(&project, json!({})).code, 0);
 }
 
 /// `importorskip` at a module's top skips every test; the summary says which import did it.
@@ -666,7 +707,7 @@ fn tests_skipped_at_import_name_the_import() {
         "import pytest\n\ntorch = pytest.importorskip('torch_that_is_not_here')\n\ndef test_gpu():\n    pass\n",
         &[],
     );
-    for run in [run_local(&project, None), run_fake(&project, &[])] {
+    for run in [run_local(&project, None), run_modal(&project, json!({}))] {
         // pytest collected nothing it could run: its exit code 5.
         assert_eq!(run.code, 5, "{}{}", run.stdout, run.stderr);
         assert!(

@@ -7,17 +7,21 @@ use std::collections::BTreeMap;
 
 use crate::common::{Project, describe, gpu_ci, repo_root, shown};
 use crate::installed::runner_python;
-use crate::runner::{Run, configure, python_in, run_fake, suite};
+use crate::runner::{Run, configure, python_in, run_modal, suite};
+use serde_json::json;
 
 /// Test files `a` (4 tests), `b` (3) and `c` (2, `c[1]` fails). Each test appends its node id
 /// to `ran.txt` beside the project, so that a test run twice, or never, shows.
+/// Each test appends its id to `ran.txt` beside the project, by its absolute path: the tests
+/// may run in a sandbox's folder of the local Modal API, not in the project.
 fn three_files(project: &Project) {
+    let ran = project.root.parent().unwrap().join("ran.txt");
     for (name, count) in [("a", 4), ("b", 3), ("c", 2)] {
         project.write(
             &format!("test/test_{name}.py"),
             &format!(
                 "import pathlib\nimport pytest\n\n\n@pytest.mark.parametrize('n', range({count}))\n\
-                 def test_{name}(n, request):\n    ran = pathlib.Path(__file__).resolve().parents[2] / 'ran.txt'\n    \
+                 def test_{name}(n, request):\n    ran = pathlib.Path({ran:?})\n    \
                  with ran.open('a') as f:\n        f.write(request.node.nodeid + '\\n')\n    \
                  assert not ('{name}' == 'c' and n == 1), 'c[1] fails'\n"
             ),
@@ -188,7 +192,7 @@ print("ok")
 fn shards_run_at_once_each_test_once_and_merge_into_one_valid_report() {
     let project = suite("", &["--shards", "3"]);
     three_files(&project);
-    let run = run_fake(&project, &[]);
+    let run = run_modal(&project, json!({}));
     assert_eq!(run.code, 1, "c[1] fails: {}{}", run.stdout, run.stderr);
     assert_eq!(run.events("create").len(), 3, "a sandbox a shard");
     let execs = commands(&run, "exec");
@@ -256,7 +260,7 @@ fn shards_run_at_once_each_test_once_and_merge_into_one_valid_report() {
     project
         .gpu_ci(&["init", "--yes", "--force", "--shards", "1"])
         .success();
-    let single = run_fake(&project, &[]);
+    let single = run_modal(&project, json!({}));
     assert_eq!(single.code, 1);
     assert!(!project.path("test-outputs/runs").exists());
 }
@@ -272,7 +276,7 @@ fn a_gpu_matrix_runs_the_suite_on_each_gpu_and_a_gpu_that_fails_to_start_loses_n
         .replace("gpu = \"L4\"", "gpu = [\"T4\", \"H100\"]");
     project.write("pyproject.toml", &config);
     project.gpu_ci(&["update"]).success();
-    let run = run_fake(&project, &[]);
+    let run = run_modal(&project, json!({}));
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     let mut gpus: Vec<String> = run
         .events("create")
@@ -319,7 +323,7 @@ fn a_gpu_matrix_runs_the_suite_on_each_gpu_and_a_gpu_that_fails_to_start_loses_n
 
     // H100 has no capacity at all: T4's results are whole, H100's rows say why they are empty.
     std::fs::remove_file(project.root.parent().unwrap().join("ran.txt")).unwrap();
-    let run = run_fake(&project, &[("FAKE_MODAL_FAIL_GPU", "H100")]);
+    let run = run_modal(&project, json!({"fail_gpu": "H100"}));
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert_eq!(run.events("create").len(), 6, "each H100 shard tried twice");
     assert_eq!(ran(&project), nine_ids(), "T4 ran everything once");
@@ -344,7 +348,7 @@ fn a_shard_that_fails_to_start_loses_nothing_of_the_others() {
     let project = suite("", &["--shards", "3"]);
     three_files(&project);
     // Two sandboxes start; every later start fails, the third shard's retry too.
-    let run = run_fake(&project, &[("FAKE_MODAL_STARTS_LIMIT", "2")]);
+    let run = run_modal(&project, json!({"starts_limit": 2}));
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert_eq!(run.events("create").len(), 4);
     assert!(
@@ -525,7 +529,7 @@ fn a_listing_that_fails_stops_every_shard_with_pytests_code() {
         &["--shards", "2", "--pytest-args", "-v --no-such-option"],
     );
     three_files(&project);
-    let run = run_fake(&project, &[]);
+    let run = run_modal(&project, json!({}));
     assert_eq!(
         run.code, 4,
         "pytest's usage error: {}{}",

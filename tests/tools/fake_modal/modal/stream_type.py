@@ -1,7 +1,0 @@
-import enum
-
-
-class StreamType(enum.Enum):
-    PIPE = "pipe"
-    DEVNULL = "devnull"
-    STDOUT = "stdout"
