@@ -5,7 +5,7 @@
 //! not read, and the exit code stays pytest's.
 
 use crate::common::{shown, utf16_billion_laughs};
-use crate::runner::{run_modal, run_local, suite};
+use crate::runner::{run_local, run_modal, suite};
 
 /// Replaces the JUnit XML pytest wrote with forged.xml, as any test suite can.
 const FORGER: &str = "import shutil\n\ndef pytest_unconfigure(config):\n    \

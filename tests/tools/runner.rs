@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::common::{FIXTURES, Project, describe, repo_root, shown};
+use crate::common::{FIXTURES, Project, describe, shown};
 use crate::installed::{runner_python, tool};
 use crate::modal_api::{ModalApi, modal_run};
 
