@@ -18,6 +18,7 @@ mod hardening;
 mod harness;
 mod hostile_server;
 mod init;
+mod merge_property;
 mod pin;
 mod prompts;
 mod quoting;
