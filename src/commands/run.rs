@@ -151,7 +151,7 @@ fn summary_line(root: &Path, started: SystemTime) -> Option<String> {
     if !fresh {
         return None;
     }
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = crate::project::read_text(&path, "test-outputs/summary.md").ok()?;
     let lines: Vec<&str> = text.lines().collect();
     let header = lines.iter().position(|l| l.starts_with("| passed |"))?;
     let counts: Vec<&str> = lines

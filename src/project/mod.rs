@@ -287,7 +287,8 @@ impl Project {
             );
         }
         let pyproject_path = root.join("pyproject.toml");
-        let pyproject = if pyproject_path.is_file() {
+        // Not a regular file (a FIFO, a device): refused by `read_text`, not taken for none.
+        let pyproject = if pyproject_path.exists() {
             Some(PyProject::parse(&read_text(
                 &pyproject_path,
                 "pyproject.toml",

@@ -17,6 +17,7 @@ mod common;
 mod hardening;
 mod harness;
 mod hostile_server;
+mod hostile_text;
 mod init;
 mod merge_property;
 mod pin;
