@@ -273,7 +273,8 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
     };
     let status = exit_status(end, what);
     match summary_line(root, started) {
-        Some(line) => eprintln!("gpu-ci: {line}"),
+        // The counts come from the tests' own summary file: shown escaped.
+        Some(line) => ui::plain(&format!("gpu-ci: {line}")),
         None if !matches!(end, ChildEnd::Interrupted { .. }) => eprintln!(
             "gpu-ci: no test summary was written (exit code {})",
             status.code()
