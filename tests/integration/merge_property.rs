@@ -73,7 +73,7 @@ fn counts(text: &str) -> HashMap<&str, usize> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 30_000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 20_000, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn merge_never_panics_nor_loses_a_line((base, ours, theirs, newline) in triple()) {
