@@ -90,12 +90,14 @@ pub struct ConfigFile {
 
 impl ConfigFile {
     pub fn open(root: &Path) -> Result<ConfigFile> {
-        let (name, path) = if root.join(PYPROJECT).is_file() {
+        // Whatever is there (a FIFO, a device) is read only if it is a regular file: anything
+        // else is refused by `read_text`, not taken for a missing config.
+        let (name, path) = if root.join(PYPROJECT).exists() {
             (PYPROJECT, root.join(PYPROJECT))
         } else {
             (STANDALONE, root.join(STANDALONE))
         };
-        let original = if path.is_file() {
+        let original = if path.exists() {
             Some(read_text(&path, name)?)
         } else {
             None

@@ -3,8 +3,11 @@
 //! Each variant keeps what caused it (the path and the io error, the TOML position, the network
 //! cause), so messages are built here, from data, and nothing branches on message text.
 
+use std::any::Any;
 use std::fmt;
+use std::panic::{self, PanicHookInfo};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How gpu-ci ends, documented in `--help` and the README; mapped to a code in one place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +46,45 @@ impl ExitStatus {
 impl From<ExitStatus> for std::process::ExitCode {
     fn from(status: ExitStatus) -> Self {
         std::process::ExitCode::from(status.code())
+    }
+}
+
+/// Set by the panic hook: a panic in any thread makes the command end as [`ExitStatus::Internal`].
+static PANICKED: AtomicBool = AtomicBool::new(false);
+
+/// What a panic's payload says (`panic!`'s message, an index out of bounds, …).
+fn panic_text(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message")
+}
+
+/// The one `error:` line a panic becomes (`ui::error` escapes it and keeps it on one line).
+pub fn panic_line(info: &PanicHookInfo<'_>) -> String {
+    let at = info
+        .location()
+        .map(|l| format!(" at {}:{}", l.file(), l.line()))
+        .unwrap_or_default();
+    format!(
+        "internal error{at}: {}; this is a bug in gpu-ci, please report it",
+        panic_text(info.payload())
+    )
+}
+
+/// Runs `body` (a whole command) so that a panic anywhere, in this thread or another, ends as
+/// one `error:` line and exit status 3, never Rust's 101 and its backtrace advice.
+pub fn guarded(body: impl FnOnce() -> ExitStatus + panic::UnwindSafe) -> ExitStatus {
+    panic::set_hook(Box::new(|info| {
+        PANICKED.store(true, Ordering::SeqCst);
+        crate::ui::error(&panic_line(info));
+    }));
+    let status = panic::catch_unwind(body).unwrap_or(ExitStatus::Internal);
+    if PANICKED.load(Ordering::SeqCst) {
+        ExitStatus::Internal
+    } else {
+        status
     }
 }
 
@@ -252,6 +294,44 @@ mod tests {
         assert_eq!(read.help().unwrap(), "check the file's permissions");
         assert!(write.help().unwrap().contains("folder's permissions"));
         assert_eq!(read.exit_status(), ExitStatus::Usage);
+    }
+
+    /// The child half of the test below: a real panic (a slice out of bounds, as the merge's
+    /// was) inside `guarded`, in a process of its own so the hook and the exit are real.
+    #[test]
+    fn a_panic_ends_as_one_error_line_and_exit_status_3() {
+        const CHILD: &str = "GPU_CI_TEST_PANIC_CHILD";
+        if std::env::var_os(CHILD).is_some() {
+            let status = guarded(|| {
+                let lines: Vec<&str> = "a\nb\n".lines().collect();
+                let start = lines.len() + std::env::args().count();
+                println!("{:?}", &lines[start..2]);
+                ExitStatus::Success
+            });
+            std::process::exit(i32::from(status.code()));
+        }
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "error::tests::a_panic_ends_as_one_error_line_and_exit_status_3",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, "1")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{stderr}");
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{stderr}");
+        assert!(
+            errors[0].starts_with("error: internal error at src/error.rs:")
+                && errors[0].contains("out of range for slice")
+                && errors[0].ends_with("; this is a bug in gpu-ci, please report it"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("RUST_BACKTRACE"), "{stderr}");
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Man(args) => return commands::completions::man(&args),
         command => command,
     };
-    let session = generate::session::Session::start(&root)?;
+    let session = generate::session::Session::start(&root, &commands::own_files())?;
     match command {
         Command::Init(args) => commands::init::run(&args, &root),
         Command::Update(args) => commands::update::run(&args, &root),

@@ -2,22 +2,25 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use gpu_ci::cli::Cli;
-use gpu_ci::error::Error;
+use gpu_ci::error::{Error, guarded};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let status = match gpu_ci::run(cli) {
-        Ok(status) => status,
-        Err(err) => {
-            // Ctrl-C says nothing: the person who pressed it knows.
-            if !matches!(err, Error::Interrupted) {
-                gpu_ci::ui::error(&err.to_string());
-                if let Some(help) = err.help() {
-                    gpu_ci::ui::help(&help);
+    // A panic anywhere ends as one `error:` line and exit status 3 (issue 20).
+    guarded(|| {
+        let cli = Cli::parse();
+        match gpu_ci::run(cli) {
+            Ok(status) => status,
+            Err(err) => {
+                // Ctrl-C says nothing: the person who pressed it knows.
+                if !matches!(err, Error::Interrupted) {
+                    gpu_ci::ui::error(&err.to_string());
+                    if let Some(help) = err.help() {
+                        gpu_ci::ui::help(&help);
+                    }
                 }
+                err.exit_status()
             }
-            err.exit_status()
         }
-    };
-    status.into()
+    })
+    .into()
 }

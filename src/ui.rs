@@ -1,6 +1,13 @@
-//! Messages on stderr: `error:`, `warning:`, `note:` and `help:` prefixes, coloured when wanted.
+//! Messages on stderr: `error:`, `warning:`, `note:` and `help:` prefixes, coloured when wanted;
+//! and every line gpu-ci prints, with what came from the project escaped.
+//!
+//! Project text (a key's name, a value, a path, a file's lines) reaches these messages, and a
+//! pull request writes it: a control, C1 or bidirectional-override character in it could rewrite
+//! what the terminal shows (move the cursor, recolour, reorder a line). Every printing function
+//! here escapes them, so no call site has to remember (issue 20).
 
-use std::io::IsTerminal;
+use std::borrow::Cow;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::ValueEnum;
@@ -45,18 +52,109 @@ pub fn paint(text: &str, ansi: &str) -> String {
     }
 }
 
+/// Whether a terminal could act on `c` rather than show it: C0 and C1 controls, DEL, and the
+/// bidirectional embeddings, overrides, isolates and marks (U+202A–202E, U+2066–2069,
+/// U+200E/200F, U+061C).
+fn is_hostile(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// `text` with every hostile character but those `keep` allows written as `\u{…}` (a tab as
+/// itself): what a message shows of the project's text.
+fn escape(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(|c| is_hostile(c) && !keep(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_hostile(c) && !keep(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// One line of a message: every hostile character escaped, line breaks included, so a value
+/// cannot add a line that looks like gpu-ci's (a fake `help:`).
+pub fn escaped(text: &str) -> Cow<'_, str> {
+    escape(text, |c| c == '\t')
+}
+
+/// Text of several lines (a diff, a report): hostile characters escaped, line breaks kept.
+pub fn escaped_lines(text: &str) -> Cow<'_, str> {
+    escape(text, |c| c == '\t' || c == '\n')
+}
+
+/// JSON text as `serde_json` writes it, with the characters it leaves raw (C1, DEL, bidi) as
+/// `\uXXXX` escapes: the same JSON value, shown inert. They only occur inside strings.
+pub fn escaped_json(json: &str) -> Cow<'_, str> {
+    if !json.chars().any(is_hostile) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        if is_hostile(c) && c != '\n' {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A line on stdout, escaped as [`escaped_lines`].
+pub fn out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{}", escaped_lines(text));
+}
+
+/// A line on stderr without a prefix, escaped as [`escaped_lines`].
+pub fn plain(text: &str) {
+    eprintln!("{}", escaped_lines(text));
+}
+
 pub fn error(message: &str) {
-    eprintln!("{} {message}", prefix("error", "31"));
+    eprintln!("{} {}", prefix("error", "31"), escaped(message));
 }
 
 pub fn warning(message: &str) {
-    eprintln!("{} {message}", prefix("warning", "33"));
+    eprintln!("{} {}", prefix("warning", "33"), escaped(message));
 }
 
 pub fn note(message: &str) {
-    eprintln!("{} {message}", prefix("note", "36"));
+    eprintln!("{} {}", prefix("note", "36"), escaped(message));
 }
 
 pub fn help(message: &str) {
-    eprintln!("{} {message}", prefix("help", "32"));
+    eprintln!("{} {}", prefix("help", "32"), escaped(message));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_characters_are_escaped_and_nothing_else() {
+        let text = "key\u{1b}[2J\u{9b}31m\u{202e}gnp.exe\u{2066}\u{200f}\u{61c}\u{7f}\r\n\tü✓";
+        assert_eq!(
+            escaped(text),
+            "key\\u{1b}[2J\\u{9b}31m\\u{202e}gnp.exe\\u{2066}\\u{200f}\\u{61c}\\u{7f}\\u{d}\\u{a}\tü✓"
+        );
+        assert!(escaped_lines("a\nb\u{1b}").ends_with("a\nb\\u{1b}"));
+        assert!(matches!(escaped("plain `text` ✓"), Cow::Borrowed(_)));
+        let json = serde_json::to_string("\u{202e}\u{85}\u{1b}\n").unwrap();
+        let shown = escaped_json(&json);
+        assert_eq!(shown, "\"\\u202e\\u0085\\u001b\\n\"");
+        assert_eq!(
+            serde_json::from_str::<String>(&shown).unwrap(),
+            "\u{202e}\u{85}\u{1b}\n"
+        );
+    }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use crate::cli::ConfigArgs;
 use crate::error::{ExitStatus, Result};
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
+use crate::ui;
 
 pub fn run(args: &ConfigArgs, root: &Path) -> Result<ExitStatus> {
     let Setup { plan, .. } = load(
@@ -24,7 +25,7 @@ pub fn run(args: &ConfigArgs, root: &Path) -> Result<ExitStatus> {
             })
             .collect();
         let text = serde_json::to_string_pretty(&settings).expect("settings serialise");
-        println!("{text}");
+        ui::out(&ui::escaped_json(&text));
         return Ok(ExitStatus::Success);
     }
     let lines: Vec<(String, String)> = rows
@@ -50,7 +51,8 @@ pub fn run(args: &ConfigArgs, root: &Path) -> Result<ExitStatus> {
         .max()
         .unwrap_or(0);
     for (setting, source) in lines {
-        println!("{setting:width$}  # {source}");
+        // A value or a source quotes the project: escaped, one line each.
+        ui::out(&ui::escaped(&format!("{setting:width$}  # {source}")));
     }
     Ok(ExitStatus::Success)
 }

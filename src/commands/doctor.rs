@@ -15,6 +15,7 @@ use crate::error::{Error, ExitStatus, Result};
 use crate::generate::OnEdited;
 use crate::generate::lock::LOCK;
 use crate::generate::merge::has_conflict_markers;
+use crate::generate::write::read_target;
 use crate::github::GitHub;
 use crate::github::repo::{Found, Repo};
 use crate::isolated;
@@ -146,13 +147,16 @@ fn generated_check(root: &Path, plan: Option<&TestPlan>) -> Check {
 fn markers_check(root: &Path, plan: Option<&TestPlan>) -> Check {
     const ID: &str = "conflict-markers";
     const TITLE: &str = "no conflict markers";
-    let marked: Vec<&str> = written_paths(plan)
-        .into_iter()
-        .filter(|path| {
-            // As `gpu-ci update` judges them: a file it would leave alone as unresolved.
-            std::fs::read_to_string(root.join(path)).is_ok_and(|text| has_conflict_markers(&text))
-        })
-        .collect();
+    let mut marked: Vec<&str> = Vec::new();
+    for path in written_paths(plan) {
+        // Read as `gpu-ci update` reads it (a regular file inside the project, capped: never a
+        // FIFO that blocks or a link to `/dev/zero`), and judged as it judges it.
+        match read_target(root, path) {
+            Ok(Some(text)) if has_conflict_markers(&text) => marked.push(path),
+            Ok(_) => {}
+            Err(err) => return failed_with(ID, TITLE, &err),
+        }
+    }
     if marked.is_empty() {
         pass(ID, TITLE, "none in the generated files")
     } else {
@@ -608,14 +612,13 @@ fn action_pins_check(plan: Option<&TestPlan>) -> Check {
 fn gitlab_checks(root: &Path) -> Vec<Check> {
     const ID: &str = "gitlab-include";
     const TITLE: &str = "GitLab include";
-    let path = root.join(gitlab::CI_FILE);
-    let include = match std::fs::read_to_string(&path) {
-        Ok(text) if gitlab_include::is_included(&text) => pass(
+    let include = match read_target(root, gitlab::CI_FILE) {
+        Ok(Some(text)) if gitlab_include::is_included(&text) => pass(
             ID,
             TITLE,
             format!("{} includes {}", gitlab::CI_FILE, gitlab::PIPELINE.path),
         ),
-        Ok(_) => fail(
+        Ok(Some(_)) => fail(
             ID,
             TITLE,
             format!(
@@ -625,12 +628,13 @@ fn gitlab_checks(root: &Path) -> Vec<Check> {
             ),
             "run `gpu-ci update`, which adds the `include:` entry",
         ),
-        Err(_) => fail(
+        Ok(None) => fail(
             ID,
             TITLE,
-            format!("no readable {}", gitlab::CI_FILE),
+            format!("no {}", gitlab::CI_FILE),
             "run `gpu-ci update`, which creates it",
         ),
+        Err(err) => failed_with(ID, TITLE, &err),
     };
     vec![
         include,
@@ -688,10 +692,8 @@ pub fn run(args: &DoctorArgs, root: &Path) -> Result<ExitStatus> {
     let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
     if args.json {
         let report = serde_json::json!({ "ok": failed == 0, "checks": checks });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("the report serialises")
-        );
+        let text = serde_json::to_string_pretty(&report).expect("the report serialises");
+        ui::out(&ui::escaped_json(&text));
     } else {
         print_screen(&checks, failed);
     }
@@ -710,8 +712,11 @@ fn print_screen(checks: &[Check], failed: usize) {
             Status::Fail => ui::paint("✗", "31"),
             Status::Skip => ui::paint("-", "2"),
         };
-        println!("{mark} {:width$}  {}", check.title, check.detail);
+        // Details and fixes quote the project (a key, a value, a path): escaped, one line.
+        let detail = ui::escaped(&check.detail);
+        println!("{mark} {:width$}  {detail}", check.title);
         if let Some(fix) = &check.fix {
+            let fix = ui::escaped(fix);
             println!("  {:width$}  {} {fix}", "", ui::paint("fix:", "1;32"));
         }
     }

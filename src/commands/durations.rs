@@ -112,7 +112,7 @@ pub fn run(args: &DurationsArgs, root: &Path) -> Result<ExitStatus> {
         )));
     }
     let output = root.join(&args.output);
-    let before = std::fs::read_to_string(&output)
+    let before = crate::project::read_text(&output, &args.output.display().to_string())
         .ok()
         .and_then(|old| serde_json::from_str::<serde_json::Value>(&old).ok())
         .and_then(|old| old.get("durations")?.as_object().cloned());

@@ -9,6 +9,7 @@ use crate::error::{Error, ExitStatus, Result};
 use crate::generate::OnEdited;
 use crate::generate::lock::LOCK;
 use crate::generate::stamp::recorded_hash;
+use crate::generate::write::read_target;
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
 use crate::plan::ci::CiSystem;
 use crate::plan::install::InstallPlan;
@@ -72,7 +73,7 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
     warn_if_lock_ignored(root);
     eprintln!("\nnext steps:");
     for system in &plan.ci.value {
-        eprintln!("{}", next_steps(*system, &plan.label.value));
+        ui::plain(&next_steps(*system, &plan.label.value));
     }
     Ok(ExitStatus::Success)
 }
@@ -80,8 +81,7 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
 /// Bitbucket reads one file, `bitbucket-pipelines.yml`, which gpu-ci then generates: a file of
 /// the project's own (no gpu-ci-hash line) is not merged into, and not overwritten.
 fn refuse_foreign_bitbucket_file(root: &Path) -> Result<()> {
-    let path = root.join(bitbucket::PIPELINES.path);
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    let Some(text) = read_target(root, bitbucket::PIPELINES.path)? else {
         return Ok(());
     };
     if recorded_hash(&text).is_some() {

@@ -12,14 +12,26 @@ pub mod update;
 
 use std::path::Path;
 
+use crate::config::{PYPROJECT, STANDALONE};
 use crate::error::Result;
 use crate::generate::changes::ChangeSet;
-use crate::generate::lock::Lock;
+use crate::generate::lock::{LOCK, Lock};
 use crate::generate::write::read_target;
 use crate::generate::{OnEdited, regenerate};
-use crate::plan::TestPlan;
 use crate::plan::ci::CiSystem;
+use crate::plan::{DURATIONS_FILE, TestPlan};
 use crate::targets::{self, gitlab, gitlab_include};
+
+/// Every file a gpu-ci write makes, whatever the plan: every target's generated files, the
+/// lock, the config file, the durations file and `.gitlab-ci.yml` (its `include:` entry). An
+/// interrupted write's journal is acted on only for these (and the lock's own list), since a
+/// pull request can carry one (issue 20).
+pub fn own_files() -> Vec<&'static str> {
+    targets::generated_files()
+        .map(|f| f.path)
+        .chain([LOCK, PYPROJECT, STANDALONE, DURATIONS_FILE, gitlab::CI_FILE])
+        .collect()
+}
 
 /// The changes that bring every generated file and the lock to what `plan` renders, and, for
 /// GitLab, the `include:` entry in `.gitlab-ci.yml`: one change set, written all at once.

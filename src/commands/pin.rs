@@ -44,7 +44,7 @@ pub fn run(args: &PinArgs, root: &Path) -> Result<ExitStatus> {
             return Ok(ExitStatus::Success);
         }
         for line in &outdated {
-            println!("{line}");
+            ui::out(line);
         }
         ui::error(&format!(
             "{} action{} {} a newer release",
@@ -119,7 +119,7 @@ pub fn run(args: &PinArgs, root: &Path) -> Result<ExitStatus> {
         None,
     );
     for line in &report {
-        eprintln!("{line}");
+        ui::plain(line);
     }
     changes.apply(root)
 }

@@ -151,7 +151,7 @@ fn summary_line(root: &Path, started: SystemTime) -> Option<String> {
     if !fresh {
         return None;
     }
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = crate::project::read_text(&path, "test-outputs/summary.md").ok()?;
     let lines: Vec<&str> = text.lines().collect();
     let header = lines.iter().position(|l| l.starts_with("| passed |"))?;
     let counts: Vec<&str> = lines
@@ -273,7 +273,8 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
     };
     let status = exit_status(end, what);
     match summary_line(root, started) {
-        Some(line) => eprintln!("gpu-ci: {line}"),
+        // The counts come from the tests' own summary file: shown escaped.
+        Some(line) => ui::plain(&format!("gpu-ci: {line}")),
         None if !matches!(end, ChildEnd::Interrupted { .. }) => eprintln!(
             "gpu-ci: no test summary was written (exit code {})",
             status.code()

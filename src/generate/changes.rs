@@ -108,7 +108,8 @@ impl ChangeSet {
     pub fn show(&self, check: bool) -> ExitStatus {
         let mut stdout = std::io::stdout().lock();
         for d in &self.diffs {
-            let _ = write!(stdout, "{d}");
+            // The files' lines come from the project: shown with hostile characters escaped.
+            let _ = write!(stdout, "{}", ui::escaped_lines(d));
         }
         let unresolved = self.report_unresolved(check);
         if unresolved && check {
@@ -134,7 +135,7 @@ impl ChangeSet {
             write_all(root, &self.writes)?;
         }
         for line in &self.report {
-            eprintln!("{line}");
+            ui::plain(line);
         }
         if self.writes.is_empty() && self.unresolved.is_empty() {
             eprintln!("gpu-ci: generated files are up to date");

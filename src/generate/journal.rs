@@ -17,6 +17,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, IoOp, Result};
+use crate::project::{read_bytes, read_text};
 
 /// Where the journal lives, relative to the project root.
 pub const JOURNAL: &str = ".gpu-ci.journal";
@@ -102,7 +103,7 @@ impl Journal {
             Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
             Err(err) => return Err(Error::io(IoOp::Read, JOURNAL, err)),
         }
-        let text = fs::read_to_string(&path).map_err(|err| Error::io(IoOp::Read, JOURNAL, err))?;
+        let text = read_text(&path, JOURNAL)?;
         let journal: Journal =
             serde_json::from_str(&text).map_err(|err| not_a_journal(&err.to_string()))?;
         journal.check(root)?;
@@ -182,12 +183,13 @@ impl Journal {
         let mut moved = 0;
         for entry in &self.entries {
             let temp = root.join(&entry.temp);
-            let bytes = match fs::read(&temp) {
-                Ok(bytes) => bytes,
+            match fs::symlink_metadata(&temp) {
+                Ok(_) => {}
                 // Already renamed: the rename consumed the staged file.
                 Err(err) if err.kind() == ErrorKind::NotFound => continue,
                 Err(err) => return Err(io(IoOp::Read, &entry.temp, err)),
-            };
+            }
+            let bytes = read_bytes(&temp, &entry.temp.display().to_string())?;
             if hash(&bytes) != entry.hash {
                 return Err(Error::usage(format!(
                     "the staged file `{}` of an interrupted gpu-ci write is not what was staged",

@@ -42,7 +42,12 @@ impl Lock {
         let Some(text) = Lock::read_text(root)? else {
             return Ok(None);
         };
-        serde_json::from_str(&text).map(Some).map_err(|err| {
+        Lock::parse(&text).map(Some)
+    }
+
+    /// A lock's text, checked.
+    pub fn parse(text: &str) -> Result<Lock> {
+        serde_json::from_str(text).map_err(|err| {
             Error::usage(format!("`{LOCK}` is not a gpu-ci lock: {err}"))
                 .with_help(format!(
                     "restore it from git, or delete `{LOCK}` and run `gpu-ci update`, which rebuilds it and keeps your edits to the generated files"

@@ -14,24 +14,54 @@ fn split_lines(text: &str) -> Vec<String> {
     text.split_inclusive('\n').map(str::to_string).collect()
 }
 
+/// One side's changes to `base`, sorted, each separated from the next by at least one
+/// unchanged line.
+///
+/// Built from the diff's matching blocks only, each checked (in order on both sides, the same
+/// lines): `similar`'s Myers ops can carry a wrong `old_index` on an insert after a reorder,
+/// which an earlier version trusted and then sliced out of order (issue 20). Whatever the diff
+/// says, the hunks rebuild `side` exactly from `base`.
 fn hunks(base: &[String], side: &[String]) -> Vec<Hunk> {
     let base_refs: Vec<&str> = base.iter().map(String::as_str).collect();
     let side_refs: Vec<&str> = side.iter().map(String::as_str).collect();
     let diff = TextDiff::configure()
         .algorithm(similar::Algorithm::Myers)
         .diff_slices(&base_refs, &side_refs);
-    diff.ops()
-        .iter()
-        .filter(|op| !matches!(op, DiffOp::Equal { .. }))
-        .map(|op| {
-            let (old, new) = (op.old_range(), op.new_range());
-            Hunk {
+    let mut out = Vec::new();
+    let (mut old_at, mut new_at) = (0, 0);
+    let mut gap = |old: std::ops::Range<usize>, new: std::ops::Range<usize>| {
+        if !old.is_empty() || !new.is_empty() {
+            out.push(Hunk {
                 start: old.start,
                 end: old.end,
                 lines: side[new].to_vec(),
-            }
-        })
-        .collect()
+            });
+        }
+    };
+    for op in diff.ops() {
+        let DiffOp::Equal {
+            old_index,
+            new_index,
+            len,
+        } = *op
+        else {
+            continue;
+        };
+        let in_order = old_index >= old_at && new_index >= new_at;
+        let same = in_order
+            && old_index + len <= base.len()
+            && new_index + len <= side.len()
+            && base[old_index..old_index + len] == side[new_index..new_index + len];
+        if len == 0 || !same {
+            // Not a usable match: its lines fall into the surrounding change.
+            continue;
+        }
+        gap(old_at..old_index, new_at..new_index);
+        old_at = old_index + len;
+        new_at = new_index + len;
+    }
+    gap(old_at..base.len(), new_at..side.len());
+    out
 }
 
 /// The base lines `start..end` with `hunks` (all inside that range) applied.

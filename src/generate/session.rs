@@ -4,10 +4,13 @@
 
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use crate::error::{Error, IoOp, Result};
-use crate::generate::journal::{Journal, State, is_plain, sweep, through_link};
+use crate::generate::journal::{JOURNAL, Journal, State, hash, is_plain, sweep, through_link};
 use crate::generate::lock::{LOCK, Lock};
+use crate::generate::write::written_at;
+use crate::project::read_bytes;
 use crate::ui;
 
 /// Holds the project's lock until it drops.
@@ -17,8 +20,9 @@ pub struct Session {
 
 impl Session {
     /// Takes the project's lock (waiting, with a note, while another gpu-ci holds it), then
-    /// finishes or undoes an interrupted write.
-    pub fn start(root: &Path) -> Result<Session> {
+    /// finishes or undoes an interrupted write. `own` names every file a gpu-ci write makes
+    /// (the commands know them): a journal is acted on only for those.
+    pub fn start(root: &Path, own: &[&str]) -> Result<Session> {
         // Not a folder: the command itself says so, in its own words.
         if !root.is_dir() {
             return Ok(Session { _lock: None });
@@ -38,7 +42,7 @@ impl Session {
             Err(TryLockError::Error(err)) if err.kind() == std::io::ErrorKind::Unsupported => {}
             Err(TryLockError::Error(err)) => return Err(Error::io(IoOp::Read, root, err)),
         }
-        recover(root)?;
+        recover(root, own)?;
         Ok(Session {
             _lock: Some(folder),
         })
@@ -46,10 +50,15 @@ impl Session {
 }
 
 /// Settles what an interrupted write left: rolled back before its commit, forward after it;
-/// and removes staged files nobody will use.
-pub fn recover(root: &Path) -> Result<()> {
+/// and removes staged files nobody will use. A journal is acted on only when it is one a write
+/// on this machine left (git tracks neither it nor its staged files) and names only gpu-ci's
+/// own files (`own`, and the files of the lock on disk or of the lock it stages): one that came
+/// with a pull request is refused, and nothing is moved or removed (issue 20).
+pub fn recover(root: &Path, own: &[&str]) -> Result<()> {
     let journal = Journal::load(root)?;
     if let Some(journal) = &journal {
+        refuse_tracked(root, journal)?;
+        refuse_foreign_targets(root, journal, own)?;
         match journal.state {
             State::Prepared => {
                 journal.roll_back(root);
@@ -88,12 +97,140 @@ pub fn recover(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The error for a journal gpu-ci will not act on: what it names stays as it is.
+fn untrusted(why: String) -> Error {
+    Error::usage(format!(
+        "`{JOURNAL}` {why}; nothing it names was moved or removed"
+    ))
+    .with_help(format!(
+        "a gpu-ci journal exists only while gpu-ci writes and is never committed: check what it names, then delete `{JOURNAL}` and the `.gpu-ci-*.tmp` files it lists (`git rm` them if a commit added them), and run `gpu-ci update --check`"
+    ))
+}
+
+/// Refuses a journal when git tracks it or any file it stages: a write on this machine never
+/// commits them, so they came with a commit (a pull request's, say).
+fn refuse_tracked(root: &Path, journal: &Journal) -> Result<()> {
+    let mut asked: Vec<PathBuf> = vec![PathBuf::from(JOURNAL)];
+    asked.extend(journal.entries.iter().map(|e| e.temp.clone()));
+    match tracked(root, &asked) {
+        Tracked::None => Ok(()),
+        Tracked::Some(paths) => Err(untrusted(format!(
+            "is tracked by git with what it stages ({}): it came with a commit, not from an interrupted gpu-ci",
+            paths.join(", ")
+        ))),
+        Tracked::Unknown => Err(untrusted(
+            "is in a git checkout, and git could not say whether it came with a commit".into(),
+        )),
+    }
+}
+
+enum Tracked {
+    None,
+    Some(Vec<String>),
+    Unknown,
+}
+
+/// Which of `paths` (relative to `root`) git tracks, asked without running anything of the
+/// project's: no hook, no fsmonitor, no pathspec magic, an environment of PATH only (no
+/// GIT_DIR from the caller), stdin closed. Outside a git checkout, or without git, nothing is
+/// tracked.
+fn tracked(root: &Path, paths: &[PathBuf]) -> Tracked {
+    let output = Command::new("git")
+        .env_clear()
+        .envs(std::env::var_os("PATH").map(|path| ("PATH", path)))
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("LC_ALL", "C")
+        .args([
+            "-c",
+            "core.fsmonitor=false",
+            "-c",
+            "core.untrackedCache=false",
+        ])
+        .arg("--literal-pathspecs")
+        .arg("-C")
+        .arg(root)
+        .args(["ls-files", "-z", "--"])
+        .args(paths)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output();
+    let in_checkout = || {
+        std::fs::canonicalize(root)
+            .is_ok_and(|real| real.ancestors().any(|dir| dir.join(".git").exists()))
+    };
+    match output {
+        Ok(out) if out.status.success() => {
+            let listed: Vec<String> = out
+                .stdout
+                .split(|b| *b == 0)
+                .filter(|name| !name.is_empty())
+                .map(|name| format!("`{}`", String::from_utf8_lossy(name)))
+                .collect();
+            if listed.is_empty() {
+                Tracked::None
+            } else {
+                Tracked::Some(listed)
+            }
+        }
+        // No git here: nothing can have been checked out with it.
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Tracked::None,
+        _ if !in_checkout() => Tracked::None,
+        _ => Tracked::Unknown,
+    }
+}
+
+/// Refuses a journal that names a file no gpu-ci write makes (`.env`, a `.pth` in a virtual
+/// environment): only `own`, the lock's files (on disk, or staged whole by this write), and a
+/// `FILE.new` beside one of them, each as a write records it (a link inside the project
+/// followed).
+fn refuse_foreign_targets(root: &Path, journal: &Journal, own: &[&str]) -> Result<()> {
+    let mut names: Vec<String> = own.iter().map(|s| s.to_string()).collect();
+    names.push(LOCK.to_string());
+    if let Ok(Some(lock)) = Lock::read(root) {
+        names.extend(lock.files);
+    }
+    let lock_at = written_at(root, LOCK);
+    for entry in &journal.entries {
+        if lock_at.as_ref() != Some(&entry.target) {
+            continue;
+        }
+        let staged = read_bytes(&root.join(&entry.temp), LOCK).ok();
+        let whole = staged.filter(|bytes| hash(bytes) == entry.hash);
+        let lock = whole
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|t| Lock::parse(&t).ok());
+        names.extend(lock.into_iter().flat_map(|lock| lock.files));
+    }
+    let mut allowed: Vec<PathBuf> = Vec::new();
+    for name in &names {
+        for name in [name.clone(), format!("{name}.new")] {
+            allowed.push(PathBuf::from(&name));
+            allowed.extend(written_at(root, &name));
+        }
+    }
+    match journal
+        .entries
+        .iter()
+        .find(|e| !allowed.contains(&e.target))
+    {
+        None => Ok(()),
+        Some(entry) => Err(untrusted(format!(
+            "names `{}`, which is not a file gpu-ci writes",
+            entry.target.display()
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::fs;
 
     use super::*;
     use crate::generate::journal::{Entry, JOURNAL as JOURNAL_NAME, hash};
+
+    /// The files these tests' writes make.
+    const OWN: &[&str] = &["new/a.txt", "b.txt"];
 
     fn journal(state: State) -> Journal {
         Journal {
@@ -124,7 +261,7 @@ mod tests {
         // Killed while staging the second file.
         fs::write(root.join(".b.txt.gpu-ci-7.tmp"), "b").unwrap();
         journal(State::Prepared).store(root).unwrap();
-        recover(root).unwrap();
+        recover(root, OWN).unwrap();
         let left: Vec<_> = fs::read_dir(root)
             .unwrap()
             .flatten()
@@ -144,7 +281,7 @@ mod tests {
         fs::write(root.join("b.txt"), "b1").unwrap();
         fs::write(root.join(".b.txt.gpu-ci-7.tmp"), "b2").unwrap();
         journal(State::Committed).store(root).unwrap();
-        recover(root).unwrap();
+        recover(root, OWN).unwrap();
         assert_eq!(fs::read_to_string(root.join("new/a.txt")).unwrap(), "a2");
         assert_eq!(fs::read_to_string(root.join("b.txt")).unwrap(), "b2");
         assert!(!root.join(JOURNAL_NAME).exists());
@@ -212,7 +349,7 @@ mod tests {
                 entries: vec![entry],
             };
             journal.store(&root).unwrap();
-            let err = recover(&root).unwrap_err();
+            let err = recover(&root, OWN).unwrap_err();
             assert!(
                 err.to_string().contains("is not a gpu-ci journal"),
                 "{journal:?}: {err}"
@@ -240,7 +377,7 @@ mod tests {
         fs::create_dir(root.join("b.txt")).unwrap();
         fs::write(root.join("b.txt/keep"), "x").unwrap();
         journal(State::Committed).store(root).unwrap();
-        let err = recover(root).unwrap_err();
+        let err = recover(root, OWN).unwrap_err();
         assert!(
             err.to_string().contains("cannot move into place `b.txt`"),
             "{err}"
@@ -263,7 +400,7 @@ mod tests {
         fs::write(root.join("b.txt"), "b1").unwrap();
         fs::write(root.join(".b.txt.gpu-ci-7.tmp"), "something else").unwrap();
         journal(State::Committed).store(root).unwrap();
-        let err = recover(root).unwrap_err();
+        let err = recover(root, OWN).unwrap_err();
         assert!(err.to_string().contains("is not what was staged"), "{err}");
         assert_eq!(fs::read_to_string(root.join("b.txt")).unwrap(), "b1");
     }

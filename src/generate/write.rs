@@ -154,6 +154,13 @@ pub fn read_target(root: &Path, rel: &str) -> Result<Option<String>> {
     read_text(&target, rel).map(Some)
 }
 
+/// The file a write of `rel` would change, relative to the canonical root (a link inside the
+/// project followed); `None` where a write would refuse it. A journal records targets so.
+pub fn written_at(root: &Path, rel: &str) -> Option<PathBuf> {
+    let root_real = fs::canonicalize(root).ok()?;
+    resolve(root, &root_real, rel, &mut Vec::new()).ok()
+}
+
 /// Writes every file or none: checks all targets, stages every file under a `prepared`
 /// journal, commits, renames. See the module's comment for what a crash leaves.
 pub fn write_all(root: &Path, files: &[FileWrite]) -> Result<()> {

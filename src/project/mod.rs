@@ -198,9 +198,47 @@ impl InstallSource {
 /// Group and extra names that mean "what the tests need", best first.
 const TEST_NAMES: [&str; 4] = ["test", "tests", "testing", "dev"];
 
-/// Reads a text file, or explains in one line why it cannot be used.
+/// The most gpu-ci reads of one project file: far above any real config, lock or generated
+/// file, and a bound on what a link to `/dev/zero` (or a huge file) can cost.
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The bytes of `path`, which must be a regular file (a link to one is followed) of at most
+/// [`MAX_FILE_BYTES`]: a FIFO, a device or a folder is refused before it is opened, so no read
+/// blocks or runs unbounded. `shown` names it in messages. Every command reads project files
+/// through this (issue 20).
+pub fn read_bytes(path: &Path, shown: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let refuse = |why: &str| {
+        Error::usage(format!("cannot read `{shown}`: {why}")).with_help(
+            "replace it with a regular file (gpu-ci reads nothing else), then run gpu-ci again",
+        )
+    };
+    let meta = fs::metadata(path).map_err(|err| Error::io(IoOp::Read, shown, err))?;
+    if !meta.is_file() {
+        return Err(refuse("it is not a regular file"));
+    }
+    let too_big = || refuse(&format!("it is larger than {} MiB", MAX_FILE_BYTES >> 20));
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    let file = fs::File::open(path).map_err(|err| Error::io(IoOp::Read, shown, err))?;
+    // What was opened, not what was looked at: it may have been replaced in between.
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(refuse("it is not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| Error::io(IoOp::Read, shown, err))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
+/// Reads a text file (as [`read_bytes`] does), or explains in one line why it cannot be used.
 pub fn read_text(path: &Path, shown: &str) -> Result<String> {
-    let bytes = fs::read(path).map_err(|err| Error::io(IoOp::Read, shown, err))?;
+    let bytes = read_bytes(path, shown)?;
     String::from_utf8(bytes).map_err(|err| {
         let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
@@ -237,7 +275,7 @@ pub fn regular_file(root: &Path, rel: &str) -> Option<PathBuf> {
 
 /// The text of `rel` when it is a regular UTF-8 file inside `root` (see [`regular_file`]).
 pub fn read_regular(root: &Path, rel: &str) -> Option<String> {
-    fs::read_to_string(regular_file(root, rel)?).ok()
+    read_text(&regular_file(root, rel)?, rel).ok()
 }
 
 impl Project {
@@ -249,7 +287,8 @@ impl Project {
             );
         }
         let pyproject_path = root.join("pyproject.toml");
-        let pyproject = if pyproject_path.is_file() {
+        // Not a regular file (a FIFO, a device): refused by `read_text`, not taken for none.
+        let pyproject = if pyproject_path.exists() {
             Some(PyProject::parse(&read_text(
                 &pyproject_path,
                 "pyproject.toml",

@@ -356,3 +356,104 @@ fn a_link_out_of_the_project_is_never_read_into_a_diff() {
         }
     }
 }
+
+/// Issue 20, finding 1: a pull request commits a journal in state `committed` with two
+/// entries (a `.pth` in the ignored virtual environment, which runs at the next Python start,
+/// and `.env`) and their staged files. Checking the PR out and running `config`, `doctor` or
+/// `update --check` must move nothing into place: the journal is tracked, and neither target
+/// is a file gpu-ci writes.
+#[test]
+fn issue_20_a_journal_committed_with_a_pull_request_is_refused_by_every_command() {
+    use crate::common::git;
+    use gpu_ci::generate::journal::{Entry, Journal, State, hash};
+    const PTH: &str = ".venv/lib/python3.11/site-packages/gpu_ci_pwn.pth";
+    const PTH_STAGED: &str = ".venv/lib/python3.11/site-packages/.gpu_ci_pwn.pth.gpu-ci-4242.tmp";
+    const PAYLOAD: &str = "import os; os.system('touch /tmp/pwned')\n";
+    const ENV: &str = "MODAL_TOKEN_SECRET=attacker\n";
+    let plant = |project: &Project, entries: &[(&str, &str, &str)]| {
+        let journal = Journal {
+            state: State::Committed,
+            created_dirs: vec![],
+            entries: entries
+                .iter()
+                .map(|(target, temp, text)| Entry {
+                    target: (*target).into(),
+                    temp: (*temp).into(),
+                    hash: hash(text.as_bytes()),
+                })
+                .collect(),
+        };
+        for (_, temp, text) in entries {
+            project.write(temp, text);
+        }
+        project.write(".gpu-ci.journal", &serde_json::to_string(&journal).unwrap());
+    };
+    let attack = [
+        (PTH, PTH_STAGED, PAYLOAD),
+        (".env", "..env.gpu-ci-4242.tmp", ENV),
+    ];
+
+    // The pull request: the journal and its staged files committed (`add -f` past the ignores).
+    let project = Project::initialised("uv-groups-src");
+    project.write(".gitignore", ".venv/\n.env\n");
+    git(&project.root, &["init", "-q"]);
+    git(&project.root, &["add", "."]);
+    git(&project.root, &["commit", "-qm", "base"]);
+    plant(&project, &attack);
+    git(&project.root, &["add", "-f", "."]);
+    git(&project.root, &["commit", "-qm", "the pull request"]);
+    for command in [
+        &["config"][..],
+        &["doctor"],
+        &["update", "--check"],
+        &["update"],
+    ] {
+        assert_refused(&project, command, "nothing it names was moved or removed");
+        assert!(!project.path(PTH).exists() && !project.path(".env").exists());
+    }
+    let output = project.gpu_ci(&["config"]).get_output().clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is tracked by git"), "{stderr}");
+    assert!(stderr.contains("delete `.gpu-ci.journal`"), "{stderr}");
+
+    // The same journal untracked (copied in by hand, or tracked files removed from the index):
+    // still refused, for what it names.
+    git(&project.root, &["rm", "-q", "--cached", "-r", "."]);
+    for command in [&["config"][..], &["doctor"], &["update", "--check"]] {
+        assert_refused(
+            &project,
+            command,
+            "names `.venv/lib/python3.11/site-packages/gpu_ci_pwn.pth`, which is not a file gpu-ci writes",
+        );
+    }
+    plant(&project, &attack[1..]);
+    assert_refused(
+        &project,
+        &["config"],
+        "names `.env`, which is not a file gpu-ci writes",
+    );
+    assert!(!project.path(PTH).exists() && !project.path(".env").exists());
+
+    // Outside git, a journal naming gpu-ci's own files is a real interrupted write: finished.
+    let project = Project::initialised("uv-groups-src");
+    let runner = project.read(RUNNER) + "# the rest of an interrupted update\n";
+    let staged = ".modal/.test_runner.py.gpu-ci-4242.tmp";
+    fs::remove_file(project.path(".gitignore")).ok();
+    plant(&project, &[(RUNNER, staged, runner.as_str())]);
+    project.gpu_ci(&["config"]).success();
+    assert_eq!(project.read(RUNNER), runner);
+    assert!(!project.path(".gpu-ci.journal").exists());
+    // In git, untracked, the same: finished.
+    let project = Project::initialised("uv-groups-src");
+    git(&project.root, &["init", "-q"]);
+    git(&project.root, &["add", "."]);
+    git(&project.root, &["commit", "-qm", "base"]);
+    plant(&project, &[(RUNNER, staged, runner.as_str())]);
+    project.gpu_ci(&["doctor"]).get_output();
+    assert!(!project.path(".gpu-ci.journal").exists());
+    assert!(
+        project
+            .read(RUNNER)
+            .ends_with("# the rest of an interrupted update\n")
+    );
+}
