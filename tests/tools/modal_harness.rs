@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use gpu_ci::pins::MODAL_CLIENT_VERSION;
 use serde_json::{Value, json};
 
-use crate::common::{Project, describe, git};
+use crate::common::{Project, describe, git, shown};
 use crate::installed::python;
 use crate::modal_api::{ModalApi, TOKEN_ID, TOKEN_SECRET, gpu_ci_run};
 use crate::runner::{configure, suite};
@@ -126,7 +126,7 @@ fn a_passing_and_a_failing_suite_run_end_to_end_through_the_real_client() {
             .read("test-outputs/junit.xml")
             .contains("tests=\"2\"")
     );
-    let summary = project.read("test-outputs/summary.md");
+    let summary = shown(&project.read("test-outputs/summary.md"));
     assert!(summary.starts_with("### ✅ GPU tests passed"), "{summary}");
     assert!(summary.contains("**GPU:** A100-80GB"), "{summary}");
 
@@ -180,7 +180,7 @@ fn a_passing_and_a_failing_suite_run_end_to_end_through_the_real_client() {
     let api = ModalApi::start(json!({}));
     let output = gpu_ci_run(&api, &project, &[]);
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
-    let summary = project.read("test-outputs/summary.md");
+    let summary = shown(&project.read("test-outputs/summary.md"));
     assert!(summary.starts_with("### ❌ GPU tests failed"), "{summary}");
     assert!(summary.contains("| 1 | 1 | 0 | 0 |"), "{summary}");
     assert!(
@@ -524,7 +524,7 @@ fn a_two_gpu_matrix_runs_the_suite_on_each() {
     let mut gpus = gpus_asked(&api);
     gpus.sort();
     assert_eq!(gpus, ["L4", "T4"]);
-    let summary = project.read("test-outputs/summary.md");
+    let summary = shown(&project.read("test-outputs/summary.md"));
     assert!(
         summary.contains("T4") && summary.contains("L4"),
         "{summary}"
@@ -544,9 +544,7 @@ fn a_sandbox_that_failed_to_start_is_retried_on_the_fallback_gpu() {
         "{stderr}"
     );
     assert!(
-        project
-            .read("test-outputs/summary.md")
-            .contains("**GPU:** A100-80GB")
+        shown(&project.read("test-outputs/summary.md")).contains("**GPU:** A100-80GB")
     );
 
     // A failed image build is not retried, and starts no sandbox.
@@ -575,9 +573,7 @@ fn the_deadline_stops_the_run_with_124_and_ends_the_sandbox() {
     );
     assert_eq!(api.kind("sandbox-terminate").len(), 1);
     assert!(
-        project
-            .read("test-outputs/summary.md")
-            .contains("stopped at the deadline")
+        shown(&project.read("test-outputs/summary.md")).contains("stopped at the deadline")
     );
 
     // Modal ends the sandbox first (its lifetime cut to 3 s here).
@@ -587,9 +583,7 @@ fn the_deadline_stops_the_run_with_124_and_ends_the_sandbox() {
     assert_eq!(api.kind("sandbox-timeout").len(), 1);
     assert_eq!(api.requests("SandboxCreate").len(), 1);
     assert!(
-        project
-            .read("test-outputs/summary.md")
-            .contains("stopped at the deadline")
+        shown(&project.read("test-outputs/summary.md")).contains("stopped at the deadline")
     );
 }
 
@@ -608,7 +602,7 @@ fn a_container_lost_mid_run_fails_the_run_without_a_re_run() {
     assert_eq!(api.kind("container-lost").len(), 1);
     assert_eq!(api.requests("SandboxCreate").len(), 1, "never re-run");
     assert!(stdout.contains("LOSE-THE-CONTAINER"), "{stdout}");
-    let summary = project.read("test-outputs/summary.md");
+    let summary = shown(&project.read("test-outputs/summary.md"));
     assert!(summary.contains("did not finish"), "{summary}\n{stderr}");
 }
 
