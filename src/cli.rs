@@ -295,6 +295,80 @@ pub struct ChoiceArgs {
         value_parser = ["github", "gitlab", "bitbucket"]
     )]
     pub ci: Vec<String>,
+
+    /// Extra requirement for the image's dependency layer, PEP 508 (torchao>=0.10); repeat it
+    /// for several [config: `packages`].
+    #[arg(
+        long = "package",
+        value_name = "REQUIREMENT",
+        help_heading = "Image recipe"
+    )]
+    pub packages: Vec<String>,
+
+    /// Package index the dependency layer installs from instead of PyPI (https only)
+    /// [config: `index-url`].
+    #[arg(long, value_name = "URL", help_heading = "Image recipe")]
+    pub index_url: Option<String>,
+
+    /// More package indexes, asked before the index-url, as PyTorch's CUDA wheel indexes
+    /// (https only); repeat it for several [config: `extra-index-urls`].
+    #[arg(
+        long = "extra-index-url",
+        value_name = "URL",
+        help_heading = "Image recipe"
+    )]
+    pub extra_index_urls: Vec<String>,
+
+    /// Environment variable for the image build and the tests, NAME=VALUE (never a secret);
+    /// repeat it for several [config: `env`].
+    #[arg(long = "env", value_name = "NAME=VALUE", help_heading = "Image recipe")]
+    pub env: Vec<String>,
+
+    /// Modal secret attached to the test sandbox, by name (not with --fork-prs); repeat it for
+    /// several [config: `modal-secrets`].
+    #[arg(
+        long = "modal-secret",
+        value_name = "NAME",
+        help_heading = "Image recipe"
+    )]
+    pub modal_secrets: Vec<String>,
+
+    /// Shell command run in the image after the dependencies (a native build step); repeat it
+    /// for several, run in order [config: `setup`].
+    #[arg(long = "setup", value_name = "COMMAND", help_heading = "Image recipe")]
+    pub setup: Vec<String>,
+
+    /// Debian package installed in the image; repeat it for several [config: `apt`].
+    #[arg(long = "apt", value_name = "PACKAGE", help_heading = "Image recipe")]
+    pub apt: Vec<String>,
+
+    /// Check out the tree under test with its git submodules [default: when .gitmodules
+    /// exists] [config: `submodules`].
+    #[arg(long, overrides_with = "no_submodules", help_heading = "Image recipe")]
+    pub submodules: bool,
+
+    /// Check out the tree under test without its git submodules.
+    #[arg(long, overrides_with = "submodules", help_heading = "Image recipe")]
+    pub no_submodules: bool,
+
+    /// CUDA toolkit of the image, as 12.8: an NVIDIA devel image with nvcc and torch from the
+    /// matching PyTorch wheel index [default: 12.8 for a project that builds CUDA code]
+    /// [config: `cuda`].
+    #[arg(long, value_name = "X.Y", help_heading = "Image recipe")]
+    pub cuda: Option<String>,
+}
+
+impl ChoiceArgs {
+    /// `--submodules` / `--no-submodules`, the last one given; `None` when neither was.
+    pub fn submodules(&self) -> Option<bool> {
+        if self.submodules {
+            Some(true)
+        } else if self.no_submodules {
+            Some(false)
+        } else {
+            None
+        }
+    }
 }
 
 #[derive(Debug, Args)]

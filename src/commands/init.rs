@@ -42,7 +42,7 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
     }
     if let InstallPlan::Uv { locked: false, .. } = plan.install {
         note(
-            "no uv.lock: dependencies are resolved each time the Modal image is built; commit one (`uv lock`) for a reproducible image",
+            "no uv.lock: the image resolves the chosen extra or group for its own Python on Linux when it is built (`uv pip install`), so versions can move between builds; a committed uv.lock (`uv sync --frozen`) pins them, where `uv lock` can resolve every extra for every Python the project allows",
         );
     }
 

@@ -237,7 +237,24 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
         command
             .arg("--")
             .args(pytest_args)
+            // `env`, as the image sets it for the tests on Modal.
+            .envs(&plan.recipe.env.value)
             .env("PYTHONUNBUFFERED", "1");
+        let recipe = &plan.recipe;
+        if !recipe.modal_secrets.value.is_empty() {
+            note(&format!(
+                "--local attaches no Modal secret ({}); set what the tests read from them in this shell",
+                recipe.modal_secrets.value.join(", ")
+            ));
+        }
+        if !(recipe.packages.value.is_empty()
+            && recipe.apt.value.is_empty()
+            && recipe.setup.value.is_empty())
+        {
+            note(
+                "--local runs in this machine's environment as it is: `packages`, `apt` and `setup` build the Modal image only",
+            );
+        }
         (command, runner)
     } else {
         let client = modal_client()?;

@@ -790,6 +790,7 @@ fn image_layers_put_the_source_last() {
             assert!(
                 [
                     "apt_install",
+                    "env",
                     "uv_sync",
                     "uv_pip_install",
                     "run_commands",

@@ -60,6 +60,15 @@ class FilePatternMatcher:
         return ignored
 
 
+class Secret:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @staticmethod
+    def from_name(name: str, **_: object) -> Secret:
+        return Secret(name)
+
+
 class App:
     def __init__(self, name: str, **_: object) -> None:
         self.name = name
@@ -84,10 +93,15 @@ class Image:
     def from_registry(name: str, add_python: str | None = None) -> Image:
         return Image([{"step": "from_registry", "name": name, "python": add_python}], [])
 
+    def env(self, variables: dict) -> Image:
+        return self._with("env", variables=dict(variables))
+
     def apt_install(self, *packages: str) -> Image:
         return self._with("apt_install", packages=list(packages))
 
-    def uv_pip_install(self, *packages: str, **_: object) -> Image:
+    def uv_pip_install(self, *packages: str, extra_options: str = "", **_: object) -> Image:
+        if extra_options:
+            return self._with("uv_pip_install", packages=list(packages), extra_options=extra_options)
         return self._with("uv_pip_install", packages=list(packages))
 
     def uv_sync(self, folder: str, **options: object) -> Image:
@@ -181,13 +195,16 @@ class Sandbox:
         threading.Thread(target=self._expire, daemon=True).start()
 
     @staticmethod
-    def create(*command: str, app: App, image: Image, gpu: str, timeout: int, workdir: str) -> Sandbox:
+    def create(
+        *command: str, app: App, image: Image, gpu: str, timeout: int, workdir: str, secrets: list | None = None
+    ) -> Sandbox:
         with Sandbox._lock:
             Sandbox._starts += 1
             start = Sandbox._starts
         failures = int(os.environ.get("FAKE_MODAL_START_FAILURES", "0"))
         limit = int(os.environ.get("FAKE_MODAL_STARTS_LIMIT", "1000000"))
-        record("create", command=list(command), gpu=gpu, timeout=timeout, workdir=workdir)
+        fields = {"secrets": [secret.name for secret in secrets]} if secrets else {}
+        record("create", command=list(command), gpu=gpu, timeout=timeout, workdir=workdir, **fields)
         if start <= failures or start > limit or gpu == os.environ.get("FAKE_MODAL_FAIL_GPU"):
             raise exception.ResourceExhaustedError("Insufficient capacity to create sandbox. (fake)")
         return Sandbox(image, timeout, workdir)
