@@ -411,7 +411,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub local: bool,
 
-    /// pytest arguments; they replace the configured ones.
+    /// pytest arguments; they replace the configured ones. Tests named here (a path in the
+    /// project, or a node id as tests/test_x.py::test_y) replace the configured test path.
     #[arg(last = true, value_name = "PYTEST_ARGS")]
     pub pytest_args: Vec<String>,
 }
