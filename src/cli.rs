@@ -129,8 +129,10 @@ pub struct GithubSetupArgs {
 
 const DOCTOR_HELP: &str = "\
 Checks: the config; the generated files are current and have no conflict markers; they and the
-lock are tracked by git and not ignored; the Python version; the Modal client and its version;
-Modal credentials. With GITHUB_TOKEN or GH_TOKEN (and GITHUB_API_URL): the repository, its
+lock are tracked by git and not ignored; the Python version; the image's dependencies, resolved
+with uv for its Python on Linux x86_64 with its indexes (skipped without uv or a network), the
+pytest plugins the project's pytest config loads among them, and torch built for the image's
+CUDA; the Modal client and its version; Modal credentials. With GITHUB_TOKEN or GH_TOKEN (and GITHUB_API_URL): the repository, its
 MODAL_TOKEN_ID/MODAL_TOKEN_SECRET secrets (names only), the label, and the generated files on the
 default branch; without a token these are skipped, and they are left out when `ci` does not name
 github. With gitlab in `ci`: .gitlab-ci.yml includes .gitlab/gpu-ci.yml.

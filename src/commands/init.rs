@@ -9,9 +9,12 @@ use crate::error::{Error, ExitStatus, Result};
 use crate::generate::OnEdited;
 use crate::generate::lock::LOCK;
 use crate::generate::stamp::recorded_hash;
+use crate::plan::TestPlan;
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
 use crate::plan::ci::CiSystem;
 use crate::plan::install::InstallPlan;
+use crate::preflight;
+use crate::project::Project;
 use crate::targets::{bitbucket, gitlab};
 use crate::ui::{self, note, warning};
 
@@ -23,7 +26,7 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
         mut config,
         plan,
         notices,
-        ..
+        project,
     } = load(root, &args.choices, &ask, WhenNotSetUp::Proceed)?;
     notices.iter().for_each(|n| n.print());
     // The runner reads the tree under test as data and follows no symbolic link: a linked
@@ -70,11 +73,44 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
     }
     changes.apply(root)?;
     warn_if_lock_ignored(root);
+    report_preflight(&plan, &project);
     eprintln!("\nnext steps:");
     for system in &plan.ci.value {
         eprintln!("{}", next_steps(*system, &plan.label.value));
     }
     Ok(ExitStatus::Success)
+}
+
+/// The pre-flight resolve (issue 21), when uv is at hand: what it found, in a note or a
+/// warning; without uv, a note that `doctor` runs it.
+fn report_preflight(plan: &TestPlan, project: &Project) {
+    match preflight::resolve(plan, project) {
+        preflight::Outcome::Skipped(why) => note(&format!(
+            "pre-flight resolve skipped: {why}; `gpu-ci doctor` runs it where uv and the index are at hand"
+        )),
+        preflight::Outcome::Conflict { message, fix } => {
+            warning(&format!(
+                "pre-flight: uv found no dependency set for the image (Python {} on Linux x86_64), so its build would fail:\n{message}",
+                plan.python.value
+            ));
+            ui::help(&fix);
+        }
+        preflight::Outcome::Resolved {
+            packages, problems, ..
+        } => {
+            if problems.is_empty() {
+                note(&format!(
+                    "pre-flight: the image's dependencies resolve ({} packages for Python {} on Linux x86_64)",
+                    packages.len(),
+                    plan.python.value
+                ));
+            }
+            for problem in problems {
+                warning(&format!("pre-flight: {}", problem.what));
+                ui::help(&problem.fix);
+            }
+        }
+    }
 }
 
 /// Bitbucket reads one file, `bitbucket-pipelines.yml`, which gpu-ci then generates: a file of

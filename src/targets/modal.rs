@@ -110,7 +110,7 @@ pub struct Context {
     recipe: RecipeLayer,
 }
 
-fn framework_packages(framework: Framework, declared: bool) -> Vec<&'static str> {
+pub fn framework_packages(framework: Framework, declared: bool) -> Vec<&'static str> {
     match framework {
         Framework::Jax => vec!["jax[cuda12]"],
         Framework::Tensorflow => vec!["tensorflow[and-cuda]"],
@@ -145,7 +145,15 @@ pub fn toolkit(plan: &TestPlan, builds_cuda: bool) -> Option<Cuda> {
 /// comes from the first index that has it, never from whichever index offers the highest
 /// version (`unsafe-best-match`), which would let anyone who publishes a name on PyPI replace a
 /// package of another index (dependency confusion).
-fn index_args(plan: &TestPlan, torch_index: Option<String>) -> Vec<String> {
+pub fn index_args_of(plan: &TestPlan) -> Vec<String> {
+    let builds_cuda = plan.builds_cuda && plan.install_project.value == ProjectInstall::InImage;
+    let torch_index = toolkit(plan, builds_cuda)
+        // A base image of the maintainer's has the CUDA only the `cuda` key can say.
+        .filter(|_| {
+            plan.framework.value == Framework::Torch
+                && (plan.base_image.value.is_none() || plan.recipe.cuda.value.is_some())
+        })
+        .map(Cuda::torch_index);
     let recipe = &plan.recipe;
     let mut args = Vec::new();
     if let Some(url) = &recipe.index_url.value {
@@ -260,13 +268,6 @@ pub fn context(plan: &TestPlan) -> Context {
     }
     let builds_cuda = plan.builds_cuda && plan.install_project.value == ProjectInstall::InImage;
     let toolkit = toolkit(plan, builds_cuda);
-    let torch_index = toolkit
-        // A base image of the maintainer's has the CUDA only the `cuda` key can say.
-        .filter(|_| {
-            framework == Framework::Torch
-                && (plan.base_image.value.is_none() || plan.recipe.cuda.value.is_some())
-        })
-        .map(Cuda::torch_index);
     let env = plan.recipe.env.value.clone();
     // The arch list every torch extension build reads, for the build steps only (a GPU change
     // then rebuilds no dependency), unless `env` sets it.
@@ -285,7 +286,7 @@ pub fn context(plan: &TestPlan) -> Context {
             .iter()
             .map(ToString::to_string)
             .collect(),
-        index_args: index_args(plan, torch_index),
+        index_args: index_args_of(plan),
         env,
         modal_secrets: plan.recipe.modal_secrets.value.clone(),
         setup: plan.recipe.setup.value.iter().map(|c| in_copy(c)).collect(),

@@ -13,6 +13,7 @@ mod ci_scripts;
 mod fake_forge;
 mod installed;
 mod pre_commit;
+mod preflight;
 mod project_install;
 mod run_local;
 mod runner;
