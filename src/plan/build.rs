@@ -384,6 +384,17 @@ impl Builder<'_> {
         let recipe = self.recipe(fork_prs.value)?;
         let install = InstallPlan::new(&install_source.value, self.project);
         let install_project = self.project_install(&install)?;
+        let builds_cuda = self
+            .project
+            .compiled
+            .as_ref()
+            .is_some_and(project::Compiled::builds_cuda);
+        self.cuda_note(
+            &recipe,
+            builds_cuda && install_project.value == ProjectInstall::InImage,
+            framework.value,
+            base_image.value.is_some(),
+        );
         let framework_declared = self
             .project
             .framework_declared(&install_source.value, framework.value);
@@ -409,16 +420,55 @@ impl Builder<'_> {
             install_project,
             framework_declared,
             build_requires: self.project.build_requires(),
-            builds_cuda: self
-                .project
-                .compiled
-                .as_ref()
-                .is_some_and(project::Compiled::builds_cuda),
+            builds_cuda,
             layout: self.project.layout,
             actions: self.action_pins()?,
             ci,
             recipe,
         })
+    }
+
+    /// Which CUDA the image gets and why (issue 21): a build image's default, or the `cuda`
+    /// key's; torch from the matching PyTorch index.
+    fn cuda_note(
+        &mut self,
+        recipe: &Recipe,
+        builds_cuda: bool,
+        framework: Framework,
+        own_image: bool,
+    ) {
+        let (version, why) = match (&recipe.cuda.value, builds_cuda) {
+            (Some(cuda), _) => (cuda.version, "as `cuda` says".to_string()),
+            (None, true) if own_image => {
+                self.note(
+                    "the project compiles CUDA code in your base-image, whose CUDA gpu-ci cannot know: torch comes from the indexes as they are; say the image's CUDA with --cuda so torch matches it".into(),
+                );
+                return;
+            }
+            (None, true) => (
+                recipe::DEFAULT_CUDA,
+                "the project compiles CUDA code, which needs nvcc".to_string(),
+            ),
+            (None, false) => return,
+        };
+        let cuda = Cuda::parse(version).expect("a known CUDA version");
+        let torch = if framework == Framework::Torch && (!own_image || recipe.cuda.value.is_some())
+        {
+            format!(
+                ", and torch from {} so that what is built in the image matches it",
+                cuda.torch_index()
+            )
+        } else {
+            String::new()
+        };
+        let image = if own_image {
+            "your base-image".to_string()
+        } else {
+            format!("`{}`", cuda.devel_image())
+        };
+        self.note(format!(
+            "CUDA {version} ({why}): the image is {image}{torch}; change it with --cuda"
+        ));
     }
 
     /// The image recipe's keys: each flag, else its config key, else its default; each checked.
