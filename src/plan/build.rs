@@ -389,6 +389,18 @@ impl Builder<'_> {
             .compiled
             .as_ref()
             .is_some_and(project::Compiled::builds_cuda);
+        let indexes_set =
+            recipe.index_url.value.is_some() || !recipe.extra_index_urls.value.is_empty();
+        let own_resolver = match &install {
+            InstallPlan::Uv { locked: true, .. } => Some("uv.lock"),
+            InstallPlan::Poetry { .. } => Some("Poetry"),
+            _ => None,
+        };
+        if let (true, Some(resolver)) = (indexes_set, own_resolver) {
+            self.notices.push(Notice::Always(format!(
+                "{resolver} decides where the project's own dependencies come from; `index-url` and `extra-index-urls` serve what the image adds (`packages`, the framework's build, the build requirements, pytest)"
+            )));
+        }
         self.cuda_note(
             &recipe,
             builds_cuda && install_project.value == ProjectInstall::InImage,

@@ -350,3 +350,20 @@ fn submodules_follow_gitmodules() {
             .contains("submodules:")
     );
 }
+
+/// With a lock, the indexes serve only what the image adds, and a note says so.
+#[test]
+fn indexes_beside_a_lock_are_explained() {
+    let project = Project::fixture("uv-groups-src");
+    project
+        .gpu_ci(&[
+            "init",
+            "--yes",
+            "--index-url",
+            "https://pypi.example.org/simple",
+        ])
+        .success()
+        .stderr(predicates::str::contains(
+            "note: uv.lock decides where the project's own dependencies come from",
+        ));
+}
