@@ -129,8 +129,10 @@ pub struct GithubSetupArgs {
 
 const DOCTOR_HELP: &str = "\
 Checks: the config; the generated files are current and have no conflict markers; they and the
-lock are tracked by git and not ignored; the Python version; the Modal client and its version;
-Modal credentials. With GITHUB_TOKEN or GH_TOKEN (and GITHUB_API_URL): the repository, its
+lock are tracked by git and not ignored; the Python version; the image's dependencies, resolved
+with uv for its Python on Linux x86_64 with its indexes (skipped without uv or a network), the
+pytest plugins the project's pytest config loads among them, and torch built for the image's
+CUDA; the Modal client and its version; Modal credentials. With GITHUB_TOKEN or GH_TOKEN (and GITHUB_API_URL): the repository, its
 MODAL_TOKEN_ID/MODAL_TOKEN_SECRET secrets (names only), the label, and the generated files on the
 default branch; without a token these are skipped, and they are left out when `ci` does not name
 github. With gitlab in `ci`: .gitlab-ci.yml includes .gitlab/gpu-ci.yml.
@@ -295,6 +297,80 @@ pub struct ChoiceArgs {
         value_parser = ["github", "gitlab", "bitbucket"]
     )]
     pub ci: Vec<String>,
+
+    /// Extra requirement for the image's dependency layer, PEP 508 (torchao>=0.10); repeat it
+    /// for several [config: `packages`].
+    #[arg(
+        long = "package",
+        value_name = "REQUIREMENT",
+        help_heading = "Image recipe"
+    )]
+    pub packages: Vec<String>,
+
+    /// Package index the dependency layer installs from instead of PyPI (https only)
+    /// [config: `index-url`].
+    #[arg(long, value_name = "URL", help_heading = "Image recipe")]
+    pub index_url: Option<String>,
+
+    /// More package indexes, asked before the index-url, as PyTorch's CUDA wheel indexes
+    /// (https only); repeat it for several [config: `extra-index-urls`].
+    #[arg(
+        long = "extra-index-url",
+        value_name = "URL",
+        help_heading = "Image recipe"
+    )]
+    pub extra_index_urls: Vec<String>,
+
+    /// Environment variable for the image build and the tests, NAME=VALUE (never a secret);
+    /// repeat it for several [config: `env`].
+    #[arg(long = "env", value_name = "NAME=VALUE", help_heading = "Image recipe")]
+    pub env: Vec<String>,
+
+    /// Modal secret attached to the test sandbox, by name (not with --fork-prs); repeat it for
+    /// several [config: `modal-secrets`].
+    #[arg(
+        long = "modal-secret",
+        value_name = "NAME",
+        help_heading = "Image recipe"
+    )]
+    pub modal_secrets: Vec<String>,
+
+    /// Shell command run in the image after the dependencies (a native build step); repeat it
+    /// for several, run in order [config: `setup`].
+    #[arg(long = "setup", value_name = "COMMAND", help_heading = "Image recipe")]
+    pub setup: Vec<String>,
+
+    /// Debian package installed in the image; repeat it for several [config: `apt`].
+    #[arg(long = "apt", value_name = "PACKAGE", help_heading = "Image recipe")]
+    pub apt: Vec<String>,
+
+    /// Check out the tree under test with its git submodules [default: when .gitmodules
+    /// exists] [config: `submodules`].
+    #[arg(long, overrides_with = "no_submodules", help_heading = "Image recipe")]
+    pub submodules: bool,
+
+    /// Check out the tree under test without its git submodules.
+    #[arg(long, overrides_with = "submodules", help_heading = "Image recipe")]
+    pub no_submodules: bool,
+
+    /// CUDA toolkit of the image, as 12.8: an NVIDIA devel image with nvcc and torch from the
+    /// matching PyTorch wheel index [default: 12.8 for a project that builds CUDA code]
+    /// [config: `cuda`].
+    #[arg(long, value_name = "X.Y", help_heading = "Image recipe")]
+    pub cuda: Option<String>,
+}
+
+impl ChoiceArgs {
+    /// `--submodules` / `--no-submodules`, the last one given; `None` when neither was.
+    pub fn submodules(&self) -> Option<bool> {
+        if self.submodules {
+            Some(true)
+        } else if self.no_submodules {
+            Some(false)
+        } else {
+            None
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -337,7 +413,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub local: bool,
 
-    /// pytest arguments; they replace the configured ones.
+    /// pytest arguments; they replace the configured ones. Tests named here (a path in the
+    /// project, or a node id as tests/test_x.py::test_y) replace the configured test path.
     #[arg(last = true, value_name = "PYTEST_ARGS")]
     pub pytest_args: Vec<String>,
 }

@@ -44,6 +44,15 @@ pub const KEYS: &[&str] = &[
     "shards",
     "actions",
     "ci",
+    "packages",
+    "index-url",
+    "extra-index-urls",
+    "env",
+    "modal-secrets",
+    "setup",
+    "apt",
+    "submodules",
+    "cuda",
 ];
 
 /// Values as written in the config file; each may be absent.
@@ -75,6 +84,24 @@ pub struct RawConfig {
     pub actions: std::collections::BTreeMap<String, String>,
     /// The CI systems to write files for: `ci = ["github", "gitlab"]` (or one name as a string).
     pub ci: Option<Vec<String>>,
+    /// The image recipe (issue 21): extra requirements for the dependency layer (PEP 508).
+    pub packages: Option<Vec<String>>,
+    /// The package index the dependency layer installs from, instead of PyPI.
+    pub index_url: Option<String>,
+    /// More indexes, asked before `index-url` (the PyTorch CUDA wheel indexes, say).
+    pub extra_index_urls: Option<Vec<String>>,
+    /// Environment for the image build and the tests: `NAME = "value"`.
+    pub env: Option<std::collections::BTreeMap<String, String>>,
+    /// Names of Modal secrets attached to the test sandbox.
+    pub modal_secrets: Option<Vec<String>>,
+    /// Shell commands run in the image after the dependencies.
+    pub setup: Option<Vec<String>>,
+    /// Debian packages installed in the image.
+    pub apt: Option<Vec<String>>,
+    /// Whether the tree under test is checked out with its submodules.
+    pub submodules: Option<bool>,
+    /// The CUDA version of the image's toolkit, as "12.8".
+    pub cuda: Option<String>,
 }
 
 /// The config file of a project: `pyproject.toml`, or `gpu-ci.toml` where there is none.
@@ -222,6 +249,43 @@ impl ConfigFile {
                             .collect::<Result<Vec<_>>>()?,
                     });
                 }
+                "packages" | "extra-index-urls" | "modal-secrets" | "setup" | "apt" => {
+                    let list = string_list(item).ok_or_else(|| {
+                        Error::usage(format!(
+                            "`{key}` in {where_} must be a list of strings, as [\"{}\"]",
+                            example(key)
+                        ))
+                    })?;
+                    let slot = match key {
+                        "packages" => &mut raw.packages,
+                        "extra-index-urls" => &mut raw.extra_index_urls,
+                        "modal-secrets" => &mut raw.modal_secrets,
+                        "setup" => &mut raw.setup,
+                        _ => &mut raw.apt,
+                    };
+                    *slot = Some(list);
+                }
+                "index-url" => raw.index_url = Some(text()?),
+                "cuda" => raw.cuda = Some(text()?),
+                "env" => {
+                    let wrong = || {
+                        Error::usage(format!(
+                            "`env` in {where_} must be a table of NAME = \"value\" strings, as env = {{ KERAS_BACKEND = \"jax\" }}"
+                        ))
+                    };
+                    let table = item.as_table_like().ok_or_else(wrong)?;
+                    let mut env = std::collections::BTreeMap::new();
+                    for (name, value) in table.iter() {
+                        let value = value.as_str().ok_or_else(wrong)?;
+                        env.insert(name.to_string(), value.to_string());
+                    }
+                    raw.env = Some(env);
+                }
+                "submodules" => {
+                    raw.submodules = Some(item.as_bool().ok_or_else(|| {
+                        Error::usage(format!("`submodules` in {where_} must be true or false"))
+                    })?)
+                }
                 "fork-prs" | "allow-no-tests" => {
                     let flag = item.as_bool().ok_or_else(|| {
                         Error::usage(format!("`{key}` in {where_} must be true or false"))
@@ -336,36 +400,28 @@ impl ConfigFile {
                 .map(|names| value(names.iter().collect::<toml_edit::Array>())),
         );
         set("shards", settings.shards.map(|n| value(i64::from(n))));
+        let list = |v: &Option<Vec<String>>| {
+            v.as_ref()
+                .map(|items| value(items.iter().collect::<toml_edit::Array>()))
+        };
+        set("packages", list(&settings.packages));
+        set("index-url", text(&settings.index_url));
+        set("extra-index-urls", list(&settings.extra_index_urls));
+        set("modal-secrets", list(&settings.modal_secrets));
+        set("setup", list(&settings.setup));
+        set("apt", list(&settings.apt));
+        set("submodules", settings.submodules.map(value));
+        set("cuda", text(&settings.cuda));
+        match &settings.env {
+            None => {
+                section.remove("env");
+            }
+            Some(env) => set_string_table(section, "env", env),
+        }
         if settings.actions.is_empty() {
             section.remove("actions");
-        } else if let Some(table) = section.get_mut("actions").and_then(Item::as_table_like_mut) {
-            // An existing table keeps its place, and each kept entry the comments around it.
-            let stale: Vec<String> = table
-                .iter()
-                .map(|(repo, _)| repo.to_string())
-                .filter(|repo| !settings.actions.contains_key(repo))
-                .collect();
-            for repo in stale {
-                table.remove(&repo);
-            }
-            for (repo, pin) in &settings.actions {
-                match table.get_mut(repo).and_then(Item::as_value_mut) {
-                    Some(existing) => {
-                        let decor = existing.decor().clone();
-                        *existing = pin.as_str().into();
-                        *existing.decor_mut() = decor;
-                    }
-                    None => {
-                        table.insert(repo, value(pin.as_str()));
-                    }
-                }
-            }
         } else {
-            let mut table = Table::new();
-            for (repo, pin) in &settings.actions {
-                table.insert(repo, value(pin.as_str()));
-            }
-            section.insert("actions", Item::Table(table));
+            set_string_table(section, "actions", &settings.actions);
         }
         Ok(())
     }
@@ -375,6 +431,62 @@ impl ConfigFile {
         let (_, original) = newlines::strip_bom(self.original.as_deref().unwrap_or_default());
         let text = newlines::keep_line_endings(original, &self.doc.to_string());
         newlines::with_bom(self.bom, text)
+    }
+}
+
+/// Writes `entries` as the table `key`: an existing table (a `[section]` or an inline one)
+/// keeps its place, and each kept entry the comments around it; a new one is a `[section]`.
+fn set_string_table(
+    section: &mut Table,
+    key: &str,
+    entries: &std::collections::BTreeMap<String, String>,
+) {
+    if let Some(table) = section.get_mut(key).and_then(Item::as_table_like_mut) {
+        let stale: Vec<String> = table
+            .iter()
+            .map(|(name, _)| name.to_string())
+            .filter(|name| !entries.contains_key(name))
+            .collect();
+        for name in stale {
+            table.remove(&name);
+        }
+        for (name, text) in entries {
+            match table.get_mut(name).and_then(Item::as_value_mut) {
+                Some(existing) => {
+                    let decor = existing.decor().clone();
+                    *existing = text.as_str().into();
+                    *existing.decor_mut() = decor;
+                }
+                None => {
+                    table.insert(name, value(text.as_str()));
+                }
+            }
+        }
+    } else {
+        let mut table = Table::new();
+        for (name, text) in entries {
+            table.insert(name, value(text.as_str()));
+        }
+        section.insert(key, Item::Table(table));
+    }
+}
+
+/// A TOML array of strings, or `None` for anything else.
+fn string_list(item: &Item) -> Option<Vec<String>> {
+    item.as_array()?
+        .iter()
+        .map(|entry| entry.as_str().map(str::to_string))
+        .collect()
+}
+
+/// An example entry of a list key, for its type error.
+fn example(key: &str) -> &'static str {
+    match key {
+        "packages" => "torchao>=0.10",
+        "extra-index-urls" => "https://download.pytorch.org/whl/cu128",
+        "modal-secrets" => "huggingface",
+        "setup" => "python build_lib.py",
+        _ => "libgl1",
     }
 }
 

@@ -17,6 +17,7 @@ pub mod modal_local;
 pub mod newlines;
 pub mod pins;
 pub mod plan;
+pub mod preflight;
 pub mod project;
 pub mod secrets;
 pub mod targets;

@@ -25,6 +25,7 @@ use crate::plan::TestPlan;
 use crate::plan::build::{Setup, load_set_up};
 use crate::plan::ci::CiSystem;
 use crate::plan::python::ImageBuilder;
+use crate::preflight;
 use crate::project::Project;
 use crate::project::python::PythonSpec;
 use crate::targets::{self, Target, bitbucket, gitlab, gitlab_include};
@@ -660,6 +661,45 @@ fn bitbucket_checks() -> Vec<Check> {
     )]
 }
 
+/// The pre-flight resolve of the image's dependency set (issue 21).
+fn preflight_check(loaded: &Result<Setup>) -> Check {
+    const ID: &str = "preflight";
+    const TITLE: &str = "dependencies resolve";
+    let Ok(setup) = loaded else {
+        return skip(ID, TITLE, "needs a valid config");
+    };
+    let python = setup.plan.python.value;
+    match preflight::resolve(&setup.plan, &setup.project) {
+        preflight::Outcome::Skipped(why) => skip(ID, TITLE, why),
+        preflight::Outcome::Conflict { message, fix } => fail(
+            ID,
+            TITLE,
+            format!("uv found no set for Python {python} on Linux x86_64:\n{message}"),
+            fix,
+        ),
+        preflight::Outcome::Resolved {
+            packages,
+            problems,
+            scope,
+        } => match problems.first() {
+            None => pass(
+                ID,
+                TITLE,
+                format!(
+                    "{} packages for Python {python} on Linux x86_64 ({}){scope}",
+                    packages.len(),
+                    preflight::PLATFORM
+                ),
+            ),
+            Some(_) => {
+                let what: Vec<&str> = problems.iter().map(|p| p.what.as_str()).collect();
+                let fix: Vec<&str> = problems.iter().map(|p| p.fix.as_str()).collect();
+                fail(ID, TITLE, what.join("\n"), fix.join("; "))
+            }
+        },
+    }
+}
+
 /// Every check, in the order the screen shows them.
 pub fn checks(args: &DoctorArgs, root: &Path) -> Vec<Check> {
     let loaded = load_set_up(root);
@@ -670,6 +710,7 @@ pub fn checks(args: &DoctorArgs, root: &Path) -> Vec<Check> {
         markers_check(root, plan),
         git_check(root, plan),
         python_check(root, &loaded),
+        preflight_check(&loaded),
         modal_client_check(root),
         credentials_check(&ModalSettings::read()),
     ];

@@ -10,9 +10,12 @@ use crate::generate::OnEdited;
 use crate::generate::lock::LOCK;
 use crate::generate::stamp::recorded_hash;
 use crate::generate::write::read_target;
+use crate::plan::TestPlan;
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
 use crate::plan::ci::CiSystem;
 use crate::plan::install::InstallPlan;
+use crate::preflight;
+use crate::project::Project;
 use crate::targets::{bitbucket, gitlab};
 use crate::ui::{self, note, warning};
 
@@ -24,7 +27,7 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
         mut config,
         plan,
         notices,
-        ..
+        project,
     } = load(root, &args.choices, &ask, WhenNotSetUp::Proceed)?;
     notices.iter().for_each(|n| n.print());
     // The runner reads the tree under test as data and follows no symbolic link: a linked
@@ -43,7 +46,7 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
     }
     if let InstallPlan::Uv { locked: false, .. } = plan.install {
         note(
-            "no uv.lock: dependencies are resolved each time the Modal image is built; commit one (`uv lock`) for a reproducible image",
+            "no uv.lock: the image resolves the chosen extra or group for its own Python on Linux when it is built (`uv pip install`), so versions can move between builds; a committed uv.lock (`uv sync --frozen`) pins them, where `uv lock` can resolve every extra for every Python the project allows",
         );
     }
 
@@ -71,11 +74,44 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
     }
     changes.apply(root)?;
     warn_if_lock_ignored(root);
+    report_preflight(&plan, &project);
     eprintln!("\nnext steps:");
     for system in &plan.ci.value {
         ui::plain(&next_steps(*system, &plan.label.value));
     }
     Ok(ExitStatus::Success)
+}
+
+/// The pre-flight resolve (issue 21), when uv is at hand: what it found, in a note or a
+/// warning; without uv, a note that `doctor` runs it.
+fn report_preflight(plan: &TestPlan, project: &Project) {
+    match preflight::resolve(plan, project) {
+        preflight::Outcome::Skipped(why) => note(&format!(
+            "pre-flight resolve skipped: {why}; `gpu-ci doctor` runs it where uv and the index are at hand"
+        )),
+        preflight::Outcome::Conflict { message, fix } => {
+            warning(&format!(
+                "pre-flight: uv found no dependency set for the image (Python {} on Linux x86_64), so its build would fail:\n{message}",
+                plan.python.value
+            ));
+            ui::help(&fix);
+        }
+        preflight::Outcome::Resolved {
+            packages, problems, ..
+        } => {
+            if problems.is_empty() {
+                note(&format!(
+                    "pre-flight: the image's dependencies resolve ({} packages for Python {} on Linux x86_64)",
+                    packages.len(),
+                    plan.python.value
+                ));
+            }
+            for problem in problems {
+                warning(&format!("pre-flight: {}", problem.what));
+                ui::help(&problem.fix);
+            }
+        }
+    }
 }
 
 /// Bitbucket reads one file, `bitbucket-pipelines.yml`, which gpu-ci then generates: a file of

@@ -173,16 +173,79 @@ fn summary_line(root: &Path, started: SystemTime) -> Option<String> {
     ))
 }
 
+/// pytest options whose value is the next argument, so that `--ignore tests/slow` is not
+/// read as a test to run.
+const OPTIONS_WITH_VALUES: [&str; 22] = [
+    "-k",
+    "-m",
+    "-p",
+    "-c",
+    "-o",
+    "-W",
+    "-r",
+    "-n",
+    "--deselect",
+    "--ignore",
+    "--ignore-glob",
+    "--rootdir",
+    "--confcutdir",
+    "--basetemp",
+    "--junitxml",
+    "--junit-xml",
+    "--log-file",
+    "--maxfail",
+    "--tb",
+    "--durations",
+    "--import-mode",
+    "--override-ini",
+];
+
+/// The arguments after `--` split as pytest reads them: the tests they name (a path in the
+/// project, or a node id `path::test`), and the options. Issue 21: `gpu-ci run --
+/// tests/test_one.py` runs that file alone, not the configured test path as well.
+fn split_targets(root: &Path, args: &[String]) -> (Vec<String>, Vec<String>) {
+    let (mut targets, mut options) = (Vec::new(), Vec::new());
+    let mut value_of_option = false;
+    for arg in args {
+        let path = arg.split("::").next().unwrap_or(arg);
+        let is_target = !value_of_option
+            && !arg.starts_with('-')
+            && !path.is_empty()
+            && !Path::new(path).is_absolute()
+            && root.join(path).exists();
+        value_of_option = OPTIONS_WITH_VALUES.contains(&arg.as_str());
+        if is_target {
+            targets.push(arg.clone());
+        } else {
+            options.push(arg.clone());
+        }
+    }
+    (targets, options)
+}
+
 pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
+    // Quoted so that the plan splits them back into these very arguments.
+    let joined = |words: &[String]| -> String {
+        let quoted: Vec<String> = words.iter().map(|a| quote(a)).collect();
+        quoted.join(" ")
+    };
+    let (targets, options) = split_targets(root, &args.pytest_args);
+    if !targets.is_empty() && args.test_path.is_some() {
+        return Err(Error::usage(format!(
+            "`{}` after `--` names tests to run, and so does --test-path",
+            targets.join(" ")
+        ))
+        .with_help("name the tests once: after `--`, or with --test-path"));
+    }
     let flags = ChoiceArgs {
         gpu: args.gpu.clone(),
         shards: args.shards,
-        test_path: args.test_path.clone(),
-        // Quoted so that the plan splits them back into these very arguments.
-        pytest_args: (!args.pytest_args.is_empty()).then(|| {
-            let quoted: Vec<String> = args.pytest_args.iter().map(|a| quote(a)).collect();
-            quoted.join(" ")
-        }),
+        test_path: if targets.is_empty() {
+            args.test_path.clone()
+        } else {
+            Some(joined(&targets))
+        },
+        pytest_args: (!args.pytest_args.is_empty()).then(|| joined(&options)),
         ..ChoiceArgs::default()
     };
     let Setup {
@@ -237,7 +300,24 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
         command
             .arg("--")
             .args(pytest_args)
+            // `env`, as the image sets it for the tests on Modal.
+            .envs(&plan.recipe.env.value)
             .env("PYTHONUNBUFFERED", "1");
+        let recipe = &plan.recipe;
+        if !recipe.modal_secrets.value.is_empty() {
+            note(&format!(
+                "--local attaches no Modal secret ({}); set what the tests read from them in this shell",
+                recipe.modal_secrets.value.join(", ")
+            ));
+        }
+        if !(recipe.packages.value.is_empty()
+            && recipe.apt.value.is_empty()
+            && recipe.setup.value.is_empty())
+        {
+            note(
+                "--local runs in this machine's environment as it is: `packages`, `apt` and `setup` build the Modal image only",
+            );
+        }
         (command, runner)
     } else {
         let client = modal_client()?;

@@ -30,6 +30,14 @@ fn py(value: Value) -> Result<String, minijinja::Error> {
             let items = value.try_iter()?.map(py).collect::<Result<Vec<_>, _>>()?;
             Ok(format!("[{}]", items.join(", ")))
         }
+        ValueKind::Map => {
+            let mut items = Vec::new();
+            for key in value.try_iter()? {
+                let item = value.get_item(&key)?;
+                items.push(format!("{}: {}", py(key)?, py(item)?));
+            }
+            Ok(format!("{{{}}}", items.join(", ")))
+        }
         other => Err(filter_error(format!("no Python literal for a {other}"))),
     }
 }
@@ -122,6 +130,8 @@ mod tests {
         let list = Value::from_serialize(["a", "b\"c"]);
         assert_eq!(py(list).unwrap(), r#"["a", "b\"c"]"#);
         assert_eq!(py(Value::from(true)).unwrap(), "True");
+        let map = Value::from_serialize(std::collections::BTreeMap::from([("A", "x\"y")]));
+        assert_eq!(py(map).unwrap(), r#"{"A": "x\"y"}"#);
         assert_eq!(in_py_str("a\"b\\c\n").unwrap(), r#"a\"b\\c\n"#);
     }
 

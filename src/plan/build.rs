@@ -12,6 +12,7 @@ use crate::pins::{self, ActionPin, PINNED_ACTIONS};
 use crate::plan::ci::{self, CiSystem};
 use crate::plan::install::{InstallPlan, ProjectInstall};
 use crate::plan::python::ImageBuilder;
+use crate::plan::recipe::{self, Cuda, Recipe};
 use crate::plan::values::PythonVersion;
 use crate::plan::values::{self, check_text};
 use crate::plan::{Source, Sourced, TestPlan, gpu};
@@ -380,8 +381,32 @@ impl Builder<'_> {
             Some(image) => Sourced::new(Some(image.clone()), self.config_key("base-image")),
             None => Sourced::default(None),
         };
+        let recipe = self.recipe(fork_prs.value)?;
         let install = InstallPlan::new(&install_source.value, self.project);
         let install_project = self.project_install(&install)?;
+        let builds_cuda = self
+            .project
+            .compiled
+            .as_ref()
+            .is_some_and(project::Compiled::builds_cuda);
+        let indexes_set =
+            recipe.index_url.value.is_some() || !recipe.extra_index_urls.value.is_empty();
+        let own_resolver = match &install {
+            InstallPlan::Uv { locked: true, .. } => Some("uv.lock"),
+            InstallPlan::Poetry { .. } => Some("Poetry"),
+            _ => None,
+        };
+        if let (true, Some(resolver)) = (indexes_set, own_resolver) {
+            self.notices.push(Notice::Always(format!(
+                "{resolver} decides where the project's own dependencies come from; `index-url` and `extra-index-urls` serve what the image adds (`packages`, the framework's build, the build requirements, pytest)"
+            )));
+        }
+        self.cuda_note(
+            &recipe,
+            builds_cuda && install_project.value == ProjectInstall::InImage,
+            framework.value,
+            base_image.value.is_some(),
+        );
         let framework_declared = self
             .project
             .framework_declared(&install_source.value, framework.value);
@@ -407,14 +432,160 @@ impl Builder<'_> {
             install_project,
             framework_declared,
             build_requires: self.project.build_requires(),
-            builds_cuda: self
-                .project
-                .compiled
-                .as_ref()
-                .is_some_and(project::Compiled::builds_cuda),
+            builds_cuda,
             layout: self.project.layout,
             actions: self.action_pins()?,
             ci,
+            recipe,
+        })
+    }
+
+    /// Which CUDA the image gets and why (issue 21): a build image's default, or the `cuda`
+    /// key's; torch from the matching PyTorch index.
+    fn cuda_note(
+        &mut self,
+        recipe: &Recipe,
+        builds_cuda: bool,
+        framework: Framework,
+        own_image: bool,
+    ) {
+        let (version, why) = match (&recipe.cuda.value, builds_cuda) {
+            (Some(cuda), _) => (cuda.version, "as `cuda` says".to_string()),
+            (None, true) if own_image => {
+                self.note(
+                    "the project compiles CUDA code in your base-image, whose CUDA gpu-ci cannot know: torch comes from the indexes as they are; say the image's CUDA with --cuda so torch matches it".into(),
+                );
+                return;
+            }
+            (None, true) => (
+                recipe::DEFAULT_CUDA,
+                "the project compiles CUDA code, which needs nvcc".to_string(),
+            ),
+            (None, false) => return,
+        };
+        let cuda = Cuda::parse(version).expect("a known CUDA version");
+        let torch = if framework == Framework::Torch && (!own_image || recipe.cuda.value.is_some())
+        {
+            format!(
+                ", and torch from {} so that what is built in the image matches it",
+                cuda.torch_index()
+            )
+        } else {
+            String::new()
+        };
+        let image = if own_image {
+            "your base-image".to_string()
+        } else {
+            format!("`{}`", cuda.devel_image())
+        };
+        self.note(format!(
+            "CUDA {version} ({why}): the image is {image}{torch}; change it with --cuda"
+        ));
+    }
+
+    /// The image recipe's keys: each flag, else its config key, else its default; each checked.
+    fn recipe(&mut self, fork_prs: bool) -> Result<Recipe> {
+        let (flags, config) = (self.flags, self.config);
+        let list = |this: &Self,
+                    flag: &[String],
+                    flag_name: &str,
+                    key: &str,
+                    value: &Option<Vec<String>>| {
+            recipe::pick_list(flag, Self::flag(flag_name), value, this.config_key(key))
+        };
+        let packages = list(
+            self,
+            &flags.packages,
+            "package",
+            "packages",
+            &config.packages,
+        );
+        let packages = Sourced::new(recipe::check_packages(&packages.value)?, packages.source);
+        let index_url = match self.given("index-url", &flags.index_url, &config.index_url) {
+            Some((url, source)) => {
+                recipe::check_index_url("index-url", &url)?;
+                Sourced::new(Some(url), source)
+            }
+            None => Sourced::default(None),
+        };
+        let extra_index_urls = list(
+            self,
+            &flags.extra_index_urls,
+            "extra-index-url",
+            "extra-index-urls",
+            &config.extra_index_urls,
+        );
+        for url in &extra_index_urls.value {
+            recipe::check_index_url("extra-index-urls", url)?;
+        }
+        let env = if !flags.env.is_empty() {
+            let mut env = BTreeMap::new();
+            for pair in &flags.env {
+                let Some((name, value)) = pair.split_once('=') else {
+                    return Err(Error::usage(format!("--env `{pair}` is not NAME=VALUE"))
+                        .with_help("write --env MAMBA_KEEP_CUDA_BUILD=TRUE"));
+                };
+                env.insert(name.to_string(), value.to_string());
+            }
+            Sourced::new(env, Self::flag("env"))
+        } else if let Some(env) = &config.env {
+            Sourced::new(env.clone(), self.config_key("env"))
+        } else {
+            Sourced::default(BTreeMap::new())
+        };
+        recipe::check_env(&env.value)?;
+        let modal_secrets = list(
+            self,
+            &flags.modal_secrets,
+            "modal-secret",
+            "modal-secrets",
+            &config.modal_secrets,
+        );
+        recipe::check_modal_secrets(&modal_secrets.value, fork_prs)?;
+        let setup = list(self, &flags.setup, "setup", "setup", &config.setup);
+        recipe::check_setup(&setup.value)?;
+        let apt = list(self, &flags.apt, "apt", "apt", &config.apt);
+        recipe::check_apt(&apt.value)?;
+        let submodules = match (flags.submodules(), config.submodules) {
+            (Some(on), _) => Sourced::new(
+                on,
+                Self::flag(if on { "submodules" } else { "no-submodules" }),
+            ),
+            (None, Some(on)) => Sourced::new(on, self.config_key("submodules")),
+            (None, None) => {
+                let gitmodules = self.project.root.join(".gitmodules");
+                if std::fs::symlink_metadata(&gitmodules).is_ok_and(|m| m.is_file()) {
+                    self.note(
+                        "the project has git submodules (.gitmodules): every CI target checks the tree under test out with them, recursively, persisting no credentials; turn it off with --no-submodules".into(),
+                    );
+                    Sourced::new(
+                        true,
+                        Source::Detected {
+                            from: ".gitmodules".into(),
+                        },
+                    )
+                } else {
+                    Sourced::default(false)
+                }
+            }
+        };
+        let cuda = match self.given("cuda", &flags.cuda, &config.cuda) {
+            Some((text, source)) => {
+                check_text("cuda", &text)?;
+                Sourced::new(Some(Cuda::parse(&text)?), source)
+            }
+            None => Sourced::default(None),
+        };
+        Ok(Recipe {
+            packages,
+            index_url,
+            extra_index_urls,
+            env,
+            modal_secrets,
+            setup,
+            apt,
+            submodules,
+            cuda,
         })
     }
 

@@ -7,7 +7,9 @@ pub mod build;
 pub mod ci;
 pub mod gpu;
 pub mod install;
+pub mod pep508;
 pub mod python;
+pub mod recipe;
 pub mod values;
 
 use std::collections::BTreeMap;
@@ -119,6 +121,13 @@ pub struct TestPlan {
     pub actions: BTreeMap<&'static str, Sourced<ActionPin>>,
     /// The CI systems to write files for, in gpu-ci's order; the Modal runner serves them all.
     pub ci: Sourced<Vec<CiSystem>>,
+    /// What the image and the test run need beyond the project's metadata.
+    pub recipe: recipe::Recipe,
+}
+
+/// `Some(list)` when it holds anything.
+fn non_empty(list: Vec<String>) -> Option<Vec<String>> {
+    (!list.is_empty()).then_some(list)
 }
 
 impl TestPlan {
@@ -187,6 +196,24 @@ impl TestPlan {
             // No key means GitHub alone, as before the key existed.
             ci: (self.ci.value != [CiSystem::Github] || chosen(&self.ci.source))
                 .then(|| ci::names(&self.ci.value)),
+            packages: non_empty(
+                self.recipe
+                    .packages
+                    .value
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+            ),
+            index_url: self.recipe.index_url.value.clone(),
+            extra_index_urls: non_empty(self.recipe.extra_index_urls.value.clone()),
+            env: (!self.recipe.env.value.is_empty()).then(|| self.recipe.env.value.clone()),
+            modal_secrets: non_empty(self.recipe.modal_secrets.value.clone()),
+            setup: non_empty(self.recipe.setup.value.clone()),
+            apt: non_empty(self.recipe.apt.value.clone()),
+            // Detected from .gitmodules each time; written only when chosen.
+            submodules: chosen(&self.recipe.submodules.source)
+                .then_some(self.recipe.submodules.value),
+            cuda: self.recipe.cuda.value.map(|cuda| cuda.version.to_string()),
         }
     }
 
@@ -290,6 +317,56 @@ impl TestPlan {
             json!(ci::names(&self.ci.value)),
             &self.ci.source,
         ));
+        let recipe = &self.recipe;
+        let texts = |items: &[String]| json!(items);
+        rows.extend([
+            (
+                "packages".to_string(),
+                json!(
+                    recipe
+                        .packages
+                        .value
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                ),
+                &recipe.packages.source,
+            ),
+            (
+                "index-url".into(),
+                // `null`: PyPI.
+                recipe.index_url.value.as_deref().map_or(Value::Null, text),
+                &recipe.index_url.source,
+            ),
+            (
+                "extra-index-urls".into(),
+                texts(&recipe.extra_index_urls.value),
+                &recipe.extra_index_urls.source,
+            ),
+            ("env".into(), json!(recipe.env.value), &recipe.env.source),
+            (
+                "modal-secrets".into(),
+                texts(&recipe.modal_secrets.value),
+                &recipe.modal_secrets.source,
+            ),
+            (
+                "setup".into(),
+                texts(&recipe.setup.value),
+                &recipe.setup.source,
+            ),
+            ("apt".into(), texts(&recipe.apt.value), &recipe.apt.source),
+            (
+                "submodules".into(),
+                json!(recipe.submodules.value),
+                &recipe.submodules.source,
+            ),
+            (
+                "cuda".into(),
+                // `null`: no toolkit asked for (a build image gets the default CUDA).
+                recipe.cuda.value.map_or(Value::Null, |c| text(c.version)),
+                &recipe.cuda.source,
+            ),
+        ]);
         for action in PINNED_ACTIONS {
             let pin = &self.actions[action.repo];
             rows.push((

@@ -14,6 +14,8 @@ pub struct PytestOptions {
     pub markers: Vec<String>,
     /// `addopts`, a string or a list of strings, joined with spaces.
     pub addopts: String,
+    /// `required_plugins`: distributions pytest refuses to start without, as `pytest-xdist>=3`.
+    pub required_plugins: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -163,6 +165,7 @@ impl PyProject {
                     python_files: list("python_files"),
                     markers: strings(options.get("markers")),
                     addopts: strings(options.get("addopts")).join(" "),
+                    required_plugins: list("required_plugins"),
                 }
             });
 

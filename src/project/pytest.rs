@@ -55,6 +55,11 @@ fn ini_options(section: &ini::Section) -> PytestOptions {
             .unwrap_or_default(),
         markers: section.lines("markers"),
         addopts: section.lines("addopts").join(" "),
+        required_plugins: section
+            .lines("required_plugins")
+            .iter()
+            .flat_map(|line| line.split_whitespace().map(str::to_string))
+            .collect(),
     }
 }
 

@@ -109,6 +109,8 @@ pub struct RunSettings {
     python: String,
     test_path: String,
     pytest_args: String,
+    /// The tree under test is checked out with its git submodules, recursively.
+    submodules: bool,
 }
 
 impl RunSettings {
@@ -120,6 +122,7 @@ impl RunSettings {
             python: plan.python.value.to_string(),
             test_path: plan.test_path.value.clone(),
             pytest_args: plan.pytest_args.value.clone(),
+            submodules: plan.recipe.submodules.value,
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::pins::{POETRY_VERSION, UV_VERSION};
 use crate::plan::TestPlan;
 use crate::plan::gpu::{GPU_PRICES_DATE, GPU_TYPES};
 use crate::plan::install::{InstallPlan, ProjectInstall};
+use crate::plan::recipe::{self, Cuda};
 use crate::plan::values::{MAX_RUNS, MAX_SHARDS};
 use crate::project::{Framework, Layout};
 
@@ -29,6 +30,8 @@ pub const FILES: [GeneratedFile; 2] = [RUNNER, IN_CONTAINER];
 struct UvLayer {
     groups: Vec<String>,
     extras: Vec<String>,
+    /// `uv sync --frozen` from uv.lock; without one, `uv pip install` for the image alone.
+    locked: bool,
 }
 
 /// `poetry install --no-root` from the project's metadata.
@@ -45,6 +48,27 @@ struct RequirementsLayer {
     install: Vec<String>,
     /// Those and every file they include: copied into the image.
     files: Vec<String>,
+}
+
+/// The image recipe's keys (issue 21), as the runner uses them.
+#[derive(Debug, Serialize)]
+struct RecipeLayer {
+    /// Extra requirements, installed with the dependencies' indexes after them.
+    packages: Vec<String>,
+    /// uv's index options, word by word: `--index-url URL`, `--extra-index-url URL`… and the
+    /// index strategy; empty when PyPI alone serves.
+    index_args: Vec<String>,
+    /// Environment of the image build and the tests.
+    env: std::collections::BTreeMap<String, String>,
+    /// Modal secrets attached to the test sandbox, by name.
+    modal_secrets: Vec<String>,
+    /// Commands run in the image after the dependencies, in the tree's copy (with the CUDA arch
+    /// list exported first for a CUDA build).
+    setup: Vec<String>,
+    /// Debian packages, after git.
+    apt: Vec<String>,
+    /// The CUDA of the image's toolkit, for the runner's header and the GPU report.
+    cuda: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -83,9 +107,10 @@ pub struct Context {
     gpu_prices: Vec<(&'static str, f64)>,
     prices_date: &'static str,
     app_name: String,
+    recipe: RecipeLayer,
 }
 
-fn framework_packages(framework: Framework, declared: bool) -> Vec<&'static str> {
+pub fn framework_packages(framework: Framework, declared: bool) -> Vec<&'static str> {
     match framework {
         Framework::Jax => vec!["jax[cuda12]"],
         Framework::Tensorflow => vec!["tensorflow[and-cuda]"],
@@ -98,12 +123,58 @@ fn framework_packages(framework: Framework, declared: bool) -> Vec<&'static str>
 
 /// CuPy's wheels load the CUDA libraries from the system, and CUDA extensions need nvcc to
 /// build; the others bring their own libraries.
-fn default_base_image(framework: Framework, builds_cuda: bool) -> Option<String> {
+fn default_base_image(framework: Framework, toolkit: Option<Cuda>) -> Option<String> {
     match framework {
-        _ if builds_cuda => Some("nvidia/cuda:12.8.1-devel-ubuntu24.04".into()),
+        _ if toolkit.is_some() => toolkit.map(Cuda::devel_image),
         Framework::Cupy => Some("nvidia/cuda:12.8.1-runtime-ubuntu24.04".into()),
         _ => None,
     }
+}
+
+/// The CUDA toolkit the image holds: the `cuda` key's, else the default one for a project that
+/// compiles CUDA code; `None` for an image without nvcc.
+pub fn toolkit(plan: &TestPlan, builds_cuda: bool) -> Option<Cuda> {
+    plan.recipe.cuda.value.or_else(|| {
+        builds_cuda.then(|| Cuda::parse(recipe::DEFAULT_CUDA).expect("the default CUDA is known"))
+    })
+}
+
+/// uv's index options for the dependency layer and `packages`: the configured indexes and, for
+/// an image with a CUDA toolkit and torch, PyTorch's wheel index of that CUDA (asked first, so
+/// torch matches the toolkit). The strategy is uv's `first-index`, written out: each package
+/// comes from the first index that has it, never from whichever index offers the highest
+/// version (`unsafe-best-match`), which would let anyone who publishes a name on PyPI replace a
+/// package of another index (dependency confusion).
+pub fn index_args_of(plan: &TestPlan) -> Vec<String> {
+    let builds_cuda = plan.builds_cuda && plan.install_project.value == ProjectInstall::InImage;
+    let torch_index = toolkit(plan, builds_cuda)
+        // A base image of the maintainer's has the CUDA only the `cuda` key can say.
+        .filter(|_| {
+            plan.framework.value == Framework::Torch
+                && (plan.base_image.value.is_none() || plan.recipe.cuda.value.is_some())
+        })
+        .map(Cuda::torch_index);
+    let recipe = &plan.recipe;
+    let mut args = Vec::new();
+    if let Some(url) = &recipe.index_url.value {
+        args.extend(["--index-url".to_string(), url.clone()]);
+    }
+    // uv asks the extra indexes before --index-url, the later ones first.
+    for url in recipe
+        .extra_index_urls
+        .value
+        .iter()
+        .cloned()
+        .chain(torch_index)
+    {
+        if !args.contains(&url) {
+            args.extend(["--extra-index-url".to_string(), url]);
+        }
+    }
+    if !args.is_empty() {
+        args.extend(["--index-strategy".to_string(), "first-index".to_string()]);
+    }
+    args
 }
 
 /// The compute capabilities of the configured GPUs, for `TORCH_CUDA_ARCH_LIST`: a CUDA
@@ -132,7 +203,7 @@ fn cuda_arch_list(plan: &TestPlan) -> String {
 }
 
 /// The shell command that installs the project in the image, from the tree's copy it runs in.
-fn install_in_image(plan: &TestPlan, builds_cuda: bool) -> Option<String> {
+fn install_in_image(plan: &TestPlan) -> Option<String> {
     if plan.install_project.value != ProjectInstall::InImage {
         return None;
     }
@@ -148,14 +219,7 @@ fn install_in_image(plan: &TestPlan, builds_cuda: bool) -> Option<String> {
         InstallPlan::Source { .. } => format!("{uv} -e ."),
         _ => format!("{uv} --no-deps -e ."),
     };
-    Some(if builds_cuda {
-        format!(
-            "TORCH_CUDA_ARCH_LIST={} {command}",
-            crate::args::quote(&cuda_arch_list(plan))
-        )
-    } else {
-        command
-    })
+    Some(command)
 }
 
 /// `My_Project` → `my-project-gpu-tests`: a name Modal accepts.
@@ -177,10 +241,15 @@ pub fn context(plan: &TestPlan) -> Context {
     let framework = plan.framework.value;
     let (mut uv, mut poetry, mut requirements) = (None, None, None);
     match &plan.install {
-        InstallPlan::Uv { groups, extras, .. } => {
+        InstallPlan::Uv {
+            groups,
+            extras,
+            locked,
+        } => {
             uv = Some(UvLayer {
                 groups: groups.clone(),
                 extras: extras.clone(),
+                locked: *locked,
             })
         }
         InstallPlan::Poetry { groups, locked } => {
@@ -198,6 +267,32 @@ pub fn context(plan: &TestPlan) -> Context {
         InstallPlan::Source { .. } | InstallPlan::Nothing => {}
     }
     let builds_cuda = plan.builds_cuda && plan.install_project.value == ProjectInstall::InImage;
+    let toolkit = toolkit(plan, builds_cuda);
+    let env = plan.recipe.env.value.clone();
+    // The arch list every torch extension build reads, for the build steps only (a GPU change
+    // then rebuilds no dependency), unless `env` sets it.
+    let build_env = (builds_cuda && !env.contains_key("TORCH_CUDA_ARCH_LIST")).then(|| {
+        format!(
+            "export TORCH_CUDA_ARCH_LIST={} && ",
+            crate::args::quote(&cuda_arch_list(plan))
+        )
+    });
+    let in_copy = |command: &str| format!("{}{command}", build_env.as_deref().unwrap_or_default());
+    let recipe = RecipeLayer {
+        packages: plan
+            .recipe
+            .packages
+            .value
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        index_args: index_args_of(plan),
+        env,
+        modal_secrets: plan.recipe.modal_secrets.value.clone(),
+        setup: plan.recipe.setup.value.iter().map(|c| in_copy(c)).collect(),
+        apt: plan.recipe.apt.value.clone(),
+        cuda: toolkit.map(|cuda| cuda.version),
+    };
     let build_requires = match plan.install_project.value {
         ProjectInstall::No => Vec::new(),
         _ => plan.build_requires.clone(),
@@ -211,26 +306,27 @@ pub fn context(plan: &TestPlan) -> Context {
         framework_packages: framework_packages(framework, plan.framework_declared),
         build_requires,
         install_at_start: plan.install_project.value == ProjectInstall::AtStart,
-        install_in_image: install_in_image(plan, builds_cuda),
+        install_in_image: install_in_image(plan).map(|c| in_copy(&c)),
         timeout: plan.timeout.value,
         allow_no_tests: plan.allow_no_tests.value,
         base_image: plan
             .base_image
             .value
             .clone()
-            .or_else(|| default_base_image(framework, builds_cuda)),
+            .or_else(|| default_base_image(framework, toolkit)),
         import_paths: match plan.layout {
             Layout::Src => vec!["src"],
             Layout::Flat => vec!["."],
         },
         dependency_metadata: uv.is_some() || poetry.is_some(),
         metadata_files: match &plan.install {
-            InstallPlan::Uv { .. } => vec!["uv.lock".into()],
+            InstallPlan::Uv { locked: true, .. } => vec!["uv.lock".into()],
             InstallPlan::Poetry { locked: true, .. } => vec!["poetry.lock".into()],
             InstallPlan::Requirements { files, .. } => files.clone(),
-            InstallPlan::Poetry { .. } | InstallPlan::Source { .. } | InstallPlan::Nothing => {
-                Vec::new()
-            }
+            InstallPlan::Uv { .. }
+            | InstallPlan::Poetry { .. }
+            | InstallPlan::Source { .. }
+            | InstallPlan::Nothing => Vec::new(),
         },
         uv,
         poetry,
@@ -240,6 +336,7 @@ pub fn context(plan: &TestPlan) -> Context {
         gpu_prices: GPU_TYPES.to_vec(),
         prices_date: GPU_PRICES_DATE,
         app_name: app_name(&plan.project_name),
+        recipe,
     }
 }
 

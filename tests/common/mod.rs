@@ -27,8 +27,26 @@ pub const GENERATED: [&str; 5] = [
 ];
 
 /// The option sets every fixture is generated with for the structural checks and the checkers.
-pub const OPTION_SETS: [&[&str]; 8] = [
+pub const OPTION_SETS: [&[&str]; 9] = [
     &[],
+    // Every image recipe key (issue 21), submodules in each CI target.
+    &[
+        "--submodules",
+        "--package",
+        "torchao>=0.10",
+        "--extra-index-url",
+        "https://download.pytorch.org/whl/cu128",
+        "--env",
+        "KERAS_BACKEND=it's \"jax\"",
+        "--modal-secret",
+        "huggingface",
+        "--setup",
+        "python build_lib.py",
+        "--apt",
+        "ninja-build",
+        "--cuda",
+        "12.8",
+    ],
     &["--fork-prs"],
     &["--gpu", "A100-80GB"],
     &["--gpu", "H100:2"],
@@ -228,6 +246,9 @@ fn is_scrubbed(name: &str) -> bool {
 /// it or `cmd` was already given it; everything else (PATH, HOME, …) is inherited as usual.
 /// A test that wants one of them sets it on the command afterwards.
 pub fn scrub_env(cmd: &mut Command) -> &mut Command {
+    // Tests never touch the internet: a uv the pre-flight resolve finds stays offline (a test
+    // of it against its own 127.0.0.1 index removes this).
+    cmd.env("UV_OFFLINE", "1");
     let inherited = std::env::vars_os().map(|(name, _)| name);
     let given = cmd.get_envs().map(|(name, _)| name.to_owned());
     let names: Vec<OsString> = inherited

@@ -127,6 +127,12 @@ fn a_healthy_project_passes_every_check() {
     assert_eq!(json["ok"], true);
     assert_eq!(statuses.len(), 12, "{json:#}");
     assert_eq!(ids_with(&statuses, "pass").len(), 12, "{json:#}");
+    // No uv on this machine's PATH: the pre-flight resolve says it was skipped (issue 21).
+    assert_eq!(
+        ids_with(&statuses, "skip"),
+        BTreeSet::from(["preflight".to_string()]),
+        "{json:#}"
+    );
     assert_eq!(server.changes(), Vec::<String>::new(), "doctor only reads");
 }
 
@@ -385,7 +391,9 @@ fn without_a_token_github_is_skipped_with_a_note_and_the_screen_fits() {
             "github-secrets",
             "github-label",
             "github-workflows",
-            "action-pins"
+            "action-pins",
+            // No uv on this machine's PATH (issue 21).
+            "preflight"
         ]
         .map(String::from)
         .into()

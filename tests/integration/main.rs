@@ -25,6 +25,7 @@ mod pin;
 mod prompts;
 mod quoting;
 mod real_projects;
+mod recipe;
 mod run;
 mod shards;
 mod signals;

@@ -396,7 +396,14 @@ fn compiled_projects_build_in_the_image_for_the_configured_gpus() {
         "{runner}"
     );
     assert!(
-        runner.contains("TORCH_CUDA_ARCH_LIST='8.9;9.0+PTX'"),
+        runner.contains("export TORCH_CUDA_ARCH_LIST='8.9;9.0+PTX' && "),
+        "{runner}"
+    );
+    // Issue 21: torch from PyTorch's wheels for the image's CUDA (12.8), asked first.
+    assert!(
+        runner.contains(
+            "INDEX_OPTIONS = \"--extra-index-url https://download.pytorch.org/whl/cu128 --index-strategy first-index\""
+        ),
         "{runner}"
     );
     assert!(

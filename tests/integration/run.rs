@@ -321,3 +321,50 @@ fn local_needs_a_working_python() {
             "is not a working Python 3.9 or newer\nhelp: create the project's .venv with Python 3.9+",
         ));
 }
+
+/// Issue 21: tests named after `--` (a path, a node id) are what runs, not the configured
+/// test path as well; an option's value that happens to be a path stays the option's.
+#[test]
+fn tests_named_after_the_separator_replace_the_test_path() {
+    let project = Project::initialised("uv-groups-src");
+    let bin = FakeBin::with_modal();
+    run_cmd(
+        &project,
+        &bin,
+        &[
+            "--",
+            "tests/test_vecops.py::test_add",
+            "-x",
+            "--ignore",
+            "tests",
+            "-k",
+            "not slow",
+        ],
+    )
+    .assert()
+    .success();
+    let log = bin.recorded();
+    assert!(
+        log.contains("arg=--test-path=tests/test_vecops.py::test_add\n"),
+        "{log}"
+    );
+    assert!(
+        log.contains("arg=--pytest-args=-x --ignore tests -k 'not slow'\n"),
+        "{log}"
+    );
+    // Options alone keep the configured test path.
+    run_cmd(&project, &bin, &["--", "-x"]).assert().success();
+    let log = bin.recorded();
+    assert!(log.contains("arg=--test-path=tests/\n"), "{log}");
+    // Naming the tests twice is refused.
+    run_cmd(
+        &project,
+        &bin,
+        &["--test-path", "tests/", "--", "tests/test_vecops.py"],
+    )
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains(
+        "error: `tests/test_vecops.py` after `--` names tests to run, and so does --test-path",
+    ));
+}

@@ -17,6 +17,7 @@ mod markdown;
 mod modal_api;
 mod modal_harness;
 mod pre_commit;
+mod preflight;
 mod project_install;
 mod run_local;
 mod runner;

@@ -834,6 +834,7 @@ fn image_layers_put_the_source_last() {
             assert!(
                 [
                     "apt_install",
+                    "env",
                     "uv_sync",
                     "uv_pip_install",
                     "run_commands",
@@ -1111,4 +1112,62 @@ fn a_detected_test_path_with_a_space_stays_one_path() {
         "{}",
         run.stdout
     );
+}
+
+/// Issue 21: the recipe keys reach Modal as data: system packages after git, `env` as the
+/// image's environment (a value hostile to Python stays one string), `packages` with the
+/// indexes, the Modal secrets on the sandbox, `setup` in the tree's copy.
+#[test]
+fn the_recipe_reaches_the_image_and_the_sandbox() {
+    let hostile = "\"); import os; os.system('id') #";
+    let project = suite(
+        "def test_one():\n    pass\n",
+        &[
+            "--apt",
+            "ninja-build",
+            "--env",
+            &format!("KERAS_BACKEND={hostile}"),
+            "--package",
+            "torchao>=0.10",
+            "--extra-index-url",
+            "https://download.pytorch.org/whl/cu128",
+            "--modal-secret",
+            "huggingface",
+            "--setup",
+            "python build_lib.py",
+        ],
+    );
+    let run = run_fake(&project, &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let build = run.events("build");
+    let steps = build[0]["steps"].as_array().unwrap();
+    let step = |name: &str| {
+        steps
+            .iter()
+            .find(|s| s["step"] == name)
+            .unwrap_or_else(|| panic!("no {name}: {steps:#?}"))
+    };
+    assert_eq!(
+        step("apt_install")["packages"],
+        serde_json::json!(["git", "ninja-build"])
+    );
+    assert_eq!(
+        step("env")["variables"],
+        serde_json::json!({"KERAS_BACKEND": hostile})
+    );
+    let packages = steps
+        .iter()
+        .find(|s| s["step"] == "uv_pip_install" && s["packages"][0] == "torchao>=0.10")
+        .unwrap_or_else(|| panic!("{steps:#?}"));
+    assert_eq!(
+        packages["extra_options"],
+        "--extra-index-url https://download.pytorch.org/whl/cu128 --index-strategy first-index"
+    );
+    assert!(
+        steps.iter().any(|s| s["step"] == "run_commands"
+            && s["commands"][0] == "cd /root/project && python build_lib.py"),
+        "{steps:#?}"
+    );
+    let create = run.events("create");
+    assert_eq!(create[0]["secrets"], serde_json::json!(["huggingface"]));
 }

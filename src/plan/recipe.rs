@@ -1,0 +1,325 @@
+//! The image recipe (issue 21): what a real GPU project's image and test run need beyond its
+//! metadata, each said in `[tool.gpu-ci]` and checked here, once: extra packages, package
+//! indexes, environment, Modal secrets, setup commands, system packages, submodules and the
+//! CUDA version.
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+use crate::plan::pep508::{self, Requirement};
+use crate::plan::values::check_text;
+use crate::plan::{Source, Sourced};
+
+/// The CUDA versions gpu-ci knows an NVIDIA devel image and a PyTorch wheel index for:
+/// `(major.minor, the image's tag, the index's suffix)`.
+pub const CUDA_VERSIONS: [(&str, &str, &str); 7] = [
+    ("11.8", "11.8.0-devel-ubuntu22.04", "cu118"),
+    ("12.1", "12.1.1-devel-ubuntu22.04", "cu121"),
+    ("12.4", "12.4.1-devel-ubuntu22.04", "cu124"),
+    ("12.6", "12.6.3-devel-ubuntu24.04", "cu126"),
+    ("12.8", "12.8.1-devel-ubuntu24.04", "cu128"),
+    ("12.9", "12.9.1-devel-ubuntu24.04", "cu129"),
+    ("13.0", "13.0.1-devel-ubuntu24.04", "cu130"),
+];
+
+/// The CUDA of a build image when nothing names one.
+pub const DEFAULT_CUDA: &str = "12.8";
+
+/// One of [`CUDA_VERSIONS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cuda {
+    pub version: &'static str,
+    tag: &'static str,
+    wheels: &'static str,
+}
+
+impl Cuda {
+    pub fn parse(text: &str) -> Result<Cuda> {
+        CUDA_VERSIONS
+            .iter()
+            .find(|(version, ..)| *version == text)
+            .map(|&(version, tag, wheels)| Cuda {
+                version,
+                tag,
+                wheels,
+            })
+            .ok_or_else(|| {
+                let known: Vec<&str> = CUDA_VERSIONS.iter().map(|(v, ..)| *v).collect();
+                Error::usage(format!("unknown CUDA version `{text}`"))
+                    .with_help(format!("write one of {} (major.minor)", known.join(", ")))
+            })
+    }
+
+    /// The NVIDIA image with this CUDA toolkit, `nvcc` included.
+    pub fn devel_image(self) -> String {
+        format!("nvidia/cuda:{}", self.tag)
+    }
+
+    /// PyTorch's wheel index of torch builds for this CUDA.
+    pub fn torch_index(self) -> String {
+        format!("https://download.pytorch.org/whl/{}", self.wheels)
+    }
+}
+
+/// The recipe keys, each checked, with its source.
+#[derive(Debug, Clone)]
+pub struct Recipe {
+    pub packages: Sourced<Vec<Requirement>>,
+    pub index_url: Sourced<Option<String>>,
+    pub extra_index_urls: Sourced<Vec<String>>,
+    pub env: Sourced<BTreeMap<String, String>>,
+    pub modal_secrets: Sourced<Vec<String>>,
+    pub setup: Sourced<Vec<String>>,
+    pub apt: Sourced<Vec<String>>,
+    pub submodules: Sourced<bool>,
+    /// `None`: no CUDA toolkit asked for (a build image still gets [`DEFAULT_CUDA`]).
+    pub cuda: Sourced<Option<Cuda>>,
+}
+
+/// The parts of a name that say it holds a secret.
+const SECRET_WORDS: [&str; 11] = [
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "CREDENTIAL",
+    "APIKEY",
+    "PRIVATE",
+    "KEY",
+    "AUTH",
+    "PWD",
+    "PAT",
+];
+
+/// Whether an environment variable's name looks like one that holds a secret.
+pub fn looks_secret(name: &str) -> bool {
+    let long = &SECRET_WORDS[..7];
+    long.iter().any(|word| name.contains(word))
+        || name.split('_').any(|word| SECRET_WORDS.contains(&word))
+}
+
+/// `packages`: each a PEP 508 requirement of the subset [`pep508::parse`] reads.
+pub fn check_packages(entries: &[String]) -> Result<Vec<Requirement>> {
+    entries
+        .iter()
+        .map(|entry| {
+            check_text("packages", entry)?;
+            pep508::parse(entry).map_err(|why| {
+                Error::usage(format!("`packages`: `{entry}` is not a requirement: {why}"))
+                    .with_help("write a PEP 508 requirement, as \"torchao>=0.10\", \"pkg[extra]\" or \"pkg @ https://…/pkg.whl\"")
+            })
+        })
+        .collect()
+}
+
+/// An index URL: https, a host, no credentials, no whitespace or quotes.
+pub fn check_index_url(key: &str, url: &str) -> Result<()> {
+    check_text(key, url)?;
+    let help =
+        "write an https:// URL of a package index, as https://download.pytorch.org/whl/cu128";
+    let Some(rest) = url.strip_prefix("https://") else {
+        return Err(Error::usage(format!(
+            "`{key}`: `{url}` is not an https:// URL; an index over plain http (or a file) could serve any code"
+        ))
+        .with_help(help));
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(Error::usage(format!("`{key}`: `{url}` names no host")).with_help(help));
+    }
+    if host.contains('@') {
+        return Err(Error::usage(format!(
+            "`{key}`: `{url}` holds credentials; the config is plain text in the repository"
+        ))
+        .with_help(
+            "use an index that needs no credentials, or pass them to uv outside the config",
+        ));
+    }
+    if url
+        .chars()
+        .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\' | '`'))
+    {
+        return Err(Error::usage(format!(
+            "`{key}`: `{url}` holds a space, a quote or a backslash"
+        ))
+        .with_help(help));
+    }
+    Ok(())
+}
+
+/// `env`: names `[A-Z_][A-Z0-9_]*`, none that looks like a secret, values on one line.
+pub fn check_env(env: &BTreeMap<String, String>) -> Result<()> {
+    for (name, value) in env {
+        let valid = name.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return Err(Error::usage(format!(
+                "`env`: `{name}` is not an environment variable name gpu-ci accepts"
+            ))
+            .with_help(
+                "use capitals, digits and `_`, not starting with a digit, as MAMBA_KEEP_CUDA_BUILD",
+            ));
+        }
+        if name.starts_with("GPU_CI_") || name.starts_with("MODAL_") {
+            return Err(Error::usage(format!(
+                "`env`: `{name}` is a name gpu-ci and Modal keep for themselves"
+            ))
+            .with_help("choose a name without the GPU_CI_ or MODAL_ prefix"));
+        }
+        if looks_secret(name) {
+            return Err(Error::usage(format!(
+                "`env`: `{name}` looks like a secret, and `env` values are plain text in the repository"
+            ))
+            .with_help(format!(
+                "keep it in a Modal secret (`modal secret create NAME {name}=…`) and name that secret in `modal-secrets`"
+            )));
+        }
+        check_text(&format!("env.{name}"), value)?;
+    }
+    Ok(())
+}
+
+/// `modal-secrets`: Modal's secret names (letters, digits, `-`, `_`, `.`; at most 64); none in
+/// fork mode.
+pub fn check_modal_secrets(names: &[String], fork_prs: bool) -> Result<()> {
+    for name in names {
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !valid {
+            return Err(Error::usage(format!(
+                "`modal-secrets`: `{name}` is not a Modal secret name"
+            ))
+            .with_help("Modal secret names are letters, digits, `-`, `_` and `.`, at most 64"));
+        }
+    }
+    if fork_prs && !names.is_empty() {
+        return Err(Error::usage(
+            "`modal-secrets` cannot be used with `fork-prs`: a fork's pull request runs its own code in the sandbox, which could read the secrets and send them anywhere",
+        )
+        .with_help("remove `modal-secrets`, or `fork-prs` (then only branches of this repository are tested)"));
+    }
+    Ok(())
+}
+
+/// `setup`: commands on one line each, not empty.
+pub fn check_setup(commands: &[String]) -> Result<()> {
+    for command in commands {
+        check_text("setup", command)?;
+        if command.trim().is_empty() {
+            return Err(
+                Error::usage("`setup`: a command is empty").with_help("remove the empty entry")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `apt`: Debian package names (Debian policy 5.6.1), optionally `=version`.
+pub fn check_apt(names: &[String]) -> Result<()> {
+    for entry in names {
+        let (name, version) = match entry.split_once('=') {
+            Some((name, version)) => (name, Some(version)),
+            None => (entry.as_str(), None),
+        };
+        let name_ok = name.len() >= 2
+            && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && name.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.')
+            });
+        let version_ok = version.is_none_or(|v| {
+            v.starts_with(|c: char| c.is_ascii_digit())
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '~' | ':' | '-'))
+        });
+        if !name_ok || !version_ok {
+            return Err(Error::usage(format!(
+                "`apt`: `{entry}` is not a Debian package name"
+            ))
+            .with_help("write names as apt-get takes them, as \"libgl1\" or \"ninja-build\" (lowercase, digits, + - .), optionally =VERSION"));
+        }
+    }
+    Ok(())
+}
+
+/// Where a list came from: the flag when given, else the config key, else empty.
+pub fn pick_list(
+    flag: &[String],
+    flag_source: Source,
+    config: &Option<Vec<String>>,
+    config_source: Source,
+) -> Sourced<Vec<String>> {
+    if !flag.is_empty() {
+        Sourced::new(flag.to_vec(), flag_source)
+    } else if let Some(list) = config {
+        Sourced::new(list.clone(), config_source)
+    } else {
+        Sourced::default(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names() {
+        for name in [
+            "HF_TOKEN",
+            "GITHUB_TOKEN",
+            "AWS_SECRET_ACCESS_KEY",
+            "API_KEY",
+            "OPENAI_APIKEY",
+            "DB_PASSWORD",
+            "GH_PAT",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+        ] {
+            assert!(looks_secret(name), "{name}");
+        }
+        for name in [
+            "MAMBA_KEEP_CUDA_BUILD",
+            "KERAS_BACKEND",
+            "TORCH_CUDA_ARCH_LIST",
+            "FLASH_ATTN_CUDA_ARCHS",
+        ] {
+            assert!(!looks_secret(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn cuda_versions() {
+        let cuda = Cuda::parse("12.8").unwrap();
+        assert_eq!(cuda.devel_image(), "nvidia/cuda:12.8.1-devel-ubuntu24.04");
+        assert_eq!(cuda.torch_index(), "https://download.pytorch.org/whl/cu128");
+        assert!(Cuda::parse("12.8.1").is_err());
+        assert!(Cuda::parse("12").is_err());
+    }
+
+    #[test]
+    fn apt_names() {
+        assert!(check_apt(&["libgl1".into(), "ninja-build".into(), "g++-12".into()]).is_ok());
+        assert!(check_apt(&["libc6=2.39-0ubuntu8".into()]).is_ok());
+        for bad in ["LibGL", "-y", "a", "x;rm", "pkg=", "pkg=$(x)", "lib gl"] {
+            assert!(check_apt(&[bad.into()]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn index_urls() {
+        assert!(check_index_url("index-url", "https://download.pytorch.org/whl/cu128").is_ok());
+        for bad in [
+            "http://pypi.org/simple",
+            "file:///tmp",
+            "https://",
+            "https://u:p@host/simple",
+            "https://host/a b",
+            "https://host/\"",
+        ] {
+            assert!(check_index_url("index-url", bad).is_err(), "{bad}");
+        }
+    }
+}

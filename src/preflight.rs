@@ -1,0 +1,420 @@
+//! The pre-flight resolve (issue 21): the image's dependency set, resolved by uv for the
+//! image's Python on Linux x86_64 (manylinux), with the image's indexes, in resolve-only mode,
+//! before any GPU second is billed. `doctor` reports it; `init` runs it when uv is at hand.
+//!
+//! uv runs isolated: in a temporary folder holding copies of what it reads (never the
+//! project's folder), with `--no-config` and `--no-build` (no code of the project or of its
+//! dependencies is run), an environment holding only PATH, HOME and the uv variables that say
+//! where PyPI is (`UV_DEFAULT_INDEX`, `UV_INDEX_URL`, for a mirror) or where the cache lives,
+//! and never a uv from inside the project.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::plan::TestPlan;
+use crate::plan::install::{InstallPlan, ProjectInstall};
+use crate::plan::pep508;
+use crate::project::{Framework, Project, read_regular};
+
+/// The platform the image's wheels must fit.
+pub const PLATFORM: &str = "x86_64-manylinux_2_28";
+
+/// What the pre-flight found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every input resolved; `packages` is the set, `(normalised name, version)`; `problems`
+    /// what the set lacks or mismatches, each with the key that fixes it.
+    Resolved {
+        packages: Vec<(String, String)>,
+        problems: Vec<Problem>,
+        /// What the resolve left out (dependencies only a build knows), for the detail line.
+        scope: String,
+    },
+    /// uv found no solution (or a package nowhere): its message and the key that fixes it.
+    Conflict { message: String, fix: String },
+    /// Not run, and why: never a silent pass.
+    Skipped(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub what: String,
+    pub fix: String,
+}
+
+/// A `uv` to run: on PATH, outside the project.
+fn find_uv(root: &Path) -> Option<PathBuf> {
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .filter(|dir| dir.is_absolute())
+        .filter(|dir| {
+            let dir = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+            !dir.starts_with(&root)
+        })
+        .map(|dir| dir.join("uv"))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The requirements the image adds to the project's own (framework builds, `packages`, what
+/// the build needs, pytest), one per line.
+fn added_requirements(plan: &TestPlan) -> Vec<String> {
+    let mut lines: Vec<String> =
+        crate::targets::modal::framework_packages(plan.framework.value, plan.framework_declared)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+    lines.extend(plan.recipe.packages.value.iter().map(ToString::to_string));
+    if plan.install_project.value != ProjectInstall::No {
+        lines.extend(plan.build_requires.iter().cloned());
+    }
+    lines.push("pytest".into());
+    lines
+}
+
+/// `-e .` and `.` lines install the project itself; the image drops them, and so does this.
+fn without_project_lines(text: &str) -> String {
+    text.lines()
+        .filter(|line| {
+            let line = line.trim();
+            let line = line.strip_prefix("-e").map_or(line, str::trim_start);
+            !(line == "." || (line.starts_with(".[") && line.ends_with(']')))
+        })
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+/// Resolves the image's dependency set; `uv` none: found on PATH.
+pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
+    let Some(uv) = find_uv(&project.root) else {
+        return Outcome::Skipped(
+            "uv is not installed here, so the image's dependencies were not resolved".into(),
+        );
+    };
+    let dir = match tempfile::Builder::new()
+        .prefix("gpu-ci-preflight-")
+        .tempdir()
+    {
+        Ok(dir) => dir,
+        Err(err) => return Outcome::Skipped(format!("no temporary folder: {err}")),
+    };
+    let mut sources: Vec<String> = Vec::new();
+    let mut extra_args: Vec<String> = Vec::new();
+    let mut scope = String::new();
+    match &plan.install {
+        InstallPlan::Uv {
+            groups,
+            extras,
+            locked: false,
+        } => {
+            let Some(text) = read_regular(&project.root, "pyproject.toml") else {
+                return Outcome::Skipped("pyproject.toml is not a regular file here".into());
+            };
+            if std::fs::write(dir.path().join("pyproject.toml"), text).is_err() {
+                return Outcome::Skipped("cannot copy pyproject.toml".into());
+            }
+            sources.push("pyproject.toml".into());
+            for extra in extras {
+                extra_args.extend(["--extra".into(), extra.clone()]);
+            }
+            for group in groups {
+                extra_args.extend(["--group".into(), format!("pyproject.toml:{group}")]);
+            }
+        }
+        InstallPlan::Uv { locked: true, .. } => {
+            scope = "; uv.lock pins the project's own dependencies (not resolved again)".into();
+        }
+        InstallPlan::Requirements { install, files } => {
+            for file in files {
+                let Some(text) = read_regular(&project.root, file) else {
+                    return Outcome::Skipped(format!("{file} is not a regular file here"));
+                };
+                let copy = dir.path().join(file);
+                let written = copy
+                    .parent()
+                    .is_some_and(|parent| std::fs::create_dir_all(parent).is_ok())
+                    && std::fs::write(&copy, without_project_lines(&text)).is_ok();
+                if !written {
+                    return Outcome::Skipped(format!("cannot copy {file}"));
+                }
+            }
+            for file in install {
+                extra_args.extend(["-r".into(), file.clone()]);
+            }
+        }
+        InstallPlan::Poetry { .. } => {
+            scope = "; Poetry resolves the project's own dependencies (not resolved here)".into();
+        }
+        InstallPlan::Source { .. } => {
+            scope =
+                "; only the project's build knows its own dependencies (setup.py), not resolved here"
+                    .into();
+        }
+        InstallPlan::Nothing => {}
+    }
+    let added = added_requirements(plan).join("\n") + "\n";
+    if std::fs::write(dir.path().join("gpu-ci-image.in"), added).is_err() {
+        return Outcome::Skipped("cannot write the image's requirements".into());
+    }
+    sources.push("gpu-ci-image.in".into());
+
+    let toolkit = crate::targets::modal::toolkit(plan, image_builds_cuda(plan));
+    let mut command = Command::new(&uv);
+    command
+        .current_dir(dir.path())
+        .env_clear()
+        .args(["pip", "compile", "--no-config", "--no-build", "--quiet"])
+        .args(["--no-header", "--no-annotate", "--color", "never"])
+        .args(["--python-version", &plan.python.value.to_string()])
+        .args(["--python-platform", PLATFORM])
+        .args(crate::targets::modal::index_args_of(plan))
+        .args(&sources)
+        .args(&extra_args);
+    for name in [
+        "PATH",
+        "HOME",
+        "UV_CACHE_DIR",
+        "XDG_CACHE_HOME",
+        "UV_DEFAULT_INDEX",
+        "UV_INDEX_URL",
+        "UV_OFFLINE",
+        "SSL_CERT_FILE",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    let output = match command.output() {
+        Ok(output) => output,
+        Err(err) => return Outcome::Skipped(format!("cannot run `{}`: {err}", uv.display())),
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        let message = shown(&stderr);
+        if is_network_failure(&stderr) {
+            return Outcome::Skipped(format!(
+                "the package index could not be reached, so nothing was resolved: {message}"
+            ));
+        }
+        return Outcome::Conflict {
+            fix: fix_for(&message, plan, toolkit.map(|t| t.version)),
+            message,
+        };
+    }
+    let packages = parse_compiled(&String::from_utf8_lossy(&output.stdout));
+    let mut problems = Vec::new();
+    problems.extend(missing_plugins(project, &packages));
+    if let Some(cuda) = toolkit
+        && plan.framework.value == Framework::Torch
+    {
+        problems.extend(cuda_mismatch(cuda.version, &packages));
+    }
+    Outcome::Resolved {
+        packages,
+        problems,
+        scope,
+    }
+}
+
+/// Whether the image compiles CUDA code (as the Modal target decides).
+fn image_builds_cuda(plan: &TestPlan) -> bool {
+    plan.builds_cuda && plan.install_project.value == ProjectInstall::InImage
+}
+
+/// uv's message, trimmed to what a screen holds, without control characters.
+fn shown(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
+        .collect();
+    let lines: Vec<&str> = cleaned
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut joined = lines
+        .iter()
+        .take(12)
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n");
+    if joined.len() > 2000 {
+        let cut = (0..=2000)
+            .rev()
+            .find(|i| joined.is_char_boundary(*i))
+            .unwrap_or(0);
+        joined.truncate(cut);
+        joined.push('…');
+    }
+    joined
+}
+
+fn is_network_failure(stderr: &str) -> bool {
+    let lower = stderr.to_ascii_lowercase();
+    // Offline, uv reports "no solution" and says why in a hint.
+    if lower.contains("because the network was disabled") {
+        return true;
+    }
+    [
+        "failed to fetch",
+        "error sending request",
+        "dns error",
+        "connection refused",
+        "network is unreachable",
+        "could not connect",
+        "timed out",
+        "network connectivity is disabled",
+        "offline",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle))
+        && !lower.contains("no solution found")
+}
+
+/// The key that fixes what uv refused.
+fn fix_for(message: &str, plan: &TestPlan, cuda: Option<&str>) -> String {
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("torch") && cuda.is_some() {
+        return format!(
+            "the image's CUDA is {}: set `cuda` to one the project's torch constraint has wheels for (`--cuda`), or loosen the constraint",
+            cuda.unwrap_or_default()
+        );
+    }
+    if lower.contains("not found in the package registry") || lower.contains("was not found in") {
+        return "a package no index has: add its index with `extra-index-urls` (or `index-url`), or correct its name in `packages`".into();
+    }
+    let source = match &plan.install {
+        InstallPlan::Uv { .. } => "`extra` or `group`",
+        InstallPlan::Requirements { .. } => "`requirements`",
+        _ => "the install source",
+    };
+    format!(
+        "the versions conflict: pin one that works in `packages`, or choose another {source}; `python` changes the Python they are resolved for"
+    )
+}
+
+/// `name==version` lines of `uv pip compile`'s output.
+fn parse_compiled(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(|line| line.split('#').next().unwrap_or_default().trim())
+        .filter_map(|line| line.split_once("=="))
+        .map(|(name, version)| {
+            let name = name.split('[').next().unwrap_or(name).trim();
+            let version = version.split([';', ' ']).next().unwrap_or(version).trim();
+            (pep508::normalize(name), version.to_string())
+        })
+        .collect()
+}
+
+/// Plugins the project's pytest config loads (`-p NAME` in addopts, `required_plugins`) that no
+/// package of the set provides.
+fn missing_plugins(project: &Project, packages: &[(String, String)]) -> Vec<Problem> {
+    let has = |name: &str| packages.iter().any(|(n, _)| n == name);
+    let options = &project.pytest.options;
+    let file = project.pytest.file.unwrap_or("the pytest config");
+    let mut problems = Vec::new();
+    for required in &options.required_plugins {
+        let name = required
+            .split(['<', '>', '=', '!', '~', '[', ';', ' '])
+            .next()
+            .unwrap_or(required);
+        if !name.is_empty() && !has(&pep508::normalize(name)) {
+            problems.push(Problem {
+                what: format!("{file} requires the pytest plugin `{name}` (required_plugins), which the image does not install"),
+                fix: format!("add it to `packages` (--package {name})"),
+            });
+        }
+    }
+    let words = crate::args::split(&options.addopts).unwrap_or_default();
+    let mut iter = words.iter();
+    while let Some(word) = iter.next() {
+        let module = if word == "-p" {
+            iter.next().cloned()
+        } else {
+            word.strip_prefix("-p")
+                .filter(|m| !m.is_empty())
+                .map(str::to_string)
+        };
+        let Some(module) = module else { continue };
+        if module.starts_with("no:") {
+            continue;
+        }
+        let top = module.split('.').next().unwrap_or(&module);
+        // A plugin module of the tree itself (`-p tests.plugin`) needs no package.
+        let local = project.root.join(top).is_dir()
+            || project.root.join(format!("{top}.py")).is_file()
+            || project.root.join("src").join(top).is_dir();
+        let name = pep508::normalize(top);
+        let dashed = name.strip_prefix("pytest-").unwrap_or(&name);
+        if local || has(&name) || has(&format!("pytest-{dashed}")) {
+            continue;
+        }
+        problems.push(Problem {
+            what: format!("{file}'s addopts load the pytest plugin `-p {module}`, which no package of the image provides"),
+            fix: format!("add its package to `packages` (as --package pytest-{dashed})"),
+        });
+    }
+    problems
+}
+
+/// torch in the set must be a build for the image's CUDA (`+cu128` for 12.8).
+fn cuda_mismatch(cuda: &str, packages: &[(String, String)]) -> Option<Problem> {
+    let (_, version) = packages.iter().find(|(name, _)| name == "torch")?;
+    let wanted = format!("cu{}", cuda.replace('.', ""));
+    let local = version.split_once('+').map(|(_, tag)| tag);
+    if local == Some(wanted.as_str()) {
+        return None;
+    }
+    Some(Problem {
+        what: format!(
+            "torch {version} is {}, but the image's CUDA toolkit is {cuda}: an extension built in the image would not load",
+            match local {
+                Some(tag) => format!("built for {tag}"),
+                None => "not a build tagged for a CUDA version".into(),
+            }
+        ),
+        fix: format!(
+            "set `cuda` to the CUDA of the torch the constraints allow, or relax the torch constraint so that PyTorch's {wanted} index serves it"
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiled_output_is_read() {
+        let text = "numpy==2.1.0\n    # via torch\ntorch==2.7.0+cu128 ; sys_platform == 'linux'\nPyTest_XDist==3.6\n";
+        assert_eq!(
+            parse_compiled(text),
+            vec![
+                ("numpy".to_string(), "2.1.0".to_string()),
+                ("torch".into(), "2.7.0+cu128".into()),
+                ("pytest-xdist".into(), "3.6".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn torch_must_match_the_toolkit() {
+        let set = |v: &str| vec![("torch".to_string(), v.to_string())];
+        assert!(cuda_mismatch("12.8", &set("2.7.0+cu128")).is_none());
+        let problem = cuda_mismatch("12.8", &set("2.4.0+cu121")).unwrap();
+        assert!(problem.what.contains("built for cu121"), "{problem:?}");
+        assert!(cuda_mismatch("12.8", &set("2.15.0")).is_some());
+        assert!(cuda_mismatch("12.8", &[]).is_none());
+    }
+
+    #[test]
+    fn project_lines_are_dropped() {
+        assert_eq!(
+            without_project_lines("-e .\n.[test]\nnumpy\n-e  .\n"),
+            "numpy\n"
+        );
+    }
+}

@@ -1,0 +1,369 @@
+//! The image recipe keys of issue 21 (`packages`, `index-url`, `extra-index-urls`, `env`,
+//! `modal-secrets`, `setup`, `apt`, `submodules`, `cuda`): each from its flag and its config
+//! key, with its source in `config`, a clear `error:` for a bad value, and what it changes in
+//! every target's files, snapshotted as a diff against the same project without it.
+
+use crate::common::{Project, add_config};
+use crate::snapshots::settings;
+
+/// Every file `init --ci github,gitlab,bitbucket` writes, but the lock (whose contexts repeat
+/// what the files say).
+const FILES: [&str; 9] = [
+    ".github/workflows/_modal-gpu-tests.yml",
+    ".github/workflows/label-gpu-tests.yml",
+    ".github/workflows/run-gpu-tests.yml",
+    ".modal/test_runner.py",
+    ".modal/in_container.py",
+    ".gitlab/gpu-ci.yml",
+    "bitbucket-pipelines.yml",
+    ".gitlab-ci.yml",
+    "pyproject.toml",
+];
+
+fn init_all(project: &Project, args: &[&str]) -> String {
+    let mut full = vec!["init", "--yes", "--ci", "github,gitlab,bitbucket"];
+    full.extend_from_slice(args);
+    project.gpu_ci(&full).success();
+    FILES
+        .iter()
+        .map(|rel| format!("=== {rel} ===\n{}", project.read(rel)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The unified diff from `before` to `after`, three lines of context, without the stamps'
+/// hash lines (which change with every byte of their file).
+fn diff(before: &str, after: &str) -> String {
+    let unstamped = |text: &str| {
+        text.lines()
+            .filter(|line| !line.contains("gpu-ci-hash: "))
+            .map(|line| format!("{line}\n"))
+            .collect::<String>()
+    };
+    let (before, after) = (unstamped(before), unstamped(after));
+    similar::TextDiff::from_lines(&before, &after)
+        .unified_diff()
+        .context_radius(3)
+        .to_string()
+}
+
+/// What each key changes, on a torch project (uv-groups-src: a uv.lock, a build system):
+/// one snapshot per key, the diff of every generated file and the config against the same
+/// project initialised without it.
+#[test]
+fn each_key_changes_exactly_its_part() {
+    let baseline = init_all(&Project::fixture("uv-groups-src"), &[]);
+    let cases: [(&str, &[&str]); 9] = [
+        (
+            "packages",
+            &[
+                "--package",
+                "torchao>=0.10",
+                "--package",
+                "triton; platform_machine == 'x86_64'",
+            ],
+        ),
+        (
+            "index-url",
+            &["--index-url", "https://pypi.example.org/simple"],
+        ),
+        (
+            "extra-index-urls",
+            &[
+                "--extra-index-url",
+                "https://download.pytorch.org/whl/cu128",
+                "--package",
+                "torchvision",
+            ],
+        ),
+        (
+            "env",
+            &[
+                "--env",
+                "MAMBA_KEEP_CUDA_BUILD=TRUE",
+                "--env",
+                "KERAS_BACKEND=it's \"jax\"",
+            ],
+        ),
+        ("modal-secrets", &["--modal-secret", "huggingface"]),
+        (
+            "setup",
+            &[
+                "--setup",
+                "python build_lib.py --quick",
+                "--setup",
+                "echo 'done'",
+            ],
+        ),
+        ("apt", &["--apt", "ninja-build", "--apt", "libgl1"]),
+        ("submodules", &["--submodules"]),
+        ("cuda", &["--cuda", "12.6"]),
+    ];
+    for (key, args) in cases {
+        let project = Project::fixture("uv-groups-src");
+        let text = diff(&baseline, &init_all(&project, args));
+        assert!(!text.is_empty(), "{key} changed nothing");
+        // The key is kept in the config, and `config` says where it came from.
+        let config = project.read("pyproject.toml");
+        assert!(
+            config.contains(&format!("\n{key} = "))
+                || config.contains(&format!("[tool.gpu-ci.{key}]")),
+            "{key}: {config}"
+        );
+        let json: serde_json::Value = serde_json::from_slice(
+            &project
+                .gpu_ci(&["config", "--json"])
+                .success()
+                .get_output()
+                .stdout,
+        )
+        .unwrap();
+        assert_eq!(json[key]["source"]["kind"], "config", "{key}: {json:#}");
+        settings().bind(|| insta::assert_snapshot!(format!("recipe-{key}"), text));
+    }
+}
+
+/// The config's keys give the same files as the flags, and `config` names the flag when one
+/// is given over them.
+#[test]
+fn config_keys_and_flags_agree() {
+    let by_flags = Project::fixture("extras-flat");
+    let flags = [
+        "--package",
+        "torchao>=0.10",
+        "--extra-index-url",
+        "https://download.pytorch.org/whl/cu128",
+        "--env",
+        "KERAS_BACKEND=jax",
+        "--setup",
+        "make native",
+        "--apt",
+        "ninja-build",
+        "--submodules",
+        "--cuda",
+        "12.8",
+        "--modal-secret",
+        "hf",
+    ];
+    let from_flags = init_all(&by_flags, &flags);
+    let by_config = Project::fixture("extras-flat");
+    add_config(
+        &by_config,
+        "packages = [\"torchao>=0.10\"]\nextra-index-urls = [\"https://download.pytorch.org/whl/cu128\"]\nsetup = [\"make native\"]\napt = [\"ninja-build\"]\nsubmodules = true\ncuda = \"12.8\"\nmodal-secrets = [\"hf\"]\n\n[tool.gpu-ci.env]\nKERAS_BACKEND = \"jax\"\n",
+    );
+    let from_config = init_all(&by_config, &[]);
+    let files = |text: &str| {
+        text.split("=== pyproject.toml ===")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(files(&from_flags), files(&from_config));
+    // A flag over the key: the flag is the source.
+    let json: serde_json::Value = serde_json::from_slice(
+        &by_config
+            .gpu_ci(&["config", "--json", "--env", "KERAS_BACKEND=torch"])
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["env"]["value"]["KERAS_BACKEND"], "torch");
+    assert_eq!(json["env"]["source"]["flag"], "--env");
+    assert_eq!(json["cuda"]["source"]["key"], "cuda");
+    // The table written back stays a `[tool.gpu-ci.env]` section.
+    assert!(
+        by_config
+            .read("pyproject.toml")
+            .contains("[tool.gpu-ci.env]\nKERAS_BACKEND = \"jax\"")
+    );
+}
+
+/// Each bad value is refused with one `error:` line naming the key, and nothing is written.
+#[test]
+fn bad_values_are_refused_before_anything_is_written() {
+    let cases: [(&[&str], &str); 16] = [
+        (
+            &["--package=-e ."],
+            "`packages`: `-e .` is not a requirement",
+        ),
+        (
+            &["--package", "pkg @ git+https://github.com/a/b"],
+            "not an https:// URL",
+        ),
+        (
+            &["--package", "torch>=2 ; os == 'linux'"],
+            "`os` is not a marker variable",
+        ),
+        (
+            &["--index-url", "http://pypi.example.org/simple"],
+            "`index-url`: `http://pypi.example.org/simple` is not an https:// URL",
+        ),
+        (
+            &["--extra-index-url", "https://user:pw@example.org/simple"],
+            "holds credentials",
+        ),
+        (
+            &["--env", "HF_TOKEN=hf_abc"],
+            "`env`: `HF_TOKEN` looks like a secret",
+        ),
+        (&["--env", "AWS_SECRET_ACCESS_KEY=x"], "looks like a secret"),
+        (
+            &["--env", "lower=x"],
+            "`env`: `lower` is not an environment variable name",
+        ),
+        (&["--env", "NOVALUE"], "--env `NOVALUE` is not NAME=VALUE"),
+        (&["--env", "GPU_CI_PYTHON=3.9"], "keep for themselves"),
+        (
+            &["--modal-secret", "hf", "--fork-prs"],
+            "`modal-secrets` cannot be used with `fork-prs`",
+        ),
+        (
+            &["--modal-secret", "a b"],
+            "`modal-secrets`: `a b` is not a Modal secret name",
+        ),
+        (
+            &["--setup", "make\necho hi"],
+            "`setup` may not contain newlines",
+        ),
+        (
+            &["--apt", "ninja-build;rm -rf /"],
+            "`apt`: `ninja-build;rm -rf /` is not a Debian package name",
+        ),
+        (&["--cuda", "12.3"], "unknown CUDA version `12.3`"),
+        (&["--cuda", "12.8.1"], "unknown CUDA version `12.8.1`"),
+    ];
+    for (args, message) in cases {
+        let project = Project::fixture("uv-groups-src");
+        let before = project.snapshot_tree();
+        let mut full = vec!["init", "--yes"];
+        full.extend_from_slice(args);
+        let output = project.gpu_ci(&full).code(2).get_output().clone();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(stderr.contains("help: "), "{args:?}: {stderr}");
+        assert_eq!(project.snapshot_tree(), before, "{args:?} wrote something");
+    }
+    // The same checks guard the config keys.
+    let project = Project::fixture("uv-groups-src");
+    add_config(&project, "env = { HF_TOKEN = \"hf_abc\" }\n");
+    project
+        .gpu_ci(&["config"])
+        .code(2)
+        .stderr(predicates::str::contains(
+            "error: `env`: `HF_TOKEN` looks like a secret",
+        ))
+        .stderr(predicates::str::contains("modal-secrets"));
+    let project = Project::fixture("uv-groups-src");
+    add_config(&project, "packages = \"torchao\"\n");
+    project
+        .gpu_ci(&["config"])
+        .code(2)
+        .stderr(predicates::str::contains(
+            "error: `packages` in [tool.gpu-ci] in pyproject.toml must be a list of strings",
+        ));
+}
+
+/// A value that is hostile to the file it lands in reaches it only as a quoted literal: the
+/// runner still parses, and the value is one string of it.
+#[test]
+fn hostile_values_stay_data() {
+    let project = Project::fixture("uv-groups-src");
+    let env_value = "\"); import os; os.system('id') #";
+    let setup = "echo \"$(id)\" '\\' \"\"\"";
+    project
+        .gpu_ci(&[
+            "init",
+            "--yes",
+            "--env",
+            &format!("KERAS_BACKEND={env_value}"),
+            "--setup",
+            setup,
+        ])
+        .success();
+    let runner = project.read(".modal/test_runner.py");
+    let env_literal = serde_json::to_string(env_value).unwrap();
+    assert!(
+        runner.contains(&format!(".env({{\"KERAS_BACKEND\": {env_literal}}})")),
+        "{runner}"
+    );
+    let setup_literal = serde_json::to_string(setup).unwrap();
+    assert!(runner.contains(&format!("+ {setup_literal})")), "{runner}");
+}
+
+/// `.gitmodules` turns `submodules` on, with a note, and `--no-submodules` off; no file, off.
+#[test]
+fn submodules_follow_gitmodules() {
+    let project = Project::fixture("uv-groups-src");
+    project.write(
+        ".gitmodules",
+        "[submodule \"csrc/cutlass\"]\n\tpath = csrc/cutlass\n\turl = https://github.com/NVIDIA/cutlass.git\n",
+    );
+    project
+        .gpu_ci(&["init", "--yes", "--ci", "github,gitlab,bitbucket"])
+        .success()
+        .stderr(predicates::str::contains(
+            "the project has git submodules (.gitmodules)",
+        ));
+    assert!(
+        project
+            .read(".github/workflows/_modal-gpu-tests.yml")
+            .contains("submodules: recursive")
+    );
+    assert!(
+        project
+            .read(".gitlab/gpu-ci.yml")
+            .contains("GIT_SUBMODULE_STRATEGY: recursive")
+    );
+    assert!(
+        project
+            .read("bitbucket-pipelines.yml")
+            .contains("git submodule update --init --recursive")
+    );
+    // Detected each time, not written to the config.
+    assert!(!project.read("pyproject.toml").contains("submodules"));
+    let json: serde_json::Value = serde_json::from_slice(
+        &project
+            .gpu_ci(&["config", "--json"])
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["submodules"]["source"]["from"], ".gitmodules");
+
+    let off = Project::fixture("uv-groups-src");
+    off.write(".gitmodules", "");
+    off.gpu_ci(&["init", "--yes", "--no-submodules"]).success();
+    assert!(
+        !off.read(".github/workflows/_modal-gpu-tests.yml")
+            .contains("submodules:")
+    );
+    assert!(off.read("pyproject.toml").contains("submodules = false"));
+
+    let none = Project::fixture("uv-groups-src");
+    none.gpu_ci(&["init", "--yes"]).success();
+    assert!(
+        !none
+            .read(".github/workflows/_modal-gpu-tests.yml")
+            .contains("submodules:")
+    );
+}
+
+/// With a lock, the indexes serve only what the image adds, and a note says so.
+#[test]
+fn indexes_beside_a_lock_are_explained() {
+    let project = Project::fixture("uv-groups-src");
+    project
+        .gpu_ci(&[
+            "init",
+            "--yes",
+            "--index-url",
+            "https://pypi.example.org/simple",
+        ])
+        .success()
+        .stderr(predicates::str::contains(
+            "note: uv.lock decides where the project's own dependencies come from",
+        ));
+}

@@ -1,0 +1,263 @@
+//! The pre-flight resolve of issue 21, with the uv scripts/test.sh installs, against a local
+//! index of small wheels this test builds and serves on 127.0.0.1 (never the internet): a
+//! conflict between the chosen extra and the project's dependencies, a pytest plugin the
+//! project's config loads that the image lacks, and a set that resolves.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::common::{Project, gpu_ci};
+use crate::installed::{python, tool};
+
+/// Writes `name-version-py3-none-any.whl` files (METADATA with `Requires-Dist`) and a PEP 503
+/// simple index of them under `root/simple/`.
+const MAKE_INDEX: &str = r#"
+import hashlib, pathlib, sys, zipfile
+root = pathlib.Path(sys.argv[1])
+wheels = root / "files"
+wheels.mkdir(parents=True)
+projects = {}
+for spec in sys.argv[2:]:
+    name, version, *requires = spec.split("|")
+    dist = name.replace("-", "_")
+    path = wheels / f"{dist}-{version}-py3-none-any.whl"
+    info = f"{dist}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(
+        f"Requires-Dist: {r}\n" for r in requires
+    )
+    with zipfile.ZipFile(path, "w") as wheel:
+        wheel.writestr(f"{dist}/__init__.py", "")
+        wheel.writestr(f"{info}/METADATA", metadata)
+        wheel.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        wheel.writestr(f"{info}/RECORD", "")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    projects.setdefault(name, []).append(f'<a href="../../files/{path.name}#sha256={digest}">{path.name}</a>')
+simple = root / "simple"
+simple.mkdir()
+links = []
+for name, files in projects.items():
+    (simple / name).mkdir()
+    (simple / name / "index.html").write_text("<html><body>" + "\n".join(files) + "</body></html>")
+    links.append(f'<a href="{name}/">{name}</a>')
+(simple / "index.html").write_text("<html><body>" + "\n".join(links) + "</body></html>")
+"#;
+
+/// A static file server on 127.0.0.1 (a free port), stopped by pid when dropped.
+struct Index {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Index {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const SERVE: &str = r#"
+import functools, http.server, sys
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+handler = functools.partial(Quiet, directory=sys.argv[1])
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+fn index(wheels: &[&str]) -> Index {
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new(python())
+        .arg("-c")
+        .arg(MAKE_INDEX)
+        .arg(dir.path())
+        .args(wheels)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut child = Command::new(python())
+        .arg("-c")
+        .arg(SERVE)
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = format!("http://127.0.0.1:{}/simple", line.trim());
+    Index {
+        child,
+        url,
+        _dir: dir,
+    }
+}
+
+/// A PATH whose only uv is the one scripts/test.sh installs.
+fn path_with_uv() -> String {
+    let uv: PathBuf = tool("uv");
+    let dir = uv.parent().unwrap().to_path_buf();
+    let git = Path::new("/usr/bin");
+    std::env::join_paths([dir.as_path(), git])
+        .unwrap()
+        .into_string()
+        .unwrap()
+}
+
+fn project(pyproject: &str) -> Project {
+    let project = Project::empty();
+    project.write("pyproject.toml", pyproject);
+    project.write("tests/test_x.py", "def test_x():\n    pass\n");
+    project
+}
+
+fn doctor_json(project: &Project, index: &Index) -> serde_json::Value {
+    let output = gpu_ci()
+        .arg("-C")
+        .arg(&project.root)
+        .args(["doctor", "--json"])
+        .env("PATH", path_with_uv())
+        .env_remove("UV_OFFLINE")
+        .env("UV_DEFAULT_INDEX", &index.url)
+        .env("UV_CACHE_DIR", project.path(".uv-cache"))
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "preflight")
+        .cloned()
+        .unwrap_or_else(|| panic!("no preflight check: {json:#}"))
+}
+
+const PROJECT: &str = r#"[project]
+name = "demo"
+version = "0.1"
+requires-python = ">=3.10"
+dependencies = ["numlib>=2"]
+
+[project.optional-dependencies]
+test = ["oldtool"]
+
+[tool.gpu-ci]
+python = "3.12"
+extra = "test"
+"#;
+
+const WHEELS: [&str; 5] = [
+    "numlib|1.0",
+    "numlib|2.0",
+    // oldtool needs numlib<2: the `test` extra cannot go with the project's numlib>=2.
+    "oldtool|1.0|numlib<2",
+    "pytest|8.0",
+    "pytest-timeout|2.0|pytest",
+];
+
+#[test]
+fn conflicting_extras_are_reported_with_uvs_message_and_the_key_that_fixes_them() {
+    let index = index(&WHEELS);
+    let project = project(PROJECT);
+    let check = doctor_json(&project, &index);
+    assert_eq!(check["status"], "fail", "{check:#}");
+    let detail = check["detail"].as_str().unwrap();
+    assert!(detail.contains("Python 3.12 on Linux x86_64"), "{detail}");
+    assert!(detail.contains("oldtool"), "{detail}");
+    assert!(detail.contains("numlib"), "{detail}");
+    assert!(
+        check["fix"].as_str().unwrap().contains("`packages`"),
+        "{check:#}"
+    );
+}
+
+#[test]
+fn a_set_that_resolves_passes_and_a_missing_plugin_fails() {
+    let index = index(&WHEELS);
+    let resolving = PROJECT.replace("test = [\"oldtool\"]", "test = []");
+    let project = project(&resolving);
+    let check = doctor_json(&project, &index);
+    assert_eq!(check["status"], "pass", "{check:#}");
+    // numlib and pytest.
+    assert!(
+        check["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 packages for Python 3.12 on Linux x86_64"),
+        "{check:#}"
+    );
+
+    // The project's pytest config loads plugins the image does not install.
+    let with_plugins = format!(
+        "{resolving}\n[tool.pytest.ini_options]\naddopts = \"-p timeout -p no:cacheprovider\"\nrequired_plugins = [\"pytest-timeout>=2\"]\n"
+    );
+    let project = self::project(&with_plugins);
+    let check = doctor_json(&project, &index);
+    assert_eq!(check["status"], "fail", "{check:#}");
+    let detail = check["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("`pytest-timeout` (required_plugins)"),
+        "{detail}"
+    );
+    assert!(detail.contains("`-p timeout`"), "{detail}");
+    assert!(!detail.contains("cacheprovider"), "{detail}");
+    // `packages` is the key that fixes it.
+    let fixed = with_plugins.replace(
+        "extra = \"test\"\n",
+        "extra = \"test\"\npackages = [\"pytest-timeout\"]\n",
+    );
+    let project = self::project(&fixed);
+    assert_eq!(doctor_json(&project, &index)["status"], "pass");
+}
+
+/// Without uv, or without a network, the check says it was skipped; it never passes.
+#[test]
+fn without_uv_or_an_index_the_check_is_skipped() {
+    let project = project(PROJECT);
+    let json: serde_json::Value = serde_json::from_slice(
+        &gpu_ci()
+            .arg("-C")
+            .arg(&project.root)
+            .args(["doctor", "--json"])
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let check = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "preflight")
+        .unwrap();
+    assert_eq!(check["status"], "skip", "{check:#}");
+    assert!(
+        check["detail"]
+            .as_str()
+            .unwrap()
+            .contains("uv is not installed")
+    );
+
+    // uv, offline (as every other test runs it).
+    let output = gpu_ci()
+        .arg("-C")
+        .arg(&project.root)
+        .args(["doctor", "--json"])
+        .env("PATH", path_with_uv())
+        .env("UV_CACHE_DIR", project.path(".uv-cache"))
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let check = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "preflight")
+        .unwrap();
+    assert_eq!(check["status"], "skip", "{check:#}");
+}
