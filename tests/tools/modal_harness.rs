@@ -543,9 +543,7 @@ fn a_sandbox_that_failed_to_start_is_retried_on_the_fallback_gpu() {
         stderr.contains("the sandbox failed to start (ResourceExhaustedError"),
         "{stderr}"
     );
-    assert!(
-        shown(&project.read("test-outputs/summary.md")).contains("**GPU:** A100-80GB")
-    );
+    assert!(shown(&project.read("test-outputs/summary.md")).contains("**GPU:** A100-80GB"));
 
     // A failed image build is not retried, and starts no sandbox.
     let api = ModalApi::start(json!({"build_failure": "Image build failed (harness)"}));
@@ -572,9 +570,7 @@ fn the_deadline_stops_the_run_with_124_and_ends_the_sandbox() {
         8
     );
     assert_eq!(api.kind("sandbox-terminate").len(), 1);
-    assert!(
-        shown(&project.read("test-outputs/summary.md")).contains("stopped at the deadline")
-    );
+    assert!(shown(&project.read("test-outputs/summary.md")).contains("stopped at the deadline"));
 
     // Modal ends the sandbox first (its lifetime cut to 3 s here).
     let api = ModalApi::start(json!({"sandbox_lifetime": 3}));
@@ -582,9 +578,7 @@ fn the_deadline_stops_the_run_with_124_and_ends_the_sandbox() {
     assert_eq!(output.status.code(), Some(124), "{}", describe(&output));
     assert_eq!(api.kind("sandbox-timeout").len(), 1);
     assert_eq!(api.requests("SandboxCreate").len(), 1);
-    assert!(
-        shown(&project.read("test-outputs/summary.md")).contains("stopped at the deadline")
-    );
+    assert!(shown(&project.read("test-outputs/summary.md")).contains("stopped at the deadline"));
 }
 
 /// A container lost in the middle of the tests: the run fails, says so, and re-runs nothing.

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::common::{FIXTURES, Project, describe, shown};
 use crate::installed::{runner_python, tool};
-use crate::modal_api::{ModalApi, modal_run};
+use crate::modal_api::{ModalApi, gpu_ci_run, modal_run};
 
 const RUNNER: &str = ".modal/test_runner.py";
 const IN_CONTAINER: &str = ".modal/in_container.py";
@@ -1137,37 +1137,55 @@ fn the_recipe_reaches_the_image_and_the_sandbox() {
             "python build_lib.py",
         ],
     );
-    let run = run_fake(&project, &[]);
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    let build = run.events("build");
-    let steps = build[0]["steps"].as_array().unwrap();
-    let step = |name: &str| {
-        steps
+    let api = ModalApi::start(serde_json::json!({}));
+    let output = gpu_ci_run(&api, &project, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    // The Dockerfile commands the real client made of each layer.
+    let commands: Vec<String> = api.layers().into_iter().flatten().collect();
+    let position = |wanted: &dyn Fn(&str) -> bool, what: &str| {
+        commands
             .iter()
-            .find(|s| s["step"] == name)
-            .unwrap_or_else(|| panic!("no {name}: {steps:#?}"))
+            .position(|c| wanted(c))
+            .unwrap_or_else(|| panic!("no {what}: {commands:#?}"))
     };
-    assert_eq!(
-        step("apt_install")["packages"],
-        serde_json::json!(["git", "ninja-build"])
+    let apt = position(
+        &|c| c.contains("apt-get install") && c.contains("git") && c.contains("ninja-build"),
+        "apt-get install of git and ninja-build",
     );
-    assert_eq!(
-        step("env")["variables"],
-        serde_json::json!({"KERAS_BACKEND": hostile})
+    // The hostile value stays one string: the image's environment, not Python source.
+    let env = position(
+        &|c| c.starts_with("ENV ") && c.contains("KERAS_BACKEND") && c.contains("os.system"),
+        "the env layer",
     );
-    let packages = steps
-        .iter()
-        .find(|s| s["step"] == "uv_pip_install" && s["packages"][0] == "torchao>=0.10")
-        .unwrap_or_else(|| panic!("{steps:#?}"));
-    assert_eq!(
-        packages["extra_options"],
-        "--extra-index-url https://download.pytorch.org/whl/cu128 --index-strategy first-index"
+    let packages = position(
+        &|c| {
+            c.contains("uv pip install")
+                && c.contains("torchao>=0.10")
+                && c.contains("--extra-index-url https://download.pytorch.org/whl/cu128")
+                && c.contains("--index-strategy first-index")
+        },
+        "the packages with their index",
     );
+    let setup = position(
+        &|c| c.contains("cd /root/project && python build_lib.py"),
+        "the setup command",
+    );
+    assert!(apt < packages && packages < setup, "{commands:#?}");
+    assert!(env < setup, "{commands:#?}");
+    // The Modal secret is looked up by name and attached to the sandbox.
+    let secrets = api.requests("SecretGetOrCreate");
     assert!(
-        steps.iter().any(|s| s["step"] == "run_commands"
-            && s["commands"][0] == "cd /root/project && python build_lib.py"),
-        "{steps:#?}"
+        secrets
+            .iter()
+            .any(|s| s.to_string().contains("huggingface")),
+        "{secrets:#?}"
     );
-    let create = run.events("create");
-    assert_eq!(create[0]["secrets"], serde_json::json!(["huggingface"]));
+    let create = &api.requests("SandboxCreate")[0];
+    assert!(
+        !create["definition"]["secret_ids"]
+            .as_array()
+            .map(Vec::is_empty)
+            .unwrap_or(true),
+        "no secret on the sandbox: {create:#}"
+    );
 }
