@@ -2,6 +2,7 @@
 
 pub mod ci;
 pub mod ini;
+pub mod own_ci;
 pub mod pyproject;
 pub mod pytest;
 pub mod python;
