@@ -128,6 +128,8 @@ pub struct Project {
     pub setup_py_python: Option<String>,
     /// Extras setup.py's text defines.
     pub setup_py_extras: Vec<String>,
+    /// setup.py's text, read (never run), for names a function in it may compute.
+    pub setup_py_text: Option<String>,
     /// The project's compiled parts (an extension module, a native build backend), if any.
     pub compiled: Option<Compiled>,
     /// Requirements files (`requirements*.txt|in`, `*-requirements.txt`, `requirements/`), sorted.
@@ -141,6 +143,9 @@ pub struct Project {
     pub framework: Framework,
     /// Which file named the framework, for the note.
     pub framework_source: Option<String>,
+    /// The job of the project's own CI the GPU run follows (a GPU job, else a CPU job that
+    /// runs pytest), with what it installs, sets and runs.
+    pub ci_job: Option<own_ci::CiJob>,
 }
 
 /// Why a project has compiled parts.
@@ -318,6 +323,7 @@ impl Project {
         };
         let tests = find_tests(root, &pytest, layout);
         let tests_beyond_testpaths = tests_folder_beyond(root, &pytest);
+        let ci_job = own_ci::detect(root);
 
         Ok(Project {
             root: root.to_path_buf(),
@@ -330,6 +336,7 @@ impl Project {
                 .map(setup_cfg::setup_py_extras)
                 .unwrap_or_default(),
             compiled: compiled_parts(pyproject.as_ref(), setup_py.as_deref()),
+            setup_py_text: setup_py.clone(),
             setup_cfg,
             pyproject,
             requirements,
@@ -340,6 +347,7 @@ impl Project {
             layout,
             framework,
             framework_source,
+            ci_job,
         })
     }
 
@@ -392,14 +400,26 @@ impl Project {
                 found.push(InstallSource::Extra(name.into()));
             }
         }
-        let mut by_role: Vec<(requirements::Role, &String)> = self
+        // A per-package subfolder named for the project (`requirements/<pkg>/test.txt`) first.
+        let own = requirements::normalise(&self.name());
+        let mut by_role: Vec<(requirements::Role, bool, &String)> = self
             .requirements
             .iter()
-            .map(|path| (requirements::role(path), path))
-            .filter(|(role, _)| *role != requirements::Role::Other)
+            .map(|path| {
+                let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+                let named = folder.starts_with("requirements/")
+                    && requirements::normalise(&folder["requirements/".len()..]) == own;
+                (requirements::role(path), !named, path)
+            })
+            .filter(|(role, _, _)| {
+                !matches!(
+                    role,
+                    requirements::Role::Other | requirements::Role::Tooling
+                )
+            })
             .collect();
         by_role.sort();
-        for (_, path) in by_role {
+        for (_, _, path) in by_role {
             let candidate = InstallSource::Requirements(path.clone());
             if !found.contains(&candidate) {
                 found.push(candidate);
@@ -493,6 +513,15 @@ impl Project {
             }
         }
         extras
+    }
+
+    /// Whether setup.py's text names `extra` as a quoted string, where setup.py owns the
+    /// dependencies: extras a function in setup.py computes are installed by name.
+    pub fn setup_py_names_extra(&self, extra: &str) -> bool {
+        self.dependencies_outside_pyproject()
+            && self.setup_py_text.as_deref().is_some_and(|text| {
+                text.contains(&format!("\"{extra}\"")) || text.contains(&format!("'{extra}'"))
+            })
     }
 
     /// Dependencies live in setup.py or setup.cfg (no `[project]` table, no Poetry): only the

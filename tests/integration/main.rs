@@ -18,6 +18,7 @@ mod hardening;
 mod harness;
 mod hostile_server;
 mod init;
+mod own_ci;
 mod pin;
 mod prompts;
 mod quoting;

@@ -1,0 +1,114 @@
+//! Issue 22: the project's own GPU CI as a source. Its GPU job's pytest command, install and
+//! environment decide the GPU run, each value with the line it came from.
+
+use predicates::prelude::*;
+
+use crate::common::Project;
+
+fn config_json(project: &Project, args: &[&str]) -> serde_json::Value {
+    let mut full = vec!["config", "--json"];
+    full.extend_from_slice(args);
+    let output = project.gpu_ci(&full).success().get_output().stdout.clone();
+    serde_json::from_slice(&output).unwrap()
+}
+
+const GPU_WORKFLOW: &str = ".github/workflows/gpu_test.yaml";
+
+#[test]
+fn the_gpu_jobs_pytest_command_and_install_are_followed_with_their_lines() {
+    let project = Project::fixture("own-gpu-ci");
+    let json = config_json(&project, &[]);
+    assert_eq!(json["test-path"]["value"], "tests", "{json:#}");
+    assert_eq!(
+        json["test-path"]["source"]["from"],
+        format!("{GPU_WORKFLOW}:36")
+    );
+    // The project's own integration switch and exclusion; coverage and reports are the runner's.
+    assert_eq!(
+        json["pytest-args"]["value"],
+        "-v --ignore tests/export --with-integration"
+    );
+    assert_eq!(
+        json["pytest-args"]["source"]["from"],
+        format!("{GPU_WORKFLOW}:36")
+    );
+    assert_eq!(json["extra"]["value"], "dev");
+    assert_eq!(
+        json["extra"]["source"]["from"],
+        format!("{GPU_WORKFLOW}:30")
+    );
+    assert_eq!(json["framework"]["value"], "torch");
+
+    // What gpu-ci's recipe keys would carry, named with the value to set and its line; the
+    // secret's reference is never taken, the nightly step (not the matrix's first) never read.
+    let init = project.gpu_ci(&["init", "--yes"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    for expected in [
+        "following the project's GPU job `gpu_test` in .github/workflows/gpu_test.yaml (GPU by its runner `linux.g5.12xlarge.nvidia.gpu`)",
+        "`packages = [\"torch\", \"torchvision\", \"torchao\", \"lm-eval==0.4.5\"]` would give the image (detected: .github/workflows/gpu_test.yaml:27, .github/workflows/gpu_test.yaml:31)",
+        "`env = { TOKENIZERS_PARALLELISM = \"false\", RUN_ONLY_CUDA_TESTS = \"1\" }` would give the image (detected: .github/workflows/gpu_test.yaml:7, .github/workflows/gpu_test.yaml:16)",
+        "`submodules = \"recursive\"` would give the image (detected: .github/workflows/gpu_test.yaml:21)",
+        "`${{ secrets.HF_TOKEN }}` in .github/workflows/gpu_test.yaml has no value the workflow gives; left out",
+        "the matrix of `gpu_test` in .github/workflows/gpu_test.yaml gives `torch-version` several values; using the first, `stable`",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+    assert!(!stderr.contains("nightly/cu128"), "{stderr}");
+    assert!(!stderr.contains("whl/cpu"), "{stderr}");
+    let config = project.read("pyproject.toml");
+    assert!(
+        config.contains("pytest-args = \"-v --ignore tests/export --with-integration\""),
+        "{config}"
+    );
+    // A flag still wins over the CI job.
+    let json = config_json(&project, &["--pytest-args", "-x"]);
+    assert_eq!(json["pytest-args"]["value"], "-x");
+}
+
+#[test]
+fn a_cpu_job_counts_only_without_a_gpu_job_and_never_its_cpu_only_selection() {
+    let project = Project::fixture("own-gpu-ci");
+    std::fs::remove_file(project.path(GPU_WORKFLOW)).unwrap();
+    let json = config_json(&project, &[]);
+    assert_eq!(json["test-path"]["value"], "tests", "{json:#}");
+    assert_eq!(
+        json["test-path"]["source"]["from"],
+        ".github/workflows/unit_test.yaml:11"
+    );
+    // `-m "not gpu"` is the CPU job's; the GPU run selects the gpu marker instead.
+    let args = json["pytest-args"]["value"].as_str().unwrap();
+    assert!(!args.contains("not gpu"), "{args}");
+    assert!(args.ends_with("-m gpu"), "{args}");
+    project
+        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .success()
+        .stderr(predicate::str::contains(
+            "following the project's CPU job `unit_tests` in .github/workflows/unit_test.yaml (no GPU job found)",
+        ))
+        .stderr(predicate::str::contains(
+            "installs from the CPU-only index `https://download.pytorch.org/whl/cpu`; left out",
+        ));
+}
+
+/// Code under test is hostile: its workflow's text reaches notes, the config and the runner
+/// only escaped or checked.
+#[test]
+fn a_workflows_hostile_text_is_escaped_in_notes_and_never_reaches_the_plan_unchecked() {
+    let project = Project::fixture("own-gpu-ci");
+    project.write(
+        GPU_WORKFLOW,
+        "jobs:\n  \"gpu\\e[2Jjob\":\n    runs-on: gpu\n    env:\n      EVIL: \"a\\nb\"\n    steps:\n      - run: \"pytest 'tests/a\\tb' -k 'x\\e[31m'\"\n      - run: pip install \"../outside\" \"/etc/passwd\" 'torch; python_version>\"3\"'\n",
+    );
+    project.write("tests/a\tb/test_x.py", "");
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+    assert!(stderr.contains("gpu\\u{1b}[2Jjob"), "{stderr}");
+    let json = config_json(&project, &[]);
+    // A path with a tab cannot be a test-path value; an option with an escape cannot be an
+    // argument: both stay out, and detection falls back to the static guesses.
+    assert_eq!(json["test-path"]["value"], "tests/", "{json:#}");
+    assert_eq!(json["pytest-args"]["value"], "-v -m gpu", "{json:#}");
+    assert!(stderr.contains(r#"EVIL = "a\nb""#), "{stderr}");
+    assert!(stderr.contains("`../outside`, a path or file"), "{stderr}");
+}
