@@ -396,7 +396,7 @@ impl Project {
                     found.push(InstallSource::PoetryGroup(name.into()));
                 }
             }
-            if extras.iter().any(|e| e == name) {
+            if extras.iter().any(|e| e == name) || self.setup_py_names_extra(name) {
                 found.push(InstallSource::Extra(name.into()));
             }
         }
@@ -455,7 +455,7 @@ impl Project {
         }
         if let Some(name) = extra {
             let extras = self.extras();
-            if extras.iter().any(|e| e == name) {
+            if extras.iter().any(|e| e == name) || self.setup_py_names_extra(name) {
                 return Ok(Some(InstallSource::Extra(name.into())));
             }
             let file = if self.has_pep621() || !self.dependencies_outside_pyproject() {
@@ -495,7 +495,7 @@ impl Project {
     /// The extras the project declares: `[project.optional-dependencies]`, else setup.cfg's
     /// `extras_require`, else the ones setup.py's text defines.
     pub fn extras(&self) -> Vec<String> {
-        if self.has_pep621() {
+        if self.has_pep621() && !self.is_dynamic("optional-dependencies") {
             return self
                 .pyproject
                 .as_ref()
@@ -515,19 +515,44 @@ impl Project {
         extras
     }
 
-    /// Whether setup.py's text names `extra` as a quoted string, where setup.py owns the
-    /// dependencies: extras a function in setup.py computes are installed by name.
+    /// Whether setup.py's text names `extra` as a key, where setup.py owns the dependencies:
+    /// extras a function in setup.py computes are installed by name. A key is a quoted name
+    /// followed by `:` or `]` (`{"dev": …}`, `extras["dev"]`) or paired with a list
+    /// (`("dev", [...])`); `exclude=("tests",)` is not one.
     pub fn setup_py_names_extra(&self, extra: &str) -> bool {
+        let Some(text) = self.setup_py_text.as_deref() else {
+            return false;
+        };
         self.dependencies_outside_pyproject()
-            && self.setup_py_text.as_deref().is_some_and(|text| {
-                text.contains(&format!("\"{extra}\"")) || text.contains(&format!("'{extra}'"))
+            && ['"', '\''].into_iter().any(|quote| {
+                let quoted = format!("{quote}{extra}{quote}");
+                text.match_indices(&quoted).any(|(at, _)| {
+                    let after = text[at + quoted.len()..].trim_start();
+                    after.starts_with(':')
+                        || after.starts_with(']')
+                        || after
+                            .strip_prefix(',')
+                            .is_some_and(|rest| rest.trim_start().starts_with(['[', '(']))
+                })
             })
     }
 
     /// Dependencies live in setup.py or setup.cfg (no `[project]` table, no Poetry): only the
     /// project's build can say what they are.
     pub fn dependencies_outside_pyproject(&self) -> bool {
-        !self.has_pep621() && !self.is_poetry() && (self.has_setup_py || self.setup_cfg.is_some())
+        let declared_here = if self.has_pep621() {
+            !self.is_dynamic("dependencies")
+        } else {
+            self.is_poetry()
+        };
+        !declared_here && (self.has_setup_py || self.setup_cfg.is_some())
+    }
+
+    /// Whether `[project] dynamic` leaves `field` to the build backend.
+    fn is_dynamic(&self, field: &str) -> bool {
+        self.pyproject
+            .as_ref()
+            .is_some_and(|p| p.dynamic.iter().any(|d| d == field))
     }
 
     /// The project builds as a package: `[build-system]`, setup.py or setup.cfg.

@@ -112,3 +112,64 @@ fn a_workflows_hostile_text_is_escaped_in_notes_and_never_reaches_the_plan_unche
     assert!(stderr.contains(r#"EVIL = "a\nb""#), "{stderr}");
     assert!(stderr.contains("`../outside`, a path or file"), "{stderr}");
 }
+
+/// `dynamic = ["dependencies", "optional-dependencies"]`: setup.py owns them. A bare pyproject
+/// install gave one package and every test failed at import.
+#[test]
+fn dynamic_dependencies_install_the_project_with_its_extra_from_setup_py() {
+    let project = Project::empty();
+    project.write(
+        "pyproject.toml",
+        "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"kitchen\"\nrequires-python = \">=3.10\"\ndynamic = [\"dependencies\", \"optional-dependencies\", \"version\"]\n\n[tool.pytest.ini_options]\naddopts = \"-p pytest_check\"\n",
+    );
+    // The extras come out of a function: only their names are in the text.
+    project.write(
+        "setup.py",
+        "from setuptools import setup\n\ndef extras():\n    table = {}\n    for name, deps in (('dev', ['pytest', 'pytest-check']), ('docs', ['sphinx'])):\n        table[name] = deps\n    return table\n\nsetup(install_requires=['torch>=2.4'], extras_require=extras())\n",
+    );
+    project.write("tests/test_k.py", "def test_k():\n    pass\n");
+    let json = config_json(&project, &[]);
+    assert_eq!(json["extra"]["value"], "dev", "{json:#}");
+    assert_eq!(json["install-project"]["value"], "image", "{json:#}");
+    project.gpu_ci(&["init", "--yes"]).success();
+    let runner = project.read(".modal/test_runner.py");
+    assert!(runner.contains("-e '.[dev]'"), "{runner}");
+    // The extra init wrote is accepted again by the next command.
+    project.gpu_ci(&["update", "--check"]).success();
+    // Declared in pyproject.toml, the same project installs from there.
+    let text = project.read("pyproject.toml").replace(
+        "dynamic = [\"dependencies\", \"optional-dependencies\", \"version\"]",
+        "dependencies = [\"torch\"]\n[project.optional-dependencies]\ndev = [\"pytest\"]",
+    );
+    let plain = Project::empty();
+    plain.write(
+        "pyproject.toml",
+        text.split("[tool.gpu-ci]").next().unwrap(),
+    );
+    plain.write("setup.py", "from setuptools import setup\nsetup()\n");
+    plain.write("tests/test_k.py", "");
+    assert_eq!(
+        config_json(&plain, &[])["install-project"]["value"],
+        "start"
+    );
+}
+
+/// A requirements file named for CI tooling (twine, awscli) was taken as the test source while
+/// the tests' own file lived in a per-package subfolder.
+#[test]
+fn requirements_for_tooling_are_never_the_test_source_and_subfolders_are_scanned() {
+    let project = Project::empty();
+    project.write("requirements/ci.txt", "twine\nawscli\n");
+    project.write("requirements/release.txt", "build\n");
+    project.write("requirements/widget/test.txt", "pytest\ntorch\n");
+    project.write("requirements/other/test.txt", "pytest\n");
+    project.write("pyproject.toml", "[project]\nname = \"Widget\"\n");
+    project.write("tests/test_w.py", "");
+    let json = config_json(&project, &[]);
+    // The subfolder named for the project, not `other/`, nor the tooling files.
+    assert_eq!(
+        json["requirements"]["value"], "requirements/widget/test.txt",
+        "{json:#}"
+    );
+    assert_eq!(json["framework"]["value"], "torch");
+}
