@@ -395,6 +395,19 @@ impl Builder<'_> {
                     self.note(format!(
                         "GPU framework: {name}, named by `{file}`; it picks the GPU report and CUDA packages; change it with --framework"
                     ));
+                    let named = &self.project.frameworks_named;
+                    let from_gpu_job = self
+                        .project
+                        .ci_job
+                        .as_ref()
+                        .is_some_and(|job| job.gpu.is_some() && file.starts_with(&job.file));
+                    if named.len() > 1 && !from_gpu_job {
+                        let names: Vec<&str> = named.iter().map(|f| f.name()).collect();
+                        self.note(format!(
+                            "the project names several GPU frameworks ({}), and no GPU job says which one it tests: set `framework` (--framework) to the backend the GPU run should use",
+                            names.join(", ")
+                        ));
+                    }
                     Sourced::new(
                         self.project.framework,
                         Source::Detected { from: file.clone() },

@@ -50,6 +50,17 @@ impl Framework {
         Self::ALL.into_iter().find(|f| f.name() == name)
     }
 
+    /// The framework a word of a file name or a backend variable names.
+    fn from_word(word: &str) -> Option<Self> {
+        match word {
+            "torch" | "pytorch" => Some(Framework::Torch),
+            "jax" => Some(Framework::Jax),
+            "tensorflow" | "tf" => Some(Framework::Tensorflow),
+            "cupy" => Some(Framework::Cupy),
+            _ => None,
+        }
+    }
+
     /// Which framework a (normalised) distribution name belongs to.
     fn of_package(package: &str) -> Option<Self> {
         match package {
@@ -143,6 +154,8 @@ pub struct Project {
     pub framework: Framework,
     /// Which file named the framework, for the note.
     pub framework_source: Option<String>,
+    /// Every framework the project's files name: several make the choice a guess.
+    pub frameworks_named: Vec<Framework>,
     /// The job of the project's own CI the GPU run follows (a GPU job, else a CPU job that
     /// runs pytest), with what it installs, sets and runs.
     pub ci_job: Option<own_ci::CiJob>,
@@ -293,27 +306,45 @@ impl Project {
         for (file, text) in workflow_texts(root) {
             sources.push((file, workflow_installs(&text)));
         }
-        let found = [
-            Framework::Torch,
-            Framework::Jax,
-            Framework::Tensorflow,
-            Framework::Cupy,
-        ]
-        .into_iter()
-        .find_map(|wanted| {
-            sources
-                .iter()
-                .find(|(_, names)| {
-                    names
-                        .iter()
-                        .any(|p| Framework::of_package(p) == Some(wanted))
+        let ci_job = own_ci::detect(root);
+        let named: Vec<Framework> = Framework::ALL
+            .into_iter()
+            .filter(|f| {
+                sources
+                    .iter()
+                    .any(|(_, names)| names.iter().any(|p| Framework::of_package(p) == Some(*f)))
+            })
+            .collect();
+        // The GPU job's backend, else a file whose name names a framework it lists
+        // (requirements-jax-cuda.txt), else the first source naming one, torch first.
+        let found = ci_job
+            .as_ref()
+            .filter(|job| job.gpu.is_some())
+            .and_then(|job| ci_framework(root, job))
+            .or_else(|| {
+                sources.iter().find_map(|(file, names)| {
+                    named_by_file(file)
+                        .filter(|f| names.iter().any(|p| Framework::of_package(p) == Some(*f)))
+                        .map(|f| (f, file.clone()))
                 })
-                .map(|(file, _)| (wanted, file.clone()))
-        });
+            })
+            .or_else(|| {
+                named.iter().find_map(|wanted| {
+                    sources
+                        .iter()
+                        .find(|(_, names)| {
+                            names
+                                .iter()
+                                .any(|p| Framework::of_package(p) == Some(*wanted))
+                        })
+                        .map(|(file, _)| (*wanted, file.clone()))
+                })
+            });
         let (framework, framework_source) = match found {
             Some((framework, file)) => (framework, Some(file)),
             None => (Framework::None, None),
         };
+        let frameworks_named = named;
 
         let pytest = PytestConfig::find(root, pyproject.as_ref());
         let layout = if has_python_files(&root.join("src"), 4) {
@@ -323,7 +354,6 @@ impl Project {
         };
         let tests = find_tests(root, &pytest, layout);
         let tests_beyond_testpaths = tests_folder_beyond(root, &pytest);
-        let ci_job = own_ci::detect(root);
 
         Ok(Project {
             root: root.to_path_buf(),
@@ -347,6 +377,7 @@ impl Project {
             layout,
             framework,
             framework_source,
+            frameworks_named,
             ci_job,
         })
     }
@@ -809,6 +840,46 @@ fn workflow_texts(root: &Path) -> Vec<(String, String)> {
         )
     });
     texts
+}
+
+/// The framework a file's name names (`requirements-jax-cuda.txt`).
+fn named_by_file(file: &str) -> Option<Framework> {
+    let name = file.rsplit('/').next().unwrap_or(file).to_ascii_lowercase();
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .find_map(Framework::from_word)
+}
+
+/// The framework a GPU job uses: a backend variable it sets (`KERAS_BACKEND=jax`), else the
+/// first framework its installs or requirements files name; with the line.
+fn ci_framework(root: &Path, job: &own_ci::CiJob) -> Option<(Framework, String)> {
+    for (name, found) in &job.recipe.env {
+        if name.to_ascii_uppercase().contains("BACKEND")
+            && let Some(framework) = Framework::from_word(&found.value.to_ascii_lowercase())
+        {
+            return Some((framework, found.at.clone()));
+        }
+    }
+    for found in &job.recipe.packages {
+        let names = requirements::package_names(&found.value);
+        if let Some(framework) = names.iter().find_map(|n| Framework::of_package(n)) {
+            return Some((framework, found.at.clone()));
+        }
+    }
+    for found in &job.requirements {
+        let names: Vec<String> = requirements::with_includes(root, &found.value)
+            .iter()
+            .filter_map(|file| read_regular(root, file))
+            .flat_map(|text| requirements::package_names(&text))
+            .collect();
+        let by_name = named_by_file(&found.value)
+            .filter(|f| names.iter().any(|n| Framework::of_package(n) == Some(*f)));
+        if let Some(framework) =
+            by_name.or_else(|| names.iter().find_map(|n| Framework::of_package(n)))
+        {
+            return Some((framework, found.at.clone()));
+        }
+    }
+    None
 }
 
 /// Distributions a workflow installs with pip, uv or conda (`pip install torch torchvision`).

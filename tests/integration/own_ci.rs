@@ -173,3 +173,62 @@ fn requirements_for_tooling_are_never_the_test_source_and_subfolders_are_scanned
     );
     assert_eq!(json["framework"]["value"], "torch");
 }
+
+fn multi_backend() -> Project {
+    let project = Project::empty();
+    project.write(
+        "pyproject.toml",
+        "[project]\nname = \"multi\"\ndependencies = [\"numpy\"]\n",
+    );
+    project.write("requirements.txt", "tensorflow-cpu\ntorch\njax[cpu]\n");
+    project.write(
+        "requirements-jax-cuda.txt",
+        "tensorflow-cpu\n--extra-index-url https://download.pytorch.org/whl/cpu\ntorch\njax[cuda12]\n",
+    );
+    project.write(
+        "requirements-torch-cuda.txt",
+        "tensorflow-cpu\njax[cpu]\ntorch\n",
+    );
+    project.write("tests/test_m.py", "");
+    project
+}
+
+/// keras was reported as torch, "named by requirements-jax-cuda.txt".
+#[test]
+fn the_framework_comes_from_the_file_that_names_it_or_the_backend_the_gpu_job_uses() {
+    let project = multi_backend();
+    let json = config_json(&project, &[]);
+    assert_eq!(json["framework"]["value"], "jax", "{json:#}");
+    assert_eq!(
+        json["framework"]["source"]["from"],
+        "requirements-jax-cuda.txt"
+    );
+    project
+        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .success()
+        .stderr(predicate::str::contains(
+            "the project names several GPU frameworks (torch, jax, tensorflow), and no GPU job says which one it tests",
+        ));
+    // The GPU job's backend decides, and its requirements file is the install.
+    project.write(
+        ".github/workflows/nightly.yml",
+        "jobs:\n  run_tests:\n    runs-on: linux-x86-g2-16-l4-1gpu\n    strategy:\n      matrix:\n        backend: [torch, jax]\n    env:\n      KERAS_BACKEND: ${{ matrix.backend }}\n    steps:\n      - run: pip install -r requirements-${{ matrix.backend }}-cuda.txt\n      - run: pytest tests\n",
+    );
+    let json = config_json(&project, &[]);
+    assert_eq!(json["framework"]["value"], "torch", "{json:#}");
+    assert_eq!(
+        json["framework"]["source"]["from"],
+        ".github/workflows/nightly.yml:8"
+    );
+    assert_eq!(
+        json["requirements"]["value"], "requirements-torch-cuda.txt",
+        "{json:#}"
+    );
+    project
+        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .success()
+        .stderr(predicate::str::contains("several GPU frameworks").not())
+        .stderr(predicate::str::contains(
+            "`env = { KERAS_BACKEND = \"torch\" }`",
+        ));
+}
