@@ -479,21 +479,44 @@ impl Builder<'_> {
         }
         if !self.initialised {
             let found = project::ci::detect(&self.project.root);
-            if !found.is_empty() {
-                let names: Vec<String> = found.iter().map(|f| f.name.to_string()).collect();
-                let described: Vec<String> = found
-                    .iter()
-                    .map(|f| format!("{} (from {})", f.name, f.from))
-                    .collect();
+            let systems = found
+                .iter()
+                .map(|f| CiSystem::parse(f.name))
+                .collect::<Result<Vec<_>>>()?;
+            let gpu_job_on = self
+                .project
+                .ci_job
+                .as_ref()
+                .filter(|job| job.gpu.is_some())
+                .map(|job| {
+                    if job.file == ".gitlab-ci.yml" {
+                        CiSystem::Gitlab
+                    } else {
+                        CiSystem::Github
+                    }
+                });
+            if let Some(chosen) = ci::pick_detected(&systems, gpu_job_on) {
+                let at = systems.iter().position(|s| *s == chosen).unwrap_or(0);
+                let picked = &found[at];
                 self.note(format!(
-                    "writing CI files for {}; change it with --ci",
-                    described.join(", ")
+                    "writing CI files for {} (from {}); change it with --ci",
+                    picked.name, picked.from
                 ));
-                let from: Vec<&str> = found.iter().map(|f| f.from).collect();
+                for (system, other) in systems.iter().zip(&found) {
+                    if *system != chosen {
+                        self.note(format!(
+                            "the project also uses {} ({}): gpu-ci writes nothing for it and leaves its files as they are; add it with --ci {},{}",
+                            system.title(),
+                            other.from,
+                            chosen.name(),
+                            system.name()
+                        ));
+                    }
+                }
                 return Ok(Sourced::new(
-                    ci::parse_list(&names)?,
+                    vec![chosen],
                     Source::Detected {
-                        from: from.join(", "),
+                        from: picked.from.to_string(),
                     },
                 ));
             }

@@ -232,3 +232,51 @@ fn the_framework_comes_from_the_file_that_names_it_or_the_backend_the_gpu_job_us
             "`env = { KERAS_BACKEND = \"torch\" }`",
         ));
 }
+
+/// A repository with GitHub workflows and an internal `.gitlab-ci.yml` got an `include:` added
+/// to its GitLab file by `init --yes`, unasked.
+#[test]
+fn init_writes_for_the_ci_its_gpu_tests_run_on_and_leaves_the_others_alone() {
+    let internal = "# internal mirror\nmirror:\n  script: [./sync.sh]\n";
+    let project = Project::fixture("own-gpu-ci");
+    project.write(".gitlab-ci.yml", internal);
+    project
+        .gpu_ci(&["init", "--yes"])
+        .success()
+        .stderr(predicate::str::contains(
+            "writing CI files for github (from .github/); change it with --ci",
+        ))
+        .stderr(predicate::str::contains(
+            "the project also uses GitLab CI/CD (.gitlab-ci.yml): gpu-ci writes nothing for it and leaves its files as they are; add it with --ci github,gitlab",
+        ));
+    assert_eq!(project.read(".gitlab-ci.yml"), internal);
+    assert!(!project.path(".gitlab/gpu-ci.yml").exists());
+    // gpu-ci's workflows beside the project's own two.
+    assert!(project.workflows().len() > 2, "{:?}", project.workflows());
+    // Asked for, GitLab gets its include.
+    let project = Project::fixture("own-gpu-ci");
+    project.write(".gitlab-ci.yml", internal);
+    project
+        .gpu_ci(&["init", "--yes", "--ci", "github,gitlab"])
+        .success();
+    assert!(
+        project
+            .read(".gitlab-ci.yml")
+            .contains("local: .gitlab/gpu-ci.yml")
+    );
+    // A GPU job on GitLab runners means GitLab, even beside GitHub workflows.
+    let project = Project::fixture("own-gpu-ci");
+    std::fs::remove_file(project.path(GPU_WORKFLOW)).unwrap();
+    project.write(
+        ".gitlab-ci.yml",
+        "gpu-tests:\n  tags: [nvidia-a100]\n  script:\n    - pip install -e .[dev]\n    - pytest tests -m gpu\n",
+    );
+    let json = config_json(&project, &[]);
+    assert_eq!(
+        json["ci"]["value"],
+        serde_json::json!(["gitlab"]),
+        "{json:#}"
+    );
+    assert_eq!(json["pytest-args"]["value"], "-v -m gpu");
+    assert_eq!(json["pytest-args"]["source"]["from"], ".gitlab-ci.yml:5");
+}
