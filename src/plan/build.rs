@@ -432,6 +432,9 @@ impl Builder<'_> {
         let framework_declared = self
             .project
             .framework_declared(&install_source.value, framework.value);
+        for text in switch_notes(self.project, install_project.value, &pytest_args.0) {
+            self.note(printable(&text));
+        }
         Ok(TestPlan {
             project_name: self.project.name(),
             config_section: self.section.clone(),
@@ -936,4 +939,68 @@ fn printable(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The build and test switches the project reads that nothing sets: each a note naming the key
+/// that would set it (`env`, `setup`, `pytest-args`).
+pub fn switch_notes(project: &Project, install: ProjectInstall, pytest_args: &str) -> Vec<String> {
+    let switches = &project.switches;
+    let job = project.ci_job.as_ref();
+    let set_by_ci = |name: &str| job.is_some_and(|j| j.recipe.env.iter().any(|(n, _)| n == name));
+    let toml = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let mut notes = Vec::new();
+    for read in &switches.build_env {
+        if set_by_ci(&read.name) || (project.compiled.is_none() && !read.name.contains("CUDA")) {
+            continue;
+        }
+        let name = &read.name;
+        if read.is_arch_list() {
+            notes.push(format!(
+                "{} reads `{name}` for the CUDA architectures it compiles; gpu-ci sets TORCH_CUDA_ARCH_LIST, not `{name}`: set `env = {{ {name} = \"…\" }}` to the configured GPUs' architectures",
+                read.file
+            ));
+        } else {
+            let value = read
+                .compared_with
+                .as_deref()
+                .map_or("\"…\"".to_string(), toml);
+            notes.push(format!(
+                "{} reads `{name}` to decide its native build: set `env = {{ {name} = {value} }}` if the GPU run should build it",
+                read.file
+            ));
+        }
+    }
+    for read in &switches.test_env {
+        if set_by_ci(&read.name) {
+            continue;
+        }
+        notes.push(format!(
+            "{} reads `{}`, a GPU-test or backend selector: set `env = {{ {} = \"…\" }}` if the GPU run needs it",
+            read.file, read.name, read.name
+        ));
+    }
+    for (option, file) in &switches.test_options {
+        if pytest_args.split_whitespace().any(|w| w == option) {
+            continue;
+        }
+        notes.push(format!(
+            "{file} registers `{option}`, which selects GPU tests: add it to `pytest-args` (--pytest-args \"{} {option}\") if the GPU run should pass it",
+            pytest_args
+        ));
+    }
+    let ci_builds = job.is_some_and(|j| !j.recipe.setup.is_empty());
+    if let Some(script) = &switches.build_script
+        && install == ProjectInstall::AtStart
+        && !ci_builds
+    {
+        let run = if script.ends_with(".py") {
+            "python"
+        } else {
+            "bash"
+        };
+        notes.push(format!(
+            "`{script}` looks like a native build apart from the package's: install-project = \"start\" installs the package without running it; if the tests need what it builds, set `setup = [\"{run} {script}\"]`"
+        ));
+    }
+    notes
 }

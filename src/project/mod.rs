@@ -8,6 +8,7 @@ pub mod pytest;
 pub mod python;
 pub mod requirements;
 pub mod setup_cfg;
+pub mod switches;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -156,6 +157,9 @@ pub struct Project {
     pub framework_source: Option<String>,
     /// Every framework the project's files name: several make the choice a guess.
     pub frameworks_named: Vec<Framework>,
+    /// Build and test switches: variables setup.py and conftest.py read, options conftest.py
+    /// registers, a separate native build script.
+    pub switches: switches::Switches,
     /// The job of the project's own CI the GPU run follows (a GPU job, else a CPU job that
     /// runs pytest), with what it installs, sets and runs.
     pub ci_job: Option<own_ci::CiJob>,
@@ -354,6 +358,9 @@ impl Project {
         };
         let tests = find_tests(root, &pytest, layout);
         let tests_beyond_testpaths = tests_folder_beyond(root, &pytest);
+        let mut test_dirs: Vec<String> = tests.iter().flat_map(|t| t.paths.clone()).collect();
+        test_dirs.extend(tests_beyond_testpaths.clone());
+        let switches = switches::detect(root, setup_py.as_deref(), &test_dirs);
 
         Ok(Project {
             root: root.to_path_buf(),
@@ -378,6 +385,7 @@ impl Project {
             framework,
             framework_source,
             frameworks_named,
+            switches,
             ci_job,
         })
     }

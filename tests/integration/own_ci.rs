@@ -280,3 +280,77 @@ fn init_writes_for_the_ci_its_gpu_tests_run_on_and_leaves_the_others_alone() {
     assert_eq!(json["pytest-args"]["value"], "-v -m gpu");
     assert_eq!(json["pytest-args"]["source"]["from"], ".gitlab-ci.yml:5");
 }
+
+/// Build and test switches nothing sets: each a note naming the key that would set it.
+#[test]
+fn switches_the_project_reads_are_named_with_the_key_that_sets_them() {
+    let project = Project::empty();
+    project.write(
+        "pyproject.toml",
+        "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n[project]\nname = \"kern\"\ndependencies = [\"torch\"]\n",
+    );
+    project.write(
+        "setup.py",
+        "import os\nfrom setuptools import setup\nfrom torch.utils.cpp_extension import CUDAExtension\narchs = os.environ.get(\"KERN_CUDA_ARCHS\", \"80;90\").split(\";\")\nif os.getenv(\"KERN_FORCE_BUILD\", \"FALSE\") == \"TRUE\":\n    ext = [CUDAExtension(\"k\", [\"k.cu\"])]\nif os.getenv(\"KERN_SKIP_CUDA_BUILD\"):\n    ext = []\nsetup()\n",
+    );
+    project.write(
+        "tests/conftest.py",
+        "import os\n\nONLY_CUDA = os.environ.get(\"RUN_ONLY_CUDA_TESTS\") == \"1\"\nHOME = os.environ.get(\"HOME\")\n\ndef pytest_addoption(parser):\n    parser.addoption(\"--run-gpu\", action=\"store_true\")\n    parser.addoption(\"--slow\", action=\"store_true\")\n",
+    );
+    project.write("tests/test_k.py", "");
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    for expected in [
+        "setup.py reads `KERN_CUDA_ARCHS` for the CUDA architectures it compiles; gpu-ci sets TORCH_CUDA_ARCH_LIST, not `KERN_CUDA_ARCHS`: set `env = { KERN_CUDA_ARCHS = \"…\" }`",
+        "setup.py reads `KERN_FORCE_BUILD` to decide its native build: set `env = { KERN_FORCE_BUILD = \"TRUE\" }`",
+        "tests/conftest.py reads `RUN_ONLY_CUDA_TESTS`, a GPU-test or backend selector: set `env = { RUN_ONLY_CUDA_TESTS = \"…\" }`",
+        "tests/conftest.py registers `--run-gpu`, which selects GPU tests: add it to `pytest-args` (--pytest-args \"-v --run-gpu\")",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+    for absent in ["KERN_SKIP_CUDA_BUILD", "`HOME`", "--slow"] {
+        assert!(!stderr.contains(absent), "{absent}\n{stderr}");
+    }
+    // Set by the project's GPU job, a switch needs no note.
+    project.write(
+        ".github/workflows/gpu.yml",
+        "jobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    env:\n      RUN_ONLY_CUDA_TESTS: 1\n    steps:\n      - run: pytest tests --run-gpu\n",
+    );
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    assert!(
+        !stderr.contains("a GPU-test or backend selector"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("registers `--run-gpu`"), "{stderr}");
+}
+
+/// A native library built by a script of its own: install-project = "start" says so, and a
+/// build the project's GPU job runs is named as `setup`.
+#[test]
+fn a_separate_native_build_script_is_named_with_setup() {
+    let project = Project::empty();
+    project.write(
+        "pyproject.toml",
+        "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n[project]\nname = \"warpish\"\ndependencies = [\"numpy\"]\n",
+    );
+    project.write("build_lib.py", "# builds native/ with nvcc\n");
+    project.write("tests/test_w.py", "");
+    project
+        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .success()
+        .stderr(predicate::str::contains(
+            "`build_lib.py` looks like a native build apart from the package's: install-project = \"start\" installs the package without running it; if the tests need what it builds, set `setup = [\"python build_lib.py\"]`",
+        ));
+    project.write(
+        ".github/workflows/ci.yml",
+        "jobs:\n  test-gpu:\n    runs-on: nvidia-l4\n    steps:\n      - run: python build_lib.py --quick\n      - run: python -m pytest tests\n",
+    );
+    project
+        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .success()
+        .stderr(predicate::str::contains(
+            "`setup = [\"python build_lib.py --quick\"]` would give the image (detected: .github/workflows/ci.yml:5)",
+        ))
+        .stderr(predicate::str::contains("looks like a native build").not());
+}
