@@ -730,7 +730,12 @@ impl Builder<'_> {
     fn ci_test_paths(&self) -> Option<(String, String, String)> {
         let job = self.project.ci_job.as_ref()?;
         let run = job.pytest.as_ref()?;
-        if run.paths.is_empty() {
+        // Files a CPU job picks one by one are its CPU-safe selection; its folders are not.
+        let picked_files = run
+            .paths
+            .iter()
+            .any(|p| p.contains("::") || p.ends_with(".py"));
+        if run.paths.is_empty() || (job.gpu.is_none() && picked_files) {
             return None;
         }
         let paths: Vec<String> = run.paths.iter().map(|p| crate::args::quote(p)).collect();
@@ -771,10 +776,16 @@ impl Builder<'_> {
             .iter()
             .flat_map(|p| p.dependency_groups.clone())
             .collect();
-        let extra = job
+        // A test extra first; one named for tooling (`quality`, `docs`) never.
+        let mut installable: Vec<&project::own_ci::Found> = job
             .extras
             .iter()
-            .find(|e| extras.contains(&e.value) || self.project.setup_py_names_extra(&e.value));
+            .filter(|e| !project::requirements::is_tooling_name(&e.value))
+            .filter(|e| extras.contains(&e.value) || self.project.setup_py_names_extra(&e.value))
+            .collect();
+        installable
+            .sort_by_key(|e| !["test", "tests", "testing", "dev"].contains(&e.value.as_str()));
+        let extra = installable.first();
         if let Some(found) = extra {
             return Some((
                 InstallSource::Extra(found.value.clone()),

@@ -119,18 +119,13 @@ pub fn detect(root: &Path) -> Option<CiJob> {
     if let Some(text) = read_ci_file(root, ".gitlab-ci.yml") {
         jobs.extend(gitlab_jobs(root, &text));
     }
-    let gpu_rank = |job: &(CiJob, u8)| job.1;
+    // A GPU job that runs no tests (a wheel build, a benchmark) says nothing about them.
     let best_gpu = jobs
         .iter()
-        .filter(|j| j.0.gpu.is_some())
-        .max_by_key(|j| {
-            (
-                j.0.pytest.is_some(),
-                gpu_rank(j),
-                std::cmp::Reverse(jobs.iter().position(|k| k.0 == j.0)),
-            )
-        })
-        .map(|j| j.0.clone());
+        .enumerate()
+        .filter(|(_, j)| j.0.gpu.is_some() && j.0.pytest.is_some())
+        .max_by_key(|(index, j)| (j.1, std::cmp::Reverse(*index)))
+        .map(|(_, j)| j.0.clone());
     best_gpu.or_else(|| {
         jobs.into_iter()
             .map(|j| j.0)
@@ -218,6 +213,16 @@ fn gpu_evidence(
     }
     if options.is_some_and(|o| o.contains("--gpus")) {
         return Some(("its container's `--gpus`".into(), 3));
+    }
+    // GitHub's hosted runners have no GPU, whatever the job's name says ("… under CUDA spoof").
+    let hosted = |label: &String| {
+        let label = label.to_ascii_lowercase();
+        ["ubuntu-", "windows-", "macos-"]
+            .iter()
+            .any(|prefix| label.starts_with(prefix))
+    };
+    if !runner.is_empty() && runner.iter().all(hosted) {
+        return None;
     }
     if let Some(name) = names.iter().find(|n| is_gpu_word(&n.to_ascii_lowercase())) {
         return Some((format!("its name `{name}`"), 2));
@@ -346,8 +351,48 @@ impl Reader<'_> {
 
     /// A script: lines (continuations joined), commands split at `&&`, `||`, `;` and `|`.
     fn script(&mut self, script: &str, origin: Origin, depth: u32) {
-        let joined = script.replace("\\\r\n", " ").replace("\\\n", " ");
-        for line in joined.lines() {
+        // Logical lines (continuations joined), each with its first physical line.
+        let mut logical: Vec<(String, String)> = Vec::new();
+        let mut pending: Option<(String, String)> = None;
+        for physical in script.lines() {
+            let (text, continued) = match physical.strip_suffix('\\') {
+                Some(text) => (text, true),
+                None => (physical, false),
+            };
+            let entry = pending.get_or_insert_with(|| (String::new(), physical.to_string()));
+            entry.0.push_str(text);
+            entry.0.push(' ');
+            if !continued {
+                logical.extend(pending.take());
+            }
+        }
+        logical.extend(pending.take());
+        // A here-document's body is data for its command (`python - <<EOF`), not commands.
+        let mut heredoc_end: Option<String> = None;
+        for (line, first) in &logical {
+            let line = line.trim_end();
+            if let Some(end) = &heredoc_end {
+                if line.trim() == end {
+                    heredoc_end = None;
+                }
+                continue;
+            }
+            if let Some(at) = line.find("<<") {
+                let word: String = line[at + 2..]
+                    .trim_start_matches(['-', '~'])
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != ';' && *c != ')')
+                    .collect();
+                let word = word.trim_matches(['\'', '"']).to_string();
+                if !word.is_empty() && !word.starts_with('<') {
+                    heredoc_end = Some(word);
+                }
+            }
+            let origin = Origin {
+                line: locate(origin.text, first.trim(), origin.line),
+                ..origin
+            };
             let Some(line) = self.expand_expressions(line) else {
                 continue;
             };
@@ -411,19 +456,28 @@ impl Reader<'_> {
             }
             return;
         }
+        // A program the shell computes cannot be told.
+        if self.expand_shell(&words[0]).is_none() {
+            return;
+        }
         let mut expanded = Vec::new();
         for word in &words {
             match self.expand_shell(word) {
                 Some(w) => expanded.push(w),
                 // An option's value that cannot be known: drop the option too.
                 None => {
-                    if expanded.last().is_some_and(|w: &String| w.starts_with('-')) {
+                    if expanded.len() > 1
+                        && expanded.last().is_some_and(|w: &String| w.starts_with('-'))
+                    {
                         expanded.pop();
                     }
                 }
             }
         }
         let words = expanded;
+        if words.is_empty() {
+            return;
+        }
         let program = words[0].rsplit('/').next().unwrap_or("").to_string();
         let rest = &words[1..];
         let is_python = program == "python"
@@ -437,7 +491,7 @@ impl Reader<'_> {
                 again.extend_from_slice(&rest[2..]);
                 self.command(again, origin, depth);
             } else if let Some(script) = rest.first().filter(|s| s.ends_with(".py")) {
-                self.script_file(script, &words, origin);
+                self.script_file(script, &words, origin, depth);
             }
             return;
         }
@@ -533,12 +587,12 @@ impl Reader<'_> {
             }
             "bash" | "sh" => {
                 if let Some(script) = rest.iter().find(|w| !w.starts_with('-')) {
-                    self.script_file(script, &words, origin);
+                    self.script_file(script, &words, origin, depth);
                 }
             }
             _ if words[0].ends_with(".sh") || words[0].ends_with(".py") => {
                 let script = words[0].clone();
-                self.script_file(&script, &words, origin);
+                self.script_file(&script, &words, origin, depth);
             }
             _ => {}
         }
@@ -546,7 +600,7 @@ impl Reader<'_> {
 
     /// A script the job runs: a native build (its name says build) becomes `setup`; a shell
     /// script inside the project is read like a step.
-    fn script_file(&mut self, script: &str, words: &[String], origin: Origin) {
+    fn script_file(&mut self, script: &str, words: &[String], origin: Origin, depth: u32) {
         let rel = script.trim_start_matches("./");
         let name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
         if regular_file(self.root, rel).is_none() {
@@ -567,6 +621,7 @@ impl Reader<'_> {
             return;
         }
         if name.ends_with(".sh")
+            && depth < MAX_DEPTH
             && let Some(text) = read_ci_file(self.root, rel)
         {
             let file = rel.to_string();
@@ -577,7 +632,7 @@ impl Reader<'_> {
                     text: &text,
                     line: 1,
                 },
-                MAX_DEPTH,
+                depth + 1,
             );
         }
     }
@@ -792,6 +847,24 @@ impl Reader<'_> {
         ];
         const KEEP_VALUED: [&str; 6] =
             ["-m", "-k", "-p", "--ignore", "--ignore-glob", "--deselect"];
+        // Listing or debugging runs test nothing.
+        if args.iter().any(|a| {
+            matches!(
+                a.as_str(),
+                "--collect-only"
+                    | "--co"
+                    | "--setup-only"
+                    | "--setup-plan"
+                    | "--fixtures"
+                    | "--markers"
+                    | "--help"
+                    | "-h"
+                    | "--version"
+                    | "-V"
+            )
+        }) {
+            return;
+        }
         let mut run = PytestRun {
             at: origin.at("pytest"),
             ..PytestRun::default()
@@ -824,6 +897,12 @@ impl Reader<'_> {
             } else if arg.starts_with("--") {
                 let dropped = name.starts_with("--cov")
                     || name.starts_with("--log")
+                    || name.starts_with("--report")
+                    || name.starts_with("--junit")
+                    || name.starts_with("--json-report")
+                    || name.starts_with("--html")
+                    || name.starts_with("--benchmark-json")
+                    || name.starts_with("--alluredir")
                     || matches!(
                         name,
                         "--showlocals"
@@ -834,6 +913,14 @@ impl Reader<'_> {
                             | "--no-header"
                             | "--forked"
                             | "--strict-markers"
+                            | "--lf"
+                            | "--last-failed"
+                            | "--ff"
+                            | "--failed-first"
+                            | "--sw"
+                            | "--stepwise"
+                            | "--pdb"
+                            | "--trace"
                     );
                 let mut group = vec![arg.clone()];
                 // A long option of the project's or a plugin's: its value is the next word
@@ -1078,6 +1165,25 @@ fn call_strings(text: &str) -> Vec<String> {
     out
 }
 
+/// `text` with each `${{ … }}` replaced by its value in `known`, or removed.
+fn without_expressions(text: &str, known: &BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 3..];
+        let Some(end) = after.find("}}") else {
+            return out;
+        };
+        if let Some(value) = known.get(after[..end].trim()) {
+            out.push_str(value);
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The env of a mapping, scalars only.
 fn env_of(value: Option<&Value>) -> Vec<(String, String)> {
     match value {
@@ -1112,17 +1218,54 @@ fn github_jobs(root: &Path, file: &str, text: &str) -> Vec<(CiJob, u8)> {
         }
     }
     let workflow_env = env_of(workflow.get("env"));
+    // Jobs that test pull requests or pushes come before nightly and manual ones.
+    let triggers: Vec<String> = match workflow.get("on") {
+        Some(Value::Object(map)) => map.keys().cloned().collect(),
+        Some(other) => strings_of(other),
+        None => Vec::new(),
+    };
+    let on_changes = u8::from(triggers.iter().any(|t| {
+        matches!(
+            t.as_str(),
+            "push" | "pull_request" | "pull_request_target" | "merge_group"
+        )
+    }));
     let Some(Value::Object(jobs)) = workflow.get("jobs") else {
         return Vec::new();
     };
     let mut found = Vec::new();
     for (key, job) in jobs {
+        // Names and labels with `${{ matrix.x }}` read as their first value; any other
+        // expression says nothing (`${{ inputs.cuda-version }}` names no GPU).
+        let matrix_first: BTreeMap<String, String> =
+            match job.get("strategy").and_then(|s| s.get("matrix")) {
+                Some(Value::Object(matrix)) => matrix
+                    .iter()
+                    .filter_map(|(name, values)| {
+                        let first = match values {
+                            Value::Array(items) => items.first().and_then(scalar),
+                            other => scalar(other),
+                        }
+                        .filter(|v| !v.contains("${{"))?;
+                        Some((format!("matrix.{name}"), first))
+                    })
+                    .collect(),
+                _ => BTreeMap::new(),
+            };
+        let plain = |text: &str| without_expressions(text, &matrix_first);
         let name = job.get("name").and_then(Value::as_str).unwrap_or(key);
-        let runner = job.get("runs-on").map(strings_of).unwrap_or_default();
+        let plain_name = plain(name);
+        let runner: Vec<String> = job
+            .get("runs-on")
+            .map(strings_of)
+            .unwrap_or_default()
+            .iter()
+            .map(|l| plain(l))
+            .collect();
         let (image, options) = match job.get("container") {
-            Some(Value::String(image)) => (Some(image.clone()), None),
+            Some(Value::String(image)) => (Some(plain(image)), None),
             Some(container) => (
-                container.get("image").and_then(scalar),
+                container.get("image").and_then(scalar).map(|i| plain(&i)),
                 container.get("options").and_then(scalar),
             ),
             None => (None, None),
@@ -1131,15 +1274,15 @@ fn github_jobs(root: &Path, file: &str, text: &str) -> Vec<(CiJob, u8)> {
             &runner,
             image.as_deref(),
             options.as_deref(),
-            &[key.as_str(), name],
-            &format!("{workflow_name} {file}"),
+            &[key.as_str(), &plain_name],
+            &plain(&format!("{workflow_name} {file}")),
         );
-        let job_line = locate(text, &format!("{key}:"), 1);
+        let job_line = line_of_key(text, key, locate(text, "jobs:", 1));
         let mut reader = Reader {
             root,
             job: CiJob {
                 file: file.to_string(),
-                name: name.to_string(),
+                name: plain_name.clone(),
                 gpu: evidence.as_ref().map(|e| e.0.clone()),
                 ..CiJob::default()
             },
@@ -1166,7 +1309,8 @@ fn github_jobs(root: &Path, file: &str, text: &str) -> Vec<(CiJob, u8)> {
                     }
                     other => scalar(other),
                 };
-                if let Some(first) = first {
+                // `${{ fromJson(...) }}`: computed when the workflow runs, no value here.
+                if let Some(first) = first.filter(|v| !v.contains("${{")) {
                     reader.expressions.insert(format!("matrix.{name}"), first);
                 }
             }
@@ -1245,9 +1389,36 @@ fn github_jobs(root: &Path, file: &str, text: &str) -> Vec<(CiJob, u8)> {
             }
             reader.vars = saved;
         }
-        found.push((reader.job, evidence.map_or(0, |e| e.1)));
+        found.push((
+            job_line,
+            reader.job,
+            evidence.map_or(0, |e| e.1 * 2 + on_changes),
+        ));
     }
+    // The parser keeps mappings sorted by key: put the jobs back in the file's order.
+    found.sort_by_key(|(line, _, _)| *line);
     found
+        .into_iter()
+        .map(|(_, job, rank)| (job, rank))
+        .collect()
+}
+
+/// The line of the mapping key `key:` at or after line `from` (a job under `jobs:`).
+fn line_of_key(text: &str, key: &str, from: usize) -> usize {
+    let wanted = [
+        format!("{key}:"),
+        format!("\"{key}\":"),
+        format!("'{key}':"),
+    ];
+    text.lines()
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .find(|(_, line)| {
+            wanted
+                .iter()
+                .any(|w| line.trim_start().starts_with(w.as_str()))
+        })
+        .map_or(from, |(i, _)| i + 1)
 }
 
 impl Reader<'_> {
@@ -1296,7 +1467,7 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
             other => other.get("name").and_then(scalar),
         });
         let evidence = gpu_evidence(&tags, image.as_deref(), None, &[key.as_str()], "");
-        let job_line = locate(text, &format!("{key}:"), 1);
+        let job_line = line_of_key(text, key, 1);
         let origin = Origin {
             file,
             text,
@@ -1340,9 +1511,13 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
                 reader.script(&line, at, 0);
             }
         }
-        found.push((reader.job, evidence.map_or(0, |e| e.1)));
+        found.push((job_line, reader.job, evidence.map_or(0, |e| e.1 * 2 + 1)));
     }
+    found.sort_by_key(|(line, _, _)| *line);
     found
+        .into_iter()
+        .map(|(_, job, rank)| (job, rank))
+        .collect()
 }
 
 #[cfg(test)]
@@ -1530,7 +1705,7 @@ jobs:
 
     #[test]
     fn build_scripts_become_setup_and_links_are_not_followed() {
-        let workflow = "jobs:\n  gpu:\n    runs-on: [nvidia-gpu]\n    steps:\n      - run: python build_lib.py --cuda\n      - run: bash ci/test.sh\n";
+        let workflow = "jobs:\n  gpu:\n    runs-on: [nvidia-gpu]\n    steps:\n      - run: python build_lib.py --cuda\n      - run: bash ci/test.sh\n      - run: pytest\n";
         let dir = project(&[
             (".github/workflows/t.yml", workflow),
             ("build_lib.py", ""),
@@ -1553,6 +1728,107 @@ jobs:
         let job = detect(dir.path()).unwrap();
         assert_eq!(job.recipe.setup[0].value, "python build_lib.py --cuda");
         assert!(job.recipe.packages.is_empty(), "{job:?}");
+    }
+
+    /// mamba's and diffusers' scripts start commands with a variable (`$PIP install`): detection
+    /// panicked on them.
+    #[test]
+    fn odd_scripts_never_panic() {
+        for script in [
+            "$PIP install torch",
+            "${CMD}",
+            "$(nproc)",
+            "\"$X\" && ; | || pytest",
+            "X=1",
+            "export",
+            "then",
+            "python -m",
+            "uv run --extra",
+            "pip install -r",
+            "pytest -m",
+            "make",
+            "nox -s",
+            "tox -e",
+            "git submodule",
+            "coverage run -m",
+            "bash",
+            "'unclosed",
+            "${{ matrix.x }} install",
+            "${{",
+            "-x $Y",
+            "--flag $A $B",
+        ] {
+            let workflow = format!(
+                "jobs:\n  gpu:\n    runs-on: gpu\n    steps:\n      - run: {}\n",
+                serde_json::to_string(script).unwrap()
+            );
+            let dir = project(&[(".github/workflows/w.yml", &workflow)]);
+            // A GPU job that runs no pytest is no test job; none of these panics.
+            let job = detect(dir.path());
+            assert!(job.is_none() || script.contains("pytest"), "{script}");
+        }
+    }
+
+    /// mamba's wheel build job was taken for its GPU tests: `cuda` was in
+    /// `${{ inputs.cuda-version }}`, and it runs no pytest.
+    #[test]
+    fn only_gpu_jobs_that_run_tests_count_and_expressions_name_nothing() {
+        let build = "jobs:\n  build:\n    name: Build wheel (${{ inputs.cuda-version }})\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest tests\n  wheel:\n    runs-on: [gpu]\n    steps:\n      - run: python -m build\n  gpu:\n    strategy:\n      matrix:\n        gpu: [h100-runner, b200-runner]\n    runs-on: ${{ matrix.gpu }}\n    steps:\n      - run: pytest tests/gpu\n";
+        let dir = project(&[(".github/workflows/w.yml", build), ("tests/gpu/t.py", "")]);
+        let job = detect(dir.path()).unwrap();
+        assert_eq!(job.name, "gpu");
+        assert_eq!(job.gpu.as_deref(), Some("its runner `h100-runner`"));
+        let dir = project(&[(
+            ".github/workflows/w.yml",
+            &build[..build.find("  wheel:").unwrap()],
+        )]);
+        let job = detect(dir.path()).unwrap();
+        assert_eq!(job.gpu, None, "{job:?}");
+        assert_eq!(job.name, "Build wheel ()");
+        // A hosted runner has no GPU, whatever the name says.
+        let spoof = "jobs:\n  imports_under_cuda_spoof:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest tests\n";
+        let dir = project(&[(".github/workflows/w.yml", spoof), ("tests/t.py", "")]);
+        assert_eq!(detect(dir.path()).unwrap().gpu, None);
+    }
+
+    /// unsloth's scripts overflowed the stack: a script that runs itself, a make target that
+    /// needs itself, are followed only so deep.
+    #[test]
+    fn scripts_and_targets_that_call_themselves_end() {
+        let dir = project(&[
+            (
+                ".github/workflows/w.yml",
+                "jobs:\n  gpu:\n    runs-on: gpu\n    steps:\n      - run: bash run.sh && make loop && nox -s again\n",
+            ),
+            ("run.sh", "bash run.sh\n./run.sh\npytest tests\n"),
+            ("Makefile", "loop: loop\n\tmake loop\n"),
+            (
+                "noxfile.py",
+                "def again(session):\n    session.run(\"nox\", \"-s\", \"again\")\n",
+            ),
+            ("tests/t.py", ""),
+        ]);
+        let job = detect(dir.path()).unwrap();
+        assert_eq!(job.pytest.unwrap().at, "run.sh:3");
+    }
+
+    #[test]
+    fn here_documents_are_data_and_collect_only_runs_no_tests() {
+        let workflow = "jobs:\n  gpu:\n    runs-on: gpu\n    steps:\n      - run: |\n          python - <<'EOF'\n          pip install evil\n          X=1 pytest nowhere\n          EOF\n          pytest --collect-only tests\n          pytest tests -x\n";
+        let dir = project(&[(".github/workflows/w.yml", workflow), ("tests/t.py", "")]);
+        let job = detect(dir.path()).unwrap();
+        assert!(
+            job.recipe.packages.is_empty() && job.recipe.env.is_empty(),
+            "{job:?}"
+        );
+        assert_eq!(job.pytest.unwrap().at, ".github/workflows/w.yml:11");
+    }
+
+    #[test]
+    fn jobs_keep_the_files_order() {
+        let workflow = "jobs:\n  zeta_gpu:\n    runs-on: gpu\n    steps:\n      - run: pytest tests/z\n  alpha_gpu:\n    runs-on: gpu\n    steps:\n      - run: pytest tests/a\n";
+        let dir = project(&[(".github/workflows/w.yml", workflow)]);
+        assert_eq!(detect(dir.path()).unwrap().name, "zeta_gpu");
     }
 
     #[test]

@@ -38,6 +38,12 @@ const TOOLING_WORDS: [&str; 12] = [
     "upload",
 ];
 
+/// Whether a name (an extra's, a file's word) names tooling rather than the tests: `quality`,
+/// `docs`, `ci`, `release`, ...
+pub fn is_tooling_name(name: &str) -> bool {
+    TOOLING_WORDS.contains(&name.to_ascii_lowercase().as_str())
+}
+
 /// The role of a requirements file, from the words of its name besides "requirements".
 pub fn role(path: &str) -> Role {
     let name = path.rsplit('/').next().unwrap_or(path);

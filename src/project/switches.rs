@@ -20,6 +20,22 @@ impl EnvRead {
     pub fn is_arch_list(&self) -> bool {
         self.name.contains("ARCH") && self.name != "TORCH_CUDA_ARCH_LIST"
     }
+
+    /// Whether the variable turns on or shapes a CUDA build: an arch list (not ROCm's, not the
+    /// TORCH_CUDA_ARCH_LIST gpu-ci sets), a `…BUILD…` switch, or a CUDA switch compared with a
+    /// value.
+    fn steers_cuda_build(&self) -> bool {
+        let name = self.name.as_str();
+        if name == "TORCH_CUDA_ARCH_LIST"
+            || named(name, &["HIP", "ROCM"])
+            || named(name, &OFF_WORDS)
+        {
+            return false;
+        }
+        self.is_arch_list()
+            || name.contains("BUILD")
+            || (name.contains("CUDA") && self.compared_with.is_some())
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,7 +51,6 @@ pub struct Switches {
 }
 
 /// Words of a variable's name that say it steers a native build.
-const BUILD_WORDS: [&str; 7] = ["CUDA", "BUILD", "ARCH", "NVCC", "COMPILE", "GPU", "FORCE"];
 /// Words that say setting the variable turns the build off: unset, the build runs.
 const OFF_WORDS: [&str; 3] = ["SKIP", "DISABLE", "NO_"];
 /// Words of a variable's or option's name that say it selects GPU tests or a backend.
@@ -112,7 +127,7 @@ pub fn detect(root: &Path, setup_py: Option<&str>, tests: &[String]) -> Switches
     if let Some(text) = setup_py {
         switches.build_env = env_reads(text, "setup.py")
             .into_iter()
-            .filter(|read| named(&read.name, &BUILD_WORDS) && !named(&read.name, &OFF_WORDS))
+            .filter(EnvRead::steers_cuda_build)
             .collect();
     }
     let mut conftests = vec!["conftest.py".to_string()];
@@ -145,13 +160,39 @@ pub fn detect(root: &Path, setup_py: Option<&str>, tests: &[String]) -> Switches
         .flatten()
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|name| {
-            name.starts_with("build") && (name.ends_with(".py") || name.ends_with(".sh"))
-        })
+        .filter(|name| is_native_build_script(name))
         .collect();
     scripts.sort();
     switches.build_script = scripts.into_iter().next();
     switches
+}
+
+/// `build.sh`, `build_lib.py`, `build-native.sh`, `build_ext.py`: a build of native code, not
+/// of docs, wheels or releases.
+fn is_native_build_script(name: &str) -> bool {
+    let Some(stem) = name
+        .strip_suffix(".py")
+        .or_else(|| name.strip_suffix(".sh"))
+    else {
+        return false;
+    };
+    let words: Vec<&str> = stem.split(['_', '-']).collect();
+    words.first() == Some(&"build")
+        && (words.len() == 1
+            || words[1..].iter().any(|w| {
+                matches!(
+                    *w,
+                    "lib"
+                        | "libs"
+                        | "native"
+                        | "ext"
+                        | "extension"
+                        | "extensions"
+                        | "cuda"
+                        | "kernels"
+                        | "cpp"
+                )
+            }))
 }
 
 #[cfg(test)]
@@ -170,6 +211,27 @@ mod tests {
         assert_eq!(reads[1].compared_with.as_deref(), Some("TRUE"));
         assert_eq!(reads[0].compared_with, None);
         assert!(reads[0].is_arch_list());
+    }
+
+    #[test]
+    fn native_build_scripts_by_name() {
+        for yes in [
+            "build.sh",
+            "build_lib.py",
+            "build-native.sh",
+            "build_ext.py",
+        ] {
+            assert!(is_native_build_script(yes), "{yes}");
+        }
+        for no in [
+            "build_docs.py",
+            "build_wheel.sh",
+            "rebuild.py",
+            "build.txt",
+            "builder.py",
+        ] {
+            assert!(!is_native_build_script(no), "{no}");
+        }
     }
 
     #[test]
