@@ -999,6 +999,19 @@ pub fn switch_notes(project: &Project, install: ProjectInstall, pytest_args: &st
             pytest_args
         ));
     }
+    let ci_submodules = job.is_some_and(|j| j.recipe.submodules.is_some());
+    if !switches.submodules.is_empty() && !ci_submodules {
+        let paths: Vec<String> = switches
+            .submodules
+            .iter()
+            .take(3)
+            .map(|p| format!("`{p}`"))
+            .collect();
+        notes.push(format!(
+            "the project has git submodules ({}): the tree under test is checked out without them; if the build or the tests need them, set `submodules = \"recursive\"`",
+            paths.join(", ")
+        ));
+    }
     let ci_builds = job.is_some_and(|j| !j.recipe.setup.is_empty());
     if let Some(script) = &switches.build_script
         && install == ProjectInstall::AtStart

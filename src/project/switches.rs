@@ -48,6 +48,9 @@ pub struct Switches {
     pub test_options: Vec<(String, String)>,
     /// A native build script at the root (`build_lib.py`, `build.sh`), kept apart from setup.py.
     pub build_script: Option<String>,
+    /// The paths `.gitmodules` declares: vendored code (CUTLASS and the like) a checkout without
+    /// submodules lacks.
+    pub submodules: Vec<String>,
 }
 
 /// Words of a variable's name that say it steers a native build.
@@ -164,7 +167,21 @@ pub fn detect(root: &Path, setup_py: Option<&str>, tests: &[String]) -> Switches
         .collect();
     scripts.sort();
     switches.build_script = scripts.into_iter().next();
+    switches.submodules = read_regular(root, ".gitmodules")
+        .map(|text| submodule_paths(&text))
+        .unwrap_or_default();
     switches
+}
+
+/// `path = csrc/cutlass` lines of `.gitmodules`.
+fn submodule_paths(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            (key.trim() == "path").then(|| value.trim().to_string())
+        })
+        .filter(|path| !path.is_empty())
+        .collect()
 }
 
 /// `build.sh`, `build_lib.py`, `build-native.sh`, `build_ext.py`: a build of native code, not
@@ -232,6 +249,12 @@ mod tests {
         ] {
             assert!(!is_native_build_script(no), "{no}");
         }
+    }
+
+    #[test]
+    fn submodule_paths_from_gitmodules() {
+        let text = "[submodule \"csrc/cutlass\"]\n\tpath = csrc/cutlass\n\turl = https://github.com/NVIDIA/cutlass.git\n";
+        assert_eq!(submodule_paths(text), ["csrc/cutlass"]);
     }
 
     #[test]

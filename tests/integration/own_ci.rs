@@ -298,9 +298,14 @@ fn switches_the_project_reads_are_named_with_the_key_that_sets_them() {
         "import os\n\nONLY_CUDA = os.environ.get(\"RUN_ONLY_CUDA_TESTS\") == \"1\"\nHOME = os.environ.get(\"HOME\")\n\ndef pytest_addoption(parser):\n    parser.addoption(\"--run-gpu\", action=\"store_true\")\n    parser.addoption(\"--slow\", action=\"store_true\")\n",
     );
     project.write("tests/test_k.py", "");
+    project.write(
+        ".gitmodules",
+        "[submodule \"csrc/cutlass\"]\n\tpath = csrc/cutlass\n\turl = https://github.com/NVIDIA/cutlass.git\n",
+    );
     let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
     let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
     for expected in [
+        "the project has git submodules (`csrc/cutlass`): the tree under test is checked out without them; if the build or the tests need them, set `submodules = \"recursive\"`",
         "setup.py reads `KERN_CUDA_ARCHS` for the CUDA architectures it compiles; gpu-ci sets TORCH_CUDA_ARCH_LIST, not `KERN_CUDA_ARCHS`: set `env = { KERN_CUDA_ARCHS = \"…\" }`",
         "setup.py reads `KERN_FORCE_BUILD` to decide its native build: set `env = { KERN_FORCE_BUILD = \"TRUE\" }`",
         "tests/conftest.py reads `RUN_ONLY_CUDA_TESTS`, a GPU-test or backend selector: set `env = { RUN_ONLY_CUDA_TESTS = \"…\" }`",
