@@ -840,7 +840,7 @@ fn workflow_texts(root: &Path) -> Vec<(String, String)> {
         })
         .collect();
     // A GPU workflow says most about what the GPU tests need: read those first.
-    texts.sort_by_key(|(name, text)| {
+    texts.sort_by_cached_key(|(name, text)| {
         let gpu = |t: &str| t.contains("gpu") || t.contains("cuda");
         (
             !(gpu(name) || gpu(&text.to_ascii_lowercase())),

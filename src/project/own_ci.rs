@@ -233,27 +233,32 @@ fn gpu_evidence(
 
 /// 1-based line of the first line at or after `from` holding `needle`, else of any line holding
 /// it, else `from`.
-fn locate(text: &str, needle: &str, from: usize) -> usize {
+fn locate(lines: &[&str], needle: &str, from: usize) -> usize {
     let needle = needle.trim();
     if needle.is_empty() {
         return from;
     }
-    let lines: Vec<&str> = text.lines().collect();
-    let after = lines
+    locate_forward(lines, needle, from, lines.len())
+        .or_else(|| locate_forward(lines, needle, 1, lines.len()))
+        .unwrap_or(from)
+}
+
+/// 1-based line of the first of the `within` lines from `from` on holding `needle`.
+fn locate_forward(lines: &[&str], needle: &str, from: usize, within: usize) -> Option<usize> {
+    let start = from.saturating_sub(1).min(lines.len());
+    lines[start..]
         .iter()
-        .enumerate()
-        .skip(from.saturating_sub(1))
-        .find(|(_, l)| l.contains(needle));
-    after
-        .or_else(|| lines.iter().enumerate().find(|(_, l)| l.contains(needle)))
-        .map_or(from, |(i, _)| i + 1)
+        .take(within)
+        .position(|line| line.contains(needle))
+        .map(|i| start + i + 1)
 }
 
 /// Where a script's values are searched: its file's text, from a line on.
 #[derive(Clone, Copy)]
 struct Origin<'a> {
     file: &'a str,
-    text: &'a str,
+    /// The file's lines, split once.
+    text: &'a [&'a str],
     line: usize,
 }
 
@@ -369,6 +374,7 @@ impl Reader<'_> {
         logical.extend(pending.take());
         // A here-document's body is data for its command (`python - <<EOF`), not commands.
         let mut heredoc_end: Option<String> = None;
+        let mut cursor = origin.line;
         for (line, first) in &logical {
             let line = line.trim_end();
             if let Some(end) = &heredoc_end {
@@ -389,8 +395,16 @@ impl Reader<'_> {
                     heredoc_end = Some(word);
                 }
             }
+            // Each logical line after the one before: a scan of the step, not of the file.
+            let first = first.trim();
+            if let Some(found) = (!first.is_empty())
+                .then(|| locate_forward(origin.text, first, cursor, 400))
+                .flatten()
+            {
+                cursor = found;
+            }
             let origin = Origin {
-                line: locate(origin.text, first.trim(), origin.line),
+                line: cursor,
                 ..origin
             };
             let Some(line) = self.expand_expressions(line) else {
@@ -625,11 +639,12 @@ impl Reader<'_> {
             && let Some(text) = read_ci_file(self.root, rel)
         {
             let file = rel.to_string();
+            let lines: Vec<&str> = text.lines().collect();
             self.script(
                 &text,
                 Origin {
                     file: &file,
-                    text: &text,
+                    text: &lines,
                     line: 1,
                 },
                 depth + 1,
@@ -1001,9 +1016,10 @@ impl Reader<'_> {
             recipe.push_str(&command.replace("$$", "$"));
             recipe.push('\n');
         }
+        let file_lines: Vec<&str> = text.lines().collect();
         let origin = Origin {
             file: "Makefile",
-            text: &text,
+            text: &file_lines,
             line: at + 1,
         };
         self.script(&recipe, origin, depth);
@@ -1041,7 +1057,7 @@ impl Reader<'_> {
                 let line = at + 2 + body[..offset].matches('\n').count();
                 let origin = Origin {
                     file: "noxfile.py",
-                    text: &text,
+                    text: &lines,
                     line,
                 };
                 if install {
@@ -1064,10 +1080,11 @@ impl Reader<'_> {
             let Some(section) = ini::section(&text, &name) else {
                 continue;
             };
-            let line = locate(&text, &format!("[{name}]"), 1);
+            let lines: Vec<&str> = text.lines().collect();
+            let line = locate(&lines, &format!("[{name}]"), 1);
             let origin = Origin {
                 file: "tox.ini",
-                text: &text,
+                text: &lines,
                 line,
             };
             for dep in section.lines("deps") {
@@ -1197,6 +1214,7 @@ fn env_of(value: Option<&Value>) -> Vec<(String, String)> {
 
 /// The jobs of one GitHub workflow file, each read, with its GPU rank.
 fn github_jobs(root: &Path, file: &str, text: &str) -> Vec<(CiJob, u8)> {
+    let lines: Vec<&str> = text.lines().collect();
     let Ok(workflow) = serde_saphyr::from_str::<Value>(text) else {
         return Vec::new();
     };
@@ -1277,7 +1295,7 @@ fn github_jobs(root: &Path, file: &str, text: &str) -> Vec<(CiJob, u8)> {
             &[key.as_str(), &plain_name],
             &plain(&format!("{workflow_name} {file}")),
         );
-        let job_line = line_of_key(text, key, locate(text, "jobs:", 1));
+        let job_line = line_of_key(text, key, locate(&lines, "jobs:", 1));
         let mut reader = Reader {
             root,
             job: CiJob {
@@ -1317,7 +1335,7 @@ fn github_jobs(root: &Path, file: &str, text: &str) -> Vec<(CiJob, u8)> {
         }
         let origin = Origin {
             file,
-            text,
+            text: &lines,
             line: job_line,
         };
         let job_env = env_of(job.get("env"));
@@ -1364,7 +1382,7 @@ fn github_jobs(root: &Path, file: &str, text: &str) -> Vec<(CiJob, u8)> {
                 continue;
             };
             let first_line = run.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-            let line = locate(text, first_line, job_line);
+            let line = locate(&lines, first_line, job_line);
             let step_origin = Origin { line, ..origin };
             let step_env = env_of(step.get("env"));
             let saved = reader.vars.clone();
@@ -1380,7 +1398,7 @@ fn github_jobs(root: &Path, file: &str, text: &str) -> Vec<(CiJob, u8)> {
                 for (name, _) in &step_env {
                     if let Some(value) = reader.vars.get(name).cloned() {
                         let at = Origin {
-                            line: locate(text, &format!("{name}:"), job_line),
+                            line: locate(&lines, &format!("{name}:"), job_line),
                             ..origin
                         };
                         reader.set_env(name, &value, at);
@@ -1448,6 +1466,7 @@ impl Reader<'_> {
 
 /// The jobs of a plain `.gitlab-ci.yml`: top-level mappings with a `script:`.
 fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
+    let lines: Vec<&str> = text.lines().collect();
     let file = ".gitlab-ci.yml";
     let Ok(config) = serde_saphyr::from_str::<Value>(text) else {
         return Vec::new();
@@ -1470,7 +1489,7 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
         let job_line = line_of_key(text, key, 1);
         let origin = Origin {
             file,
-            text,
+            text: &lines,
             line: job_line,
         };
         let mut reader = Reader {
@@ -1505,7 +1524,7 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
         for part in ["before_script", "script"] {
             for line in job.get(part).map(strings_of).unwrap_or_default() {
                 let at = Origin {
-                    line: locate(text, line.lines().next().unwrap_or(""), job_line),
+                    line: locate(&lines, line.lines().next().unwrap_or(""), job_line),
                     ..origin
                 };
                 reader.script(&line, at, 0);
