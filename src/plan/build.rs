@@ -216,6 +216,11 @@ impl Builder<'_> {
     fn build(&mut self) -> Result<TestPlan> {
         let flags = self.flags;
         let config = self.config;
+        if let Some(job) = &self.project.ci_job {
+            for text in ci_job_notes(job) {
+                self.note(printable(&text));
+            }
+        }
 
         let gpu = if !flags.gpu.is_empty() {
             Sourced::new(values::parse_gpu_list(&flags.gpu)?, Self::flag("gpu"))
@@ -254,6 +259,12 @@ impl Builder<'_> {
         ) {
             Some(given) => given,
             None => match &self.project.tests {
+                _ if let Some((paths, job, at)) = self.ci_test_paths() => {
+                    self.note(printable(&format!(
+                        "running the tests in `{paths}`, as the project's CI job {job} does; change it with --test-path"
+                    )));
+                    (paths, Source::Detected { from: at })
+                }
                 Some(tests)
                     if !flags.keep_selection
                         && let Some(folder) = &self.project.tests_beyond_testpaths =>
@@ -291,8 +302,22 @@ impl Builder<'_> {
 
         let install_source = self.install_source()?;
 
+        let ci_args = self.ci_pytest_args();
         let pytest_args = match self.given("pytest-args", &flags.pytest_args, &config.pytest_args) {
             Some(given) => given,
+            // A GPU job's pytest command is the project's own GPU selection.
+            None if let Some((args, at)) = ci_args.clone().filter(|(args, _)| {
+                self.project
+                    .ci_job
+                    .as_ref()
+                    .is_some_and(|j| j.gpu.is_some())
+                    || args.contains(" -m ")
+                    || flags.keep_selection
+                    || self.project.gpu_selection().is_none()
+            }) =>
+            {
+                (args, Source::Detected { from: at })
+            }
             None => match self
                 .project
                 .gpu_selection()
@@ -300,15 +325,24 @@ impl Builder<'_> {
             {
                 Some(selection) => {
                     let marker = crate::args::quote(&selection.expression);
-                    let args = format!("{} -m {marker}", config::DEFAULT_PYTEST_ARGS);
+                    // The CI job's own options, then the GPU selection it leaves to addopts.
+                    let (base, from_ci) = match &ci_args {
+                        Some((args, at)) => (args.clone(), Some(at.clone())),
+                        None => (config::DEFAULT_PYTEST_ARGS.to_string(), None),
+                    };
+                    let args = format!("{base} -m {marker}");
                     self.note(format!(
                         "{}; the GPU run selects them with `-m {marker}`; keep the project's selection with --keep-selection, or change it with --pytest-args",
                         selection.reason
                     ));
-                    let from = format!(
+                    let markers = format!(
                         "pytest's markers in {}",
                         self.project.pytest.file.unwrap_or("a conftest.py")
                     );
+                    let from = match from_ci {
+                        Some(at) => format!("{at} and {markers}"),
+                        None => markers,
+                    };
                     (args, Source::Detected { from })
                 }
                 None => (config::DEFAULT_PYTEST_ARGS.into(), Source::Default),
@@ -362,6 +396,19 @@ impl Builder<'_> {
                     self.note(format!(
                         "GPU framework: {name}, named by `{file}`; it picks the GPU report and CUDA packages; change it with --framework"
                     ));
+                    let named = &self.project.frameworks_named;
+                    let from_gpu_job = self
+                        .project
+                        .ci_job
+                        .as_ref()
+                        .is_some_and(|job| job.gpu.is_some() && file.starts_with(&job.file));
+                    if named.len() > 1 && !from_gpu_job {
+                        let names: Vec<&str> = named.iter().map(|f| f.name()).collect();
+                        self.note(format!(
+                            "the project names several GPU frameworks ({}), and no GPU job says which one it tests: set `framework` (--framework) to the backend the GPU run should use",
+                            names.join(", ")
+                        ));
+                    }
                     Sourced::new(
                         self.project.framework,
                         Source::Detected { from: file.clone() },
@@ -410,6 +457,9 @@ impl Builder<'_> {
         let framework_declared = self
             .project
             .framework_declared(&install_source.value, framework.value);
+        for text in switch_notes(self.project, install_project.value, &pytest_args.0) {
+            self.note(printable(&text));
+        }
         Ok(TestPlan {
             project_name: self.project.name(),
             config_section: self.section.clone(),
@@ -603,21 +653,44 @@ impl Builder<'_> {
         }
         if !self.initialised {
             let found = project::ci::detect(&self.project.root);
-            if !found.is_empty() {
-                let names: Vec<String> = found.iter().map(|f| f.name.to_string()).collect();
-                let described: Vec<String> = found
-                    .iter()
-                    .map(|f| format!("{} (from {})", f.name, f.from))
-                    .collect();
+            let systems = found
+                .iter()
+                .map(|f| CiSystem::parse(f.name))
+                .collect::<Result<Vec<_>>>()?;
+            let gpu_job_on = self
+                .project
+                .ci_job
+                .as_ref()
+                .filter(|job| job.gpu.is_some())
+                .map(|job| {
+                    if job.file == ".gitlab-ci.yml" {
+                        CiSystem::Gitlab
+                    } else {
+                        CiSystem::Github
+                    }
+                });
+            if let Some(chosen) = ci::pick_detected(&systems, gpu_job_on) {
+                let at = systems.iter().position(|s| *s == chosen).unwrap_or(0);
+                let picked = &found[at];
                 self.note(format!(
-                    "writing CI files for {}; change it with --ci",
-                    described.join(", ")
+                    "writing CI files for {} (from {}); change it with --ci",
+                    picked.name, picked.from
                 ));
-                let from: Vec<&str> = found.iter().map(|f| f.from).collect();
+                for (system, other) in systems.iter().zip(&found) {
+                    if *system != chosen {
+                        self.note(format!(
+                            "the project also uses {} ({}): gpu-ci writes nothing for it and leaves its files as they are; add it with --ci {},{}",
+                            system.title(),
+                            other.from,
+                            chosen.name(),
+                            system.name()
+                        ));
+                    }
+                }
                 return Ok(Sourced::new(
-                    ci::parse_list(&names)?,
+                    vec![chosen],
                     Source::Detected {
-                        from: from.join(", "),
+                        from: picked.from.to_string(),
                     },
                 ));
             }
@@ -780,6 +853,13 @@ impl Builder<'_> {
     }
 
     fn detect_install_source(&mut self) -> Result<Sourced<InstallSource>> {
+        if let Some((source, at, job)) = self.ci_install_source() {
+            self.note(printable(&format!(
+                "installing test dependencies from {}, as the project's CI job {job} does; change it with --group, --extra or --requirements",
+                source.describe()
+            )));
+            return Ok(Sourced::new(source, Source::Detected { from: at }));
+        }
         let candidates = self.project.install_candidates();
         let (index, source) = if candidates.len() > 1 {
             let items: Vec<String> = candidates.iter().map(InstallSource::describe).collect();
@@ -816,6 +896,92 @@ impl Builder<'_> {
         Ok(Sourced::new(picked, source))
     }
 
+    /// The paths the project's CI job runs pytest on, quoted as one argument list, with the
+    /// job and the line.
+    fn ci_test_paths(&self) -> Option<(String, String, String)> {
+        let job = self.project.ci_job.as_ref()?;
+        let run = job.pytest.as_ref()?;
+        // Files a CPU job picks one by one are its CPU-safe selection; its folders are not.
+        let picked_files = run
+            .paths
+            .iter()
+            .any(|p| p.contains("::") || p.ends_with(".py"));
+        if run.paths.is_empty() || (job.gpu.is_none() && picked_files) {
+            return None;
+        }
+        let paths: Vec<String> = run.paths.iter().map(|p| crate::args::quote(p)).collect();
+        let paths = paths.join(" ");
+        // Only what can be quoted and split back whole reaches the plan.
+        check_text("test-path", &paths).ok()?;
+        values::check_test_path(&paths).ok()?;
+        Some((paths, job.describe(), run.at.clone()))
+    }
+
+    /// `-v` and the selections and project options of the CI job's pytest command (never a CPU
+    /// job's CPU-only selection), with the line; `None` without a pytest command, or when a CPU
+    /// job's passes none.
+    fn ci_pytest_args(&self) -> Option<(String, String)> {
+        let job = self.project.ci_job.as_ref()?;
+        let options = job.pytest_options();
+        if options.is_empty() && job.gpu.is_none() {
+            return None;
+        }
+        let mut args = vec![config::DEFAULT_PYTEST_ARGS.to_string()];
+        args.extend(options.iter().flatten().map(|w| crate::args::quote(w)));
+        let args = args.join(" ");
+        // Only what can be quoted and split back whole reaches the plan.
+        if check_text("pytest-args", &args).is_err() {
+            return None;
+        }
+        Some((args, job.pytest.as_ref()?.at.clone()))
+    }
+
+    /// What the CI job installs of the project's own: an extra, a group, or a requirements file
+    /// the project has, with the line and the job.
+    fn ci_install_source(&self) -> Option<(InstallSource, String, String)> {
+        let job = self.project.ci_job.as_ref()?;
+        let extras = self.project.extras();
+        let groups: Vec<String> = self
+            .project
+            .pyproject
+            .iter()
+            .flat_map(|p| p.dependency_groups.clone())
+            .collect();
+        // A test extra first; one named for tooling (`quality`, `docs`) never.
+        let mut installable: Vec<&project::own_ci::Found> = job
+            .extras
+            .iter()
+            .filter(|e| !project::requirements::is_tooling_name(&e.value))
+            .filter(|e| extras.contains(&e.value) || self.project.setup_py_names_extra(&e.value))
+            .collect();
+        installable
+            .sort_by_key(|e| !["test", "tests", "testing", "dev"].contains(&e.value.as_str()));
+        let extra = installable.first();
+        if let Some(found) = extra {
+            return Some((
+                InstallSource::Extra(found.value.clone()),
+                found.at.clone(),
+                job.describe(),
+            ));
+        }
+        if let Some(found) = job.groups.iter().find(|g| groups.contains(&g.value)) {
+            return Some((
+                InstallSource::Group(found.value.clone()),
+                found.at.clone(),
+                job.describe(),
+            ));
+        }
+        let file = job.requirements.iter().find(|r| {
+            self.project.requirements.contains(&r.value)
+                && project::requirements::role(&r.value) != project::requirements::Role::Tooling
+        })?;
+        Some((
+            InstallSource::Requirements(file.value.clone()),
+            file.at.clone(),
+            job.describe(),
+        ))
+    }
+
     /// The config's pins over the embedded ones, each checked.
     fn action_pins(&self) -> Result<BTreeMap<&'static str, Sourced<ActionPin>>> {
         for (repo, text) in &self.config.actions {
@@ -849,4 +1015,189 @@ impl Builder<'_> {
             })
             .collect())
     }
+}
+
+/// What the project's CI job sets up that `[tool.gpu-ci]` cannot say yet: one note per recipe
+/// key, naming the key and the value to set, then what could not be read. The one place the
+/// detected recipe reaches the user; wiring it to the recipe keys replaces these notes.
+pub fn ci_job_notes(job: &project::own_ci::CiJob) -> Vec<String> {
+    let recipe = &job.recipe;
+    let kind = if job.gpu.is_some() { "GPU" } else { "CPU" };
+    let by = match &job.gpu {
+        Some(why) => format!("the project's GPU job {} (GPU by {why})", job.describe()),
+        None => format!(
+            "the project's CPU job {} (no GPU job found)",
+            job.describe()
+        ),
+    };
+    let toml = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let key = |s: &str| {
+        if !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            s.to_string()
+        } else {
+            toml(s)
+        }
+    };
+    let at = |list: &mut dyn Iterator<Item = &str>| {
+        let mut unique: Vec<&str> = Vec::new();
+        for at in list {
+            if !unique.contains(&at) {
+                unique.push(at);
+            }
+        }
+        unique.join(", ")
+    };
+    let mut notes = vec![format!("following {by}")];
+    let mut line = |name: &str, value: String, from: String| {
+        notes.push(format!(
+            "the {kind} job also sets up what `{name} = {value}` would give the image (detected: {from})"
+        ));
+    };
+    if !recipe.packages.is_empty() {
+        let values: Vec<String> = recipe.packages.iter().map(|f| toml(&f.value)).collect();
+        line(
+            "packages",
+            format!("[{}]", values.join(", ")),
+            at(&mut recipe.packages.iter().map(|f| f.at.as_str())),
+        );
+    }
+    if let Some(found) = &recipe.index_url {
+        line("index-url", toml(&found.value), found.at.clone());
+    }
+    if !recipe.extra_index_urls.is_empty() {
+        let values: Vec<String> = recipe
+            .extra_index_urls
+            .iter()
+            .map(|f| toml(&f.value))
+            .collect();
+        line(
+            "extra-index-urls",
+            format!("[{}]", values.join(", ")),
+            at(&mut recipe.extra_index_urls.iter().map(|f| f.at.as_str())),
+        );
+    }
+    if !recipe.env.is_empty() {
+        let values: Vec<String> = recipe
+            .env
+            .iter()
+            .map(|(name, f)| format!("{} = {}", key(name), toml(&f.value)))
+            .collect();
+        line(
+            "env",
+            format!("{{ {} }}", values.join(", ")),
+            at(&mut recipe.env.iter().map(|(_, f)| f.at.as_str())),
+        );
+    }
+    if let Some(found) = &recipe.submodules {
+        let value = if found.value == "recursive" {
+            toml("recursive")
+        } else {
+            "true".into()
+        };
+        line("submodules", value, found.at.clone());
+    }
+    if !recipe.setup.is_empty() {
+        let values: Vec<String> = recipe.setup.iter().map(|f| toml(&f.value)).collect();
+        line(
+            "setup",
+            format!("[{}]", values.join(", ")),
+            at(&mut recipe.setup.iter().map(|f| f.at.as_str())),
+        );
+    }
+    notes.extend(job.notes.iter().cloned());
+    notes
+}
+
+/// Text from the project's files, shown on a terminal: control characters escaped, so that a
+/// workflow cannot write terminal escapes into a note.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The build and test switches the project reads that nothing sets: each a note naming the key
+/// that would set it (`env`, `setup`, `pytest-args`).
+pub fn switch_notes(project: &Project, install: ProjectInstall, pytest_args: &str) -> Vec<String> {
+    let switches = &project.switches;
+    let job = project.ci_job.as_ref();
+    let set_by_ci = |name: &str| job.is_some_and(|j| j.recipe.env.iter().any(|(n, _)| n == name));
+    let toml = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let mut notes = Vec::new();
+    for read in &switches.build_env {
+        if set_by_ci(&read.name) || (project.compiled.is_none() && !read.name.contains("CUDA")) {
+            continue;
+        }
+        let name = &read.name;
+        if read.is_arch_list() {
+            notes.push(format!(
+                "{} reads `{name}` for the CUDA architectures it compiles; gpu-ci sets TORCH_CUDA_ARCH_LIST, not `{name}`: set `env = {{ {name} = \"…\" }}` to the configured GPUs' architectures",
+                read.file
+            ));
+        } else {
+            let value = read
+                .compared_with
+                .as_deref()
+                .map_or("\"…\"".to_string(), toml);
+            notes.push(format!(
+                "{} reads `{name}` to decide its native build: set `env = {{ {name} = {value} }}` if the GPU run should build it",
+                read.file
+            ));
+        }
+    }
+    for read in &switches.test_env {
+        if set_by_ci(&read.name) {
+            continue;
+        }
+        notes.push(format!(
+            "{} reads `{}`, a GPU-test or backend selector: set `env = {{ {} = \"…\" }}` if the GPU run needs it",
+            read.file, read.name, read.name
+        ));
+    }
+    for (option, file) in &switches.test_options {
+        if pytest_args.split_whitespace().any(|w| w == option) {
+            continue;
+        }
+        notes.push(format!(
+            "{file} registers `{option}`, which selects GPU tests: add it to `pytest-args` (--pytest-args \"{} {option}\") if the GPU run should pass it",
+            pytest_args
+        ));
+    }
+    let ci_submodules = job.is_some_and(|j| j.recipe.submodules.is_some());
+    if !switches.submodules.is_empty() && !ci_submodules {
+        let paths: Vec<String> = switches
+            .submodules
+            .iter()
+            .take(3)
+            .map(|p| format!("`{p}`"))
+            .collect();
+        notes.push(format!(
+            "the project has git submodules ({}): the tree under test is checked out without them; if the build or the tests need them, set `submodules = \"recursive\"`",
+            paths.join(", ")
+        ));
+    }
+    let ci_builds = job.is_some_and(|j| !j.recipe.setup.is_empty());
+    if let Some(script) = &switches.build_script
+        && install == ProjectInstall::AtStart
+        && !ci_builds
+    {
+        let run = if script.ends_with(".py") {
+            "python"
+        } else {
+            "bash"
+        };
+        notes.push(format!(
+            "`{script}` looks like a native build apart from the package's: install-project = \"start\" installs the package without running it; if the tests need what it builds, set `setup = [\"{run} {script}\"]`"
+        ));
+    }
+    notes
 }

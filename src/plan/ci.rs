@@ -58,6 +58,15 @@ pub fn parse_list(names: &[String]) -> Result<Vec<CiSystem>> {
     Ok(list)
 }
 
+/// Of the CI systems a project uses, the one its GPU tests run on: where its GPU job is, else
+/// GitHub when it is used, else the first found. `init` writes files for that one only, so a
+/// user's other CI (an internal `.gitlab-ci.yml`) is never edited unasked.
+pub fn pick_detected(found: &[CiSystem], gpu_job_on: Option<CiSystem>) -> Option<CiSystem> {
+    gpu_job_on
+        .filter(|ci| found.contains(ci))
+        .or_else(|| found.iter().min().copied())
+}
+
 /// The names, for the config and messages.
 pub fn names(list: &[CiSystem]) -> Vec<String> {
     list.iter().map(|ci| ci.name().to_string()).collect()
@@ -73,5 +82,17 @@ mod tests {
         assert_eq!(list, [CiSystem::Github, CiSystem::Bitbucket]);
         assert!(parse_list(&[]).is_err());
         assert!(parse_list(&["jenkins".into()]).is_err());
+    }
+
+    #[test]
+    fn detection_picks_the_system_of_the_gpu_job_else_github() {
+        use CiSystem::*;
+        assert_eq!(pick_detected(&[Github, Gitlab], None), Some(Github));
+        assert_eq!(pick_detected(&[Github, Gitlab], Some(Gitlab)), Some(Gitlab));
+        assert_eq!(
+            pick_detected(&[Gitlab, Bitbucket], Some(Github)),
+            Some(Gitlab)
+        );
+        assert_eq!(pick_detected(&[], None), None);
     }
 }

@@ -2,11 +2,13 @@
 
 pub mod ci;
 pub mod ini;
+pub mod own_ci;
 pub mod pyproject;
 pub mod pytest;
 pub mod python;
 pub mod requirements;
 pub mod setup_cfg;
+pub mod switches;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -47,6 +49,17 @@ impl Framework {
 
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// The framework a word of a file name or a backend variable names.
+    fn from_word(word: &str) -> Option<Self> {
+        match word {
+            "torch" | "pytorch" => Some(Framework::Torch),
+            "jax" => Some(Framework::Jax),
+            "tensorflow" | "tf" => Some(Framework::Tensorflow),
+            "cupy" => Some(Framework::Cupy),
+            _ => None,
+        }
     }
 
     /// Which framework a (normalised) distribution name belongs to.
@@ -127,6 +140,8 @@ pub struct Project {
     pub setup_py_python: Option<String>,
     /// Extras setup.py's text defines.
     pub setup_py_extras: Vec<String>,
+    /// setup.py's text, read (never run), for names a function in it may compute.
+    pub setup_py_text: Option<String>,
     /// The project's compiled parts (an extension module, a native build backend), if any.
     pub compiled: Option<Compiled>,
     /// Requirements files (`requirements*.txt|in`, `*-requirements.txt`, `requirements/`), sorted.
@@ -140,6 +155,14 @@ pub struct Project {
     pub framework: Framework,
     /// Which file named the framework, for the note.
     pub framework_source: Option<String>,
+    /// Every framework the project's files name: several make the choice a guess.
+    pub frameworks_named: Vec<Framework>,
+    /// Build and test switches: variables setup.py and conftest.py read, options conftest.py
+    /// registers, a separate native build script.
+    pub switches: switches::Switches,
+    /// The job of the project's own CI the GPU run follows (a GPU job, else a CPU job that
+    /// runs pytest), with what it installs, sets and runs.
+    pub ci_job: Option<own_ci::CiJob>,
 }
 
 /// Why a project has compiled parts.
@@ -326,27 +349,45 @@ impl Project {
         for (file, text) in workflow_texts(root) {
             sources.push((file, workflow_installs(&text)));
         }
-        let found = [
-            Framework::Torch,
-            Framework::Jax,
-            Framework::Tensorflow,
-            Framework::Cupy,
-        ]
-        .into_iter()
-        .find_map(|wanted| {
-            sources
-                .iter()
-                .find(|(_, names)| {
-                    names
-                        .iter()
-                        .any(|p| Framework::of_package(p) == Some(wanted))
+        let ci_job = own_ci::detect(root);
+        let named: Vec<Framework> = Framework::ALL
+            .into_iter()
+            .filter(|f| {
+                sources
+                    .iter()
+                    .any(|(_, names)| names.iter().any(|p| Framework::of_package(p) == Some(*f)))
+            })
+            .collect();
+        // The GPU job's backend, else a file whose name names a framework it lists
+        // (requirements-jax-cuda.txt), else the first source naming one, torch first.
+        let found = ci_job
+            .as_ref()
+            .filter(|job| job.gpu.is_some())
+            .and_then(|job| ci_framework(root, job))
+            .or_else(|| {
+                sources.iter().find_map(|(file, names)| {
+                    named_by_file(file)
+                        .filter(|f| names.iter().any(|p| Framework::of_package(p) == Some(*f)))
+                        .map(|f| (f, file.clone()))
                 })
-                .map(|(file, _)| (wanted, file.clone()))
-        });
+            })
+            .or_else(|| {
+                named.iter().find_map(|wanted| {
+                    sources
+                        .iter()
+                        .find(|(_, names)| {
+                            names
+                                .iter()
+                                .any(|p| Framework::of_package(p) == Some(*wanted))
+                        })
+                        .map(|(file, _)| (*wanted, file.clone()))
+                })
+            });
         let (framework, framework_source) = match found {
             Some((framework, file)) => (framework, Some(file)),
             None => (Framework::None, None),
         };
+        let frameworks_named = named;
 
         let pytest = PytestConfig::find(root, pyproject.as_ref());
         let layout = if has_python_files(&root.join("src"), 4) {
@@ -356,6 +397,9 @@ impl Project {
         };
         let tests = find_tests(root, &pytest, layout);
         let tests_beyond_testpaths = tests_folder_beyond(root, &pytest);
+        let mut test_dirs: Vec<String> = tests.iter().flat_map(|t| t.paths.clone()).collect();
+        test_dirs.extend(tests_beyond_testpaths.clone());
+        let switches = switches::detect(root, setup_py.as_deref(), &test_dirs);
 
         Ok(Project {
             root: root.to_path_buf(),
@@ -368,6 +412,7 @@ impl Project {
                 .map(setup_cfg::setup_py_extras)
                 .unwrap_or_default(),
             compiled: compiled_parts(pyproject.as_ref(), setup_py.as_deref()),
+            setup_py_text: setup_py.clone(),
             setup_cfg,
             pyproject,
             requirements,
@@ -378,6 +423,9 @@ impl Project {
             layout,
             framework,
             framework_source,
+            frameworks_named,
+            switches,
+            ci_job,
         })
     }
 
@@ -426,18 +474,30 @@ impl Project {
                     found.push(InstallSource::PoetryGroup(name.into()));
                 }
             }
-            if extras.iter().any(|e| e == name) {
+            if extras.iter().any(|e| e == name) || self.setup_py_names_extra(name) {
                 found.push(InstallSource::Extra(name.into()));
             }
         }
-        let mut by_role: Vec<(requirements::Role, &String)> = self
+        // A per-package subfolder named for the project (`requirements/<pkg>/test.txt`) first.
+        let own = requirements::normalise(&self.name());
+        let mut by_role: Vec<(requirements::Role, bool, &String)> = self
             .requirements
             .iter()
-            .map(|path| (requirements::role(path), path))
-            .filter(|(role, _)| *role != requirements::Role::Other)
+            .map(|path| {
+                let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+                let named = folder.starts_with("requirements/")
+                    && requirements::normalise(&folder["requirements/".len()..]) == own;
+                (requirements::role(path), !named, path)
+            })
+            .filter(|(role, _, _)| {
+                !matches!(
+                    role,
+                    requirements::Role::Other | requirements::Role::Tooling
+                )
+            })
             .collect();
         by_role.sort();
-        for (_, path) in by_role {
+        for (_, _, path) in by_role {
             let candidate = InstallSource::Requirements(path.clone());
             if !found.contains(&candidate) {
                 found.push(candidate);
@@ -473,7 +533,7 @@ impl Project {
         }
         if let Some(name) = extra {
             let extras = self.extras();
-            if extras.iter().any(|e| e == name) {
+            if extras.iter().any(|e| e == name) || self.setup_py_names_extra(name) {
                 return Ok(Some(InstallSource::Extra(name.into())));
             }
             let file = if self.has_pep621() || !self.dependencies_outside_pyproject() {
@@ -513,7 +573,7 @@ impl Project {
     /// The extras the project declares: `[project.optional-dependencies]`, else setup.cfg's
     /// `extras_require`, else the ones setup.py's text defines.
     pub fn extras(&self) -> Vec<String> {
-        if self.has_pep621() {
+        if self.has_pep621() && !self.is_dynamic("optional-dependencies") {
             return self
                 .pyproject
                 .as_ref()
@@ -533,10 +593,44 @@ impl Project {
         extras
     }
 
+    /// Whether setup.py's text names `extra` as a key, where setup.py owns the dependencies:
+    /// extras a function in setup.py computes are installed by name. A key is a quoted name
+    /// followed by `:` or `]` (`{"dev": …}`, `extras["dev"]`) or paired with a list
+    /// (`("dev", [...])`); `exclude=("tests",)` is not one.
+    pub fn setup_py_names_extra(&self, extra: &str) -> bool {
+        let Some(text) = self.setup_py_text.as_deref() else {
+            return false;
+        };
+        self.dependencies_outside_pyproject()
+            && ['"', '\''].into_iter().any(|quote| {
+                let quoted = format!("{quote}{extra}{quote}");
+                text.match_indices(&quoted).any(|(at, _)| {
+                    let after = text[at + quoted.len()..].trim_start();
+                    after.starts_with(':')
+                        || after.starts_with(']')
+                        || after
+                            .strip_prefix(',')
+                            .is_some_and(|rest| rest.trim_start().starts_with(['[', '(']))
+                })
+            })
+    }
+
     /// Dependencies live in setup.py or setup.cfg (no `[project]` table, no Poetry): only the
     /// project's build can say what they are.
     pub fn dependencies_outside_pyproject(&self) -> bool {
-        !self.has_pep621() && !self.is_poetry() && (self.has_setup_py || self.setup_cfg.is_some())
+        let declared_here = if self.has_pep621() {
+            !self.is_dynamic("dependencies")
+        } else {
+            self.is_poetry()
+        };
+        !declared_here && (self.has_setup_py || self.setup_cfg.is_some())
+    }
+
+    /// Whether `[project] dynamic` leaves `field` to the build backend.
+    fn is_dynamic(&self, field: &str) -> bool {
+        self.pyproject
+            .as_ref()
+            .is_some_and(|p| p.dynamic.iter().any(|d| d == field))
     }
 
     /// The project builds as a package: `[build-system]`, setup.py or setup.cfg.
@@ -785,7 +879,7 @@ fn workflow_texts(root: &Path) -> Vec<(String, String)> {
         })
         .collect();
     // A GPU workflow says most about what the GPU tests need: read those first.
-    texts.sort_by_key(|(name, text)| {
+    texts.sort_by_cached_key(|(name, text)| {
         let gpu = |t: &str| t.contains("gpu") || t.contains("cuda");
         (
             !(gpu(name) || gpu(&text.to_ascii_lowercase())),
@@ -793,6 +887,46 @@ fn workflow_texts(root: &Path) -> Vec<(String, String)> {
         )
     });
     texts
+}
+
+/// The framework a file's name names (`requirements-jax-cuda.txt`).
+fn named_by_file(file: &str) -> Option<Framework> {
+    let name = file.rsplit('/').next().unwrap_or(file).to_ascii_lowercase();
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .find_map(Framework::from_word)
+}
+
+/// The framework a GPU job uses: a backend variable it sets (`KERAS_BACKEND=jax`), else the
+/// first framework its installs or requirements files name; with the line.
+fn ci_framework(root: &Path, job: &own_ci::CiJob) -> Option<(Framework, String)> {
+    for (name, found) in &job.recipe.env {
+        if name.to_ascii_uppercase().contains("BACKEND")
+            && let Some(framework) = Framework::from_word(&found.value.to_ascii_lowercase())
+        {
+            return Some((framework, found.at.clone()));
+        }
+    }
+    for found in &job.recipe.packages {
+        let names = requirements::package_names(&found.value);
+        if let Some(framework) = names.iter().find_map(|n| Framework::of_package(n)) {
+            return Some((framework, found.at.clone()));
+        }
+    }
+    for found in &job.requirements {
+        let names: Vec<String> = requirements::with_includes(root, &found.value)
+            .iter()
+            .filter_map(|file| read_regular(root, file))
+            .flat_map(|text| requirements::package_names(&text))
+            .collect();
+        let by_name = named_by_file(&found.value)
+            .filter(|f| names.iter().any(|n| Framework::of_package(n) == Some(*f)));
+        if let Some(framework) =
+            by_name.or_else(|| names.iter().find_map(|n| Framework::of_package(n)))
+        {
+            return Some((framework, found.at.clone()));
+        }
+    }
+    None
 }
 
 /// Distributions a workflow installs with pip, uv or conda (`pip install torch torchvision`).

@@ -22,6 +22,8 @@ pub struct PytestOptions {
 pub struct PyProject {
     pub name: Option<String>,
     pub has_project_table: bool,
+    /// `[project] dynamic`: the fields the build backend (setup.py, setup.cfg) fills in.
+    pub dynamic: Vec<String>,
     pub requires_python: Option<String>,
     /// PEP 735 `[dependency-groups]` names.
     pub dependency_groups: Vec<String>,
@@ -175,6 +177,7 @@ impl PyProject {
                 .and_then(Item::as_str)
                 .map(str::to_string),
             has_project_table: project.is_some_and(Item::is_table_like),
+            dynamic: strings(project.and_then(|p| p.get("dynamic"))),
             requires_python: project
                 .and_then(|p| p.get("requires-python"))
                 .and_then(Item::as_str)

@@ -15,8 +15,33 @@ pub enum Role {
     Test,
     /// `dev-requirements.txt`, `requirements_dev.txt`, `requirements/dev.in`, ...
     Dev,
-    /// Anything else: the project's own (`requirements.txt`), docs, lint, ...
+    /// Anything else: the project's own (`requirements.txt`), ...
     Other,
+    /// Named for CI, release, docs, lint or publishing tooling (`ci.txt`, `release.txt`): never
+    /// the source of the test dependencies.
+    Tooling,
+}
+
+/// Words of a requirements file's name that say it serves tooling, not the tests.
+const TOOLING_WORDS: [&str; 12] = [
+    "ci",
+    "release",
+    "releases",
+    "docs",
+    "doc",
+    "publish",
+    "publishing",
+    "deploy",
+    "lint",
+    "style",
+    "quality",
+    "upload",
+];
+
+/// Whether a name (an extra's, a file's word) names tooling rather than the tests: `quality`,
+/// `docs`, `ci`, `release`, ...
+pub fn is_tooling_name(name: &str) -> bool {
+    TOOLING_WORDS.contains(&name.to_ascii_lowercase().as_str())
 }
 
 /// The role of a requirements file, from the words of its name besides "requirements".
@@ -30,7 +55,9 @@ pub fn role(path: &str) -> Role {
         .map(str::to_string)
         .collect();
     let has = |names: &[&str]| words.iter().any(|w| names.contains(&w.as_str()));
-    if has(&["test", "tests", "testing", "ci"]) {
+    if has(&TOOLING_WORDS) {
+        Role::Tooling
+    } else if has(&["test", "tests", "testing"]) {
         Role::Test
     } else if has(&["dev", "develop", "development"]) {
         Role::Dev
@@ -52,8 +79,9 @@ fn is_requirements_name(name: &str) -> bool {
 }
 
 /// Requirements files at the root (`requirements*.txt`, `dev-requirements.txt`, `*.in`) and
-/// every `.txt`/`.in` under `requirements/`, relative and sorted; a `.in` is left out when the
-/// `.txt` compiled from it sits beside it. Symlinks are not followed.
+/// every `.txt`/`.in` under `requirements/` and its per-package subfolders
+/// (`requirements/<pkg>/test.txt`), relative and sorted; a `.in` is left out when the `.txt`
+/// compiled from it sits beside it. Symlinks are not followed.
 pub fn find_files(root: &Path) -> Vec<String> {
     let regular_files = |dir: &Path| -> Vec<String> {
         fs::read_dir(dir)
@@ -72,12 +100,23 @@ pub fn find_files(root: &Path) -> Vec<String> {
         .collect();
     let folder = root.join("requirements");
     if fs::symlink_metadata(&folder).is_ok_and(|m| m.is_dir()) {
-        files.extend(
-            regular_files(&folder)
-                .into_iter()
-                .filter(|name| name.ends_with(".txt") || name.ends_with(".in"))
-                .map(|name| format!("requirements/{name}")),
-        );
+        let mut folders = vec!["requirements".to_string()];
+        for entry in fs::read_dir(&folder).into_iter().flatten().flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir())
+                && let Ok(name) = entry.file_name().into_string()
+                && !name.starts_with('.')
+            {
+                folders.push(format!("requirements/{name}"));
+            }
+        }
+        for dir in folders {
+            files.extend(
+                regular_files(&root.join(&dir))
+                    .into_iter()
+                    .filter(|name| name.ends_with(".txt") || name.ends_with(".in"))
+                    .map(|name| format!("{dir}/{name}")),
+            );
+        }
     }
     let compiled: Vec<String> = files
         .iter()
@@ -185,7 +224,12 @@ mod tests {
         assert_eq!(role("requirements_dev.txt"), Role::Dev);
         assert_eq!(role("test-requirements.txt"), Role::Test);
         assert_eq!(role("requirements.txt"), Role::Other);
-        assert_eq!(role("requirements/docs.txt"), Role::Other);
+        assert_eq!(role("requirements/docs.txt"), Role::Tooling);
+        // Issue 22: `ci.txt` held twine and awscli, and was taken as the test source.
+        assert_eq!(role("requirements/ci.txt"), Role::Tooling);
+        assert_eq!(role("requirements-release.txt"), Role::Tooling);
+        assert_eq!(role("requirements/publish.in"), Role::Tooling);
+        assert_eq!(role("requirements/pkg/test.txt"), Role::Test);
     }
 
     #[test]
@@ -203,6 +247,8 @@ mod tests {
         }
         fs::create_dir(dir.path().join("requirements")).unwrap();
         fs::write(dir.path().join("requirements/ci.in"), "x\n").unwrap();
+        fs::create_dir(dir.path().join("requirements/pkg")).unwrap();
+        fs::write(dir.path().join("requirements/pkg/test.txt"), "x\n").unwrap();
         assert_eq!(
             find_files(dir.path()),
             [
@@ -210,7 +256,8 @@ mod tests {
                 "docs_requirements.in",
                 "requirements-test.txt",
                 "requirements.txt",
-                "requirements/ci.in"
+                "requirements/ci.in",
+                "requirements/pkg/test.txt"
             ]
         );
     }

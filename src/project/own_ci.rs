@@ -1,0 +1,1861 @@
+//! The project's own GPU CI as a source: its GitHub workflows (and a plain `.gitlab-ci.yml`)
+//! parsed as data, the jobs that run on a GPU found, and what their steps install, set and run
+//! read from their text, following `make`, `nox` and `tox` into the files they name. Nothing is
+//! run; every file is read through `read_regular`; every value keeps the line it came from.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::requirements::normalise;
+use super::{ini, read_regular, regular_file};
+
+/// Files larger than this are not read as CI configuration.
+const MAX_CI_FILE: usize = 1 << 20;
+/// How deep `make`, `nox`, `tox` and scripts are followed.
+const MAX_DEPTH: u32 = 3;
+
+/// One value the project's CI gives, and where: `.github/workflows/gpu.yml:42`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub value: String,
+    pub at: String,
+}
+
+/// What a GPU job sets up that gpu-ci's recipe keys (`packages`, `index-url`, `env`, ...) would
+/// carry: kept typed here, reported as notes until those keys exist.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CiRecipe {
+    /// Requirements the install steps add, as written (`torchao`, `lm-eval==0.4.5`).
+    pub packages: Vec<Found>,
+    pub index_url: Option<Found>,
+    pub extra_index_urls: Vec<Found>,
+    /// Environment the job sets, by name.
+    pub env: Vec<(String, Found)>,
+    /// `submodules:` of the checkout, or a `git submodule update`: `true` or `recursive`.
+    pub submodules: Option<Found>,
+    /// Native build commands the job runs (`python build_lib.py`).
+    pub setup: Vec<Found>,
+}
+
+/// The pytest command a job runs, split: paths, and the options worth keeping.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PytestRun {
+    pub paths: Vec<String>,
+    /// Options with their values, one group per option (`["-m", "gpu"]`).
+    pub options: Vec<Vec<String>>,
+    pub at: String,
+}
+
+/// One job of the project's CI and what it says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CiJob {
+    pub file: String,
+    pub name: String,
+    /// Why it runs on a GPU (`runner label `…``); `None`: a CPU job.
+    pub gpu: Option<String>,
+    /// Project extras it installs (`.[dev,test]`, `uv sync --extra`).
+    pub extras: Vec<Found>,
+    /// Dependency groups it installs (`uv sync --group`).
+    pub groups: Vec<Found>,
+    /// Requirements files it installs (`-r requirements/test.txt`), inside the project.
+    pub requirements: Vec<Found>,
+    pub recipe: CiRecipe,
+    pub pytest: Option<PytestRun>,
+    /// What could not be read or resolved, for notes.
+    pub notes: Vec<String>,
+}
+
+impl CiJob {
+    /// `file` and the job's name, for notes.
+    pub fn describe(&self) -> String {
+        format!("`{}` in {}", self.name, self.file)
+    }
+
+    /// The pytest options to keep: a CPU job's selections that leave GPU tests out never are.
+    pub fn pytest_options(&self) -> Vec<Vec<String>> {
+        let Some(run) = &self.pytest else {
+            return Vec::new();
+        };
+        run.options
+            .iter()
+            .filter(|group| self.gpu.is_some() || !deselects_gpu(group))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Whether an option group is a selection that leaves GPU tests out (`-m "not gpu"`).
+fn deselects_gpu(group: &[String]) -> bool {
+    let [option, value] = group else {
+        return false;
+    };
+    if option != "-m" && option != "-k" {
+        return false;
+    }
+    let words: Vec<String> = value
+        .to_ascii_lowercase()
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    words
+        .windows(2)
+        .any(|pair| pair[0] == "not" && is_gpu_word(&pair[1]))
+}
+
+fn is_gpu_word(word: &str) -> bool {
+    word.contains("gpu") || word.contains("cuda")
+}
+
+/// The job whose settings the GPU run should follow: the best GPU job (one that runs pytest
+/// first), else a CPU job that runs pytest; `None` when the project's CI says nothing.
+pub fn detect(root: &Path) -> Option<CiJob> {
+    let mut jobs = Vec::new();
+    for (file, text) in workflow_files(root) {
+        jobs.extend(github_jobs(root, &file, &text));
+    }
+    if let Some(text) = read_ci_file(root, ".gitlab-ci.yml") {
+        jobs.extend(gitlab_jobs(root, &text));
+    }
+    // A GPU job that runs no tests (a wheel build, a benchmark) says nothing about them.
+    let best_gpu = jobs
+        .iter()
+        .enumerate()
+        .filter(|(_, j)| j.0.gpu.is_some() && j.0.pytest.is_some())
+        .max_by_key(|(index, j)| (j.1, std::cmp::Reverse(*index)))
+        .map(|(_, j)| j.0.clone());
+    best_gpu.or_else(|| {
+        jobs.into_iter()
+            .map(|j| j.0)
+            .find(|j| j.gpu.is_none() && j.pytest.is_some())
+    })
+}
+
+fn read_ci_file(root: &Path, rel: &str) -> Option<String> {
+    let path = regular_file(root, rel)?;
+    if std::fs::metadata(&path).ok()?.len() > MAX_CI_FILE as u64 {
+        return None;
+    }
+    read_regular(root, rel)
+}
+
+/// `.github/workflows/*.yml|yaml`, sorted by name, as text.
+pub fn workflow_files(root: &Path) -> Vec<(String, String)> {
+    let Ok(entries) = std::fs::read_dir(root.join(".github/workflows")) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".yml") || n.ends_with(".yaml"))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let file = format!(".github/workflows/{name}");
+            read_ci_file(root, &file).map(|text| (file, text))
+        })
+        .collect()
+}
+
+/// The strings of a scalar, a list of scalars, or a mapping's values (one level).
+fn strings_of(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Number(n) => vec![n.to_string()],
+        Value::Bool(b) => vec![b.to_string()],
+        Value::Array(items) => items.iter().flat_map(strings_of).collect(),
+        Value::Object(map) => map.values().flat_map(strings_of).collect(),
+        Value::Null => Vec::new(),
+    }
+}
+
+fn scalar(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Words of a runner label, image or name that say GPU.
+fn gpu_label(text: &str) -> bool {
+    const MODELS: [&str; 16] = [
+        "a100", "h100", "h200", "b200", "a10g", "a10", "l4", "l40", "l40s", "t4", "v100", "a6000",
+        "g4dn", "g5", "g6", "p4d",
+    ];
+    text.to_ascii_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| is_gpu_word(w) || w.contains("nvidia") || MODELS.contains(&w))
+}
+
+/// Why a job runs on a GPU, and how sure that is (3: its runner or container, 2: its name,
+/// 1: the workflow's name).
+fn gpu_evidence(
+    runner: &[String],
+    image: Option<&str>,
+    options: Option<&str>,
+    names: &[&str],
+    workflow: &str,
+) -> Option<(String, u8)> {
+    if let Some(label) = runner.iter().find(|l| gpu_label(l)) {
+        return Some((format!("its runner `{label}`"), 3));
+    }
+    if let Some(image) = image.filter(|i| {
+        let lower = i.to_ascii_lowercase();
+        lower.contains("cuda") || lower.contains("nvidia") || lower.contains("gpu")
+    }) {
+        return Some((format!("its container `{image}`"), 3));
+    }
+    if options.is_some_and(|o| o.contains("--gpus")) {
+        return Some(("its container's `--gpus`".into(), 3));
+    }
+    // GitHub's hosted runners have no GPU, whatever the job's name says ("… under CUDA spoof").
+    let hosted = |label: &String| {
+        let label = label.to_ascii_lowercase();
+        ["ubuntu-", "windows-", "macos-"]
+            .iter()
+            .any(|prefix| label.starts_with(prefix))
+    };
+    if !runner.is_empty() && runner.iter().all(hosted) {
+        return None;
+    }
+    if let Some(name) = names.iter().find(|n| is_gpu_word(&n.to_ascii_lowercase())) {
+        return Some((format!("its name `{name}`"), 2));
+    }
+    is_gpu_word(&workflow.to_ascii_lowercase())
+        .then(|| (format!("the workflow's name `{workflow}`"), 1))
+}
+
+/// 1-based line of the first line at or after `from` holding `needle`, else of any line holding
+/// it, else `from`.
+fn locate(lines: &[&str], needle: &str, from: usize) -> usize {
+    let needle = needle.trim();
+    if needle.is_empty() {
+        return from;
+    }
+    locate_forward(lines, needle, from, lines.len())
+        .or_else(|| locate_forward(lines, needle, 1, lines.len()))
+        .unwrap_or(from)
+}
+
+/// 1-based line of the first of the `within` lines from `from` on holding `needle`.
+fn locate_forward(lines: &[&str], needle: &str, from: usize, within: usize) -> Option<usize> {
+    let start = from.saturating_sub(1).min(lines.len());
+    lines[start..]
+        .iter()
+        .take(within)
+        .position(|line| line.contains(needle))
+        .map(|i| start + i + 1)
+}
+
+/// Where a script's values are searched: its file's text, from a line on.
+#[derive(Clone, Copy)]
+struct Origin<'a> {
+    file: &'a str,
+    /// The file's lines, split once.
+    text: &'a [&'a str],
+    line: usize,
+}
+
+impl Origin<'_> {
+    fn at(&self, needle: &str) -> String {
+        format!("{}:{}", self.file, locate(self.text, needle, self.line))
+    }
+}
+
+/// Reads one job's scripts into a `CiJob`.
+struct Reader<'a> {
+    root: &'a Path,
+    job: CiJob,
+    /// Variables the workflow or the script gives (env, matrix, inputs, assignments).
+    vars: BTreeMap<String, String>,
+    /// `${{ … }}` expressions that resolve (`matrix.python`, `env.X`, `inputs.y`).
+    expressions: BTreeMap<String, String>,
+}
+
+impl Reader<'_> {
+    fn note(&mut self, text: String) {
+        if !self.job.notes.contains(&text) {
+            self.job.notes.push(text);
+        }
+    }
+
+    /// `${{ expr }}` replaced by its value, or `None` (with a note) when the workflow does not
+    /// give one.
+    fn expand_expressions(&mut self, text: &str) -> Option<String> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${{") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 3..];
+            let end = after.find("}}")?;
+            let expr = after[..end].trim();
+            match self.expressions.get(expr) {
+                Some(value) => out.push_str(value),
+                None => {
+                    self.note(format!(
+                        "`${{{{ {expr} }}}}` in {} has no value the workflow gives; left out",
+                        self.job.file
+                    ));
+                    return None;
+                }
+            }
+            rest = &after[end + 2..];
+        }
+        out.push_str(rest);
+        Some(out)
+    }
+
+    /// `$NAME` and `${NAME}` replaced from the known variables, or `None` (with a note).
+    fn expand_shell(&mut self, word: &str) -> Option<String> {
+        if !word.contains('$') {
+            return Some(word.to_string());
+        }
+        let mut out = String::new();
+        let chars: Vec<char> = word.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            if chars[i] != '$' {
+                out.push(chars[i]);
+                i += 1;
+                continue;
+            }
+            let braced = chars.get(i + 1) == Some(&'{');
+            let start = if braced { i + 2 } else { i + 1 };
+            let mut end = start;
+            while end < chars.len() && (chars[end].is_ascii_alphanumeric() || chars[end] == '_') {
+                end += 1;
+            }
+            let name: String = chars[start..end].iter().collect();
+            if name.is_empty() || (braced && chars.get(end) != Some(&'}')) {
+                self.note(format!(
+                    "`{word}` in {} is computed by the shell; left out",
+                    self.job.file
+                ));
+                return None;
+            }
+            match self.vars.get(&name) {
+                Some(value) => out.push_str(value),
+                None => {
+                    self.note(format!(
+                        "`${name}` in {} has no value the workflow gives; left out",
+                        self.job.file
+                    ));
+                    return None;
+                }
+            }
+            i = if braced { end + 1 } else { end };
+        }
+        Some(out)
+    }
+
+    /// A script: lines (continuations joined), commands split at `&&`, `||`, `;` and `|`.
+    fn script(&mut self, script: &str, origin: Origin, depth: u32) {
+        // Logical lines (continuations joined), each with its first physical line.
+        let mut logical: Vec<(String, String)> = Vec::new();
+        let mut pending: Option<(String, String)> = None;
+        for physical in script.lines() {
+            let (text, continued) = match physical.strip_suffix('\\') {
+                Some(text) => (text, true),
+                None => (physical, false),
+            };
+            let entry = pending.get_or_insert_with(|| (String::new(), physical.to_string()));
+            entry.0.push_str(text);
+            entry.0.push(' ');
+            if !continued {
+                logical.extend(pending.take());
+            }
+        }
+        logical.extend(pending.take());
+        // A here-document's body is data for its command (`python - <<EOF`), not commands.
+        let mut heredoc_end: Option<String> = None;
+        let mut cursor = origin.line;
+        for (line, first) in &logical {
+            let line = line.trim_end();
+            if let Some(end) = &heredoc_end {
+                if line.trim() == end {
+                    heredoc_end = None;
+                }
+                continue;
+            }
+            if let Some(at) = line.find("<<") {
+                let word: String = line[at + 2..]
+                    .trim_start_matches(['-', '~'])
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != ';' && *c != ')')
+                    .collect();
+                let word = word.trim_matches(['\'', '"']).to_string();
+                if !word.is_empty() && !word.starts_with('<') {
+                    heredoc_end = Some(word);
+                }
+            }
+            // Each logical line after the one before: a scan of the step, not of the file.
+            let first = first.trim();
+            if let Some(found) = (!first.is_empty())
+                .then(|| locate_forward(origin.text, first, cursor, 400))
+                .flatten()
+            {
+                cursor = found;
+            }
+            let origin = Origin {
+                line: cursor,
+                ..origin
+            };
+            let Some(line) = self.expand_expressions(line) else {
+                continue;
+            };
+            let Ok(words) = crate::args::split(&line) else {
+                continue;
+            };
+            let words: Vec<String> = words
+                .into_iter()
+                .take_while(|w| !w.starts_with('#'))
+                .collect();
+            let mut command: Vec<String> = Vec::new();
+            for word in words {
+                if matches!(word.as_str(), "&&" | "||" | ";" | "|") {
+                    self.command(std::mem::take(&mut command), origin, depth);
+                } else if let Some(stripped) = word.strip_suffix(';') {
+                    if !stripped.is_empty() {
+                        command.push(stripped.to_string());
+                    }
+                    self.command(std::mem::take(&mut command), origin, depth);
+                } else {
+                    command.push(word);
+                }
+            }
+            self.command(command, origin, depth);
+        }
+    }
+
+    fn command(&mut self, mut words: Vec<String>, origin: Origin, depth: u32) {
+        while words
+            .first()
+            .is_some_and(|w| matches!(w.as_str(), "then" | "else" | "do" | "time" | "sudo" | "-E"))
+        {
+            words.remove(0);
+        }
+        let Some(first) = words.first().cloned() else {
+            return;
+        };
+        if matches!(
+            first.as_str(),
+            "if" | "elif" | "while" | "for" | "fi" | "done" | "["
+        ) {
+            return;
+        }
+        // `export X=Y` and `X=Y command`.
+        let mut prefix_env: Vec<(String, String)> = Vec::new();
+        let exported = first == "export";
+        if exported {
+            words.remove(0);
+        }
+        while let Some((name, value)) = words.first().and_then(|w| assignment(w)) {
+            words.remove(0);
+            let Some(value) = self.expand_shell(&value) else {
+                continue;
+            };
+            self.vars.insert(name.clone(), value.clone());
+            prefix_env.push((name, value));
+        }
+        if exported || words.is_empty() {
+            for (name, value) in prefix_env {
+                self.set_env(&name, &value, origin);
+            }
+            return;
+        }
+        // A program the shell computes cannot be told.
+        if self.expand_shell(&words[0]).is_none() {
+            return;
+        }
+        let mut expanded = Vec::new();
+        for word in &words {
+            match self.expand_shell(word) {
+                Some(w) => expanded.push(w),
+                // An option's value that cannot be known: drop the option too.
+                None => {
+                    if expanded.len() > 1
+                        && expanded.last().is_some_and(|w: &String| w.starts_with('-'))
+                    {
+                        expanded.pop();
+                    }
+                }
+            }
+        }
+        let words = expanded;
+        if words.is_empty() {
+            return;
+        }
+        let program = words[0].rsplit('/').next().unwrap_or("").to_string();
+        let rest = &words[1..];
+        let is_python = program == "python"
+            || program == "python3"
+            || program
+                .strip_prefix("python3.")
+                .is_some_and(|v| v.parse::<u32>().is_ok());
+        if is_python {
+            if rest.first().map(String::as_str) == Some("-m") && rest.len() > 1 {
+                let mut again = vec![rest[1].clone()];
+                again.extend_from_slice(&rest[2..]);
+                self.command(again, origin, depth);
+            } else if let Some(script) = rest.first().filter(|s| s.ends_with(".py")) {
+                self.script_file(script, &words, origin, depth);
+            }
+            return;
+        }
+        match program.as_str() {
+            "pip" | "pip3" if rest.first().map(String::as_str) == Some("install") => {
+                self.pip_install(&rest[1..], origin);
+            }
+            "uv" => match rest.first().map(String::as_str) {
+                Some("pip") if rest.get(1).map(String::as_str) == Some("install") => {
+                    self.pip_install(&rest[2..], origin);
+                }
+                Some("sync") => self.uv_sync(&rest[1..], origin),
+                Some("run") => {
+                    let mut i = 1;
+                    while i < rest.len() && rest[i].starts_with('-') {
+                        match rest[i].as_str() {
+                            "--extra" | "--group" => {
+                                if let Some(name) = rest.get(i + 1) {
+                                    self.uv_sync(&[rest[i].clone(), name.clone()], origin);
+                                }
+                                i += 2;
+                            }
+                            "--with" | "--python" | "-p" | "--index" | "--env-file" => i += 2,
+                            _ => i += 1,
+                        }
+                    }
+                    self.command(rest[i.min(rest.len())..].to_vec(), origin, depth);
+                }
+                _ => {}
+            },
+            "pytest" | "py.test" => {
+                let env = prefix_env.clone();
+                self.pytest(rest, origin);
+                for (name, value) in env {
+                    self.set_env(&name, &value, origin);
+                }
+            }
+            "coverage" if rest.first().map(String::as_str) == Some("run") => {
+                if let Some(at) = rest.iter().position(|w| w == "-m") {
+                    self.command(rest[at + 1..].to_vec(), origin, depth);
+                }
+            }
+            "git" if rest.first().map(String::as_str) == Some("submodule") => {
+                let value = if rest.iter().any(|w| w == "--recursive") {
+                    "recursive"
+                } else {
+                    "true"
+                };
+                self.job.recipe.submodules = Some(Found {
+                    value: value.into(),
+                    at: origin.at("submodule"),
+                });
+            }
+            "make" if depth < MAX_DEPTH => {
+                let targets: Vec<String> = rest
+                    .iter()
+                    .filter(|w| !w.starts_with('-') && !w.contains('='))
+                    .cloned()
+                    .collect();
+                for target in targets {
+                    self.make(&target, depth + 1);
+                }
+            }
+            "nox" if depth < MAX_DEPTH => {
+                let mut sessions = Vec::new();
+                let mut i = 0;
+                while i < rest.len() {
+                    match rest[i].as_str() {
+                        "-s" | "--session" | "--sessions" | "-e" => {
+                            sessions.extend(rest.get(i + 1).cloned());
+                            i += 2;
+                        }
+                        other => {
+                            if let Some(name) = other.strip_prefix("--session=") {
+                                sessions.push(name.to_string());
+                            }
+                            i += 1;
+                        }
+                    }
+                }
+                for session in sessions {
+                    self.nox(&session, depth + 1);
+                }
+            }
+            "tox" if depth < MAX_DEPTH => {
+                let envs: Vec<String> = rest
+                    .iter()
+                    .position(|w| w == "-e")
+                    .and_then(|at| rest.get(at + 1))
+                    .map(|list| list.split(',').map(str::to_string).collect())
+                    .unwrap_or_default();
+                self.tox(&envs, depth + 1);
+            }
+            "bash" | "sh" => {
+                if let Some(script) = rest.iter().find(|w| !w.starts_with('-')) {
+                    self.script_file(script, &words, origin, depth);
+                }
+            }
+            _ if words[0].ends_with(".sh") || words[0].ends_with(".py") => {
+                let script = words[0].clone();
+                self.script_file(&script, &words, origin, depth);
+            }
+            _ => {}
+        }
+    }
+
+    /// A script the job runs: a native build (its name says build) becomes `setup`; a shell
+    /// script inside the project is read like a step.
+    fn script_file(&mut self, script: &str, words: &[String], origin: Origin, depth: u32) {
+        let rel = script.trim_start_matches("./");
+        let name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
+        if regular_file(self.root, rel).is_none() {
+            return;
+        }
+        if name.contains("build") || name.contains("compile") {
+            let command = words
+                .iter()
+                .map(|w| crate::args::quote(w))
+                .collect::<Vec<_>>()
+                .join(" ");
+            if !self.job.recipe.setup.iter().any(|f| f.value == command) {
+                self.job.recipe.setup.push(Found {
+                    value: command,
+                    at: origin.at(script),
+                });
+            }
+            return;
+        }
+        if name.ends_with(".sh")
+            && depth < MAX_DEPTH
+            && let Some(text) = read_ci_file(self.root, rel)
+        {
+            let file = rel.to_string();
+            let lines: Vec<&str> = text.lines().collect();
+            self.script(
+                &text,
+                Origin {
+                    file: &file,
+                    text: &lines,
+                    line: 1,
+                },
+                depth + 1,
+            );
+        }
+    }
+
+    fn set_env(&mut self, name: &str, value: &str, origin: Origin) {
+        if self.job.recipe.env.iter().any(|(n, _)| n == name) {
+            return;
+        }
+        self.job.recipe.env.push((
+            name.to_string(),
+            Found {
+                value: value.to_string(),
+                at: origin.at(name),
+            },
+        ));
+    }
+
+    fn pip_install(&mut self, args: &[String], origin: Origin) {
+        let mut i = 0;
+        while i < args.len() {
+            let arg = &args[i];
+            let (option, inline) = match arg.split_once('=') {
+                Some((o, v)) if o.starts_with("--") => (o, Some(v.to_string())),
+                _ => (arg.as_str(), None),
+            };
+            let value = |i: usize| inline.clone().or_else(|| args.get(i + 1).cloned());
+            let step = if inline.is_some() { 1 } else { 2 };
+            match option {
+                "-r" | "--requirement" => {
+                    if let Some(file) = value(i) {
+                        self.requirement_file(&file, origin);
+                    }
+                    i += step;
+                }
+                "-e" | "--editable" => {
+                    if let Some(target) = value(i) {
+                        self.install_target(&target, origin);
+                    }
+                    i += step;
+                }
+                "-i" | "--index-url" | "--default-index" => {
+                    if let Some(url) = value(i) {
+                        self.index(&url, true, origin);
+                    }
+                    i += step;
+                }
+                "--extra-index-url" | "--index" => {
+                    if let Some(url) = value(i) {
+                        self.index(&url, false, origin);
+                    }
+                    i += step;
+                }
+                "-c" | "--constraint" | "-f" | "--find-links" | "--python" | "-p"
+                | "--prerelease" | "--target" | "--prefix" | "--root" | "--no-binary"
+                | "--only-binary" | "--upgrade-strategy" | "--index-strategy"
+                | "--torch-backend" | "--config-settings" | "-C" | "--extra" | "--group"
+                | "--resolution" => i += step,
+                _ if arg.starts_with("-r") && arg.len() > 2 => {
+                    self.requirement_file(&arg[2..], origin);
+                    i += 1;
+                }
+                _ if arg.starts_with('-') => i += 1,
+                _ => {
+                    self.install_target(arg, origin);
+                    i += 1;
+                }
+            }
+        }
+    }
+
+    fn requirement_file(&mut self, file: &str, origin: Origin) {
+        let rel = file.trim_start_matches("./").to_string();
+        if regular_file(self.root, &rel).is_some() {
+            if !self.job.requirements.iter().any(|f| f.value == rel) {
+                self.job.requirements.push(Found {
+                    at: origin.at(file),
+                    value: rel,
+                });
+            }
+        } else {
+            self.note(format!(
+                "{} installs `{file}`, which is not a file in the project; left out",
+                self.job.file
+            ));
+        }
+    }
+
+    fn index(&mut self, url: &str, main: bool, origin: Origin) {
+        // A CPU-only wheel index serves a CPU job, never a GPU run.
+        if url.trim_end_matches('/').ends_with("/cpu") {
+            self.note(format!(
+                "{} installs from the CPU-only index `{url}`; left out",
+                self.job.file
+            ));
+            return;
+        }
+        let found = Found {
+            value: url.to_string(),
+            at: origin.at(url),
+        };
+        if main {
+            if self.job.recipe.index_url.is_none() {
+                self.job.recipe.index_url = Some(found);
+            }
+        } else if !self.job.recipe.extra_index_urls.contains(&found) {
+            self.job.recipe.extra_index_urls.push(found);
+        }
+    }
+
+    /// `.`, `.[dev,test]`, a local path, or a requirement.
+    fn install_target(&mut self, target: &str, origin: Origin) {
+        let local = target.trim_start_matches("./");
+        if local.is_empty() || local == "." || local.starts_with('[') || local.starts_with(".[") {
+            let extras = local
+                .find('[')
+                .and_then(|at| local[at + 1..].strip_suffix(']'))
+                .unwrap_or("");
+            for extra in extras.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+                if !self.job.extras.iter().any(|f| f.value == extra) {
+                    self.job.extras.push(Found {
+                        value: extra.to_string(),
+                        at: origin.at(target),
+                    });
+                }
+            }
+            return;
+        }
+        let name_end = target
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            .unwrap_or(target.len());
+        let name = normalise(&target[..name_end]);
+        let is_path = target[..name_end].is_empty()
+            || (target.contains('/') && !target.contains('@'))
+            || target.ends_with(".whl")
+            || target.ends_with(".tar.gz");
+        if is_path {
+            self.note(format!(
+                "{} installs `{target}`, a path or file, not a package; left out",
+                self.job.file
+            ));
+            return;
+        }
+        if matches!(name.as_str(), "pip" | "setuptools" | "wheel" | "uv") || target.contains("+cpu")
+        {
+            return;
+        }
+        let known = self
+            .job
+            .recipe
+            .packages
+            .iter()
+            .any(|f| crate::project::requirements::package_names(&f.value) == [name.clone()]);
+        if !known {
+            self.job.recipe.packages.push(Found {
+                value: target.to_string(),
+                at: origin.at(target),
+            });
+        }
+    }
+
+    fn uv_sync(&mut self, args: &[String], origin: Origin) {
+        let mut i = 0;
+        while i < args.len() {
+            let (list, name) = match args[i].as_str() {
+                "--extra" => (&mut self.job.extras, args.get(i + 1)),
+                "--group" => (&mut self.job.groups, args.get(i + 1)),
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            if let Some(name) = name
+                && !list.iter().any(|f| &f.value == name)
+            {
+                list.push(Found {
+                    value: name.clone(),
+                    at: origin.at(name),
+                });
+            }
+            i += 2;
+        }
+    }
+
+    fn pytest(&mut self, args: &[String], origin: Origin) {
+        if self.job.pytest.is_some() {
+            return;
+        }
+        // Reporting, parallelism and coverage: the runner has its own.
+        const DROP_VALUED: [&str; 22] = [
+            "-n",
+            "--numprocesses",
+            "--dist",
+            "--max-worker-restart",
+            "--cov-report",
+            "--cov-config",
+            "--cov-fail-under",
+            "--junitxml",
+            "--junit-xml",
+            "--durations",
+            "--durations-min",
+            "--make-reports",
+            "--color",
+            "--tb",
+            "--timeout",
+            "--basetemp",
+            "--maxfail",
+            "--rootdir",
+            "-c",
+            "--html",
+            "--log-level",
+            "-o",
+        ];
+        const KEEP_VALUED: [&str; 6] =
+            ["-m", "-k", "-p", "--ignore", "--ignore-glob", "--deselect"];
+        // Listing or debugging runs test nothing.
+        if args.iter().any(|a| {
+            matches!(
+                a.as_str(),
+                "--collect-only"
+                    | "--co"
+                    | "--setup-only"
+                    | "--setup-plan"
+                    | "--fixtures"
+                    | "--markers"
+                    | "--help"
+                    | "-h"
+                    | "--version"
+                    | "-V"
+            )
+        }) {
+            return;
+        }
+        let mut run = PytestRun {
+            at: origin.at("pytest"),
+            ..PytestRun::default()
+        };
+        let exists = |p: &str| {
+            let path = p.split("::").next().unwrap_or(p);
+            inside(self.root, path)
+        };
+        let mut i = 0;
+        while i < args.len() {
+            let arg = &args[i];
+            let name = arg.split_once('=').map_or(arg.as_str(), |(n, _)| n);
+            let inline = arg.contains('=') && arg.starts_with("--");
+            if DROP_VALUED.contains(&name) {
+                i += if inline { 1 } else { 2 };
+            } else if KEEP_VALUED.contains(&name) {
+                if inline {
+                    run.options.push(vec![arg.clone()]);
+                    i += 1;
+                } else {
+                    if let Some(value) = args.get(i + 1) {
+                        run.options.push(vec![arg.clone(), value.clone()]);
+                    }
+                    i += 2;
+                }
+            } else if (arg.starts_with("-m") || arg.starts_with("-k")) && arg.len() > 2 {
+                run.options
+                    .push(vec![arg[..2].to_string(), arg[2..].to_string()]);
+                i += 1;
+            } else if arg.starts_with("--") {
+                let dropped = name.starts_with("--cov")
+                    || name.starts_with("--log")
+                    || name.starts_with("--report")
+                    || name.starts_with("--junit")
+                    || name.starts_with("--json-report")
+                    || name.starts_with("--html")
+                    || name.starts_with("--benchmark-json")
+                    || name.starts_with("--alluredir")
+                    || matches!(
+                        name,
+                        "--showlocals"
+                            | "--verbose"
+                            | "--quiet"
+                            | "--exitfirst"
+                            | "--capture"
+                            | "--no-header"
+                            | "--forked"
+                            | "--strict-markers"
+                            | "--lf"
+                            | "--last-failed"
+                            | "--ff"
+                            | "--failed-first"
+                            | "--sw"
+                            | "--stepwise"
+                            | "--pdb"
+                            | "--trace"
+                    );
+                let mut group = vec![arg.clone()];
+                // A long option of the project's or a plugin's: its value is the next word
+                // unless that is a path.
+                if !inline
+                    && let Some(next) = args.get(i + 1)
+                    && !next.starts_with('-')
+                    && !exists(next)
+                {
+                    group.push(next.clone());
+                }
+                i += group.len();
+                if !dropped {
+                    run.options.push(group);
+                }
+            } else if arg.starts_with('-') {
+                i += 1;
+            } else {
+                if exists(arg) {
+                    run.paths.push(arg.clone());
+                } else {
+                    self.note(format!(
+                        "{} runs pytest on `{arg}`, which is not in the project; left out",
+                        self.job.file
+                    ));
+                }
+                i += 1;
+            }
+        }
+        self.job.pytest = Some(run);
+    }
+
+    /// `make TARGET`: its prerequisites, then its recipe lines, with the Makefile's variables.
+    fn make(&mut self, target: &str, depth: u32) {
+        let Some(text) = read_ci_file(self.root, "Makefile") else {
+            return;
+        };
+        let mut make_vars = BTreeMap::new();
+        for line in text.lines() {
+            if line.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && let Some((name, value)) =
+                    [":=", "?=", "="].iter().find_map(|op| line.split_once(op))
+                && name
+                    .trim()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                make_vars.insert(name.trim().to_string(), value.trim().to_string());
+            }
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        let Some(at) = lines.iter().position(|l| {
+            l.strip_prefix(target)
+                .is_some_and(|rest| rest.starts_with(':') && !rest.starts_with(":="))
+        }) else {
+            return;
+        };
+        let prerequisites: Vec<String> = lines[at][target.len() + 1..]
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        if depth < MAX_DEPTH {
+            for prerequisite in prerequisites {
+                self.make(&prerequisite, depth + 1);
+            }
+        }
+        let mut recipe = String::new();
+        for line in &lines[at + 1..] {
+            let Some(command) = line.strip_prefix('\t') else {
+                break;
+            };
+            let mut command = command.trim_start_matches(['@', '-', '+']).to_string();
+            for (name, value) in &make_vars {
+                command = command
+                    .replace(&format!("$({name})"), value)
+                    .replace(&format!("${{{name}}}"), value);
+            }
+            recipe.push_str(&command.replace("$$", "$"));
+            recipe.push('\n');
+        }
+        let file_lines: Vec<&str> = text.lines().collect();
+        let origin = Origin {
+            file: "Makefile",
+            text: &file_lines,
+            line: at + 1,
+        };
+        self.script(&recipe, origin, depth);
+    }
+
+    /// `nox -s NAME`: the string literals of `session.install(…)` and `session.run(…)` in the
+    /// function that defines the session.
+    fn nox(&mut self, session: &str, depth: u32) {
+        let Some(text) = read_ci_file(self.root, "noxfile.py") else {
+            return;
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let Some(at) = lines.iter().enumerate().position(|(i, l)| {
+            let named = format!("name=\"{session}\"");
+            let named_single = format!("name='{session}'");
+            l.trim_start().starts_with(&format!("def {session}("))
+                || (l.trim_start().starts_with("def ")
+                    && i > 0
+                    && (lines[i - 1].contains(&named) || lines[i - 1].contains(&named_single)))
+        }) else {
+            return;
+        };
+        let indent = lines[at].len() - lines[at].trim_start().len();
+        let end = lines[at + 1..]
+            .iter()
+            .position(|l| !l.trim().is_empty() && l.len() - l.trim_start().len() <= indent)
+            .map_or(lines.len(), |p| at + 1 + p);
+        let body = lines[at + 1..end].join("\n");
+        for (call, install) in [("session.install(", true), ("session.run(", false)] {
+            for (offset, _) in body.match_indices(call) {
+                let args = call_strings(&body[offset + call.len()..]);
+                if args.is_empty() {
+                    continue;
+                }
+                let line = at + 2 + body[..offset].matches('\n').count();
+                let origin = Origin {
+                    file: "noxfile.py",
+                    text: &lines,
+                    line,
+                };
+                if install {
+                    self.pip_install(&args, origin);
+                } else {
+                    self.command(args, origin, depth);
+                }
+            }
+        }
+    }
+
+    /// `tox -e NAME`: the env's deps, extras, setenv and commands from tox.ini.
+    fn tox(&mut self, envs: &[String], depth: u32) {
+        let Some(text) = read_ci_file(self.root, "tox.ini") else {
+            return;
+        };
+        let mut names: Vec<String> = envs.iter().map(|e| format!("testenv:{e}")).collect();
+        names.push("testenv".into());
+        for name in names {
+            let Some(section) = ini::section(&text, &name) else {
+                continue;
+            };
+            let lines: Vec<&str> = text.lines().collect();
+            let line = locate(&lines, &format!("[{name}]"), 1);
+            let origin = Origin {
+                file: "tox.ini",
+                text: &lines,
+                line,
+            };
+            for dep in section.lines("deps") {
+                if let Ok(words) = crate::args::split(&dep) {
+                    self.pip_install(&words, origin);
+                }
+            }
+            for extra in section.list("extras") {
+                self.install_target(&format!(".[{extra}]"), origin);
+            }
+            for entry in section.lines("setenv") {
+                if let Some((key, value)) = entry.split_once('=') {
+                    self.set_env(key.trim(), value.trim(), origin);
+                }
+            }
+            let commands: Vec<String> = section
+                .lines("commands")
+                .iter()
+                .map(|c| c.replace("{posargs}", "").replace("{toxinidir}", "."))
+                .collect();
+            self.script(&commands.join("\n"), origin, depth);
+            if section.get("commands").is_some() {
+                break;
+            }
+        }
+    }
+}
+
+/// Whether `rel` names a file or folder inside `root`: relative, no `..`, no link at any depth.
+fn inside(root: &Path, rel: &str) -> bool {
+    let parts: Vec<&str> = rel
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if rel.starts_with('/') || parts.is_empty() || parts.contains(&"..") {
+        return false;
+    }
+    let mut path = root.to_path_buf();
+    for (index, part) in parts.iter().enumerate() {
+        path.push(part);
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            return false;
+        };
+        let last = index == parts.len() - 1;
+        if !(meta.is_dir() || (last && meta.is_file())) {
+            return false;
+        }
+    }
+    true
+}
+
+/// `NAME=value` as a shell assignment.
+fn assignment(word: &str) -> Option<(String, String)> {
+    let (name, value) = word.split_once('=')?;
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    valid.then(|| (name.to_string(), value.to_string()))
+}
+
+/// The string literals passed positionally to a Python call, up to its closing parenthesis.
+fn call_strings(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 1;
+    let mut chars = text.char_indices().peekable();
+    let mut after_equals = false;
+    while let Some((_, c)) = chars.next() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            '=' => after_equals = true,
+            ',' => after_equals = false,
+            '"' | '\'' => {
+                let mut value = String::new();
+                for (_, d) in chars.by_ref() {
+                    if d == c {
+                        break;
+                    }
+                    value.push(d);
+                }
+                if depth == 1 && !after_equals {
+                    out.push(value);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `text` with each `${{ … }}` replaced by its value in `known`, or removed.
+fn without_expressions(text: &str, known: &BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 3..];
+        let Some(end) = after.find("}}") else {
+            return out;
+        };
+        if let Some(value) = known.get(after[..end].trim()) {
+            out.push_str(value);
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The env of a mapping, scalars only.
+fn env_of(value: Option<&Value>) -> Vec<(String, String)> {
+    match value {
+        Some(Value::Object(map)) => map
+            .iter()
+            .filter_map(|(k, v)| scalar(v).map(|v| (k.clone(), v)))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The jobs of one GitHub workflow file, each read, with its GPU rank.
+fn github_jobs(root: &Path, file: &str, text: &str) -> Vec<(CiJob, u8)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let Ok(workflow) = serde_saphyr::from_str::<Value>(text) else {
+        return Vec::new();
+    };
+    let workflow_name = workflow
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let mut inputs: Vec<(String, String)> = Vec::new();
+    if let Some(Value::Object(map)) = workflow
+        .get("on")
+        .and_then(|on| on.get("workflow_call"))
+        .and_then(|call| call.get("inputs"))
+    {
+        for (name, input) in map {
+            if let Some(default) = input.get("default").and_then(scalar) {
+                inputs.push((name.clone(), default));
+            }
+        }
+    }
+    let workflow_env = env_of(workflow.get("env"));
+    // Jobs that test pull requests or pushes come before nightly and manual ones.
+    let triggers: Vec<String> = match workflow.get("on") {
+        Some(Value::Object(map)) => map.keys().cloned().collect(),
+        Some(other) => strings_of(other),
+        None => Vec::new(),
+    };
+    let on_changes = u8::from(triggers.iter().any(|t| {
+        matches!(
+            t.as_str(),
+            "push" | "pull_request" | "pull_request_target" | "merge_group"
+        )
+    }));
+    let Some(Value::Object(jobs)) = workflow.get("jobs") else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (key, job) in jobs {
+        // Names and labels with `${{ matrix.x }}` read as their first value; any other
+        // expression says nothing (`${{ inputs.cuda-version }}` names no GPU).
+        let matrix_first: BTreeMap<String, String> =
+            match job.get("strategy").and_then(|s| s.get("matrix")) {
+                Some(Value::Object(matrix)) => matrix
+                    .iter()
+                    .filter_map(|(name, values)| {
+                        let first = match values {
+                            Value::Array(items) => items.first().and_then(scalar),
+                            other => scalar(other),
+                        }
+                        .filter(|v| !v.contains("${{"))?;
+                        Some((format!("matrix.{name}"), first))
+                    })
+                    .collect(),
+                _ => BTreeMap::new(),
+            };
+        let plain = |text: &str| without_expressions(text, &matrix_first);
+        let name = job.get("name").and_then(Value::as_str).unwrap_or(key);
+        let plain_name = plain(name);
+        let runner: Vec<String> = job
+            .get("runs-on")
+            .map(strings_of)
+            .unwrap_or_default()
+            .iter()
+            .map(|l| plain(l))
+            .collect();
+        let (image, options) = match job.get("container") {
+            Some(Value::String(image)) => (Some(plain(image)), None),
+            Some(container) => (
+                container.get("image").and_then(scalar).map(|i| plain(&i)),
+                container.get("options").and_then(scalar),
+            ),
+            None => (None, None),
+        };
+        let evidence = gpu_evidence(
+            &runner,
+            image.as_deref(),
+            options.as_deref(),
+            &[key.as_str(), &plain_name],
+            &plain(&format!("{workflow_name} {file}")),
+        );
+        let job_line = line_of_key(text, key, locate(&lines, "jobs:", 1));
+        let mut reader = Reader {
+            root,
+            job: CiJob {
+                file: file.to_string(),
+                name: plain_name.clone(),
+                gpu: evidence.as_ref().map(|e| e.0.clone()),
+                ..CiJob::default()
+            },
+            vars: BTreeMap::new(),
+            expressions: BTreeMap::new(),
+        };
+        for (name, value) in &inputs {
+            reader
+                .expressions
+                .insert(format!("inputs.{name}"), value.clone());
+        }
+        if let Some(Value::Object(matrix)) = job.get("strategy").and_then(|s| s.get("matrix")) {
+            for (name, values) in matrix {
+                let first = match values {
+                    Value::Array(items) => {
+                        if items.len() > 1 && scalar(&items[0]).is_some() {
+                            reader.note(format!(
+                                "the matrix of {} gives `{name}` several values; using the first, `{}`",
+                                reader.job.describe(),
+                                scalar(&items[0]).unwrap_or_default()
+                            ));
+                        }
+                        items.first().and_then(scalar)
+                    }
+                    other => scalar(other),
+                };
+                // `${{ fromJson(...) }}`: computed when the workflow runs, no value here.
+                if let Some(first) = first.filter(|v| !v.contains("${{")) {
+                    reader.expressions.insert(format!("matrix.{name}"), first);
+                }
+            }
+        }
+        let origin = Origin {
+            file,
+            text: &lines,
+            line: job_line,
+        };
+        let job_env = env_of(job.get("env"));
+        for (name, value) in workflow_env.iter().chain(job_env.iter()) {
+            if let Some(value) = reader.expand_expressions(value) {
+                reader
+                    .expressions
+                    .insert(format!("env.{name}"), value.clone());
+                reader.vars.insert(name.clone(), value.clone());
+                let at = if job_env.iter().any(|(n, _)| n == name) {
+                    origin
+                } else {
+                    Origin { line: 1, ..origin }
+                };
+                reader.set_env(name, &value, at);
+            }
+        }
+        let steps = match job.get("steps") {
+            Some(Value::Array(steps)) => steps.clone(),
+            _ => Vec::new(),
+        };
+        for step in &steps {
+            if let Some(condition) = step.get("if").and_then(Value::as_str)
+                && !reader.condition_holds(condition)
+            {
+                continue;
+            }
+            if let Some(uses) = step.get("uses").and_then(Value::as_str) {
+                if uses.starts_with("actions/checkout")
+                    && let Some(sub) = step
+                        .get("with")
+                        .and_then(|w| w.get("submodules"))
+                        .and_then(scalar)
+                    && sub != "false"
+                {
+                    reader.job.recipe.submodules = Some(Found {
+                        at: origin.at("submodules:"),
+                        value: sub,
+                    });
+                }
+                continue;
+            }
+            let Some(run) = step.get("run").and_then(Value::as_str) else {
+                continue;
+            };
+            let first_line = run.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            let line = locate(&lines, first_line, job_line);
+            let step_origin = Origin { line, ..origin };
+            let step_env = env_of(step.get("env"));
+            let saved = reader.vars.clone();
+            for (name, value) in &step_env {
+                if let Some(value) = reader.expand_expressions(value) {
+                    reader.vars.insert(name.clone(), value);
+                }
+            }
+            let had_pytest = reader.job.pytest.is_some();
+            reader.script(run, step_origin, 0);
+            // A step's env belongs to the job's tests when that step runs them.
+            if !had_pytest && reader.job.pytest.is_some() {
+                for (name, _) in &step_env {
+                    if let Some(value) = reader.vars.get(name).cloned() {
+                        let at = Origin {
+                            line: locate(&lines, &format!("{name}:"), job_line),
+                            ..origin
+                        };
+                        reader.set_env(name, &value, at);
+                    }
+                }
+            }
+            reader.vars = saved;
+        }
+        found.push((
+            job_line,
+            reader.job,
+            evidence.map_or(0, |e| e.1 * 2 + on_changes),
+        ));
+    }
+    // The parser keeps mappings sorted by key: put the jobs back in the file's order.
+    found.sort_by_key(|(line, _, _)| *line);
+    found
+        .into_iter()
+        .map(|(_, job, rank)| (job, rank))
+        .collect()
+}
+
+/// The line of the mapping key `key:` at or after line `from` (a job under `jobs:`).
+fn line_of_key(text: &str, key: &str, from: usize) -> usize {
+    let wanted = [
+        format!("{key}:"),
+        format!("\"{key}\":"),
+        format!("'{key}':"),
+    ];
+    text.lines()
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .find(|(_, line)| {
+            wanted
+                .iter()
+                .any(|w| line.trim_start().starts_with(w.as_str()))
+        })
+        .map_or(from, |(i, _)| i + 1)
+}
+
+impl Reader<'_> {
+    /// A step's `if:` as far as the matrix decides it (`matrix.torch == 'stable'`); anything
+    /// else holds.
+    fn condition_holds(&self, condition: &str) -> bool {
+        let condition = condition
+            .trim()
+            .trim_start_matches("${{")
+            .trim_end_matches("}}")
+            .trim();
+        for (op, equal) in [("==", true), ("!=", false)] {
+            if let Some((left, right)) = condition.split_once(op) {
+                let left = left.trim();
+                let right = right.trim().trim_matches(['\'', '"']);
+                if left.starts_with("matrix.")
+                    && let Some(value) = self.expressions.get(left)
+                    && !right.contains(' ')
+                {
+                    return (value == right) == equal;
+                }
+            }
+        }
+        true
+    }
+}
+
+/// The jobs of a plain `.gitlab-ci.yml`: top-level mappings with a `script:`.
+fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let file = ".gitlab-ci.yml";
+    let Ok(config) = serde_saphyr::from_str::<Value>(text) else {
+        return Vec::new();
+    };
+    let Value::Object(map) = &config else {
+        return Vec::new();
+    };
+    let global_env = env_of(map.get("variables"));
+    let mut found = Vec::new();
+    for (key, job) in map {
+        if key.starts_with('.') || job.get("script").is_none() || job.get("extends").is_some() {
+            continue;
+        }
+        let tags = job.get("tags").map(strings_of).unwrap_or_default();
+        let image = job.get("image").and_then(|i| match i {
+            Value::String(s) => Some(s.clone()),
+            other => other.get("name").and_then(scalar),
+        });
+        let evidence = gpu_evidence(&tags, image.as_deref(), None, &[key.as_str()], "");
+        let job_line = line_of_key(text, key, 1);
+        let origin = Origin {
+            file,
+            text: &lines,
+            line: job_line,
+        };
+        let mut reader = Reader {
+            root,
+            job: CiJob {
+                file: file.to_string(),
+                name: key.clone(),
+                gpu: evidence.as_ref().map(|e| e.0.clone()),
+                ..CiJob::default()
+            },
+            vars: BTreeMap::new(),
+            expressions: BTreeMap::new(),
+        };
+        for (name, value) in global_env.iter().chain(env_of(job.get("variables")).iter()) {
+            if name == "GIT_SUBMODULE_STRATEGY" {
+                if value != "none" {
+                    reader.job.recipe.submodules = Some(Found {
+                        value: if value == "recursive" {
+                            "recursive"
+                        } else {
+                            "true"
+                        }
+                        .into(),
+                        at: origin.at(name),
+                    });
+                }
+                continue;
+            }
+            reader.vars.insert(name.clone(), value.clone());
+            reader.set_env(name, value, origin);
+        }
+        for part in ["before_script", "script"] {
+            for line in job.get(part).map(strings_of).unwrap_or_default() {
+                let at = Origin {
+                    line: locate(&lines, line.lines().next().unwrap_or(""), job_line),
+                    ..origin
+                };
+                reader.script(&line, at, 0);
+            }
+        }
+        found.push((job_line, reader.job, evidence.map_or(0, |e| e.1 * 2 + 1)));
+    }
+    found.sort_by_key(|(line, _, _)| *line);
+    found
+        .into_iter()
+        .map(|(_, job, rank)| (job, rank))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    const GPU_WORKFLOW: &str = "name: GPU tests
+on: [push]
+env:
+  HF_HUB_OFFLINE: 1
+jobs:
+  lint:
+    runs-on: ubuntu-latest
+    steps:
+      - run: pip install ruff && ruff check
+  gpu_test:
+    runs-on: linux.g5.12xlarge.nvidia.gpu
+    strategy:
+      matrix:
+        python-version: ['3.11', '3.12']
+        torch-version: [stable, nightly]
+    env:
+      RUN_ONLY_CUDA_TESTS: \"1\"
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          submodules: recursive
+      - name: nightly
+        if: ${{ matrix.torch-version == 'nightly' }}
+        run: python -m pip install --pre torch --index-url https://download.pytorch.org/whl/nightly/cu128
+      - name: stable
+        if: ${{ matrix.torch-version == 'stable' }}
+        run: python -m pip install torch torchvision torchao
+      - run: |
+          python -m pip install -e \".[dev,test]\"
+          python -m pip install lm-eval==0.4.5 --extra-index-url https://download.pytorch.org/whl/cu128
+      - env:
+          SECRET: ${{ secrets.TOKEN }}
+        run: |
+          pytest tests --ignore tests/export --with-integration --cov=. --cov-report=xml -n 4 \\
+            -k \"not slow and $PATTERN\" --durations=20 -vv
+";
+
+    #[test]
+    fn a_gpu_job_gives_packages_extras_env_submodules_and_pytest() {
+        let dir = project(&[
+            (".github/workflows/gpu_test.yaml", GPU_WORKFLOW),
+            ("tests/export/test_x.py", ""),
+        ]);
+        let job = detect(dir.path()).expect("a job");
+        assert_eq!(job.name, "gpu_test");
+        assert!(
+            job.gpu.as_deref().unwrap().contains("nvidia.gpu"),
+            "{job:?}"
+        );
+        let values = |list: &[Found]| list.iter().map(|f| f.value.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            values(&job.recipe.packages),
+            ["torch", "torchvision", "torchao", "lm-eval==0.4.5"]
+        );
+        assert_eq!(
+            job.recipe.index_url, None,
+            "the nightly step is not the matrix's first"
+        );
+        assert_eq!(
+            job.recipe.extra_index_urls[0].value,
+            "https://download.pytorch.org/whl/cu128"
+        );
+        assert_eq!(values(&job.extras), ["dev", "test"]);
+        assert_eq!(job.extras[0].at, ".github/workflows/gpu_test.yaml:29");
+        assert_eq!(
+            job.recipe.packages[2].at,
+            ".github/workflows/gpu_test.yaml:27"
+        );
+        let env: Vec<(String, String)> = job
+            .recipe
+            .env
+            .iter()
+            .map(|(n, f)| (n.clone(), f.value.clone()))
+            .collect();
+        assert_eq!(
+            env,
+            [
+                ("HF_HUB_OFFLINE".to_string(), "1".to_string()),
+                ("RUN_ONLY_CUDA_TESTS".to_string(), "1".to_string())
+            ]
+        );
+        assert_eq!(job.recipe.env[1].1.at, ".github/workflows/gpu_test.yaml:17");
+        assert_eq!(job.recipe.submodules.as_ref().unwrap().value, "recursive");
+        let run = job.pytest.as_ref().unwrap();
+        assert_eq!(run.paths, ["tests"]);
+        assert_eq!(
+            run.options,
+            [
+                vec!["--ignore".to_string(), "tests/export".to_string()],
+                vec!["--with-integration".to_string()]
+            ]
+        );
+        assert_eq!(run.at, ".github/workflows/gpu_test.yaml:34");
+        assert!(
+            job.notes.iter().any(|n| n.contains("`$PATTERN`")),
+            "{:?}",
+            job.notes
+        );
+        assert!(
+            job.notes
+                .iter()
+                .any(|n| n.contains("using the first, `3.11`"))
+        );
+    }
+
+    #[test]
+    fn a_cpu_job_counts_only_without_a_gpu_job_and_never_its_cpu_selection() {
+        let cpu = "jobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pip install torch --index-url https://download.pytorch.org/whl/cpu\n      - run: pytest -m \"not gpu\" tests\n";
+        let dir = project(&[(".github/workflows/ci.yml", cpu), ("tests/a.py", "")]);
+        let job = detect(dir.path()).unwrap();
+        assert_eq!(job.gpu, None);
+        assert_eq!(job.recipe.index_url, None);
+        assert!(job.pytest_options().is_empty(), "{job:?}");
+        assert_eq!(job.pytest.as_ref().unwrap().paths, ["tests"]);
+        let gpu = "jobs:\n  cuda:\n    runs-on: [self-hosted, a100]\n    steps:\n      - run: make test-gpu\n";
+        let makefile = "PYTEST_ARGS := -m gpu\ntest-gpu: deps\n\t@RUN_CUDA=1 pytest $(PYTEST_ARGS) tests\ndeps:\n\tpip install -r requirements/test.txt\n";
+        let dir = project(&[
+            (".github/workflows/ci.yml", cpu),
+            (".github/workflows/gpu.yml", gpu),
+            ("Makefile", makefile),
+            ("requirements/test.txt", "pytest\n"),
+            ("tests/a.py", ""),
+        ]);
+        let job = detect(dir.path()).unwrap();
+        assert_eq!(job.name, "cuda");
+        assert_eq!(
+            job.pytest_options(),
+            [vec!["-m".to_string(), "gpu".to_string()]]
+        );
+        assert_eq!(job.pytest.as_ref().unwrap().at, "Makefile:3");
+        assert_eq!(job.requirements[0].value, "requirements/test.txt");
+        assert_eq!(job.requirements[0].at, "Makefile:5");
+        assert_eq!(job.recipe.env[0].0, "RUN_CUDA");
+    }
+
+    #[test]
+    fn nox_tox_and_gitlab_are_followed() {
+        let noxfile = "import nox\n\n@nox.session(python=\"3.12\")\ndef tests_gpu(session):\n    session.install(\"-e\", \".[test]\", \"cupy-cuda12x\")\n    session.run(\"pytest\", \"tests\", \"-m\", \"cuda\", *session.posargs)\n\ndef other(session):\n    session.install(\"nope\")\n";
+        let gitlab = "variables:\n  GIT_SUBMODULE_STRATEGY: recursive\ngpu-tests:\n  tags: [gpu]\n  script:\n    - nox -s tests_gpu\ncpu:\n  script:\n    - tox -e py312\n";
+        let dir = project(&[
+            (".gitlab-ci.yml", gitlab),
+            ("noxfile.py", noxfile),
+            ("tests/t.py", ""),
+        ]);
+        let job = detect(dir.path()).unwrap();
+        assert_eq!(job.file, ".gitlab-ci.yml");
+        assert_eq!(job.extras[0].value, "test");
+        assert_eq!(job.recipe.packages[0].value, "cupy-cuda12x");
+        assert_eq!(job.recipe.packages[0].at, "noxfile.py:5");
+        assert_eq!(job.recipe.submodules.as_ref().unwrap().value, "recursive");
+        assert_eq!(
+            job.pytest_options(),
+            [vec!["-m".to_string(), "cuda".to_string()]]
+        );
+        let tox = "[testenv]\ndeps =\n    pytest\n    jax[cuda12]\nsetenv =\n    XLA_PYTHON_CLIENT_PREALLOCATE = false\ncommands = pytest {posargs} tests\n";
+        let dir = project(&[
+            (
+                ".github/workflows/t.yml",
+                "jobs:\n  gpu:\n    runs-on: gpu-runner\n    steps:\n      - run: tox -e py312\n",
+            ),
+            ("tox.ini", tox),
+            ("tests/t.py", ""),
+        ]);
+        let job = detect(dir.path()).unwrap();
+        assert_eq!(job.recipe.packages[1].value, "jax[cuda12]");
+        assert_eq!(job.recipe.env[0].0, "XLA_PYTHON_CLIENT_PREALLOCATE");
+        assert_eq!(job.pytest.as_ref().unwrap().paths, ["tests"]);
+    }
+
+    #[test]
+    fn build_scripts_become_setup_and_links_are_not_followed() {
+        let workflow = "jobs:\n  gpu:\n    runs-on: [nvidia-gpu]\n    steps:\n      - run: python build_lib.py --cuda\n      - run: bash ci/test.sh\n      - run: pytest\n";
+        let dir = project(&[
+            (".github/workflows/t.yml", workflow),
+            ("build_lib.py", ""),
+            ("outside.sh", "pip install evil\n"),
+        ]);
+        std::fs::create_dir(dir.path().join("ci")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("outside.sh"), dir.path().join("ci/test.sh"))
+            .unwrap();
+        std::os::unix::fs::symlink("/etc", dir.path().join("etc-link")).unwrap();
+        assert!(inside(dir.path(), "ci"));
+        for refused in [
+            "/etc",
+            "etc-link",
+            "etc-link/hostname",
+            "ci/../ci",
+            "ci/test.sh",
+        ] {
+            assert!(!inside(dir.path(), refused), "{refused}");
+        }
+        let job = detect(dir.path()).unwrap();
+        assert_eq!(job.recipe.setup[0].value, "python build_lib.py --cuda");
+        assert!(job.recipe.packages.is_empty(), "{job:?}");
+    }
+
+    /// mamba's and diffusers' scripts start commands with a variable (`$PIP install`): detection
+    /// panicked on them.
+    #[test]
+    fn odd_scripts_never_panic() {
+        for script in [
+            "$PIP install torch",
+            "${CMD}",
+            "$(nproc)",
+            "\"$X\" && ; | || pytest",
+            "X=1",
+            "export",
+            "then",
+            "python -m",
+            "uv run --extra",
+            "pip install -r",
+            "pytest -m",
+            "make",
+            "nox -s",
+            "tox -e",
+            "git submodule",
+            "coverage run -m",
+            "bash",
+            "'unclosed",
+            "${{ matrix.x }} install",
+            "${{",
+            "-x $Y",
+            "--flag $A $B",
+        ] {
+            let workflow = format!(
+                "jobs:\n  gpu:\n    runs-on: gpu\n    steps:\n      - run: {}\n",
+                serde_json::to_string(script).unwrap()
+            );
+            let dir = project(&[(".github/workflows/w.yml", &workflow)]);
+            // A GPU job that runs no pytest is no test job; none of these panics.
+            let job = detect(dir.path());
+            assert!(job.is_none() || script.contains("pytest"), "{script}");
+        }
+    }
+
+    /// mamba's wheel build job was taken for its GPU tests: `cuda` was in
+    /// `${{ inputs.cuda-version }}`, and it runs no pytest.
+    #[test]
+    fn only_gpu_jobs_that_run_tests_count_and_expressions_name_nothing() {
+        let build = "jobs:\n  build:\n    name: Build wheel (${{ inputs.cuda-version }})\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest tests\n  wheel:\n    runs-on: [gpu]\n    steps:\n      - run: python -m build\n  gpu:\n    strategy:\n      matrix:\n        gpu: [h100-runner, b200-runner]\n    runs-on: ${{ matrix.gpu }}\n    steps:\n      - run: pytest tests/gpu\n";
+        let dir = project(&[(".github/workflows/w.yml", build), ("tests/gpu/t.py", "")]);
+        let job = detect(dir.path()).unwrap();
+        assert_eq!(job.name, "gpu");
+        assert_eq!(job.gpu.as_deref(), Some("its runner `h100-runner`"));
+        let dir = project(&[(
+            ".github/workflows/w.yml",
+            &build[..build.find("  wheel:").unwrap()],
+        )]);
+        let job = detect(dir.path()).unwrap();
+        assert_eq!(job.gpu, None, "{job:?}");
+        assert_eq!(job.name, "Build wheel ()");
+        // A hosted runner has no GPU, whatever the name says.
+        let spoof = "jobs:\n  imports_under_cuda_spoof:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest tests\n";
+        let dir = project(&[(".github/workflows/w.yml", spoof), ("tests/t.py", "")]);
+        assert_eq!(detect(dir.path()).unwrap().gpu, None);
+    }
+
+    /// unsloth's scripts overflowed the stack: a script that runs itself, a make target that
+    /// needs itself, are followed only so deep.
+    #[test]
+    fn scripts_and_targets_that_call_themselves_end() {
+        let dir = project(&[
+            (
+                ".github/workflows/w.yml",
+                "jobs:\n  gpu:\n    runs-on: gpu\n    steps:\n      - run: bash run.sh && make loop && nox -s again\n",
+            ),
+            ("run.sh", "bash run.sh\n./run.sh\npytest tests\n"),
+            ("Makefile", "loop: loop\n\tmake loop\n"),
+            (
+                "noxfile.py",
+                "def again(session):\n    session.run(\"nox\", \"-s\", \"again\")\n",
+            ),
+            ("tests/t.py", ""),
+        ]);
+        let job = detect(dir.path()).unwrap();
+        assert_eq!(job.pytest.unwrap().at, "run.sh:3");
+    }
+
+    #[test]
+    fn here_documents_are_data_and_collect_only_runs_no_tests() {
+        let workflow = "jobs:\n  gpu:\n    runs-on: gpu\n    steps:\n      - run: |\n          python - <<'EOF'\n          pip install evil\n          X=1 pytest nowhere\n          EOF\n          pytest --collect-only tests\n          pytest tests -x\n";
+        let dir = project(&[(".github/workflows/w.yml", workflow), ("tests/t.py", "")]);
+        let job = detect(dir.path()).unwrap();
+        assert!(
+            job.recipe.packages.is_empty() && job.recipe.env.is_empty(),
+            "{job:?}"
+        );
+        assert_eq!(job.pytest.unwrap().at, ".github/workflows/w.yml:11");
+    }
+
+    #[test]
+    fn jobs_keep_the_files_order() {
+        let workflow = "jobs:\n  zeta_gpu:\n    runs-on: gpu\n    steps:\n      - run: pytest tests/z\n  alpha_gpu:\n    runs-on: gpu\n    steps:\n      - run: pytest tests/a\n";
+        let dir = project(&[(".github/workflows/w.yml", workflow)]);
+        assert_eq!(detect(dir.path()).unwrap().name, "zeta_gpu");
+    }
+
+    #[test]
+    fn gpu_words() {
+        assert!(gpu_label("linux.g5.12xlarge.nvidia.gpu"));
+        assert!(gpu_label("4-gpu-h100"));
+        assert!(!gpu_label("ubuntu-latest"));
+        assert!(deselects_gpu(&["-m".into(), "not gpu and not slow".into()]));
+        assert!(!deselects_gpu(&["-m".into(), "gpu".into()]));
+    }
+}

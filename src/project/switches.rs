@@ -1,0 +1,265 @@
+//! Build and test switches read from the project's text, never run: the environment variables
+//! setup.py reads to decide its CUDA build, the GPU-test selectors a conftest.py reads or
+//! `pytest_addoption` registers, and a native build script kept apart from the package build.
+
+use std::path::Path;
+
+use super::read_regular;
+
+/// An environment variable a file reads, and the value it compares it with, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvRead {
+    pub name: String,
+    /// `"TRUE"` in `os.getenv("X", "FALSE") == "TRUE"`.
+    pub compared_with: Option<String>,
+    pub file: String,
+}
+
+impl EnvRead {
+    /// An architecture list the build reads beyond `TORCH_CUDA_ARCH_LIST`.
+    pub fn is_arch_list(&self) -> bool {
+        self.name.contains("ARCH") && self.name != "TORCH_CUDA_ARCH_LIST"
+    }
+
+    /// Whether the variable turns on or shapes a CUDA build: an arch list (not ROCm's, not the
+    /// TORCH_CUDA_ARCH_LIST gpu-ci sets), a `…BUILD…` switch, or a CUDA switch compared with a
+    /// value.
+    fn steers_cuda_build(&self) -> bool {
+        let name = self.name.as_str();
+        if name == "TORCH_CUDA_ARCH_LIST"
+            || named(name, &["HIP", "ROCM"])
+            || named(name, &OFF_WORDS)
+        {
+            return false;
+        }
+        self.is_arch_list()
+            || name.contains("BUILD")
+            || (name.contains("CUDA") && self.compared_with.is_some())
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Switches {
+    /// Variables setup.py reads that decide or shape its native build.
+    pub build_env: Vec<EnvRead>,
+    /// Variables a conftest.py reads that select GPU tests or a backend.
+    pub test_env: Vec<EnvRead>,
+    /// Options a conftest.py registers that select GPU tests (`--run-gpu`), with the file.
+    pub test_options: Vec<(String, String)>,
+    /// A native build script at the root (`build_lib.py`, `build.sh`), kept apart from setup.py.
+    pub build_script: Option<String>,
+    /// The paths `.gitmodules` declares: vendored code (CUTLASS and the like) a checkout without
+    /// submodules lacks.
+    pub submodules: Vec<String>,
+}
+
+/// Words of a variable's name that say it steers a native build.
+/// Words that say setting the variable turns the build off: unset, the build runs.
+const OFF_WORDS: [&str; 3] = ["SKIP", "DISABLE", "NO_"];
+/// Words of a variable's or option's name that say it selects GPU tests or a backend.
+const TEST_WORDS: [&str; 5] = ["CUDA", "GPU", "BACKEND", "DEVICE", "ACCELERATOR"];
+
+fn named(name: &str, words: &[&str]) -> bool {
+    let upper = name.to_ascii_uppercase();
+    words.iter().any(|w| upper.contains(w))
+}
+
+/// Every `os.environ.get("X")`, `os.getenv("X")`, `os.environ["X"]` in `text`.
+pub fn env_reads(text: &str, file: &str) -> Vec<EnvRead> {
+    let mut found: Vec<EnvRead> = Vec::new();
+    for call in ["os.environ.get(", "os.getenv(", "os.environ["] {
+        for (at, _) in text.match_indices(call) {
+            let rest = &text[at + call.len()..];
+            let Some(quote) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+                continue;
+            };
+            let Some(end) = rest[1..].find(quote) else {
+                continue;
+            };
+            let name = &rest[1..1 + end];
+            let valid = !name.is_empty()
+                && name.len() <= 64
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid || found.iter().any(|f| f.name == name) {
+                continue;
+            }
+            // The closing of the call, then `== "VALUE"` on the same line.
+            let line_end = rest.find('\n').unwrap_or(rest.len());
+            let line = &rest[1 + end..line_end];
+            let compared_with = line.find("==").and_then(|eq| {
+                let value = line[eq + 2..].trim_start();
+                let quote = value.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+                let close = value[1..].find(quote)?;
+                Some(value[1..1 + close].to_string())
+            });
+            found.push(EnvRead {
+                name: name.to_string(),
+                compared_with,
+                file: file.to_string(),
+            });
+        }
+    }
+    found
+}
+
+/// `parser.addoption("--run-gpu", …)` in a conftest.py: the options it registers.
+fn registered_options(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices("addoption(") {
+        let rest = text[at + "addoption(".len()..].trim_start();
+        let Some(quote) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+            continue;
+        };
+        if let Some(end) = rest[1..].find(quote) {
+            let option = &rest[1..1 + end];
+            if option.starts_with("--")
+                && option[2..]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                found.push(option.to_string());
+            }
+        }
+    }
+    found
+}
+
+/// The switches of the project at `root`; `setup_py` is setup.py's text.
+pub fn detect(root: &Path, setup_py: Option<&str>, tests: &[String]) -> Switches {
+    let mut switches = Switches::default();
+    if let Some(text) = setup_py {
+        switches.build_env = env_reads(text, "setup.py")
+            .into_iter()
+            .filter(EnvRead::steers_cuda_build)
+            .collect();
+    }
+    let mut conftests = vec!["conftest.py".to_string()];
+    for dir in tests {
+        let dir = dir.trim_start_matches("./").trim_end_matches('/');
+        if !dir.is_empty() {
+            conftests.push(format!("{dir}/conftest.py"));
+        }
+    }
+    for file in conftests {
+        let Some(text) = read_regular(root, &file) else {
+            continue;
+        };
+        for read in env_reads(&text, &file) {
+            if named(&read.name, &TEST_WORDS)
+                && !switches.test_env.iter().any(|r| r.name == read.name)
+            {
+                switches.test_env.push(read);
+            }
+        }
+        for option in registered_options(&text) {
+            if named(&option, &TEST_WORDS) && !switches.test_options.iter().any(|o| o.0 == option) {
+                switches.test_options.push((option, file.clone()));
+            }
+        }
+    }
+    let mut scripts: Vec<String> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| is_native_build_script(name))
+        .collect();
+    scripts.sort();
+    switches.build_script = scripts.into_iter().next();
+    switches.submodules = read_regular(root, ".gitmodules")
+        .map(|text| submodule_paths(&text))
+        .unwrap_or_default();
+    switches
+}
+
+/// `path = csrc/cutlass` lines of `.gitmodules`.
+fn submodule_paths(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            (key.trim() == "path").then(|| value.trim().to_string())
+        })
+        .filter(|path| !path.is_empty())
+        .collect()
+}
+
+/// `build.sh`, `build_lib.py`, `build-native.sh`, `build_ext.py`: a build of native code, not
+/// of docs, wheels or releases.
+fn is_native_build_script(name: &str) -> bool {
+    let Some(stem) = name
+        .strip_suffix(".py")
+        .or_else(|| name.strip_suffix(".sh"))
+    else {
+        return false;
+    };
+    let words: Vec<&str> = stem.split(['_', '-']).collect();
+    words.first() == Some(&"build")
+        && (words.len() == 1
+            || words[1..].iter().any(|w| {
+                matches!(
+                    *w,
+                    "lib"
+                        | "libs"
+                        | "native"
+                        | "ext"
+                        | "extension"
+                        | "extensions"
+                        | "cuda"
+                        | "kernels"
+                        | "cpp"
+                )
+            }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_reads_with_the_value_they_are_compared_with() {
+        let text = "if os.getenv(\"MAMBA_KEEP_CUDA_BUILD\", \"FALSE\") == \"TRUE\":\n    pass\narchs = os.environ.get('FLASH_ATTN_CUDA_ARCHS', '80;90')\nx = os.environ[\"HOME\"]\nbad = os.getenv(name)\n";
+        let reads = env_reads(text, "setup.py");
+        let names: Vec<&str> = reads.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["FLASH_ATTN_CUDA_ARCHS", "MAMBA_KEEP_CUDA_BUILD", "HOME"]
+        );
+        assert_eq!(reads[1].compared_with.as_deref(), Some("TRUE"));
+        assert_eq!(reads[0].compared_with, None);
+        assert!(reads[0].is_arch_list());
+    }
+
+    #[test]
+    fn native_build_scripts_by_name() {
+        for yes in [
+            "build.sh",
+            "build_lib.py",
+            "build-native.sh",
+            "build_ext.py",
+        ] {
+            assert!(is_native_build_script(yes), "{yes}");
+        }
+        for no in [
+            "build_docs.py",
+            "build_wheel.sh",
+            "rebuild.py",
+            "build.txt",
+            "builder.py",
+        ] {
+            assert!(!is_native_build_script(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn submodule_paths_from_gitmodules() {
+        let text = "[submodule \"csrc/cutlass\"]\n\tpath = csrc/cutlass\n\turl = https://github.com/NVIDIA/cutlass.git\n";
+        assert_eq!(submodule_paths(text), ["csrc/cutlass"]);
+    }
+
+    #[test]
+    fn options_a_conftest_registers() {
+        let text = "def pytest_addoption(parser):\n    parser.addoption(\"--run-gpu\", action=\"store_true\")\n    parser.addoption('--slow')\n    parser.addoption(OPTION)\n";
+        assert_eq!(registered_options(text), ["--run-gpu", "--slow"]);
+    }
+}

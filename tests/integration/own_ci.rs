@@ -1,0 +1,361 @@
+//! Issue 22: the project's own GPU CI as a source. Its GPU job's pytest command, install and
+//! environment decide the GPU run, each value with the line it came from.
+
+use predicates::prelude::*;
+
+use crate::common::Project;
+
+fn config_json(project: &Project, args: &[&str]) -> serde_json::Value {
+    let mut full = vec!["config", "--json"];
+    full.extend_from_slice(args);
+    let output = project.gpu_ci(&full).success().get_output().stdout.clone();
+    serde_json::from_slice(&output).unwrap()
+}
+
+const GPU_WORKFLOW: &str = ".github/workflows/gpu_test.yaml";
+
+#[test]
+fn the_gpu_jobs_pytest_command_and_install_are_followed_with_their_lines() {
+    let project = Project::fixture("own-gpu-ci");
+    let json = config_json(&project, &[]);
+    assert_eq!(json["test-path"]["value"], "tests", "{json:#}");
+    assert_eq!(
+        json["test-path"]["source"]["from"],
+        format!("{GPU_WORKFLOW}:36")
+    );
+    // The project's own integration switch and exclusion; coverage and reports are the runner's.
+    assert_eq!(
+        json["pytest-args"]["value"],
+        "-v --ignore tests/export --with-integration"
+    );
+    assert_eq!(
+        json["pytest-args"]["source"]["from"],
+        format!("{GPU_WORKFLOW}:36")
+    );
+    assert_eq!(json["extra"]["value"], "dev");
+    assert_eq!(
+        json["extra"]["source"]["from"],
+        format!("{GPU_WORKFLOW}:30")
+    );
+    assert_eq!(json["framework"]["value"], "torch");
+
+    // What gpu-ci's recipe keys would carry, named with the value to set and its line; the
+    // secret's reference is never taken, the nightly step (not the matrix's first) never read.
+    let init = project.gpu_ci(&["init", "--yes"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    for expected in [
+        "following the project's GPU job `gpu_test` in .github/workflows/gpu_test.yaml (GPU by its runner `linux.g5.12xlarge.nvidia.gpu`)",
+        "`packages = [\"torch\", \"torchvision\", \"torchao\", \"lm-eval==0.4.5\"]` would give the image (detected: .github/workflows/gpu_test.yaml:27, .github/workflows/gpu_test.yaml:31)",
+        "`env = { TOKENIZERS_PARALLELISM = \"false\", RUN_ONLY_CUDA_TESTS = \"1\" }` would give the image (detected: .github/workflows/gpu_test.yaml:7, .github/workflows/gpu_test.yaml:16)",
+        "`submodules = \"recursive\"` would give the image (detected: .github/workflows/gpu_test.yaml:21)",
+        "`${{ secrets.HF_TOKEN }}` in .github/workflows/gpu_test.yaml has no value the workflow gives; left out",
+        "the matrix of `gpu_test` in .github/workflows/gpu_test.yaml gives `torch-version` several values; using the first, `stable`",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+    assert!(!stderr.contains("nightly/cu128"), "{stderr}");
+    assert!(!stderr.contains("whl/cpu"), "{stderr}");
+    let config = project.read("pyproject.toml");
+    assert!(
+        config.contains("pytest-args = \"-v --ignore tests/export --with-integration\""),
+        "{config}"
+    );
+    // A flag still wins over the CI job.
+    let json = config_json(&project, &["--pytest-args", "-x"]);
+    assert_eq!(json["pytest-args"]["value"], "-x");
+}
+
+#[test]
+fn a_cpu_job_counts_only_without_a_gpu_job_and_never_its_cpu_only_selection() {
+    let project = Project::fixture("own-gpu-ci");
+    std::fs::remove_file(project.path(GPU_WORKFLOW)).unwrap();
+    let json = config_json(&project, &[]);
+    assert_eq!(json["test-path"]["value"], "tests", "{json:#}");
+    assert_eq!(
+        json["test-path"]["source"]["from"],
+        ".github/workflows/unit_test.yaml:11"
+    );
+    // `-m "not gpu"` is the CPU job's; the GPU run selects the gpu marker instead.
+    let args = json["pytest-args"]["value"].as_str().unwrap();
+    assert!(!args.contains("not gpu"), "{args}");
+    assert!(args.ends_with("-m gpu"), "{args}");
+    project
+        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .success()
+        .stderr(predicate::str::contains(
+            "following the project's CPU job `unit_tests` in .github/workflows/unit_test.yaml (no GPU job found)",
+        ))
+        .stderr(predicate::str::contains(
+            "installs from the CPU-only index `https://download.pytorch.org/whl/cpu`; left out",
+        ));
+}
+
+/// Code under test is hostile: its workflow's text reaches notes, the config and the runner
+/// only escaped or checked.
+#[test]
+fn a_workflows_hostile_text_is_escaped_in_notes_and_never_reaches_the_plan_unchecked() {
+    let project = Project::fixture("own-gpu-ci");
+    project.write(
+        GPU_WORKFLOW,
+        "jobs:\n  \"gpu\\e[2Jjob\":\n    runs-on: gpu\n    env:\n      EVIL: \"a\\nb\"\n    steps:\n      - run: \"pytest 'tests/a\\tb' -k 'x\\e[31m'\"\n      - run: pip install \"../outside\" \"/etc/passwd\" 'torch; python_version>\"3\"'\n",
+    );
+    project.write("tests/a\tb/test_x.py", "");
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+    assert!(stderr.contains("gpu\\u{1b}[2Jjob"), "{stderr}");
+    let json = config_json(&project, &[]);
+    // A path with a tab cannot be a test-path value; an option with an escape cannot be an
+    // argument: both stay out, and detection falls back to the static guesses.
+    assert_eq!(json["test-path"]["value"], "tests/", "{json:#}");
+    assert_eq!(json["pytest-args"]["value"], "-v -m gpu", "{json:#}");
+    assert!(stderr.contains(r#"EVIL = "a\nb""#), "{stderr}");
+    assert!(stderr.contains("`../outside`, a path or file"), "{stderr}");
+}
+
+/// `dynamic = ["dependencies", "optional-dependencies"]`: setup.py owns them. A bare pyproject
+/// install gave one package and every test failed at import.
+#[test]
+fn dynamic_dependencies_install_the_project_with_its_extra_from_setup_py() {
+    let project = Project::empty();
+    project.write(
+        "pyproject.toml",
+        "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"kitchen\"\nrequires-python = \">=3.10\"\ndynamic = [\"dependencies\", \"optional-dependencies\", \"version\"]\n\n[tool.pytest.ini_options]\naddopts = \"-p pytest_check\"\n",
+    );
+    // The extras come out of a function: only their names are in the text.
+    project.write(
+        "setup.py",
+        "from setuptools import setup\n\ndef extras():\n    table = {}\n    for name, deps in (('dev', ['pytest', 'pytest-check']), ('docs', ['sphinx'])):\n        table[name] = deps\n    return table\n\nsetup(install_requires=['torch>=2.4'], extras_require=extras())\n",
+    );
+    project.write("tests/test_k.py", "def test_k():\n    pass\n");
+    let json = config_json(&project, &[]);
+    assert_eq!(json["extra"]["value"], "dev", "{json:#}");
+    assert_eq!(json["install-project"]["value"], "image", "{json:#}");
+    project.gpu_ci(&["init", "--yes"]).success();
+    let runner = project.read(".modal/test_runner.py");
+    assert!(runner.contains("-e '.[dev]'"), "{runner}");
+    // The extra init wrote is accepted again by the next command.
+    project.gpu_ci(&["update", "--check"]).success();
+    // Declared in pyproject.toml, the same project installs from there.
+    let text = project.read("pyproject.toml").replace(
+        "dynamic = [\"dependencies\", \"optional-dependencies\", \"version\"]",
+        "dependencies = [\"torch\"]\n[project.optional-dependencies]\ndev = [\"pytest\"]",
+    );
+    let plain = Project::empty();
+    plain.write(
+        "pyproject.toml",
+        text.split("[tool.gpu-ci]").next().unwrap(),
+    );
+    plain.write("setup.py", "from setuptools import setup\nsetup()\n");
+    plain.write("tests/test_k.py", "");
+    assert_eq!(
+        config_json(&plain, &[])["install-project"]["value"],
+        "start"
+    );
+}
+
+/// A requirements file named for CI tooling (twine, awscli) was taken as the test source while
+/// the tests' own file lived in a per-package subfolder.
+#[test]
+fn requirements_for_tooling_are_never_the_test_source_and_subfolders_are_scanned() {
+    let project = Project::empty();
+    project.write("requirements/ci.txt", "twine\nawscli\n");
+    project.write("requirements/release.txt", "build\n");
+    project.write("requirements/widget/test.txt", "pytest\ntorch\n");
+    project.write("requirements/other/test.txt", "pytest\n");
+    project.write("pyproject.toml", "[project]\nname = \"Widget\"\n");
+    project.write("tests/test_w.py", "");
+    let json = config_json(&project, &[]);
+    // The subfolder named for the project, not `other/`, nor the tooling files.
+    assert_eq!(
+        json["requirements"]["value"], "requirements/widget/test.txt",
+        "{json:#}"
+    );
+    assert_eq!(json["framework"]["value"], "torch");
+}
+
+fn multi_backend() -> Project {
+    let project = Project::empty();
+    project.write(
+        "pyproject.toml",
+        "[project]\nname = \"multi\"\ndependencies = [\"numpy\"]\n",
+    );
+    project.write("requirements.txt", "tensorflow-cpu\ntorch\njax[cpu]\n");
+    project.write(
+        "requirements-jax-cuda.txt",
+        "tensorflow-cpu\n--extra-index-url https://download.pytorch.org/whl/cpu\ntorch\njax[cuda12]\n",
+    );
+    project.write(
+        "requirements-torch-cuda.txt",
+        "tensorflow-cpu\njax[cpu]\ntorch\n",
+    );
+    project.write("tests/test_m.py", "");
+    project
+}
+
+/// keras was reported as torch, "named by requirements-jax-cuda.txt".
+#[test]
+fn the_framework_comes_from_the_file_that_names_it_or_the_backend_the_gpu_job_uses() {
+    let project = multi_backend();
+    let json = config_json(&project, &[]);
+    assert_eq!(json["framework"]["value"], "jax", "{json:#}");
+    assert_eq!(
+        json["framework"]["source"]["from"],
+        "requirements-jax-cuda.txt"
+    );
+    project
+        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .success()
+        .stderr(predicate::str::contains(
+            "the project names several GPU frameworks (torch, jax, tensorflow), and no GPU job says which one it tests",
+        ));
+    // The GPU job's backend decides, and its requirements file is the install.
+    project.write(
+        ".github/workflows/nightly.yml",
+        "jobs:\n  run_tests:\n    runs-on: linux-x86-g2-16-l4-1gpu\n    strategy:\n      matrix:\n        backend: [torch, jax]\n    env:\n      KERAS_BACKEND: ${{ matrix.backend }}\n    steps:\n      - run: pip install -r requirements-${{ matrix.backend }}-cuda.txt\n      - run: pytest tests\n",
+    );
+    let json = config_json(&project, &[]);
+    assert_eq!(json["framework"]["value"], "torch", "{json:#}");
+    assert_eq!(
+        json["framework"]["source"]["from"],
+        ".github/workflows/nightly.yml:8"
+    );
+    assert_eq!(
+        json["requirements"]["value"], "requirements-torch-cuda.txt",
+        "{json:#}"
+    );
+    project
+        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .success()
+        .stderr(predicate::str::contains("several GPU frameworks").not())
+        .stderr(predicate::str::contains(
+            "`env = { KERAS_BACKEND = \"torch\" }`",
+        ));
+}
+
+/// A repository with GitHub workflows and an internal `.gitlab-ci.yml` got an `include:` added
+/// to its GitLab file by `init --yes`, unasked.
+#[test]
+fn init_writes_for_the_ci_its_gpu_tests_run_on_and_leaves_the_others_alone() {
+    let internal = "# internal mirror\nmirror:\n  script: [./sync.sh]\n";
+    let project = Project::fixture("own-gpu-ci");
+    project.write(".gitlab-ci.yml", internal);
+    project
+        .gpu_ci(&["init", "--yes"])
+        .success()
+        .stderr(predicate::str::contains(
+            "writing CI files for github (from .github/); change it with --ci",
+        ))
+        .stderr(predicate::str::contains(
+            "the project also uses GitLab CI/CD (.gitlab-ci.yml): gpu-ci writes nothing for it and leaves its files as they are; add it with --ci github,gitlab",
+        ));
+    assert_eq!(project.read(".gitlab-ci.yml"), internal);
+    assert!(!project.path(".gitlab/gpu-ci.yml").exists());
+    // gpu-ci's workflows beside the project's own two.
+    assert!(project.workflows().len() > 2, "{:?}", project.workflows());
+    // Asked for, GitLab gets its include.
+    let project = Project::fixture("own-gpu-ci");
+    project.write(".gitlab-ci.yml", internal);
+    project
+        .gpu_ci(&["init", "--yes", "--ci", "github,gitlab"])
+        .success();
+    assert!(
+        project
+            .read(".gitlab-ci.yml")
+            .contains("local: .gitlab/gpu-ci.yml")
+    );
+    // A GPU job on GitLab runners means GitLab, even beside GitHub workflows.
+    let project = Project::fixture("own-gpu-ci");
+    std::fs::remove_file(project.path(GPU_WORKFLOW)).unwrap();
+    project.write(
+        ".gitlab-ci.yml",
+        "gpu-tests:\n  tags: [nvidia-a100]\n  script:\n    - pip install -e .[dev]\n    - pytest tests -m gpu\n",
+    );
+    let json = config_json(&project, &[]);
+    assert_eq!(
+        json["ci"]["value"],
+        serde_json::json!(["gitlab"]),
+        "{json:#}"
+    );
+    assert_eq!(json["pytest-args"]["value"], "-v -m gpu");
+    assert_eq!(json["pytest-args"]["source"]["from"], ".gitlab-ci.yml:5");
+}
+
+/// Build and test switches nothing sets: each a note naming the key that would set it.
+#[test]
+fn switches_the_project_reads_are_named_with_the_key_that_sets_them() {
+    let project = Project::empty();
+    project.write(
+        "pyproject.toml",
+        "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n[project]\nname = \"kern\"\ndependencies = [\"torch\"]\n",
+    );
+    project.write(
+        "setup.py",
+        "import os\nfrom setuptools import setup\nfrom torch.utils.cpp_extension import CUDAExtension\narchs = os.environ.get(\"KERN_CUDA_ARCHS\", \"80;90\").split(\";\")\nif os.getenv(\"KERN_FORCE_BUILD\", \"FALSE\") == \"TRUE\":\n    ext = [CUDAExtension(\"k\", [\"k.cu\"])]\nif os.getenv(\"KERN_SKIP_CUDA_BUILD\"):\n    ext = []\nsetup()\n",
+    );
+    project.write(
+        "tests/conftest.py",
+        "import os\n\nONLY_CUDA = os.environ.get(\"RUN_ONLY_CUDA_TESTS\") == \"1\"\nHOME = os.environ.get(\"HOME\")\n\ndef pytest_addoption(parser):\n    parser.addoption(\"--run-gpu\", action=\"store_true\")\n    parser.addoption(\"--slow\", action=\"store_true\")\n",
+    );
+    project.write("tests/test_k.py", "");
+    project.write(
+        ".gitmodules",
+        "[submodule \"csrc/cutlass\"]\n\tpath = csrc/cutlass\n\turl = https://github.com/NVIDIA/cutlass.git\n",
+    );
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    for expected in [
+        "the project has git submodules (`csrc/cutlass`): the tree under test is checked out without them; if the build or the tests need them, set `submodules = \"recursive\"`",
+        "setup.py reads `KERN_CUDA_ARCHS` for the CUDA architectures it compiles; gpu-ci sets TORCH_CUDA_ARCH_LIST, not `KERN_CUDA_ARCHS`: set `env = { KERN_CUDA_ARCHS = \"…\" }`",
+        "setup.py reads `KERN_FORCE_BUILD` to decide its native build: set `env = { KERN_FORCE_BUILD = \"TRUE\" }`",
+        "tests/conftest.py reads `RUN_ONLY_CUDA_TESTS`, a GPU-test or backend selector: set `env = { RUN_ONLY_CUDA_TESTS = \"…\" }`",
+        "tests/conftest.py registers `--run-gpu`, which selects GPU tests: add it to `pytest-args` (--pytest-args \"-v --run-gpu\")",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+    for absent in ["KERN_SKIP_CUDA_BUILD", "`HOME`", "--slow"] {
+        assert!(!stderr.contains(absent), "{absent}\n{stderr}");
+    }
+    // Set by the project's GPU job, a switch needs no note.
+    project.write(
+        ".github/workflows/gpu.yml",
+        "jobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    env:\n      RUN_ONLY_CUDA_TESTS: 1\n    steps:\n      - run: pytest tests --run-gpu\n",
+    );
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    assert!(
+        !stderr.contains("a GPU-test or backend selector"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("registers `--run-gpu`"), "{stderr}");
+}
+
+/// A native library built by a script of its own: install-project = "start" says so, and a
+/// build the project's GPU job runs is named as `setup`.
+#[test]
+fn a_separate_native_build_script_is_named_with_setup() {
+    let project = Project::empty();
+    project.write(
+        "pyproject.toml",
+        "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n[project]\nname = \"warpish\"\ndependencies = [\"numpy\"]\n",
+    );
+    project.write("build_lib.py", "# builds native/ with nvcc\n");
+    project.write("tests/test_w.py", "");
+    project
+        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .success()
+        .stderr(predicate::str::contains(
+            "`build_lib.py` looks like a native build apart from the package's: install-project = \"start\" installs the package without running it; if the tests need what it builds, set `setup = [\"python build_lib.py\"]`",
+        ));
+    project.write(
+        ".github/workflows/ci.yml",
+        "jobs:\n  test-gpu:\n    runs-on: nvidia-l4\n    steps:\n      - run: python build_lib.py --quick\n      - run: python -m pytest tests\n",
+    );
+    project
+        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .success()
+        .stderr(predicate::str::contains(
+            "`setup = [\"python build_lib.py --quick\"]` would give the image (detected: .github/workflows/ci.yml:5)",
+        ))
+        .stderr(predicate::str::contains("looks like a native build").not());
+}
