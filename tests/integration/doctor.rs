@@ -125,7 +125,7 @@ fn a_healthy_project_passes_every_check() {
     let server = FakeGitHub::start(healthy_github());
     let (json, statuses) = report(&mut doctor(&project, &machine, Some(&server)), 0);
     assert_eq!(json["ok"], true);
-    assert_eq!(statuses.len(), 12, "{json:#}");
+    assert_eq!(statuses.len(), 13, "{json:#}");
     assert_eq!(ids_with(&statuses, "pass").len(), 12, "{json:#}");
     // No uv on this machine's PATH: the pre-flight resolve says it was skipped (issue 21).
     assert_eq!(
