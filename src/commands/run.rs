@@ -112,13 +112,18 @@ fn local_python(root: &Path) -> Result<PathBuf> {
 
 /// gpu-ci's exit status for how the child (`what`, for messages) ended: its own exit code, or
 /// 128 + the signal that stopped it.
-fn exit_status(end: ChildEnd, what: &str) -> ExitStatus {
+fn exit_status(end: ChildEnd, what: &str, local: bool) -> ExitStatus {
     match end {
         ChildEnd::Exited(code) => ExitStatus::Tests(u8::try_from(code).unwrap_or(1)),
         ChildEnd::Interrupted { signal, killed } => {
             if killed {
+                let after = if local {
+                    ", with every process it started"
+                } else {
+                    "; a Modal app it started may run on until its timeout (see `modal app list`)"
+                };
                 warning(&format!(
-                    "{what} did not stop within {} s of {}, so it was killed; a Modal app it started may run on until its timeout (see `modal app list`)",
+                    "{what} did not stop within {} s of {}, so it was killed{after}",
                     child::GRACE.as_secs(),
                     child::signal_name(signal)
                 ));
@@ -264,14 +269,20 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
     let started = SystemTime::now();
     // Its own process group, every signal gpu-ci gets passed on (a terminal's Ctrl-C reaches
     // only gpu-ci's group), killed if still there after the grace period.
-    let end = child::supervise(command)?;
+    let child::Ended { end, leftovers } = child::supervise(command)?;
     drop(runner);
     let what = if args.local {
         "the local test run"
     } else {
         "the Modal client"
     };
-    let status = exit_status(end, what);
+    let status = exit_status(end, what, args.local);
+    if leftovers > 0 {
+        note(&format!(
+            "stopped {leftovers} process{} that {what} left running",
+            if leftovers == 1 { "" } else { "es" }
+        ));
+    }
     match summary_line(root, started) {
         Some(line) => eprintln!("gpu-ci: {line}"),
         None if !matches!(end, ChildEnd::Interrupted { .. }) => eprintln!(
