@@ -17,5 +17,6 @@ mod project_install;
 mod run_local;
 mod runner;
 mod shards;
+mod upload;
 mod wheel;
 mod workflow_scripts;
