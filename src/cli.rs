@@ -337,6 +337,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub local: bool,
 
+    /// Test another checkout (a pull request's, say) on Modal as CI does: DIR is only read and
+    /// uploaded, as data, and this project's runner and settings run the tests in the sandbox;
+    /// nothing of DIR runs on this machine. Not with --local, which would run DIR's code here.
+    #[arg(long, value_name = "DIR")]
+    pub tree: Option<PathBuf>,
+
     /// pytest arguments; they replace the configured ones.
     #[arg(last = true, value_name = "PYTEST_ARGS")]
     pub pytest_args: Vec<String>,

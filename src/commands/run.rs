@@ -178,7 +178,34 @@ fn summary_line(root: &Path, started: SystemTime) -> Option<String> {
     ))
 }
 
+/// The folder `--tree` names, absolute, checked to be a folder. It is only handed to the
+/// runner, which reads it as data (regular files inside it, no link followed).
+fn tree_under_test(dir: &Path) -> Result<PathBuf> {
+    let shown = dir.display();
+    let meta = std::fs::metadata(dir).map_err(|err| {
+        Error::usage(format!("--tree `{shown}`: {err}")).with_help(
+            "name the folder of the checkout to test, e.g. `gpu-ci run --tree ../pr-1234`",
+        )
+    })?;
+    if !meta.is_dir() {
+        return Err(
+            Error::usage(format!("--tree `{shown}` is not a folder")).with_help(
+                "name the folder of the checkout to test, e.g. `gpu-ci run --tree ../pr-1234`",
+            ),
+        );
+    }
+    dir.canonicalize()
+        .map_err(|err| Error::io(IoOp::Read, dir, err))
+}
+
 pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
+    if args.local && args.tree.is_some() {
+        return Err(Error::usage(
+            "--tree cannot be used with --local: --local runs the tests, and so the tree's code, on this machine",
+        )
+        .with_help("drop --local to test the tree on Modal, where its code runs in a sandbox"));
+    }
+    let tree = args.tree.as_deref().map(tree_under_test).transpose()?;
     let flags = ChoiceArgs {
         gpu: args.gpu.clone(),
         shards: args.shards,
@@ -254,6 +281,14 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
         }
         let runner = Runner::find(root, &plan, RUNNER)?;
         let mut command = client.command();
+        if let Some(tree) = &tree {
+            // As CI passes tree-under-test/: this checkout's runner, the other tree as data.
+            note(&format!(
+                "testing {} as data, with this project's runner and settings",
+                tree.display()
+            ));
+            command.env("GPU_CI_PROJECT_DIR", tree);
+        }
         command
             .arg("run")
             .arg(runner.path(RUNNER))

@@ -1,11 +1,15 @@
-//! Issue 20, findings 7 and 8: what the runner uploads from the tree under test (git's own
+//! Issue 20, findings 7, 8 and 13: what the runner uploads from the tree under test (git's own
 //! view of a checkout; outside git, every nested .gitignore through a matcher that never
-//! backtracks).
+//! backtracks), and `gpu-ci run --tree DIR`, which tests another checkout as data with this
+//! project's runner, as CI does.
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use crate::common::{Project, describe, scrub_env};
+use predicates::prelude::*;
+
+use crate::common::{Project, describe, gpu_ci, repo_root, scrub_env};
+use crate::installed::python;
 use crate::runner::python_in;
 
 /// What Modal would upload: the runner's upload set, walked by Modal's own mount walker.
@@ -339,4 +343,128 @@ fn links_out_of_a_checkout_are_refused_and_fifos_left_out() {
         ),
         "{refused}"
     );
+}
+
+/// A fake `modal` on PATH: `modal run RUNNER --test-path=… --pytest-args=…` calls the runner's
+/// run() with the stand-in client, as `modal run` calls its local entrypoint.
+const FAKE_MODAL: &str = r#"#!/bin/sh
+[ "$1" = run ] || exit 3
+runner=$2; shift 2
+exec "$FAKE_PYTHON" -c 'import runpy, sys
+ns = runpy.run_path(sys.argv[1])
+args = dict(a[2:].split("=", 1) for a in sys.argv[2:])
+sys.exit(ns["run"](args["test-path"], args["pytest-args"]))' "$runner" "$@"
+"#;
+
+/// Finding 13: `gpu-ci run --tree DIR` tests a pull request's checkout on Modal with this
+/// project's runner: the PR's tests run in the sandbox; its own runner, its `modal` package
+/// and its .venv never run here; the outputs land here; the PR's tree is left as it was.
+#[test]
+fn finding_13_run_tree_tests_another_checkout_as_data_with_this_runner() {
+    python();
+    let trusted = Project::initialised("extras-flat");
+    let pr = Project::fixture("extras-flat");
+    let ran = pr.root.parent().unwrap().join("pr-code-ran-here");
+    let plant = format!(
+        "import pathlib\npathlib.Path({:?}).write_text('ran')\n",
+        ran.display().to_string()
+    );
+    pr.write(".modal/test_runner.py", &plant);
+    pr.write(".modal/in_container.py", &plant);
+    pr.write("modal/__init__.py", &plant);
+    pr.write(
+        ".venv/bin/python",
+        &format!("#!/bin/sh\ntouch {}\n", ran.display()),
+    );
+    std::fs::set_permissions(
+        pr.path(".venv/bin/python"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    pr.write(
+        "test/test_from_the_pr.py",
+        "def test_from_the_pr():\n    assert True\n",
+    );
+    let before = pr.snapshot_tree();
+
+    let bin = tempfile::tempdir().unwrap();
+    std::fs::write(bin.path().join("modal"), FAKE_MODAL).unwrap();
+    std::fs::set_permissions(
+        bin.path().join("modal"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let log = trusted.root.parent().unwrap().join("modal-events.jsonl");
+    let output = gpu_ci()
+        .arg("-C")
+        .arg(&trusted.root)
+        .arg("run")
+        .arg("--tree")
+        .arg(&pr.root)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.path().display()))
+        .env("FAKE_PYTHON", python())
+        .env("PYTHONPATH", repo_root().join("tests/tools/fake_modal"))
+        .env("FAKE_MODAL_LOG", &log)
+        .env("MODAL_TOKEN_ID", "ak-test")
+        .env("MODAL_TOKEN_SECRET", "as-test")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("test/test_from_the_pr.py::test_from_the_pr PASSED"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "note: testing {} as data",
+            pr.root.canonicalize().unwrap().display()
+        )),
+        "{stderr}"
+    );
+    assert!(!ran.exists(), "code of the PR's tree ran on this machine");
+    let events = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        events.contains("/root/project/test/test_from_the_pr.py"),
+        "{events}"
+    );
+    assert!(trusted.path("test-outputs/summary.md").is_file());
+    // The stand-in's sandbox runs pytest on the tree itself (Modal's mounts it into the
+    // container), so pytest's cache appears in it; nothing else changes.
+    let after: Vec<_> = pr
+        .snapshot_tree()
+        .into_iter()
+        .filter(|(path, _)| !path.starts_with(".pytest_cache/"))
+        .collect();
+    assert_eq!(before, after, "the PR's tree was changed");
+}
+
+/// Finding 13: with --local the PR's code would run here: refused before anything runs.
+#[test]
+fn finding_13_run_tree_with_local_is_refused() {
+    let trusted = Project::initialised("extras-flat");
+    let pr = Project::fixture("extras-flat");
+    let ran = pr.root.parent().unwrap().join("pr-code-ran-here");
+    pr.write(
+        ".venv/bin/python",
+        &format!("#!/bin/sh\ntouch {}\n", ran.display()),
+    );
+    std::fs::set_permissions(
+        pr.path(".venv/bin/python"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    gpu_ci()
+        .arg("-C")
+        .arg(&trusted.root)
+        .args(["run", "--local", "--tree"])
+        .arg(&pr.root)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "error: --tree cannot be used with --local: --local runs the tests, and so the tree's code, on this machine\n",
+        ));
+    assert!(!ran.exists());
+    assert!(!trusted.path("test-outputs").exists());
 }
