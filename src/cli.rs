@@ -413,6 +413,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub local: bool,
 
+    /// Test another checkout (a pull request's, say) on Modal as CI does: DIR is only read and
+    /// uploaded, as data, and this project's runner and settings run the tests in the sandbox;
+    /// nothing of DIR runs on this machine. Not with --local, which would run DIR's code here.
+    #[arg(long, value_name = "DIR")]
+    pub tree: Option<PathBuf>,
+
     /// pytest arguments; they replace the configured ones. Tests named here (a path in the
     /// project, or a node id as tests/test_x.py::test_y) replace the configured test path.
     #[arg(last = true, value_name = "PYTEST_ARGS")]

@@ -112,13 +112,18 @@ fn local_python(root: &Path) -> Result<PathBuf> {
 
 /// gpu-ci's exit status for how the child (`what`, for messages) ended: its own exit code, or
 /// 128 + the signal that stopped it.
-fn exit_status(end: ChildEnd, what: &str) -> ExitStatus {
+fn exit_status(end: ChildEnd, what: &str, local: bool) -> ExitStatus {
     match end {
         ChildEnd::Exited(code) => ExitStatus::Tests(u8::try_from(code).unwrap_or(1)),
         ChildEnd::Interrupted { signal, killed } => {
             if killed {
+                let after = if local {
+                    ", with every process it started"
+                } else {
+                    "; a Modal app it started may run on until its timeout (see `modal app list`)"
+                };
                 warning(&format!(
-                    "{what} did not stop within {} s of {}, so it was killed; a Modal app it started may run on until its timeout (see `modal app list`)",
+                    "{what} did not stop within {} s of {}, so it was killed{after}",
                     child::GRACE.as_secs(),
                     child::signal_name(signal)
                 ));
@@ -223,13 +228,40 @@ fn split_targets(root: &Path, args: &[String]) -> (Vec<String>, Vec<String>) {
     (targets, options)
 }
 
+/// The folder `--tree` names, absolute, checked to be a folder. It is only handed to the
+/// runner, which reads it as data (regular files inside it, no link followed).
+fn tree_under_test(dir: &Path) -> Result<PathBuf> {
+    let shown = dir.display();
+    let meta = std::fs::metadata(dir).map_err(|err| {
+        Error::usage(format!("--tree `{shown}`: {err}")).with_help(
+            "name the folder of the checkout to test, e.g. `gpu-ci run --tree ../pr-1234`",
+        )
+    })?;
+    if !meta.is_dir() {
+        return Err(
+            Error::usage(format!("--tree `{shown}` is not a folder")).with_help(
+                "name the folder of the checkout to test, e.g. `gpu-ci run --tree ../pr-1234`",
+            ),
+        );
+    }
+    dir.canonicalize()
+        .map_err(|err| Error::io(IoOp::Read, dir, err))
+}
+
 pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
+    if args.local && args.tree.is_some() {
+        return Err(Error::usage(
+            "--tree cannot be used with --local: --local runs the tests, and so the tree's code, on this machine",
+        )
+        .with_help("drop --local to test the tree on Modal, where its code runs in a sandbox"));
+    }
+    let tree = args.tree.as_deref().map(tree_under_test).transpose()?;
     // Quoted so that the plan splits them back into these very arguments.
     let joined = |words: &[String]| -> String {
         let quoted: Vec<String> = words.iter().map(|a| quote(a)).collect();
         quoted.join(" ")
     };
-    let (targets, options) = split_targets(root, &args.pytest_args);
+    let (targets, options) = split_targets(tree.as_deref().unwrap_or(root), &args.pytest_args);
     if !targets.is_empty() && args.test_path.is_some() {
         return Err(Error::usage(format!(
             "`{}` after `--` names tests to run, and so does --test-path",
@@ -329,6 +361,14 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
         }
         let runner = Runner::find(root, &plan, RUNNER)?;
         let mut command = client.command();
+        if let Some(tree) = &tree {
+            // As CI passes tree-under-test/: this checkout's runner, the other tree as data.
+            note(&format!(
+                "testing {} as data, with this project's runner and settings",
+                tree.display()
+            ));
+            command.env("GPU_CI_PROJECT_DIR", tree);
+        }
         command
             .arg("run")
             .arg(runner.path(RUNNER))
@@ -344,14 +384,20 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
     let started = SystemTime::now();
     // Its own process group, every signal gpu-ci gets passed on (a terminal's Ctrl-C reaches
     // only gpu-ci's group), killed if still there after the grace period.
-    let end = child::supervise(command)?;
+    let child::Ended { end, leftovers } = child::supervise(command)?;
     drop(runner);
     let what = if args.local {
         "the local test run"
     } else {
         "the Modal client"
     };
-    let status = exit_status(end, what);
+    let status = exit_status(end, what, args.local);
+    if leftovers > 0 {
+        note(&format!(
+            "stopped {leftovers} process{} that {what} left running",
+            if leftovers == 1 { "" } else { "es" }
+        ));
+    }
     match summary_line(root, started) {
         // The counts come from the tests' own summary file: shown escaped.
         Some(line) => ui::plain(&format!("gpu-ci: {line}")),

@@ -16,14 +16,20 @@ use crate::common::{Project, describe, gpu_ci, gpu_ci_process};
 
 /// Not the local Modal API (tests/tools/modal_api): what is tested is how gpu-ci passes signals
 /// to a client that traps, ignores or dies of them, which the real client cannot be made to do.
-/// FAKE_MODE: `trap` (each of INT, TERM, HUP is logged, then it exits 0), `ignore` (all three
-/// ignored, also by a grandchild it starts), `crash` (it kills itself with FAKE_SIGNAL).
+/// FAKE_MODE: `trap` (each of INT, TERM, HUP, QUIT is logged, then it exits 0), `ignore` (INT,
+/// TERM and HUP ignored, also by a grandchild it starts), `crash` (it kills itself with
+/// FAKE_SIGNAL). With FAKE_DETACH set it first starts a process in a session of its own, which
+/// neither its process group nor its session reaches, and logs its pid as `detached`.
 const FAKE_MODAL: &str = r#"#!/bin/sh
 echo "pid=$$" > "$FAKE_LOG"
 echo "runner=$2" >> "$FAKE_LOG"
+if [ -n "$FAKE_DETACH" ]; then
+  setsid sh -c 'echo "detached=$$" >> "$FAKE_LOG"; exec sleep 60' < /dev/null > /dev/null 2>&1 &
+  while ! grep -q detached= "$FAKE_LOG"; do sleep 0.01; done
+fi
 case "$FAKE_MODE" in
   trap)
-    for s in INT TERM HUP; do trap "echo got-$s >> \"$FAKE_LOG\"; exit 0" $s; done ;;
+    for s in INT TERM HUP QUIT; do trap "echo got-$s >> \"$FAKE_LOG\"; exit 0" $s; done ;;
   ignore)
     trap '' INT TERM HUP
     sleep 60 &
@@ -83,7 +89,12 @@ impl Fake {
 
     /// gpu-ci started, its fake client past its traps.
     fn start(&self, project: &Project, mode: &str) -> Child {
-        let (args, envs) = self.setup(project, mode);
+        self.start_with(project, mode, &[])
+    }
+
+    fn start_with(&self, project: &Project, mode: &str, more: &[(&str, &str)]) -> Child {
+        let (args, mut envs) = self.setup(project, mode);
+        envs.extend(more.iter().map(|&(k, v)| (k, OsString::from(v))));
         let mut cmd = gpu_ci_process();
         cmd.args(args)
             .envs(envs)
@@ -131,6 +142,31 @@ fn assert_group_gone(group: u32) {
             members(group)
         );
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether `pid` is a live process (not a zombie). Once gpu-ci is gone a process it stopped
+/// is reaped by init, or by gpu-ci before.
+fn alive(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let (_, rest) = stat.rsplit_once(')')?;
+            rest.split_whitespace().next().map(|state| state != "Z")
+        })
+        .unwrap_or(false)
+}
+
+/// Stops a process a failed test left behind, by its pid.
+struct Reap(u32);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        if alive(self.0) {
+            let _ = Command::new("kill")
+                .args(["-KILL", &self.0.to_string()])
+                .status();
+        }
     }
 }
 
@@ -230,4 +266,62 @@ fn finding_2_a_client_killed_by_a_signal_is_named() {
             )));
         assert!(!runner_folder(&fake).exists());
     }
+}
+
+/// Issue 20, finding 11: a process the run started in a session of its own (`setsid`), out of
+/// reach of the client's process group, is stopped too, after every signal gpu-ci passes on.
+#[test]
+fn finding_11_no_signal_leaves_a_detached_process_running() {
+    for (signal, number) in [("INT", 2), ("TERM", 15), ("HUP", 1), ("QUIT", 3)] {
+        let project = Project::fixture("extras-flat");
+        let fake = Fake::new();
+        let child = fake.start_with(&project, "trap", &[("FAKE_DETACH", "1")]);
+        let detached: u32 = fake.value("detached").unwrap().parse().unwrap();
+        let _guard = Reap(detached);
+        assert!(alive(detached), "SIG{signal}: the detached process started");
+        send(signal, child.id());
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(128 + number),
+            "SIG{signal}: {}",
+            describe(&output)
+        );
+        assert!(
+            fake.recorded().contains(&format!("got-{signal}")),
+            "SIG{signal} did not reach the client: {}",
+            fake.recorded()
+        );
+        assert!(
+            !alive(detached),
+            "SIG{signal}: the detached process {detached} outlived gpu-ci"
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("note: stopped 1 process that the Modal client left running"),
+            "SIG{signal}: {stderr}"
+        );
+    }
+}
+
+/// A client that ends by itself does not leave its detached process running either.
+#[test]
+fn finding_11_a_detached_process_does_not_outlive_a_client_that_exits() {
+    let project = Project::fixture("extras-flat");
+    let fake = Fake::new();
+    let (args, envs) = fake.setup(&project, "crash");
+    let output = gpu_ci()
+        .args(args)
+        .envs(envs)
+        .env("FAKE_DETACH", "1")
+        .env("FAKE_SIGNAL", "SEGV")
+        .output()
+        .unwrap();
+    let detached: u32 = fake.value("detached").unwrap().parse().unwrap();
+    let _guard = Reap(detached);
+    assert_eq!(output.status.code(), Some(139), "{}", describe(&output));
+    assert!(
+        !alive(detached),
+        "the detached process {detached} outlived gpu-ci"
+    );
 }

@@ -22,5 +22,6 @@ mod project_install;
 mod run_local;
 mod runner;
 mod shards;
+mod upload;
 mod wheel;
 mod workflow_scripts;

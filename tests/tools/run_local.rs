@@ -179,3 +179,141 @@ fn ctrl_c_stops_pytest_and_exits_130() {
         "pytest ({pid}) outlived the run"
     );
 }
+
+/// Whether `pid` is a live process (not a zombie).
+fn alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let (_, rest) = stat.rsplit_once(')')?;
+            rest.split_whitespace().next().map(|state| state != "Z")
+        })
+        .unwrap_or(false)
+}
+
+/// Kills, by pid, what a failed test left behind.
+struct Reap(Vec<String>);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        for pid in self.0.iter().filter(|pid| alive(pid)) {
+            let _ = Command::new("kill").args(["-KILL", pid]).status();
+        }
+    }
+}
+
+/// A test that writes its own pid, then starts `sleep` in a session of its own (out of reach
+/// of pytest's process group) and writes its pid, then hangs.
+fn detaching_test(project: &Project) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = project.root.parent().unwrap();
+    let (pytest_pid, detached_pid) = (dir.join("pytest.pid"), dir.join("detached.pid"));
+    project.write(
+        "test/test_detach.py",
+        &format!(
+            "import os, subprocess, time\n\n\
+             def test_detaches():\n    \
+             open({:?}, 'w').write(str(os.getpid()))\n    \
+             p = subprocess.Popen(['sleep', '60'], start_new_session=True)\n    \
+             open({:?}, 'w').write(str(p.pid))\n    \
+             time.sleep(60)\n",
+            pytest_pid.display().to_string(),
+            detached_pid.display().to_string()
+        ),
+    );
+    (pytest_pid, detached_pid)
+}
+
+fn wait_for_pid(file: &std::path::Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(pid) = std::fs::read_to_string(file)
+            && !pid.is_empty()
+        {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "the test never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Issue 20, finding 11: SIGHUP (and each other signal) sent to gpu-ci alone stops pytest and
+/// a process a test detached into a session of its own; the exit code is 128 + the signal.
+#[test]
+fn finding_11_no_signal_leaves_pytest_or_a_detached_process_running() {
+    python();
+    for (signal, number) in [("HUP", 1), ("QUIT", 3), ("TERM", 15), ("INT", 2)] {
+        let project = Project::fixture("extras-flat");
+        let (pytest_file, detached_file) = detaching_test(&project);
+        let child = gpu_ci_process()
+            .arg("-C")
+            .arg(&project.root)
+            .args(["run", "--local"])
+            .env("PATH", venv_path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pytest = wait_for_pid(&pytest_file);
+        let detached = wait_for_pid(&detached_file);
+        let _guard = Reap(vec![pytest.clone(), detached.clone()]);
+        assert!(
+            Command::new("kill")
+                .args([&format!("-{signal}"), &child.id().to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(128 + number),
+            "SIG{signal}: {stderr}"
+        );
+        assert!(
+            !alive(&pytest),
+            "SIG{signal}: pytest ({pytest}) outlived the run"
+        );
+        assert!(
+            !alive(&detached),
+            "SIG{signal}: the detached process ({detached}) outlived the run"
+        );
+        assert!(!stderr.contains("Modal"), "SIG{signal}: {stderr}");
+    }
+}
+
+/// Issue 20, finding 11: at the deadline the detached process is stopped too (exit 124).
+#[test]
+fn finding_11_the_deadline_leaves_no_detached_process_running() {
+    python();
+    let project = Project::fixture("extras-flat");
+    let (_, detached_file) = detaching_test(&project);
+    project.gpu_ci(&["init", "--yes"]).success();
+    let config = format!("{}timeout = 10\n", project.read("pyproject.toml"));
+    project.write("pyproject.toml", &config);
+    let output = gpu_ci()
+        .arg("-C")
+        .arg(&project.root)
+        .args(["run", "--local"])
+        .env("PATH", venv_path())
+        .output()
+        .unwrap();
+    let detached = std::fs::read_to_string(&detached_file).expect("the test detached a process");
+    let _guard = Reap(vec![detached.clone()]);
+    assert_eq!(
+        output.status.code(),
+        Some(124),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !alive(&detached),
+        "the detached process ({detached}) outlived the deadline"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("note: stopped 1 process that the local test run left running"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -1,6 +1,12 @@
 //! The test run's client as a child process that no signal to gpu-ci leaves running: it gets a
-//! process group of its own; SIGINT, SIGTERM and SIGHUP sent to gpu-ci are passed on to that
-//! group; whatever of the group is still there `GRACE` after the first one is killed.
+//! process group of its own; SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to gpu-ci are passed on to
+//! that group; whatever of the group is still there `GRACE` after the first one is killed.
+//!
+//! On Linux gpu-ci is also a child subreaper: a process the run started that left its group or
+//! its session (`setsid`), and whose parent ended, is adopted by gpu-ci rather than by init. When
+//! the client has ended, for whatever reason (its exit, a signal, the tests' deadline), every
+//! process still descending from gpu-ci is stopped (SIGTERM, then SIGKILL) and reaped. Elsewhere
+//! a process that leaves the client's group and loses its parent escapes: the README says so.
 
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
@@ -8,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::error::{Error, Result};
@@ -17,6 +23,8 @@ use crate::error::{Error, Result};
 pub const GRACE: Duration = Duration::from_secs(10);
 /// How often gpu-ci looks at the child and at signals that arrived.
 const POLL: Duration = Duration::from_millis(25);
+/// How long processes left behind by the run have between SIGTERM and SIGKILL.
+const LEFTOVER_GRACE: Duration = Duration::from_secs(2);
 
 /// How the child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,11 +42,31 @@ pub fn signal_name(signal: i32) -> String {
     Signal::try_from(signal).map_or_else(|_| format!("signal {signal}"), |s| s.as_str().into())
 }
 
+/// How the child ended, and how many processes it left running that gpu-ci then stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ended {
+    pub end: ChildEnd,
+    pub leftovers: usize,
+}
+
 /// Runs `command` to its end in its own process group, with stdin closed (a background group
-/// reading the terminal would be stopped) and stdout and stderr inherited, live.
-pub fn supervise(mut command: Command) -> Result<ChildEnd> {
+/// reading the terminal would be stopped) and stdout and stderr inherited, live; then stops
+/// whatever it left running (see the module's text).
+pub fn supervise(command: Command) -> Result<Ended> {
+    // Before the spawn, so that every process the run starts and orphans is adopted here.
+    descendants::adopt_orphans();
+    let end = wait_for(command);
+    // Whatever the end, nothing the run started outlives it.
+    let leftovers = descendants::stop_all(LEFTOVER_GRACE);
+    Ok(Ended {
+        end: end?,
+        leftovers,
+    })
+}
+
+fn wait_for(mut command: Command) -> Result<ChildEnd> {
     // Before the spawn, so that no signal falls between the two.
-    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
         .map_err(|err| Error::internal(format!("cannot watch for signals: {err}")))?;
     let program = command.get_program().to_string_lossy().into_owned();
     let mut child = command
@@ -98,5 +126,125 @@ impl Stop {
                 let _ = killpg(group, signal);
             }
         }
+    }
+}
+
+/// The processes descending from gpu-ci, which it adopts as a child subreaper.
+#[cfg(target_os = "linux")]
+mod descendants {
+    use std::collections::HashMap;
+    use std::time::{Duration, Instant};
+
+    use nix::sys::signal::{Signal, kill};
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    use nix::unistd::Pid;
+
+    use super::POLL;
+
+    /// From now on an orphaned descendant is re-parented to gpu-ci, not to init.
+    pub fn adopt_orphans() {
+        // Without it (a kernel before 3.4) a detached process can escape, as elsewhere.
+        let _ = nix::sys::prctl::set_child_subreaper(true);
+    }
+
+    /// Every live (not zombie) process below gpu-ci, parents before their children.
+    fn below_us() -> Vec<Pid> {
+        let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        for entry in entries.flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
+            let Some((_, rest)) = stat.rsplit_once(')') else {
+                continue;
+            };
+            let mut fields = rest.split_whitespace();
+            let (Some(state), Some(parent)) = (fields.next(), fields.next()) else {
+                continue;
+            };
+            if state == "Z" || state == "X" {
+                continue;
+            }
+            if let Ok(parent) = parent.parse::<i32>() {
+                children.entry(parent).or_default().push(pid);
+            }
+        }
+        let mut found = Vec::new();
+        let mut next = vec![std::process::id().cast_signed()];
+        while let Some(parent) = next.pop() {
+            for &child in children.get(&parent).map_or(&[][..], Vec::as_slice) {
+                found.push(Pid::from_raw(child));
+                next.push(child);
+            }
+        }
+        found
+    }
+
+    /// Reaps every child that has ended (the client was reaped already).
+    fn reap() {
+        while let Ok(status) = waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            if status == WaitStatus::StillAlive {
+                break;
+            }
+        }
+    }
+
+    fn signal_all(pids: &[Pid], signal: Signal) {
+        for &pid in pids {
+            // One that ended since the scan gives ESRCH. Our own children stay (as zombies)
+            // until we reap them, so their pids cannot be reused meanwhile.
+            let _ = kill(pid, signal);
+        }
+    }
+
+    /// Stops every descendant: SIGTERM, up to `grace` to end, then SIGKILL; reaps them all.
+    /// Returns how many there were.
+    pub fn stop_all(grace: Duration) -> usize {
+        reap();
+        let first = below_us();
+        if first.is_empty() {
+            return 0;
+        }
+        signal_all(&first, Signal::SIGTERM);
+        let deadline = Instant::now() + grace;
+        loop {
+            reap();
+            if below_us().is_empty() || Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(POLL);
+        }
+        // Those that ignored SIGTERM, and what they started meanwhile: a bounded number of
+        // rounds, as a process may fork between a scan and the kill.
+        for _ in 0..400 {
+            reap();
+            let left = below_us();
+            if left.is_empty() {
+                break;
+            }
+            signal_all(&left, Signal::SIGKILL);
+            std::thread::sleep(POLL);
+        }
+        reap();
+        first.len()
+    }
+}
+
+/// Elsewhere there is no subreaper: what left the client's process group and lost its parent
+/// is not found (the README says so).
+#[cfg(not(target_os = "linux"))]
+mod descendants {
+    use std::time::Duration;
+
+    pub fn adopt_orphans() {}
+
+    pub fn stop_all(_grace: Duration) -> usize {
+        0
     }
 }
