@@ -4,7 +4,6 @@
 
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use crate::error::{Error, IoOp, Result};
 use crate::generate::journal::{JOURNAL, Journal, State, hash, is_plain, sweep, through_link};
@@ -131,30 +130,21 @@ enum Tracked {
 }
 
 /// Which of `paths` (relative to `root`) git tracks, asked without running anything of the
-/// project's: no hook, no fsmonitor, no pathspec magic, an environment of PATH only (no
-/// GIT_DIR from the caller), stdin closed. Outside a git checkout, or without git, nothing is
-/// tracked.
+/// project's (`isolated::git`: a git from outside the project, no hook, no fsmonitor, no
+/// GIT_* variable from the caller, stdin closed) and without pathspec magic. Outside a git
+/// checkout, or without git, nothing is tracked.
 fn tracked(root: &Path, paths: &[PathBuf]) -> Tracked {
-    let output = Command::new("git")
-        .env_clear()
-        .envs(std::env::var_os("PATH").map(|path| ("PATH", path)))
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("LC_ALL", "C")
-        .args([
-            "-c",
-            "core.fsmonitor=false",
-            "-c",
-            "core.untrackedCache=false",
-        ])
-        .arg("--literal-pathspecs")
-        .arg("-C")
-        .arg(root)
-        .args(["ls-files", "-z", "--"])
-        .args(paths)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output();
+    let mut args = vec![
+        "--literal-pathspecs",
+        "-c",
+        "core.untrackedCache=false",
+        "ls-files",
+        "-z",
+        "--",
+    ];
+    // Journal paths come from JSON text, so they are UTF-8.
+    args.extend(paths.iter().filter_map(|path| path.to_str()));
+    let output = crate::isolated::git(root, &args);
     let in_checkout = || {
         std::fs::canonicalize(root)
             .is_ok_and(|real| real.ancestors().any(|dir| dir.join(".git").exists()))

@@ -356,7 +356,6 @@ fn the_upload_is_gits_view_of_the_tree() {
 
 /// A nested .gitignore is part of git's view too.
 #[test]
-#[ignore = "needs branch upload"]
 fn the_upload_follows_nested_gitignore_files() {
     let project = suite("def test_ok():\n    pass\n", &[]);
     git(&project.root, &["init", "-q"]);

@@ -8,8 +8,9 @@ use std::process::Command;
 
 use predicates::prelude::*;
 
-use crate::common::{Project, describe, gpu_ci, repo_root, scrub_env};
+use crate::common::{Project, describe, gpu_ci, scrub_env};
 use crate::installed::python;
+use crate::modal_api::{ModalApi, gpu_ci_run};
 use crate::runner::python_in;
 
 /// What Modal would upload: the runner's upload set, walked by Modal's own mount walker.
@@ -345,17 +346,6 @@ fn links_out_of_a_checkout_are_refused_and_fifos_left_out() {
     );
 }
 
-/// A fake `modal` on PATH: `modal run RUNNER --test-path=… --pytest-args=…` calls the runner's
-/// run() with the stand-in client, as `modal run` calls its local entrypoint.
-const FAKE_MODAL: &str = r#"#!/bin/sh
-[ "$1" = run ] || exit 3
-runner=$2; shift 2
-exec "$FAKE_PYTHON" -c 'import runpy, sys
-ns = runpy.run_path(sys.argv[1])
-args = dict(a[2:].split("=", 1) for a in sys.argv[2:])
-sys.exit(ns["run"](args["test-path"], args["pytest-args"]))' "$runner" "$@"
-"#;
-
 /// Finding 13: `gpu-ci run --tree DIR` tests a pull request's checkout on Modal with this
 /// project's runner: the PR's tests run in the sandbox; its own runner, its `modal` package
 /// and its .venv never run here; the outputs land here; the PR's tree is left as it was.
@@ -387,28 +377,10 @@ fn finding_13_run_tree_tests_another_checkout_as_data_with_this_runner() {
     );
     let before = pr.snapshot_tree();
 
-    let bin = tempfile::tempdir().unwrap();
-    std::fs::write(bin.path().join("modal"), FAKE_MODAL).unwrap();
-    std::fs::set_permissions(
-        bin.path().join("modal"),
-        std::fs::Permissions::from_mode(0o755),
-    )
-    .unwrap();
-    let log = trusted.root.parent().unwrap().join("modal-events.jsonl");
-    let output = gpu_ci()
-        .arg("-C")
-        .arg(&trusted.root)
-        .arg("run")
-        .arg("--tree")
-        .arg(&pr.root)
-        .env("PATH", format!("{}:/usr/bin:/bin", bin.path().display()))
-        .env("FAKE_PYTHON", python())
-        .env("PYTHONPATH", repo_root().join("tests/tools/fake_modal"))
-        .env("FAKE_MODAL_LOG", &log)
-        .env("MODAL_TOKEN_ID", "ak-test")
-        .env("MODAL_TOKEN_SECRET", "as-test")
-        .output()
-        .unwrap();
+    // The real Modal client against the local Modal API (tests/tools/modal_api).
+    let api = ModalApi::start(serde_json::json!({}));
+    let tree = pr.root.display().to_string();
+    let output = gpu_ci_run(&api, &trusted, &["--tree", &tree]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
@@ -424,20 +396,16 @@ fn finding_13_run_tree_tests_another_checkout_as_data_with_this_runner() {
         "{stderr}"
     );
     assert!(!ran.exists(), "code of the PR's tree ran on this machine");
-    let events = std::fs::read_to_string(&log).unwrap();
+    let uploaded: Vec<String> = api.uploaded().into_iter().map(|(path, _)| path).collect();
     assert!(
-        events.contains("/root/project/test/test_from_the_pr.py"),
-        "{events}"
+        uploaded
+            .iter()
+            .any(|path| path.ends_with("test/test_from_the_pr.py")),
+        "{uploaded:?}"
     );
     assert!(trusted.path("test-outputs/summary.md").is_file());
-    // The stand-in's sandbox runs pytest on the tree itself (Modal's mounts it into the
-    // container), so pytest's cache appears in it; nothing else changes.
-    let after: Vec<_> = pr
-        .snapshot_tree()
-        .into_iter()
-        .filter(|(path, _)| !path.starts_with(".pytest_cache/"))
-        .collect();
-    assert_eq!(before, after, "the PR's tree was changed");
+    // The sandbox holds copies of the uploaded files: the PR's tree is left as it was.
+    assert_eq!(before, pr.snapshot_tree(), "the PR's tree was changed");
 }
 
 /// Finding 13: with --local the PR's code would run here: refused before anything runs.
