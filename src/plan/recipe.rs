@@ -92,10 +92,18 @@ const SECRET_WORDS: [&str; 11] = [
 ];
 
 /// Whether an environment variable's name looks like one that holds a secret.
+/// The long words count inside a longer word (`GITHUBTOKEN`, `ACCESS_TOKENS`) unless another
+/// word goes on from them (`TOKENIZERS_PARALLELISM`: a tokenizer, not a token).
 pub fn looks_secret(name: &str) -> bool {
     let long = &SECRET_WORDS[..7];
-    long.iter().any(|word| name.contains(word))
-        || name.split('_').any(|word| SECRET_WORDS.contains(&word))
+    let ends_a_word = |rest: &str| {
+        let rest = rest.strip_prefix('S').unwrap_or(rest);
+        rest.is_empty() || !rest.starts_with(|c: char| c.is_ascii_alphabetic())
+    };
+    long.iter().any(|word| {
+        name.match_indices(word)
+            .any(|(at, _)| ends_a_word(&name[at + word.len()..]))
+    }) || name.split('_').any(|word| SECRET_WORDS.contains(&word))
 }
 
 /// `packages`: each a PEP 508 requirement of the subset [`pep508::parse`] reads.
@@ -246,6 +254,43 @@ pub fn check_apt(names: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Why an environment variable the project's CI sets is not taken into `env`, if it is not:
+/// the rule for detected values. A CI job's environment mixes what the tests need (a build
+/// switch, a backend, a GPU-test selector) with what describes the CI machine it ran on; only
+/// the first kind means the same on Modal. Left out, each with a note naming the key:
+/// - names of the CI system's own (`CI`, `GITHUB_*`, `RUNNER_*`, `GITLAB_*`, `ACTIONS_*`, ...);
+/// - values that are runner-local: an absolute or home path (`/tmp/…`, `/home/runner/…`,
+///   `~/…`), or a value that still holds a variable or an expression (`$HOME`, `${{ … }}`);
+/// - sizes of the runner: thread and job counts (`*_THREADS`, `*_JOBS`, `MAKEFLAGS`), which
+///   suit the CI machine's cores, not the Modal container's;
+/// - anything [`check_env`] refuses (a name that looks like a secret, `MODAL_*`, ...).
+pub fn ci_only_env(name: &str, value: &str) -> Option<&'static str> {
+    const CI_PREFIXES: [&str; 8] = [
+        "GITHUB_",
+        "RUNNER_",
+        "ACTIONS_",
+        "GITLAB_",
+        "CI_",
+        "BITBUCKET_",
+        "BUILDKITE_",
+        "CIRCLE",
+    ];
+    if name == "CI" || CI_PREFIXES.iter().any(|p| name.starts_with(p)) {
+        return Some("it describes the CI system");
+    }
+    if value.contains('$') {
+        return Some("its value refers to a variable of the CI machine");
+    }
+    if value.starts_with('/') || value.starts_with('~') {
+        return Some("its value is a path on the CI machine");
+    }
+    let sized = name.ends_with("THREADS") || name.ends_with("_JOBS") || name == "MAKEFLAGS";
+    if sized {
+        return Some("it sizes work for the CI machine's cores");
+    }
+    None
+}
+
 /// Where a list came from: the flag when given, else the config key, else empty.
 pub fn pick_list(
     flag: &[String],
@@ -277,6 +322,9 @@ mod tests {
             "DB_PASSWORD",
             "GH_PAT",
             "GOOGLE_APPLICATION_CREDENTIALS",
+            "GITHUBTOKEN",
+            "ACCESS_TOKENS",
+            "MY_SECRET2",
         ] {
             assert!(looks_secret(name), "{name}");
         }
@@ -285,8 +333,38 @@ mod tests {
             "KERAS_BACKEND",
             "TORCH_CUDA_ARCH_LIST",
             "FLASH_ATTN_CUDA_ARCHS",
+            // A tokenizer's switch, which the project's CI sets: not a token.
+            "TOKENIZERS_PARALLELISM",
         ] {
             assert!(!looks_secret(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn ci_only_environment_is_left_out() {
+        for (name, value) in [
+            ("CI", "true"),
+            ("GITHUB_WORKSPACE", "x"),
+            ("RUNNER_TEMP", "x"),
+            ("HF_HOME", "/tmp/hf"),
+            ("CACHE", "/home/runner/.cache"),
+            ("XDG_CACHE_HOME", "~/.cache"),
+            ("DATA", "$HOME/data"),
+            ("TOKEN_LIKE", "${{ secrets.X }}"),
+            ("OMP_NUM_THREADS", "4"),
+            ("MAX_JOBS", "8"),
+            ("MAKEFLAGS", "-j8"),
+        ] {
+            assert!(ci_only_env(name, value).is_some(), "{name}={value}");
+        }
+        for (name, value) in [
+            ("MAMBA_KEEP_CUDA_BUILD", "TRUE"),
+            ("KERAS_BACKEND", "jax"),
+            ("RUN_ONLY_CUDA_TESTS", "1"),
+            ("TOKENIZERS_PARALLELISM", "false"),
+            ("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True"),
+        ] {
+            assert_eq!(ci_only_env(name, value), None, "{name}={value}");
         }
     }
 
