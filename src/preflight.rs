@@ -86,6 +86,10 @@ fn without_project_lines(text: &str) -> String {
 
 /// Resolves the image's dependency set; `uv` none: found on PATH.
 pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
+    // Needs no uv and no network: the lock says which torch the image gets.
+    if let Some(Problem { what, fix }) = locked_cuda_mismatch(plan, project) {
+        return Outcome::Conflict { message: what, fix };
+    }
     let Some(uv) = find_uv(&project.root) else {
         return Outcome::Skipped(
             "uv is not installed here, so the image's dependencies were not resolved".into(),
@@ -218,6 +222,27 @@ pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
         problems,
         scope,
     }
+}
+
+/// A locked project whose uv.lock pins a torch wheel for another CUDA than the image's
+/// toolkit: `uv sync --frozen` installs it as locked, and an extension built in the image
+/// against the toolkit would not load with it.
+fn locked_cuda_mismatch(plan: &TestPlan, project: &Project) -> Option<Problem> {
+    if !matches!(plan.install, InstallPlan::Uv { locked: true, .. })
+        || plan.framework.value != Framework::Torch
+    {
+        return None;
+    }
+    let toolkit = crate::targets::modal::toolkit(plan, image_builds_cuda(plan))?;
+    let (version, cuda) =
+        crate::plan::recipe::locked_torch(&read_regular(&project.root, "uv.lock")?)?;
+    (cuda != toolkit).then(|| Problem {
+        what: format!(
+            "uv.lock pins torch {version}, built for CUDA {}, but the image's CUDA toolkit is {}: an extension built in the image would not load",
+            cuda.version, toolkit.version
+        ),
+        fix: format!("set `cuda = \"{}\"` (--cuda {}), or lock a torch built for CUDA {}", cuda.version, cuda.version, toolkit.version),
+    })
 }
 
 /// Whether the image compiles CUDA code (as the Modal target decides).

@@ -11,6 +11,7 @@ use crate::generate::lock::LOCK;
 use crate::pins::{self, ActionPin, PINNED_ACTIONS};
 use crate::plan::ci::{self, CiSystem};
 use crate::plan::install::{InstallPlan, ProjectInstall};
+use crate::plan::pep508;
 use crate::plan::python::ImageBuilder;
 use crate::plan::recipe::{self, Cuda, Recipe};
 use crate::plan::values::PythonVersion;
@@ -19,6 +20,7 @@ use crate::plan::{Source, Sourced, TestPlan, gpu};
 use crate::project::own_ci::Found;
 use crate::project::python::PythonSpec;
 use crate::project::{self, Framework, InstallSource, Project, PythonSource};
+use crate::project::{read_regular, requirements};
 use crate::ui;
 
 /// A project read and its plan built: where every command starts.
@@ -429,7 +431,7 @@ impl Builder<'_> {
             Some(image) => Sourced::new(Some(image.clone()), self.config_key("base-image")),
             None => Sourced::default(None),
         };
-        let recipe = self.recipe(fork_prs.value)?;
+        let mut recipe = self.recipe(fork_prs.value)?;
         let install = InstallPlan::new(&install_source.value, self.project);
         let install_project = self.project_install(&install)?;
         let builds_cuda = self
@@ -449,11 +451,31 @@ impl Builder<'_> {
                 "{resolver} decides where the project's own dependencies come from; `index-url` and `extra-index-urls` serve what the image adds (`packages`, the framework's build, the build requirements, pytest)"
             )));
         }
+        let image_builds_cuda = builds_cuda && install_project.value == ProjectInstall::InImage;
+        let mut cuda_why = None;
+        if image_builds_cuda && framework.value == Framework::Torch && base_image.value.is_none() {
+            match (recipe.cuda.value, self.torch_cuda(&install, &recipe)) {
+                (None, Some((cuda, from, why))) => {
+                    recipe.cuda = Sourced::new(Some(cuda), Source::Detected { from });
+                    cuda_why = Some(why);
+                }
+                (Some(chosen), Some((cuda, _, why)))
+                    if chosen != cuda && why.contains("uv.lock") =>
+                {
+                    self.notices.push(Notice::Warning(format!(
+                        "the image's CUDA toolkit is {} (`cuda`), but {why}: an extension built in the image would not load with it; set `cuda = \"{}\"` (--cuda {})",
+                        chosen.version, cuda.version, cuda.version
+                    )));
+                }
+                _ => {}
+            }
+        }
         self.cuda_note(
             &recipe,
-            builds_cuda && install_project.value == ProjectInstall::InImage,
+            image_builds_cuda,
             framework.value,
             base_image.value.is_some(),
+            cuda_why,
         );
         let framework_declared = self
             .project
@@ -499,9 +521,13 @@ impl Builder<'_> {
         builds_cuda: bool,
         framework: Framework,
         own_image: bool,
+        detected: Option<String>,
     ) {
         let (version, why) = match (&recipe.cuda.value, builds_cuda) {
-            (Some(cuda), _) => (cuda.version, "as `cuda` says".to_string()),
+            (Some(cuda), _) => (
+                cuda.version,
+                detected.unwrap_or_else(|| "as `cuda` says".to_string()),
+            ),
             (None, true) if own_image => {
                 self.note(
                     "the project compiles CUDA code in your base-image, whose CUDA gpu-ci cannot know: torch comes from the indexes as they are; say the image's CUDA with --cuda so torch matches it".into(),
@@ -532,6 +558,96 @@ impl Builder<'_> {
         self.note(format!(
             "CUDA {version} ({why}): the image is {image}{torch}; change it with --cuda"
         ));
+    }
+
+    /// The CUDA the torch the image installs is built for, where it is not the default
+    /// toolkit's (issue 21): the lock's torch wheel, else the newest CUDA PyTorch built the
+    /// highest torch the constraints allow for ([`recipe::TORCH_CUDA`]). With the file it came
+    /// from and the reason, for init's note.
+    fn torch_cuda(&self, install: &InstallPlan, recipe: &Recipe) -> Option<(Cuda, String, String)> {
+        let root = &self.project.root;
+        if let InstallPlan::Uv { locked: true, .. } = install {
+            let (version, cuda) = recipe::locked_torch(&read_regular(root, "uv.lock")?)?;
+            return (cuda.version != recipe::DEFAULT_CUDA).then(|| {
+                (
+                    cuda,
+                    "uv.lock".to_string(),
+                    format!(
+                        "uv.lock pins torch {version}, built for CUDA {}",
+                        cuda.version
+                    ),
+                )
+            });
+        }
+        let mut found: Vec<(String, String)> = Vec::new();
+        let mut take = |text: &str, file: &str| {
+            if let Ok(req) = pep508::parse(text.trim())
+                && req.normalized_name() == "torch"
+                && !req.specifiers.is_empty()
+            {
+                found.push((req.specifiers, file.to_string()));
+            }
+        };
+        let (extras, groups, files): (&[String], &[String], &[String]) = match install {
+            InstallPlan::Uv { groups, extras, .. } => (extras, groups, &[]),
+            InstallPlan::Source { extras } => (extras, &[], &[]),
+            InstallPlan::Requirements { files, .. } => (&[], &[], files),
+            _ => (&[], &[], &[]),
+        };
+        if files.is_empty()
+            && let Some(text) = read_regular(root, "pyproject.toml")
+            && let Ok(doc) = text.parse::<toml_edit::DocumentMut>()
+        {
+            let strings = |item: Option<&toml_edit::Item>| -> Vec<String> {
+                item.and_then(toml_edit::Item::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let project = doc.get("project");
+            let mut lists = vec![strings(project.and_then(|p| p.get("dependencies")))];
+            for extra in extras {
+                lists.push(strings(
+                    project
+                        .and_then(|p| p.get("optional-dependencies"))
+                        .and_then(|t| t.get(extra)),
+                ));
+            }
+            for group in groups {
+                lists.push(strings(
+                    doc.get("dependency-groups").and_then(|t| t.get(group)),
+                ));
+            }
+            for entry in lists.concat() {
+                take(&entry, "pyproject.toml");
+            }
+        }
+        for file in files {
+            for name in requirements::with_includes(root, file) {
+                for line in read_regular(root, &name).unwrap_or_default().lines() {
+                    take(line.split(" #").next().unwrap_or_default(), &name);
+                }
+            }
+        }
+        for package in &recipe.packages.value {
+            take(&package.to_string(), "`packages`");
+        }
+        let (minor, (specifiers, file)) = found
+            .iter()
+            .filter_map(|(spec, file)| Some((recipe::torch_minor_cap(spec)?, (spec, file))))
+            .min_by_key(|(minor, _)| *minor)?;
+        let cuda = recipe::cuda_for_torch(minor)?;
+        Some((
+            cuda,
+            file.trim_matches('`').to_string(),
+            format!(
+                "the project's `torch{specifiers}` ({file}) allows torch 2.{minor} at most, whose newest CUDA build is {}",
+                cuda.version
+            ),
+        ))
     }
 
     /// The image recipe's keys: each flag, else its config key, else its default; each checked.

@@ -61,6 +61,128 @@ impl Cuda {
     }
 }
 
+/// PyTorch's release compatibility matrix (pytorch/pytorch RELEASE.md, "Release Compatibility
+/// Matrix", and the wheel indexes under download.pytorch.org/whl/): for each torch 2.MINOR,
+/// the CUDA its PyPI wheels for Linux x86_64 are built for, and the CUDA versions of its
+/// wheel indexes that [`CUDA_VERSIONS`] knows, oldest first. A torch newer than the last row
+/// is taken to have the [`DEFAULT_CUDA`] build, as the last rows do.
+pub const TORCH_CUDA: [(u32, &str, &[&str]); 9] = [
+    (1, "12.1", &["11.8", "12.1"]),
+    (2, "12.1", &["11.8", "12.1"]),
+    (3, "12.1", &["11.8", "12.1"]),
+    (4, "12.1", &["11.8", "12.1", "12.4"]),
+    (5, "12.4", &["11.8", "12.1", "12.4"]),
+    (6, "12.4", &["11.8", "12.4", "12.6"]),
+    (7, "12.6", &["11.8", "12.6", "12.8"]),
+    (8, "12.8", &["12.6", "12.8", "12.9"]),
+    (9, "12.8", &["12.6", "12.8", "13.0"]),
+];
+
+/// `(major, minor, whether anything after the minor is non-zero)` of a specifier's version
+/// (`2.6`, `2.6.0`, `2.4.*`, `2.5.1+cu124`).
+fn version_parts(text: &str) -> Option<(u32, u32, bool)> {
+    let text = text.split('+').next()?;
+    let mut parts = text.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    let rest = parts.any(|p| p != "0" && p != "*");
+    Some((major, minor, rest))
+}
+
+/// The highest torch 2.MINOR a requirement's specifiers (`<2.6`, `==2.4.*`, `~=2.5.0`)
+/// allow; `None` when they leave 2.x open above (or name a torch outside 2.x).
+pub fn torch_minor_cap(specifiers: &str) -> Option<u32> {
+    let mut cap: Option<u32> = None;
+    for clause in specifiers.split(',') {
+        let clause = clause.trim();
+        let op_len = clause
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(clause.len());
+        let (op, version) = clause.split_at(op_len);
+        let Some((major, minor, rest)) = version_parts(version.trim()) else {
+            continue;
+        };
+        if major != 2 {
+            continue;
+        }
+        let bound = match op.trim() {
+            "<" if rest => Some(minor),
+            "<" => minor.checked_sub(1),
+            "<=" | "==" | "===" => Some(minor),
+            "~=" if version.matches('.').count() >= 2 => Some(minor),
+            _ => None,
+        };
+        if let Some(bound) = bound {
+            cap = Some(cap.map_or(bound, |c| c.min(bound)));
+        }
+    }
+    cap
+}
+
+/// The CUDA a build image should have for a torch capped at 2.`minor`: `None` when the
+/// default toolkit's wheels exist for it (or the table does not know it), else the newest
+/// CUDA PyTorch built that torch for.
+pub fn cuda_for_torch(minor: u32) -> Option<Cuda> {
+    let (_, _, cudas) = TORCH_CUDA.iter().find(|(m, ..)| *m == minor)?;
+    if cudas.contains(&DEFAULT_CUDA) {
+        return None;
+    }
+    cudas.last().and_then(|v| Cuda::parse(v).ok())
+}
+
+/// The torch a `uv.lock` pins, and the CUDA its wheel is built for: the index's `cuXYZ` or the
+/// version's `+cuXYZ`, else (PyPI) the CUDA of [`TORCH_CUDA`] for its minor. `None` when the
+/// lock has no torch, or one whose CUDA gpu-ci cannot tell (a CPU build, another major).
+pub fn locked_torch(lock: &str) -> Option<(String, Cuda)> {
+    let doc: toml_edit::DocumentMut = lock.parse().ok()?;
+    let packages = doc.get("package")?.as_array_of_tables()?;
+    let torch = packages
+        .iter()
+        .find(|p| p.get("name").and_then(|n| n.as_str()) == Some("torch"))?;
+    let version = torch.get("version")?.as_str()?.to_string();
+    let registry = torch
+        .get("source")
+        .and_then(|s| s.as_inline_table())
+        .and_then(|s| s.get("registry"))
+        .and_then(|r| r.as_str())
+        .unwrap_or_default();
+    let tag = |text: &str| {
+        let at = text.rfind("cu")?;
+        let digits: String = text[at + 2..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        (digits.len() >= 3).then(|| {
+            format!(
+                "{}.{}",
+                &digits[..digits.len() - 1],
+                &digits[digits.len() - 1..]
+            )
+        })
+    };
+    let from_local = version.split_once('+').and_then(|(_, local)| tag(local));
+    let from_index = registry
+        .contains("download.pytorch.org")
+        .then(|| tag(registry))
+        .flatten();
+    let cuda = match from_local.or(from_index) {
+        Some(cuda) => cuda,
+        None if version.contains('+') || registry.contains("download.pytorch.org") => return None,
+        None => {
+            let (major, minor, _) = version_parts(&version)?;
+            if major != 2 {
+                return None;
+            }
+            let last = TORCH_CUDA.last().map_or(0, |(m, ..)| *m);
+            TORCH_CUDA
+                .iter()
+                .find(|(m, ..)| *m == minor.min(last))
+                .map(|(_, pypi, _)| pypi.to_string())?
+        }
+    };
+    Some((version, Cuda::parse(&cuda).ok()?))
+}
+
 /// The recipe keys, each checked, with its source.
 #[derive(Debug, Clone)]
 pub struct Recipe {
@@ -366,6 +488,63 @@ mod tests {
         ] {
             assert_eq!(ci_only_env(name, value), None, "{name}={value}");
         }
+    }
+
+    #[test]
+    fn torch_caps_pick_the_cuda_pytorch_built_them_for() {
+        assert_eq!(torch_minor_cap(">=2.1"), None);
+        assert_eq!(torch_minor_cap(">=2.1,<2.6"), Some(5));
+        assert_eq!(torch_minor_cap("<2.6.1"), Some(6));
+        assert_eq!(torch_minor_cap("==2.4.*"), Some(4));
+        assert_eq!(torch_minor_cap("<=2.3.1,<2.5"), Some(3));
+        assert_eq!(torch_minor_cap("~=2.5.0"), Some(5));
+        assert_eq!(torch_minor_cap("~=2.5"), None);
+        assert_eq!(torch_minor_cap("<3"), None);
+        // The default toolkit (12.8) has torch 2.7 and later; older ones get their newest CUDA.
+        assert_eq!(cuda_for_torch(9), None);
+        assert_eq!(cuda_for_torch(7), None);
+        assert_eq!(cuda_for_torch(6).unwrap().version, "12.6");
+        assert_eq!(cuda_for_torch(5).unwrap().version, "12.4");
+        assert_eq!(cuda_for_torch(3).unwrap().version, "12.1");
+        assert_eq!(cuda_for_torch(0), None);
+        for (_, pypi, cudas) in TORCH_CUDA {
+            assert!(Cuda::parse(pypi).is_ok());
+            assert!(cudas.iter().all(|c| Cuda::parse(c).is_ok()));
+        }
+    }
+
+    #[test]
+    fn a_locks_torch_says_its_cuda() {
+        let lock = |version: &str, registry: &str| {
+            format!(
+                "version = 1\n[[package]]\nname = \"numpy\"\nversion = \"2.0\"\n[[package]]\nname = \"torch\"\nversion = \"{version}\"\nsource = {{ registry = \"{registry}\" }}\n"
+            )
+        };
+        let cuda = |text: &str| locked_torch(text).map(|(_, c)| c.version);
+        assert_eq!(
+            cuda(&lock(
+                "2.5.1+cu124",
+                "https://download.pytorch.org/whl/cu124"
+            )),
+            Some("12.4")
+        );
+        assert_eq!(
+            cuda(&lock("2.7.1", "https://download.pytorch.org/whl/cu118")),
+            Some("11.8")
+        );
+        assert_eq!(
+            cuda(&lock("2.5.1", "https://pypi.org/simple")),
+            Some("12.4")
+        );
+        assert_eq!(
+            cuda(&lock("2.9.0", "https://pypi.org/simple")),
+            Some("12.8")
+        );
+        assert_eq!(
+            cuda(&lock("2.5.1+cpu", "https://download.pytorch.org/whl/cpu")),
+            None
+        );
+        assert_eq!(cuda("version = 1\n"), None);
     }
 
     #[test]
