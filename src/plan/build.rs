@@ -845,13 +845,37 @@ impl Builder<'_> {
 
     /// The environment the project's CI job sets, less what describes the CI machine
     /// ([`recipe::ci_only_env`]) and what `env` refuses, each left out with a note.
+    ///
+    /// Then each build or test switch the project reads ([`project::switches`]) that the docs
+    /// give a value: a setup.py switch only when the project compiles (as its note would say).
     fn detected_env(&mut self) -> Sourced<BTreeMap<String, String>> {
-        let Some(job) = &self.project.ci_job else {
-            return Sourced::default(BTreeMap::new());
-        };
+        let project = self.project;
+        let mut given: Vec<(&String, &Found)> = Vec::new();
+        let in_ci = project.ci_job.iter().flat_map(|job| &job.recipe.env);
+        given.extend(in_ci.map(|(name, item)| (name, item)));
+        let switches = &project.switches;
+        let documented: Vec<(String, Found)> = switches
+            .documented
+            .iter()
+            .filter(|doc| {
+                let build = switches.build_env.iter().any(|r| r.name == doc.name);
+                !build || project.compiled.is_some() || doc.name.contains("CUDA")
+            })
+            .map(|doc| {
+                let found = Found {
+                    value: doc.value.clone(),
+                    at: doc.at.clone(),
+                };
+                (doc.name.clone(), found)
+            })
+            .collect();
+        given.extend(documented.iter().map(|(name, found)| (name, found)));
         let mut env = BTreeMap::new();
         let mut lines: Vec<&str> = Vec::new();
-        for (name, item) in &job.recipe.env {
+        for (name, item) in given {
+            if env.contains_key(name) {
+                continue;
+            }
             let one = BTreeMap::from([(name.clone(), item.value.clone())]);
             let why = match recipe::ci_only_env(name, &item.value) {
                 Some(why) => Some(why.to_string()),
@@ -864,8 +888,7 @@ impl Builder<'_> {
                 )));
                 continue;
             }
-            env.entry(name.clone())
-                .or_insert_with(|| item.value.clone());
+            env.insert(name.clone(), item.value.clone());
             if !lines.contains(&item.at.as_str()) {
                 lines.push(&item.at);
             }
@@ -873,12 +896,16 @@ impl Builder<'_> {
         if env.is_empty() {
             return Sourced::default(env);
         }
-        Sourced::new(
-            env,
-            Source::Detected {
-                from: lines.join(", "),
-            },
-        )
+        for (name, found) in &documented {
+            if env.get(name) == Some(&found.value) {
+                self.note(printable(&format!(
+                    "the project reads `{name}`, and {} gives it `{}`: set in `env`; change it with --env",
+                    found.at, found.value
+                )));
+            }
+        }
+        let from = lines.join(", ");
+        Sourced::new(env, Source::Detected { from })
     }
 
     /// One note per recipe key taken from the project's CI job, with its value and lines, and
@@ -928,16 +955,23 @@ impl Builder<'_> {
             &recipe.extra_index_urls.source,
             "--extra-index-url",
         ));
+        // The docs' values have a note of their own.
         let env: Vec<String> = recipe
             .env
             .value
             .iter()
+            .filter(|(name, _)| job.recipe.env.iter().any(|(n, _)| n == *name))
             .map(|(name, value)| format!("{name} = {}", toml(value)))
             .collect();
+        let env_source = if env.is_empty() {
+            Source::Default
+        } else {
+            recipe.env.source.clone()
+        };
         rows.push((
             "env",
             format!("{{ {} }}", env.join(", ")),
-            &recipe.env.source,
+            &env_source,
             "--env",
         ));
         rows.push((

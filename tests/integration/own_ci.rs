@@ -423,6 +423,51 @@ fn switches_the_project_reads_are_named_with_the_key_that_sets_them() {
     assert!(!stderr.contains("registers `--run-gpu`"), "{stderr}");
 }
 
+/// Issue 22: a switch setup.py compares with a value becomes `env` when the project's docs
+/// write that value (mamba's README: `MAMBA_KEEP_CUDA_BUILD=TRUE pip install .`); a docs value
+/// the code does not compare with, and an arch list, stay notes.
+#[test]
+fn a_switch_whose_value_the_docs_give_becomes_env() {
+    let project = Project::empty();
+    project.write(
+        "pyproject.toml",
+        "[build-system]\nrequires = [\"setuptools\", \"torch\"]\nbuild-backend = \"setuptools.build_meta\"\n[project]\nname = \"kern\"\ndependencies = [\"torch\"]\n",
+    );
+    project.write(
+        "setup.py",
+        "import os\nfrom setuptools import setup\nfrom torch.utils.cpp_extension import CUDAExtension\nKEEP = os.getenv(\"KERN_KEEP_CUDA_BUILD\", \"FALSE\") == \"TRUE\"\nFORCE = os.getenv(\"KERN_FORCE_BUILD\", \"FALSE\") == \"TRUE\"\narchs = os.environ.get(\"KERN_CUDA_ARCHS\", \"80\")\nsetup(ext_modules=[CUDAExtension('k', ['k.cu'])] if KEEP else [])\n",
+    );
+    project.write(
+        "README.md",
+        "# kern\n\n| build | `KERN_KEEP_CUDA_BUILD=TRUE pip install .` |\n\nOr `KERN_FORCE_BUILD=yes`, and `KERN_CUDA_ARCHS=\"90\"`.\n",
+    );
+    project.write("tests/test_k.py", "");
+    let json = config_json(&project, &[]);
+    assert_eq!(
+        json["env"]["value"],
+        serde_json::json!({"KERN_KEEP_CUDA_BUILD": "TRUE"}),
+        "{json:#}"
+    );
+    assert_eq!(json["env"]["source"]["from"], "README.md:3");
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    for expected in [
+        "the project reads `KERN_KEEP_CUDA_BUILD`, and README.md:3 gives it `TRUE`: set in `env`; change it with --env",
+        // `yes` is not the value setup.py compares with: a note, not a guess.
+        "setup.py reads `KERN_FORCE_BUILD` to decide its native build: set `env = { KERN_FORCE_BUILD = \"TRUE\" }`",
+        "setup.py reads `KERN_CUDA_ARCHS` for the CUDA architectures it compiles",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+    assert!(
+        !stderr.contains("reads `KERN_KEEP_CUDA_BUILD` to decide"),
+        "{stderr}"
+    );
+    // The config's `env` wins over the docs.
+    let json = config_json(&project, &["--env", "OTHER=1"]);
+    assert_eq!(json["env"]["value"], serde_json::json!({"OTHER": "1"}));
+}
+
 /// A native library built by a script of its own: install-project = "start" says so, and a
 /// build the project's GPU job runs is named as `setup`.
 #[test]
