@@ -204,6 +204,11 @@ pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
                 "the package index could not be reached, so nothing was resolved: {message}"
             ));
         }
+        if needs_a_build(&stderr) {
+            return Outcome::Skipped(format!(
+                "a dependency publishes no wheel for the image, and the pre-flight never builds one (that would run its code), so the set was not resolved: {message}"
+            ));
+        }
         return Outcome::Conflict {
             fix: fix_for(&message, plan, toolkit.map(|t| t.version)),
             message,
@@ -276,6 +281,13 @@ fn shown(text: &str) -> String {
         joined.push('…');
     }
     joined
+}
+
+/// uv stopped at a package it could only use by building it (`--no-build`): a source-only
+/// dependency (`sqlitedict`), which the image would build. Not a conflict the pre-flight can
+/// tell, so never reported as one.
+fn needs_a_build(stderr: &str) -> bool {
+    stderr.to_ascii_lowercase().contains("no usable wheels")
 }
 
 fn is_network_failure(stderr: &str) -> bool {
@@ -423,6 +435,16 @@ mod tests {
                 ("pytest-xdist".into(), "3.6".into()),
             ]
         );
+    }
+
+    #[test]
+    fn a_source_only_dependency_is_not_a_conflict() {
+        // uv 0.13's words for lm-eval's sdist-only dependency under --no-build.
+        let stderr = "error: No solution found when resolving dependencies:\n  Because all versions of sqlitedict have no usable wheels and lm-eval==0.4.8 depends on sqlitedict, we can conclude that lm-eval==0.4.8 cannot be used.\n";
+        assert!(needs_a_build(stderr));
+        assert!(!needs_a_build(
+            "error: No solution found when resolving dependencies:\n  Because a==1 depends on b<2 and c==1 depends on b>=2, we can conclude that a==1 and c==1 are incompatible.\n"
+        ));
     }
 
     #[test]

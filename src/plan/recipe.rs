@@ -133,12 +133,29 @@ pub fn cuda_for_torch(minor: u32) -> Option<Cuda> {
 /// The torch a `uv.lock` pins, and the CUDA its wheel is built for: the index's `cuXYZ` or the
 /// version's `+cuXYZ`, else (PyPI) the CUDA of [`TORCH_CUDA`] for its minor. `None` when the
 /// lock has no torch, or one whose CUDA gpu-ci cannot tell (a CPU build, another major).
+///
+/// A lock with several torch entries (forked by markers: a cu126 and a cu130 build) says one
+/// CUDA only when they all agree.
 pub fn locked_torch(lock: &str) -> Option<(String, Cuda)> {
     let doc: toml_edit::DocumentMut = lock.parse().ok()?;
     let packages = doc.get("package")?.as_array_of_tables()?;
-    let torch = packages
+    let mut found: Option<(String, Cuda)> = None;
+    for torch in packages
         .iter()
-        .find(|p| p.get("name").and_then(|n| n.as_str()) == Some("torch"))?;
+        .filter(|p| p.get("name").and_then(|n| n.as_str()) == Some("torch"))
+    {
+        let this = torch_cuda_of(torch)?;
+        match &found {
+            Some((_, cuda)) if *cuda != this.1 => return None,
+            Some(_) => {}
+            None => found = Some(this),
+        }
+    }
+    found
+}
+
+/// One `[[package]]` torch entry of a uv.lock: its version and the CUDA its wheel is for.
+fn torch_cuda_of(torch: &toml_edit::Table) -> Option<(String, Cuda)> {
     let version = torch.get("version")?.as_str()?.to_string();
     let registry = torch
         .get("source")
@@ -545,6 +562,12 @@ mod tests {
             None
         );
         assert_eq!(cuda("version = 1\n"), None);
+        // Forked by markers into builds for two CUDAs: no one answer.
+        let two = format!(
+            "{}[[package]]\nname = \"torch\"\nversion = \"2.9.0+cu130\"\nsource = {{ registry = \"https://download.pytorch.org/whl/cu130\" }}\n",
+            lock("2.9.0+cu126", "https://download.pytorch.org/whl/cu126")
+        );
+        assert_eq!(cuda(&two), None);
     }
 
     #[test]
