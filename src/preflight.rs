@@ -86,6 +86,10 @@ fn without_project_lines(text: &str) -> String {
 
 /// Resolves the image's dependency set; `uv` none: found on PATH.
 pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
+    // Needs no uv and no network: the lock says which torch the image gets.
+    if let Some(Problem { what, fix }) = locked_cuda_mismatch(plan, project) {
+        return Outcome::Conflict { message: what, fix };
+    }
     let Some(uv) = find_uv(&project.root) else {
         return Outcome::Skipped(
             "uv is not installed here, so the image's dependencies were not resolved".into(),
@@ -200,6 +204,11 @@ pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
                 "the package index could not be reached, so nothing was resolved: {message}"
             ));
         }
+        if needs_a_build(&stderr) {
+            return Outcome::Skipped(format!(
+                "a dependency publishes no wheel for the image, and the pre-flight never builds one (that would run its code), so the set was not resolved: {message}"
+            ));
+        }
         return Outcome::Conflict {
             fix: fix_for(&message, plan, toolkit.map(|t| t.version)),
             message,
@@ -218,6 +227,27 @@ pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
         problems,
         scope,
     }
+}
+
+/// A locked project whose uv.lock pins a torch wheel for another CUDA than the image's
+/// toolkit: `uv sync --frozen` installs it as locked, and an extension built in the image
+/// against the toolkit would not load with it.
+fn locked_cuda_mismatch(plan: &TestPlan, project: &Project) -> Option<Problem> {
+    if !matches!(plan.install, InstallPlan::Uv { locked: true, .. })
+        || plan.framework.value != Framework::Torch
+    {
+        return None;
+    }
+    let toolkit = crate::targets::modal::toolkit(plan, image_builds_cuda(plan))?;
+    let (version, cuda) =
+        crate::plan::recipe::locked_torch(&read_regular(&project.root, "uv.lock")?)?;
+    (cuda != toolkit).then(|| Problem {
+        what: format!(
+            "uv.lock pins torch {version}, built for CUDA {}, but the image's CUDA toolkit is {}: an extension built in the image would not load",
+            cuda.version, toolkit.version
+        ),
+        fix: format!("set `cuda = \"{}\"` (--cuda {}), or lock a torch built for CUDA {}", cuda.version, cuda.version, toolkit.version),
+    })
 }
 
 /// Whether the image compiles CUDA code (as the Modal target decides).
@@ -251,6 +281,13 @@ fn shown(text: &str) -> String {
         joined.push('…');
     }
     joined
+}
+
+/// uv stopped at a package it could only use by building it (`--no-build`): a source-only
+/// dependency (`sqlitedict`), which the image would build. Not a conflict the pre-flight can
+/// tell, so never reported as one.
+fn needs_a_build(stderr: &str) -> bool {
+    stderr.to_ascii_lowercase().contains("no usable wheels")
 }
 
 fn is_network_failure(stderr: &str) -> bool {
@@ -398,6 +435,16 @@ mod tests {
                 ("pytest-xdist".into(), "3.6".into()),
             ]
         );
+    }
+
+    #[test]
+    fn a_source_only_dependency_is_not_a_conflict() {
+        // uv 0.13's words for lm-eval's sdist-only dependency under --no-build.
+        let stderr = "error: No solution found when resolving dependencies:\n  Because all versions of sqlitedict have no usable wheels and lm-eval==0.4.8 depends on sqlitedict, we can conclude that lm-eval==0.4.8 cannot be used.\n";
+        assert!(needs_a_build(stderr));
+        assert!(!needs_a_build(
+            "error: No solution found when resolving dependencies:\n  Because a==1 depends on b<2 and c==1 depends on b>=2, we can conclude that a==1 and c==1 are incompatible.\n"
+        ));
     }
 
     #[test]

@@ -11,13 +11,16 @@ use crate::generate::lock::LOCK;
 use crate::pins::{self, ActionPin, PINNED_ACTIONS};
 use crate::plan::ci::{self, CiSystem};
 use crate::plan::install::{InstallPlan, ProjectInstall};
+use crate::plan::pep508;
 use crate::plan::python::ImageBuilder;
 use crate::plan::recipe::{self, Cuda, Recipe};
 use crate::plan::values::PythonVersion;
 use crate::plan::values::{self, check_text};
 use crate::plan::{Source, Sourced, TestPlan, gpu};
+use crate::project::own_ci::Found;
 use crate::project::python::PythonSpec;
 use crate::project::{self, Framework, InstallSource, Project, PythonSource};
+use crate::project::{read_regular, requirements};
 use crate::ui;
 
 /// A project read and its plan built: where every command starts.
@@ -428,7 +431,7 @@ impl Builder<'_> {
             Some(image) => Sourced::new(Some(image.clone()), self.config_key("base-image")),
             None => Sourced::default(None),
         };
-        let recipe = self.recipe(fork_prs.value)?;
+        let mut recipe = self.recipe(fork_prs.value)?;
         let install = InstallPlan::new(&install_source.value, self.project);
         let install_project = self.project_install(&install)?;
         let builds_cuda = self
@@ -448,16 +451,36 @@ impl Builder<'_> {
                 "{resolver} decides where the project's own dependencies come from; `index-url` and `extra-index-urls` serve what the image adds (`packages`, the framework's build, the build requirements, pytest)"
             )));
         }
+        let image_builds_cuda = builds_cuda && install_project.value == ProjectInstall::InImage;
+        let mut cuda_why = None;
+        if image_builds_cuda && framework.value == Framework::Torch && base_image.value.is_none() {
+            match (recipe.cuda.value, self.torch_cuda(&install, &recipe)) {
+                (None, Some((cuda, from, why))) => {
+                    recipe.cuda = Sourced::new(Some(cuda), Source::Detected { from });
+                    cuda_why = Some(why);
+                }
+                (Some(chosen), Some((cuda, _, why)))
+                    if chosen != cuda && why.contains("uv.lock") =>
+                {
+                    self.notices.push(Notice::Warning(format!(
+                        "the image's CUDA toolkit is {} (`cuda`), but {why}: an extension built in the image would not load with it; set `cuda = \"{}\"` (--cuda {})",
+                        chosen.version, cuda.version, cuda.version
+                    )));
+                }
+                _ => {}
+            }
+        }
         self.cuda_note(
             &recipe,
-            builds_cuda && install_project.value == ProjectInstall::InImage,
+            image_builds_cuda,
             framework.value,
             base_image.value.is_some(),
+            cuda_why,
         );
         let framework_declared = self
             .project
             .framework_declared(&install_source.value, framework.value);
-        for text in switch_notes(self.project, install_project.value, &pytest_args.0) {
+        for text in switch_notes(self.project, install_project.value, &pytest_args.0, &recipe) {
             self.note(printable(&text));
         }
         Ok(TestPlan {
@@ -498,9 +521,13 @@ impl Builder<'_> {
         builds_cuda: bool,
         framework: Framework,
         own_image: bool,
+        detected: Option<String>,
     ) {
         let (version, why) = match (&recipe.cuda.value, builds_cuda) {
-            (Some(cuda), _) => (cuda.version, "as `cuda` says".to_string()),
+            (Some(cuda), _) => (
+                cuda.version,
+                detected.unwrap_or_else(|| "as `cuda` says".to_string()),
+            ),
             (None, true) if own_image => {
                 self.note(
                     "the project compiles CUDA code in your base-image, whose CUDA gpu-ci cannot know: torch comes from the indexes as they are; say the image's CUDA with --cuda so torch matches it".into(),
@@ -533,6 +560,96 @@ impl Builder<'_> {
         ));
     }
 
+    /// The CUDA the torch the image installs is built for, where it is not the default
+    /// toolkit's (issue 21): the lock's torch wheel, else the newest CUDA PyTorch built the
+    /// highest torch the constraints allow for ([`recipe::TORCH_CUDA`]). With the file it came
+    /// from and the reason, for init's note.
+    fn torch_cuda(&self, install: &InstallPlan, recipe: &Recipe) -> Option<(Cuda, String, String)> {
+        let root = &self.project.root;
+        if let InstallPlan::Uv { locked: true, .. } = install {
+            let (version, cuda) = recipe::locked_torch(&read_regular(root, "uv.lock")?)?;
+            return (cuda.version != recipe::DEFAULT_CUDA).then(|| {
+                (
+                    cuda,
+                    "uv.lock".to_string(),
+                    format!(
+                        "uv.lock pins torch {version}, built for CUDA {}",
+                        cuda.version
+                    ),
+                )
+            });
+        }
+        let mut found: Vec<(String, String)> = Vec::new();
+        let mut take = |text: &str, file: &str| {
+            if let Ok(req) = pep508::parse(text.trim())
+                && req.normalized_name() == "torch"
+                && !req.specifiers.is_empty()
+            {
+                found.push((req.specifiers, file.to_string()));
+            }
+        };
+        let (extras, groups, files): (&[String], &[String], &[String]) = match install {
+            InstallPlan::Uv { groups, extras, .. } => (extras, groups, &[]),
+            InstallPlan::Source { extras } => (extras, &[], &[]),
+            InstallPlan::Requirements { files, .. } => (&[], &[], files),
+            _ => (&[], &[], &[]),
+        };
+        if files.is_empty()
+            && let Some(text) = read_regular(root, "pyproject.toml")
+            && let Ok(doc) = text.parse::<toml_edit::DocumentMut>()
+        {
+            let strings = |item: Option<&toml_edit::Item>| -> Vec<String> {
+                item.and_then(toml_edit::Item::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let project = doc.get("project");
+            let mut lists = vec![strings(project.and_then(|p| p.get("dependencies")))];
+            for extra in extras {
+                lists.push(strings(
+                    project
+                        .and_then(|p| p.get("optional-dependencies"))
+                        .and_then(|t| t.get(extra)),
+                ));
+            }
+            for group in groups {
+                lists.push(strings(
+                    doc.get("dependency-groups").and_then(|t| t.get(group)),
+                ));
+            }
+            for entry in lists.concat() {
+                take(&entry, "pyproject.toml");
+            }
+        }
+        for file in files {
+            for name in requirements::with_includes(root, file) {
+                for line in read_regular(root, &name).unwrap_or_default().lines() {
+                    take(line.split(" #").next().unwrap_or_default(), &name);
+                }
+            }
+        }
+        for package in &recipe.packages.value {
+            take(&package.to_string(), "`packages`");
+        }
+        let (minor, (specifiers, file)) = found
+            .iter()
+            .filter_map(|(spec, file)| Some((recipe::torch_minor_cap(spec)?, (spec, file))))
+            .min_by_key(|(minor, _)| *minor)?;
+        let cuda = recipe::cuda_for_torch(minor)?;
+        Some((
+            cuda,
+            file.trim_matches('`').to_string(),
+            format!(
+                "the project's `torch{specifiers}` ({file}) allows torch 2.{minor} at most, whose newest CUDA build is {}",
+                cuda.version
+            ),
+        ))
+    }
+
     /// The image recipe's keys: each flag, else its config key, else its default; each checked.
     fn recipe(&mut self, fork_prs: bool) -> Result<Recipe> {
         let (flags, config) = (self.flags, self.config);
@@ -550,13 +667,36 @@ impl Builder<'_> {
             "packages",
             &config.packages,
         );
-        let packages = Sourced::new(recipe::check_packages(&packages.value)?, packages.source);
+        // Below the flags and the config, what the project's own CI job sets up (issue 22),
+        // each value checked as the key's would be; one that fails is left out with a note.
+        let found = self.project.ci_job.as_ref().map(|job| &job.recipe);
+        let no_found = Vec::new();
+        let packages = if packages.source == Source::Default {
+            self.detected_list(
+                "packages",
+                found.map_or(&no_found, |r| &r.packages),
+                |text| {
+                    recipe::check_packages(&[text.to_string()]).map(|mut parsed| parsed.remove(0))
+                },
+            )
+        } else {
+            Sourced::new(recipe::check_packages(&packages.value)?, packages.source)
+        };
         let index_url = match self.given("index-url", &flags.index_url, &config.index_url) {
             Some((url, source)) => {
                 recipe::check_index_url("index-url", &url)?;
                 Sourced::new(Some(url), source)
             }
-            None => Sourced::default(None),
+            None => {
+                let one = found
+                    .and_then(|r| r.index_url.clone())
+                    .into_iter()
+                    .collect::<Vec<_>>();
+                let url = self.detected_list("index-url", &one, |url| {
+                    recipe::check_index_url("index-url", url).map(|()| url.to_string())
+                });
+                Sourced::new(url.value.into_iter().next(), url.source)
+            }
         };
         let extra_index_urls = list(
             self,
@@ -565,9 +705,18 @@ impl Builder<'_> {
             "extra-index-urls",
             &config.extra_index_urls,
         );
-        for url in &extra_index_urls.value {
-            recipe::check_index_url("extra-index-urls", url)?;
-        }
+        let extra_index_urls = if extra_index_urls.source == Source::Default {
+            self.detected_list(
+                "extra-index-urls",
+                found.map_or(&no_found, |r| &r.extra_index_urls),
+                |url| recipe::check_index_url("extra-index-urls", url).map(|()| url.to_string()),
+            )
+        } else {
+            for url in &extra_index_urls.value {
+                recipe::check_index_url("extra-index-urls", url)?;
+            }
+            extra_index_urls
+        };
         let env = if !flags.env.is_empty() {
             let mut env = BTreeMap::new();
             for pair in &flags.env {
@@ -581,7 +730,7 @@ impl Builder<'_> {
         } else if let Some(env) = &config.env {
             Sourced::new(env.clone(), self.config_key("env"))
         } else {
-            Sourced::default(BTreeMap::new())
+            self.detected_env()
         };
         recipe::check_env(&env.value)?;
         let modal_secrets = list(
@@ -593,7 +742,14 @@ impl Builder<'_> {
         );
         recipe::check_modal_secrets(&modal_secrets.value, fork_prs)?;
         let setup = list(self, &flags.setup, "setup", "setup", &config.setup);
-        recipe::check_setup(&setup.value)?;
+        let setup = if setup.source == Source::Default {
+            self.detected_list("setup", found.map_or(&no_found, |r| &r.setup), |command| {
+                recipe::check_setup(&[command.to_string()]).map(|()| command.to_string())
+            })
+        } else {
+            recipe::check_setup(&setup.value)?;
+            setup
+        };
         let apt = list(self, &flags.apt, "apt", "apt", &config.apt);
         recipe::check_apt(&apt.value)?;
         let submodules = match (flags.submodules(), config.submodules) {
@@ -602,6 +758,14 @@ impl Builder<'_> {
                 Self::flag(if on { "submodules" } else { "no-submodules" }),
             ),
             (None, Some(on)) => Sourced::new(on, self.config_key("submodules")),
+            (None, None) if let Some(at) = found.and_then(|r| r.submodules.as_ref()) => {
+                Sourced::new(
+                    true,
+                    Source::Detected {
+                        from: at.at.clone(),
+                    },
+                )
+            }
             (None, None) => {
                 let gitmodules = self.project.root.join(".gitmodules");
                 if std::fs::symlink_metadata(&gitmodules).is_ok_and(|m| m.is_file()) {
@@ -626,7 +790,7 @@ impl Builder<'_> {
             }
             None => Sourced::default(None),
         };
-        Ok(Recipe {
+        let recipe = Recipe {
             packages,
             index_url,
             extra_index_urls,
@@ -636,7 +800,202 @@ impl Builder<'_> {
             apt,
             submodules,
             cuda,
-        })
+        };
+        self.taken_notes(&recipe);
+        Ok(recipe)
+    }
+
+    /// The values of a list key the project's CI job gives, each checked by `check` (the key's
+    /// own check); one that fails is left out with a note, never an error. The source names
+    /// every line a kept value came from.
+    fn detected_list<T: PartialEq>(
+        &mut self,
+        key: &str,
+        found: &[Found],
+        check: impl Fn(&str) -> Result<T>,
+    ) -> Sourced<Vec<T>> {
+        let mut kept = Vec::new();
+        let mut lines: Vec<&str> = Vec::new();
+        for item in found {
+            match check(&item.value) {
+                Ok(value) => {
+                    if !kept.contains(&value) {
+                        kept.push(value);
+                    }
+                    if !lines.contains(&item.at.as_str()) {
+                        lines.push(&item.at);
+                    }
+                }
+                Err(why) => self.note(printable(&format!(
+                    "`{}` ({}) is left out of `{key}`: {why}",
+                    item.value, item.at
+                ))),
+            }
+        }
+        if kept.is_empty() {
+            return Sourced::default(kept);
+        }
+        Sourced::new(
+            kept,
+            Source::Detected {
+                from: lines.join(", "),
+            },
+        )
+    }
+
+    /// The environment the project's CI job sets, less what describes the CI machine
+    /// ([`recipe::ci_only_env`]) and what `env` refuses, each left out with a note.
+    ///
+    /// Then each build or test switch the project reads ([`project::switches`]) that the docs
+    /// give a value: a setup.py switch only when the project compiles (as its note would say).
+    fn detected_env(&mut self) -> Sourced<BTreeMap<String, String>> {
+        let project = self.project;
+        let mut given: Vec<(&String, &Found)> = Vec::new();
+        let in_ci = project.ci_job.iter().flat_map(|job| &job.recipe.env);
+        given.extend(in_ci.map(|(name, item)| (name, item)));
+        let switches = &project.switches;
+        let documented: Vec<(String, Found)> = switches
+            .documented
+            .iter()
+            .filter(|doc| {
+                let build = switches.build_env.iter().any(|r| r.name == doc.name);
+                !build || project.compiled.is_some() || doc.name.contains("CUDA")
+            })
+            .map(|doc| {
+                let found = Found {
+                    value: doc.value.clone(),
+                    at: doc.at.clone(),
+                };
+                (doc.name.clone(), found)
+            })
+            .collect();
+        given.extend(documented.iter().map(|(name, found)| (name, found)));
+        let mut env = BTreeMap::new();
+        let mut lines: Vec<&str> = Vec::new();
+        for (name, item) in given {
+            if env.contains_key(name) {
+                continue;
+            }
+            let one = BTreeMap::from([(name.clone(), item.value.clone())]);
+            let why = match recipe::ci_only_env(name, &item.value) {
+                Some(why) => Some(why.to_string()),
+                None => recipe::check_env(&one).err().map(|e| e.to_string()),
+            };
+            if let Some(why) = why {
+                self.note(printable(&format!(
+                    "`{name}` ({}) is left out of `env`: {why}; set it with --env {name}=… if the GPU run needs it",
+                    item.at
+                )));
+                continue;
+            }
+            env.insert(name.clone(), item.value.clone());
+            if !lines.contains(&item.at.as_str()) {
+                lines.push(&item.at);
+            }
+        }
+        if env.is_empty() {
+            return Sourced::default(env);
+        }
+        for (name, found) in &documented {
+            if env.get(name) == Some(&found.value) {
+                self.note(printable(&format!(
+                    "the project reads `{name}`, and {} gives it `{}`: set in `env`; change it with --env",
+                    found.at, found.value
+                )));
+            }
+        }
+        let from = lines.join(", ");
+        Sourced::new(env, Source::Detected { from })
+    }
+
+    /// One note per recipe key taken from the project's CI job, with its value and lines, and
+    /// the flag that changes it.
+    fn taken_notes(&mut self, recipe: &Recipe) {
+        let Some(job) = &self.project.ci_job else {
+            return;
+        };
+        let kind = if job.gpu.is_some() { "GPU" } else { "CPU" };
+        let toml = |s: &str| serde_json::to_string(s).unwrap_or_default();
+        let list = |values: Vec<String>| format!("[{}]", values.join(", "));
+        let mut rows: Vec<(&str, String, &Source, &str)> = Vec::new();
+        rows.push((
+            "packages",
+            list(
+                recipe
+                    .packages
+                    .value
+                    .iter()
+                    .map(|r| toml(&r.to_string()))
+                    .collect(),
+            ),
+            &recipe.packages.source,
+            "--package",
+        ));
+        rows.push((
+            "index-url",
+            recipe
+                .index_url
+                .value
+                .as_deref()
+                .map(toml)
+                .unwrap_or_default(),
+            &recipe.index_url.source,
+            "--index-url",
+        ));
+        rows.push((
+            "extra-index-urls",
+            list(
+                recipe
+                    .extra_index_urls
+                    .value
+                    .iter()
+                    .map(|u| toml(u))
+                    .collect(),
+            ),
+            &recipe.extra_index_urls.source,
+            "--extra-index-url",
+        ));
+        // The docs' values have a note of their own.
+        let env: Vec<String> = recipe
+            .env
+            .value
+            .iter()
+            .filter(|(name, _)| job.recipe.env.iter().any(|(n, _)| n == *name))
+            .map(|(name, value)| format!("{name} = {}", toml(value)))
+            .collect();
+        let env_source = if env.is_empty() {
+            Source::Default
+        } else {
+            recipe.env.source.clone()
+        };
+        rows.push((
+            "env",
+            format!("{{ {} }}", env.join(", ")),
+            &env_source,
+            "--env",
+        ));
+        rows.push((
+            "submodules",
+            "true".into(),
+            &recipe.submodules.source,
+            "--no-submodules",
+        ));
+        rows.push((
+            "setup",
+            list(recipe.setup.value.iter().map(|c| toml(c)).collect()),
+            &recipe.setup.source,
+            "--setup",
+        ));
+        for (key, value, source, flag) in rows {
+            // `.gitmodules` is the one source of these keys that is not the CI job.
+            if let Source::Detected { from } = source
+                && from != ".gitmodules"
+            {
+                self.note(printable(&format!(
+                    "`{key} = {value}` from the {kind} job (detected: {from}); change it with {flag}"
+                )));
+            }
+        }
     }
 
     /// `--ci`, else the `ci` key, else (in a project gpu-ci has not set up) the CI systems whose
@@ -1017,12 +1376,9 @@ impl Builder<'_> {
     }
 }
 
-/// What the project's CI job sets up that `[tool.gpu-ci]` cannot say yet: one note per recipe
-/// key, naming the key and the value to set, then what could not be read. The one place the
-/// detected recipe reaches the user; wiring it to the recipe keys replaces these notes.
+/// Which job of the project's CI the plan follows, then what could not be read from it. The
+/// values it gives reach the recipe keys (see `Builder::taken_notes`), not notes.
 pub fn ci_job_notes(job: &project::own_ci::CiJob) -> Vec<String> {
-    let recipe = &job.recipe;
-    let kind = if job.gpu.is_some() { "GPU" } else { "CPU" };
     let by = match &job.gpu {
         Some(why) => format!("the project's GPU job {} (GPU by {why})", job.describe()),
         None => format!(
@@ -1030,83 +1386,7 @@ pub fn ci_job_notes(job: &project::own_ci::CiJob) -> Vec<String> {
             job.describe()
         ),
     };
-    let toml = |s: &str| serde_json::to_string(s).unwrap_or_default();
-    let key = |s: &str| {
-        if !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            s.to_string()
-        } else {
-            toml(s)
-        }
-    };
-    let at = |list: &mut dyn Iterator<Item = &str>| {
-        let mut unique: Vec<&str> = Vec::new();
-        for at in list {
-            if !unique.contains(&at) {
-                unique.push(at);
-            }
-        }
-        unique.join(", ")
-    };
     let mut notes = vec![format!("following {by}")];
-    let mut line = |name: &str, value: String, from: String| {
-        notes.push(format!(
-            "the {kind} job also sets up what `{name} = {value}` would give the image (detected: {from})"
-        ));
-    };
-    if !recipe.packages.is_empty() {
-        let values: Vec<String> = recipe.packages.iter().map(|f| toml(&f.value)).collect();
-        line(
-            "packages",
-            format!("[{}]", values.join(", ")),
-            at(&mut recipe.packages.iter().map(|f| f.at.as_str())),
-        );
-    }
-    if let Some(found) = &recipe.index_url {
-        line("index-url", toml(&found.value), found.at.clone());
-    }
-    if !recipe.extra_index_urls.is_empty() {
-        let values: Vec<String> = recipe
-            .extra_index_urls
-            .iter()
-            .map(|f| toml(&f.value))
-            .collect();
-        line(
-            "extra-index-urls",
-            format!("[{}]", values.join(", ")),
-            at(&mut recipe.extra_index_urls.iter().map(|f| f.at.as_str())),
-        );
-    }
-    if !recipe.env.is_empty() {
-        let values: Vec<String> = recipe
-            .env
-            .iter()
-            .map(|(name, f)| format!("{} = {}", key(name), toml(&f.value)))
-            .collect();
-        line(
-            "env",
-            format!("{{ {} }}", values.join(", ")),
-            at(&mut recipe.env.iter().map(|(_, f)| f.at.as_str())),
-        );
-    }
-    if let Some(found) = &recipe.submodules {
-        let value = if found.value == "recursive" {
-            toml("recursive")
-        } else {
-            "true".into()
-        };
-        line("submodules", value, found.at.clone());
-    }
-    if !recipe.setup.is_empty() {
-        let values: Vec<String> = recipe.setup.iter().map(|f| toml(&f.value)).collect();
-        line(
-            "setup",
-            format!("[{}]", values.join(", ")),
-            at(&mut recipe.setup.iter().map(|f| f.at.as_str())),
-        );
-    }
     notes.extend(job.notes.iter().cloned());
     notes
 }
@@ -1127,10 +1407,15 @@ fn printable(text: &str) -> String {
 
 /// The build and test switches the project reads that nothing sets: each a note naming the key
 /// that would set it (`env`, `setup`, `pytest-args`).
-pub fn switch_notes(project: &Project, install: ProjectInstall, pytest_args: &str) -> Vec<String> {
+pub fn switch_notes(
+    project: &Project,
+    install: ProjectInstall,
+    pytest_args: &str,
+    recipe: &Recipe,
+) -> Vec<String> {
     let switches = &project.switches;
-    let job = project.ci_job.as_ref();
-    let set_by_ci = |name: &str| job.is_some_and(|j| j.recipe.env.iter().any(|(n, _)| n == name));
+    // Set by `env` (a flag, the config, or the project's CI job through it): no note.
+    let set_by_ci = |name: &str| recipe.env.value.contains_key(name);
     let toml = |s: &str| serde_json::to_string(s).unwrap_or_default();
     let mut notes = Vec::new();
     for read in &switches.build_env {
@@ -1172,8 +1457,7 @@ pub fn switch_notes(project: &Project, install: ProjectInstall, pytest_args: &st
             pytest_args
         ));
     }
-    let ci_submodules = job.is_some_and(|j| j.recipe.submodules.is_some());
-    if !switches.submodules.is_empty() && !ci_submodules {
+    if !switches.submodules.is_empty() && !recipe.submodules.value {
         let paths: Vec<String> = switches
             .submodules
             .iter()
@@ -1185,10 +1469,9 @@ pub fn switch_notes(project: &Project, install: ProjectInstall, pytest_args: &st
             paths.join(", ")
         ));
     }
-    let ci_builds = job.is_some_and(|j| !j.recipe.setup.is_empty());
     if let Some(script) = &switches.build_script
         && install == ProjectInstall::AtStart
-        && !ci_builds
+        && recipe.setup.value.is_empty()
     {
         let run = if script.ends_with(".py") {
             "python"

@@ -61,6 +61,145 @@ impl Cuda {
     }
 }
 
+/// PyTorch's release compatibility matrix (pytorch/pytorch RELEASE.md, "Release Compatibility
+/// Matrix", and the wheel indexes under download.pytorch.org/whl/): for each torch 2.MINOR,
+/// the CUDA its PyPI wheels for Linux x86_64 are built for, and the CUDA versions of its
+/// wheel indexes that [`CUDA_VERSIONS`] knows, oldest first. A torch newer than the last row
+/// is taken to have the [`DEFAULT_CUDA`] build, as the last rows do.
+pub const TORCH_CUDA: [(u32, &str, &[&str]); 9] = [
+    (1, "12.1", &["11.8", "12.1"]),
+    (2, "12.1", &["11.8", "12.1"]),
+    (3, "12.1", &["11.8", "12.1"]),
+    (4, "12.1", &["11.8", "12.1", "12.4"]),
+    (5, "12.4", &["11.8", "12.1", "12.4"]),
+    (6, "12.4", &["11.8", "12.4", "12.6"]),
+    (7, "12.6", &["11.8", "12.6", "12.8"]),
+    (8, "12.8", &["12.6", "12.8", "12.9"]),
+    (9, "12.8", &["12.6", "12.8", "13.0"]),
+];
+
+/// `(major, minor, whether anything after the minor is non-zero)` of a specifier's version
+/// (`2.6`, `2.6.0`, `2.4.*`, `2.5.1+cu124`).
+fn version_parts(text: &str) -> Option<(u32, u32, bool)> {
+    let text = text.split('+').next()?;
+    let mut parts = text.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    let rest = parts.any(|p| p != "0" && p != "*");
+    Some((major, minor, rest))
+}
+
+/// The highest torch 2.MINOR a requirement's specifiers (`<2.6`, `==2.4.*`, `~=2.5.0`)
+/// allow; `None` when they leave 2.x open above (or name a torch outside 2.x).
+pub fn torch_minor_cap(specifiers: &str) -> Option<u32> {
+    let mut cap: Option<u32> = None;
+    for clause in specifiers.split(',') {
+        let clause = clause.trim();
+        let op_len = clause
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(clause.len());
+        let (op, version) = clause.split_at(op_len);
+        let Some((major, minor, rest)) = version_parts(version.trim()) else {
+            continue;
+        };
+        if major != 2 {
+            continue;
+        }
+        let bound = match op.trim() {
+            "<" if rest => Some(minor),
+            "<" => minor.checked_sub(1),
+            "<=" | "==" | "===" => Some(minor),
+            "~=" if version.matches('.').count() >= 2 => Some(minor),
+            _ => None,
+        };
+        if let Some(bound) = bound {
+            cap = Some(cap.map_or(bound, |c| c.min(bound)));
+        }
+    }
+    cap
+}
+
+/// The CUDA a build image should have for a torch capped at 2.`minor`: `None` when the
+/// default toolkit's wheels exist for it (or the table does not know it), else the newest
+/// CUDA PyTorch built that torch for.
+pub fn cuda_for_torch(minor: u32) -> Option<Cuda> {
+    let (_, _, cudas) = TORCH_CUDA.iter().find(|(m, ..)| *m == minor)?;
+    if cudas.contains(&DEFAULT_CUDA) {
+        return None;
+    }
+    cudas.last().and_then(|v| Cuda::parse(v).ok())
+}
+
+/// The torch a `uv.lock` pins, and the CUDA its wheel is built for: the index's `cuXYZ` or the
+/// version's `+cuXYZ`, else (PyPI) the CUDA of [`TORCH_CUDA`] for its minor. `None` when the
+/// lock has no torch, or one whose CUDA gpu-ci cannot tell (a CPU build, another major).
+///
+/// A lock with several torch entries (forked by markers: a cu126 and a cu130 build) says one
+/// CUDA only when they all agree.
+pub fn locked_torch(lock: &str) -> Option<(String, Cuda)> {
+    let doc: toml_edit::DocumentMut = lock.parse().ok()?;
+    let packages = doc.get("package")?.as_array_of_tables()?;
+    let mut found: Option<(String, Cuda)> = None;
+    for torch in packages
+        .iter()
+        .filter(|p| p.get("name").and_then(|n| n.as_str()) == Some("torch"))
+    {
+        let this = torch_cuda_of(torch)?;
+        match &found {
+            Some((_, cuda)) if *cuda != this.1 => return None,
+            Some(_) => {}
+            None => found = Some(this),
+        }
+    }
+    found
+}
+
+/// One `[[package]]` torch entry of a uv.lock: its version and the CUDA its wheel is for.
+fn torch_cuda_of(torch: &toml_edit::Table) -> Option<(String, Cuda)> {
+    let version = torch.get("version")?.as_str()?.to_string();
+    let registry = torch
+        .get("source")
+        .and_then(|s| s.as_inline_table())
+        .and_then(|s| s.get("registry"))
+        .and_then(|r| r.as_str())
+        .unwrap_or_default();
+    let tag = |text: &str| {
+        let at = text.rfind("cu")?;
+        let digits: String = text[at + 2..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        (digits.len() >= 3).then(|| {
+            format!(
+                "{}.{}",
+                &digits[..digits.len() - 1],
+                &digits[digits.len() - 1..]
+            )
+        })
+    };
+    let from_local = version.split_once('+').and_then(|(_, local)| tag(local));
+    let from_index = registry
+        .contains("download.pytorch.org")
+        .then(|| tag(registry))
+        .flatten();
+    let cuda = match from_local.or(from_index) {
+        Some(cuda) => cuda,
+        None if version.contains('+') || registry.contains("download.pytorch.org") => return None,
+        None => {
+            let (major, minor, _) = version_parts(&version)?;
+            if major != 2 {
+                return None;
+            }
+            let last = TORCH_CUDA.last().map_or(0, |(m, ..)| *m);
+            TORCH_CUDA
+                .iter()
+                .find(|(m, ..)| *m == minor.min(last))
+                .map(|(_, pypi, _)| pypi.to_string())?
+        }
+    };
+    Some((version, Cuda::parse(&cuda).ok()?))
+}
+
 /// The recipe keys, each checked, with its source.
 #[derive(Debug, Clone)]
 pub struct Recipe {
@@ -92,10 +231,18 @@ const SECRET_WORDS: [&str; 11] = [
 ];
 
 /// Whether an environment variable's name looks like one that holds a secret.
+/// The long words count inside a longer word (`GITHUBTOKEN`, `ACCESS_TOKENS`) unless another
+/// word goes on from them (`TOKENIZERS_PARALLELISM`: a tokenizer, not a token).
 pub fn looks_secret(name: &str) -> bool {
     let long = &SECRET_WORDS[..7];
-    long.iter().any(|word| name.contains(word))
-        || name.split('_').any(|word| SECRET_WORDS.contains(&word))
+    let ends_a_word = |rest: &str| {
+        let rest = rest.strip_prefix('S').unwrap_or(rest);
+        rest.is_empty() || !rest.starts_with(|c: char| c.is_ascii_alphabetic())
+    };
+    long.iter().any(|word| {
+        name.match_indices(word)
+            .any(|(at, _)| ends_a_word(&name[at + word.len()..]))
+    }) || name.split('_').any(|word| SECRET_WORDS.contains(&word))
 }
 
 /// `packages`: each a PEP 508 requirement of the subset [`pep508::parse`] reads.
@@ -246,6 +393,43 @@ pub fn check_apt(names: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Why an environment variable the project's CI sets is not taken into `env`, if it is not:
+/// the rule for detected values. A CI job's environment mixes what the tests need (a build
+/// switch, a backend, a GPU-test selector) with what describes the CI machine it ran on; only
+/// the first kind means the same on Modal. Left out, each with a note naming the key:
+/// - names of the CI system's own (`CI`, `GITHUB_*`, `RUNNER_*`, `GITLAB_*`, `ACTIONS_*`, ...);
+/// - values that are runner-local: an absolute or home path (`/tmp/…`, `/home/runner/…`,
+///   `~/…`), or a value that still holds a variable or an expression (`$HOME`, `${{ … }}`);
+/// - sizes of the runner: thread and job counts (`*_THREADS`, `*_JOBS`, `MAKEFLAGS`), which
+///   suit the CI machine's cores, not the Modal container's;
+/// - anything [`check_env`] refuses (a name that looks like a secret, `MODAL_*`, ...).
+pub fn ci_only_env(name: &str, value: &str) -> Option<&'static str> {
+    const CI_PREFIXES: [&str; 8] = [
+        "GITHUB_",
+        "RUNNER_",
+        "ACTIONS_",
+        "GITLAB_",
+        "CI_",
+        "BITBUCKET_",
+        "BUILDKITE_",
+        "CIRCLE",
+    ];
+    if name == "CI" || CI_PREFIXES.iter().any(|p| name.starts_with(p)) {
+        return Some("it describes the CI system");
+    }
+    if value.contains('$') {
+        return Some("its value refers to a variable of the CI machine");
+    }
+    if value.starts_with('/') || value.starts_with('~') {
+        return Some("its value is a path on the CI machine");
+    }
+    let sized = name.ends_with("THREADS") || name.ends_with("_JOBS") || name == "MAKEFLAGS";
+    if sized {
+        return Some("it sizes work for the CI machine's cores");
+    }
+    None
+}
+
 /// Where a list came from: the flag when given, else the config key, else empty.
 pub fn pick_list(
     flag: &[String],
@@ -277,6 +461,9 @@ mod tests {
             "DB_PASSWORD",
             "GH_PAT",
             "GOOGLE_APPLICATION_CREDENTIALS",
+            "GITHUBTOKEN",
+            "ACCESS_TOKENS",
+            "MY_SECRET2",
         ] {
             assert!(looks_secret(name), "{name}");
         }
@@ -285,9 +472,102 @@ mod tests {
             "KERAS_BACKEND",
             "TORCH_CUDA_ARCH_LIST",
             "FLASH_ATTN_CUDA_ARCHS",
+            // A tokenizer's switch, which the project's CI sets: not a token.
+            "TOKENIZERS_PARALLELISM",
         ] {
             assert!(!looks_secret(name), "{name}");
         }
+    }
+
+    #[test]
+    fn ci_only_environment_is_left_out() {
+        for (name, value) in [
+            ("CI", "true"),
+            ("GITHUB_WORKSPACE", "x"),
+            ("RUNNER_TEMP", "x"),
+            ("HF_HOME", "/tmp/hf"),
+            ("CACHE", "/home/runner/.cache"),
+            ("XDG_CACHE_HOME", "~/.cache"),
+            ("DATA", "$HOME/data"),
+            ("TOKEN_LIKE", "${{ secrets.X }}"),
+            ("OMP_NUM_THREADS", "4"),
+            ("MAX_JOBS", "8"),
+            ("MAKEFLAGS", "-j8"),
+        ] {
+            assert!(ci_only_env(name, value).is_some(), "{name}={value}");
+        }
+        for (name, value) in [
+            ("MAMBA_KEEP_CUDA_BUILD", "TRUE"),
+            ("KERAS_BACKEND", "jax"),
+            ("RUN_ONLY_CUDA_TESTS", "1"),
+            ("TOKENIZERS_PARALLELISM", "false"),
+            ("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True"),
+        ] {
+            assert_eq!(ci_only_env(name, value), None, "{name}={value}");
+        }
+    }
+
+    #[test]
+    fn torch_caps_pick_the_cuda_pytorch_built_them_for() {
+        assert_eq!(torch_minor_cap(">=2.1"), None);
+        assert_eq!(torch_minor_cap(">=2.1,<2.6"), Some(5));
+        assert_eq!(torch_minor_cap("<2.6.1"), Some(6));
+        assert_eq!(torch_minor_cap("==2.4.*"), Some(4));
+        assert_eq!(torch_minor_cap("<=2.3.1,<2.5"), Some(3));
+        assert_eq!(torch_minor_cap("~=2.5.0"), Some(5));
+        assert_eq!(torch_minor_cap("~=2.5"), None);
+        assert_eq!(torch_minor_cap("<3"), None);
+        // The default toolkit (12.8) has torch 2.7 and later; older ones get their newest CUDA.
+        assert_eq!(cuda_for_torch(9), None);
+        assert_eq!(cuda_for_torch(7), None);
+        assert_eq!(cuda_for_torch(6).unwrap().version, "12.6");
+        assert_eq!(cuda_for_torch(5).unwrap().version, "12.4");
+        assert_eq!(cuda_for_torch(3).unwrap().version, "12.1");
+        assert_eq!(cuda_for_torch(0), None);
+        for (_, pypi, cudas) in TORCH_CUDA {
+            assert!(Cuda::parse(pypi).is_ok());
+            assert!(cudas.iter().all(|c| Cuda::parse(c).is_ok()));
+        }
+    }
+
+    #[test]
+    fn a_locks_torch_says_its_cuda() {
+        let lock = |version: &str, registry: &str| {
+            format!(
+                "version = 1\n[[package]]\nname = \"numpy\"\nversion = \"2.0\"\n[[package]]\nname = \"torch\"\nversion = \"{version}\"\nsource = {{ registry = \"{registry}\" }}\n"
+            )
+        };
+        let cuda = |text: &str| locked_torch(text).map(|(_, c)| c.version);
+        assert_eq!(
+            cuda(&lock(
+                "2.5.1+cu124",
+                "https://download.pytorch.org/whl/cu124"
+            )),
+            Some("12.4")
+        );
+        assert_eq!(
+            cuda(&lock("2.7.1", "https://download.pytorch.org/whl/cu118")),
+            Some("11.8")
+        );
+        assert_eq!(
+            cuda(&lock("2.5.1", "https://pypi.org/simple")),
+            Some("12.4")
+        );
+        assert_eq!(
+            cuda(&lock("2.9.0", "https://pypi.org/simple")),
+            Some("12.8")
+        );
+        assert_eq!(
+            cuda(&lock("2.5.1+cpu", "https://download.pytorch.org/whl/cpu")),
+            None
+        );
+        assert_eq!(cuda("version = 1\n"), None);
+        // Forked by markers into builds for two CUDAs: no one answer.
+        let two = format!(
+            "{}[[package]]\nname = \"torch\"\nversion = \"2.9.0+cu130\"\nsource = {{ registry = \"https://download.pytorch.org/whl/cu130\" }}\n",
+            lock("2.9.0+cu126", "https://download.pytorch.org/whl/cu126")
+        );
+        assert_eq!(cuda(&two), None);
     }
 
     #[test]

@@ -51,6 +51,86 @@ pub struct Switches {
     /// The paths `.gitmodules` declares: vendored code (CUTLASS and the like) a checkout without
     /// submodules lacks.
     pub submodules: Vec<String>,
+    /// The values the project's docs give its switches (`MAMBA_KEEP_CUDA_BUILD=TRUE`).
+    pub documented: Vec<Documented>,
+}
+
+/// A value the project's docs give one of its switches, and the line that gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Documented {
+    pub name: String,
+    pub value: String,
+    /// `README.md:36`.
+    pub at: String,
+}
+
+/// The docs read for switch values: the root's, where a reader of the repository looks first.
+const DOC_FILES: [&str; 4] = ["README.md", "README.rst", "README.txt", "CONTRIBUTING.md"];
+
+/// Every `NAME=VALUE` for `name` in `text` (`MAMBA_KEEP_CUDA_BUILD=TRUE pip install .`,
+/// `export X="1"`), with its line number.
+fn assignments<'t>(text: &'t str, name: &str) -> Vec<(&'t str, usize)> {
+    let mut found = Vec::new();
+    let pattern = format!("{name}=");
+    for (number, line) in text.lines().enumerate() {
+        for (at, _) in line.match_indices(&pattern) {
+            let before = line[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                continue;
+            }
+            let rest = &line[at + pattern.len()..];
+            let value = match rest.chars().next() {
+                Some(quote @ ('"' | '\'')) => rest[1..].split(quote).next().unwrap_or_default(),
+                _ => rest
+                    .split(|c: char| c.is_whitespace() || "`'\"|;,)".contains(c))
+                    .next()
+                    .unwrap_or_default(),
+            };
+            if !value.is_empty() && value.len() <= 100 {
+                found.push((value, number + 1));
+            }
+        }
+    }
+    found
+}
+
+/// The values the docs at `root` give the switches: a switch that its reader compares with a
+/// value (`== "TRUE"`) takes that value where the docs write it (the code and the docs agree);
+/// another takes the docs' value when they give it exactly one. Arch lists never: gpu-ci
+/// derives them from the configured GPUs.
+fn documented(root: &Path, reads: &[&EnvRead]) -> Vec<Documented> {
+    let docs: Vec<(&str, String)> = DOC_FILES
+        .iter()
+        .filter_map(|file| Some((*file, read_regular(root, file)?)))
+        .collect();
+    let mut found = Vec::new();
+    for read in reads {
+        if read.is_arch_list() {
+            continue;
+        }
+        let given: Vec<(String, String)> = docs
+            .iter()
+            .flat_map(|(file, text)| {
+                assignments(text, &read.name)
+                    .into_iter()
+                    .map(move |(value, line)| (value.to_string(), format!("{file}:{line}")))
+            })
+            .collect();
+        let chosen = match &read.compared_with {
+            Some(wanted) => given.iter().find(|(value, _)| value == wanted),
+            None => given
+                .first()
+                .filter(|(first, _)| given.iter().all(|(value, _)| value == first)),
+        };
+        if let Some((value, at)) = chosen {
+            found.push(Documented {
+                name: read.name.clone(),
+                value: value.clone(),
+                at: at.clone(),
+            });
+        }
+    }
+    found
 }
 
 /// Words of a variable's name that say it steers a native build.
@@ -170,6 +250,12 @@ pub fn detect(root: &Path, setup_py: Option<&str>, tests: &[String]) -> Switches
     switches.submodules = read_regular(root, ".gitmodules")
         .map(|text| submodule_paths(&text))
         .unwrap_or_default();
+    let reads: Vec<&EnvRead> = switches
+        .build_env
+        .iter()
+        .chain(&switches.test_env)
+        .collect();
+    switches.documented = documented(root, &reads);
     switches
 }
 
@@ -214,6 +300,16 @@ fn is_native_build_script(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn documented_assignments_are_read() {
+        let text = "| opt-in | `MAMBA_KEEP_CUDA_BUILD=TRUE pip install .` |\nexport X_GPU=\"1\"\nNOT_X_GPU=2\n";
+        assert_eq!(
+            super::assignments(text, "MAMBA_KEEP_CUDA_BUILD"),
+            vec![("TRUE", 1)]
+        );
+        assert_eq!(super::assignments(text, "X_GPU"), vec![("1", 2)]);
+    }
+
     use super::*;
 
     #[test]

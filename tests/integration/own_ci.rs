@@ -39,15 +39,47 @@ fn the_gpu_jobs_pytest_command_and_install_are_followed_with_their_lines() {
     );
     assert_eq!(json["framework"]["value"], "torch");
 
-    // What gpu-ci's recipe keys would carry, named with the value to set and its line; the
-    // secret's reference is never taken, the nightly step (not the matrix's first) never read.
+    // The GPU job's companions of torch, environment and submodules are the recipe keys'
+    // values, each with its lines, below flags and the config.
+    assert_eq!(
+        json["packages"]["value"],
+        serde_json::json!(["torch", "torchvision", "torchao", "lm-eval==0.4.5"]),
+        "{json:#}"
+    );
+    assert_eq!(
+        json["packages"]["source"]["from"],
+        format!("{GPU_WORKFLOW}:27, {GPU_WORKFLOW}:31")
+    );
+    assert_eq!(
+        json["env"]["value"],
+        serde_json::json!({"RUN_ONLY_CUDA_TESTS": "1", "TOKENIZERS_PARALLELISM": "false"})
+    );
+    assert_eq!(
+        json["env"]["source"]["from"],
+        format!("{GPU_WORKFLOW}:7, {GPU_WORKFLOW}:16")
+    );
+    assert_eq!(json["submodules"]["value"], true);
+    assert_eq!(
+        json["submodules"]["source"]["from"],
+        format!("{GPU_WORKFLOW}:21")
+    );
+    // The text output names the same lines.
+    project
+        .gpu_ci(&["config"])
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "# detected: {GPU_WORKFLOW}:27, {GPU_WORKFLOW}:31"
+        )));
+
+    // init says what it took, with the flag that changes it; the secret's reference is never
+    // taken, the nightly step (not the matrix's first) never read.
     let init = project.gpu_ci(&["init", "--yes"]).success();
     let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
     for expected in [
         "following the project's GPU job `gpu_test` in .github/workflows/gpu_test.yaml (GPU by its runner `linux.g5.12xlarge.nvidia.gpu`)",
-        "`packages = [\"torch\", \"torchvision\", \"torchao\", \"lm-eval==0.4.5\"]` would give the image (detected: .github/workflows/gpu_test.yaml:27, .github/workflows/gpu_test.yaml:31)",
-        "`env = { TOKENIZERS_PARALLELISM = \"false\", RUN_ONLY_CUDA_TESTS = \"1\" }` would give the image (detected: .github/workflows/gpu_test.yaml:7, .github/workflows/gpu_test.yaml:16)",
-        "`submodules = \"recursive\"` would give the image (detected: .github/workflows/gpu_test.yaml:21)",
+        "`packages = [\"torch\", \"torchvision\", \"torchao\", \"lm-eval==0.4.5\"]` from the GPU job (detected: .github/workflows/gpu_test.yaml:27, .github/workflows/gpu_test.yaml:31); change it with --package",
+        "`env = { RUN_ONLY_CUDA_TESTS = \"1\", TOKENIZERS_PARALLELISM = \"false\" }` from the GPU job (detected: .github/workflows/gpu_test.yaml:7, .github/workflows/gpu_test.yaml:16); change it with --env",
+        "`submodules = true` from the GPU job (detected: .github/workflows/gpu_test.yaml:21)",
         "`${{ secrets.HF_TOKEN }}` in .github/workflows/gpu_test.yaml has no value the workflow gives; left out",
         "the matrix of `gpu_test` in .github/workflows/gpu_test.yaml gives `torch-version` several values; using the first, `stable`",
     ] {
@@ -60,9 +92,64 @@ fn the_gpu_jobs_pytest_command_and_install_are_followed_with_their_lines() {
         config.contains("pytest-args = \"-v --ignore tests/export --with-integration\""),
         "{config}"
     );
-    // A flag still wins over the CI job.
-    let json = config_json(&project, &["--pytest-args", "-x"]);
+    // What init took is in the config, and the runner installs it.
+    assert!(
+        config.contains("packages = [\"torch\", \"torchvision\", \"torchao\", \"lm-eval==0.4.5\"]"),
+        "{config}"
+    );
+    let runner = project.read(".modal/test_runner.py");
+    assert!(runner.contains("torchao"), "{runner}");
+    assert!(runner.contains("RUN_ONLY_CUDA_TESTS"), "{runner}");
+    // A flag still wins over the CI job, and so does the config.
+    let json = config_json(&project, &["--pytest-args", "-x", "--package", "numpy"]);
     assert_eq!(json["pytest-args"]["value"], "-x");
+    assert_eq!(json["packages"]["value"], serde_json::json!(["numpy"]));
+    assert_eq!(json["packages"]["source"]["flag"], "--package");
+}
+
+/// The rule for a detected value: checked as the key's own value would be, and left out with a
+/// note when it fails or describes only the CI machine; never an error, never unchecked.
+#[test]
+fn detected_values_that_fail_the_keys_check_or_describe_the_ci_machine_are_left_out() {
+    let project = Project::fixture("own-gpu-ci");
+    project.write(
+        GPU_WORKFLOW,
+        "jobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    env:\n      KERN_BUILD: \"TRUE\"\n      HF_HOME: /home/runner/.cache/hf\n      OMP_NUM_THREADS: 8\n      GITHUB_STEP_NAME: x\n      WANDB_API_KEY: plain\n      MODAL_GPU: A100\n    steps:\n      - uses: actions/checkout@v4\n      - run: pip install torchao 'bad name' --extra-index-url http://example.com/simple --extra-index-url https://download.pytorch.org/whl/cu126\n      - run: pytest tests\n",
+    );
+    let json = config_json(&project, &[]);
+    assert_eq!(
+        json["env"]["value"],
+        serde_json::json!({"KERN_BUILD": "TRUE"}),
+        "{json:#}"
+    );
+    assert_eq!(json["env"]["source"]["from"], format!("{GPU_WORKFLOW}:5"));
+    assert_eq!(
+        json["extra-index-urls"]["value"],
+        serde_json::json!(["https://download.pytorch.org/whl/cu126"]),
+        "{json:#}"
+    );
+    let packages = json["packages"]["value"].as_array().unwrap();
+    assert!(packages.contains(&serde_json::json!("torchao")), "{json:#}");
+    assert!(
+        !packages.iter().any(|p| p.as_str().unwrap().contains(' ')),
+        "{json:#}"
+    );
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    for expected in [
+        "`HF_HOME` (.github/workflows/gpu_test.yaml:6) is left out of `env`: its value is a path on the CI machine; set it with --env HF_HOME=…",
+        "`OMP_NUM_THREADS` (.github/workflows/gpu_test.yaml:7) is left out of `env`: it sizes work for the CI machine's cores",
+        "`GITHUB_STEP_NAME` (.github/workflows/gpu_test.yaml:8) is left out of `env`: it describes the CI system",
+        "`WANDB_API_KEY` (.github/workflows/gpu_test.yaml:9) is left out of `env`: `env`: `WANDB_API_KEY` looks like a secret",
+        "`MODAL_GPU` (.github/workflows/gpu_test.yaml:10) is left out of `env`: `env`: `MODAL_GPU` is a name gpu-ci and Modal keep for themselves",
+        "`http://example.com/simple` (.github/workflows/gpu_test.yaml:13) is left out of `extra-index-urls`: `extra-index-urls`: `http://example.com/simple` is not an https:// URL",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+    // The value of a left-out secret name never reaches the config or the runner.
+    project.gpu_ci(&["init", "--yes"]).success();
+    assert!(!project.read("pyproject.toml").contains("WANDB_API_KEY"));
+    assert!(!project.read(".modal/test_runner.py").contains("plain"));
 }
 
 #[test]
@@ -109,7 +196,12 @@ fn a_workflows_hostile_text_is_escaped_in_notes_and_never_reaches_the_plan_unche
     // argument: both stay out, and detection falls back to the static guesses.
     assert_eq!(json["test-path"]["value"], "tests/", "{json:#}");
     assert_eq!(json["pytest-args"]["value"], "-v -m gpu", "{json:#}");
-    assert!(stderr.contains(r#"EVIL = "a\nb""#), "{stderr}");
+    // A value with a newline fails `env`'s check: left out with an escaped note, not taken.
+    assert!(
+        stderr.contains("`EVIL` (.github/workflows/gpu_test.yaml:5) is left out of `env`"),
+        "{stderr}"
+    );
+    assert_eq!(json["env"]["value"], serde_json::json!({}), "{json:#}");
     assert!(stderr.contains("`../outside`, a path or file"), "{stderr}");
 }
 
@@ -305,7 +397,8 @@ fn switches_the_project_reads_are_named_with_the_key_that_sets_them() {
     let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
     let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
     for expected in [
-        "the project has git submodules (`csrc/cutlass`): the tree under test is checked out without them; if the build or the tests need them, set `submodules = \"recursive\"`",
+        // On by default with .gitmodules (issue 21), so no note says they are missing.
+        "the project has git submodules (.gitmodules): every CI target checks the tree under test out with them",
         "setup.py reads `KERN_CUDA_ARCHS` for the CUDA architectures it compiles; gpu-ci sets TORCH_CUDA_ARCH_LIST, not `KERN_CUDA_ARCHS`: set `env = { KERN_CUDA_ARCHS = \"…\" }`",
         "setup.py reads `KERN_FORCE_BUILD` to decide its native build: set `env = { KERN_FORCE_BUILD = \"TRUE\" }`",
         "tests/conftest.py reads `RUN_ONLY_CUDA_TESTS`, a GPU-test or backend selector: set `env = { RUN_ONLY_CUDA_TESTS = \"…\" }`",
@@ -328,6 +421,51 @@ fn switches_the_project_reads_are_named_with_the_key_that_sets_them() {
         "{stderr}"
     );
     assert!(!stderr.contains("registers `--run-gpu`"), "{stderr}");
+}
+
+/// Issue 22: a switch setup.py compares with a value becomes `env` when the project's docs
+/// write that value (mamba's README: `MAMBA_KEEP_CUDA_BUILD=TRUE pip install .`); a docs value
+/// the code does not compare with, and an arch list, stay notes.
+#[test]
+fn a_switch_whose_value_the_docs_give_becomes_env() {
+    let project = Project::empty();
+    project.write(
+        "pyproject.toml",
+        "[build-system]\nrequires = [\"setuptools\", \"torch\"]\nbuild-backend = \"setuptools.build_meta\"\n[project]\nname = \"kern\"\ndependencies = [\"torch\"]\n",
+    );
+    project.write(
+        "setup.py",
+        "import os\nfrom setuptools import setup\nfrom torch.utils.cpp_extension import CUDAExtension\nKEEP = os.getenv(\"KERN_KEEP_CUDA_BUILD\", \"FALSE\") == \"TRUE\"\nFORCE = os.getenv(\"KERN_FORCE_BUILD\", \"FALSE\") == \"TRUE\"\narchs = os.environ.get(\"KERN_CUDA_ARCHS\", \"80\")\nsetup(ext_modules=[CUDAExtension('k', ['k.cu'])] if KEEP else [])\n",
+    );
+    project.write(
+        "README.md",
+        "# kern\n\n| build | `KERN_KEEP_CUDA_BUILD=TRUE pip install .` |\n\nOr `KERN_FORCE_BUILD=yes`, and `KERN_CUDA_ARCHS=\"90\"`.\n",
+    );
+    project.write("tests/test_k.py", "");
+    let json = config_json(&project, &[]);
+    assert_eq!(
+        json["env"]["value"],
+        serde_json::json!({"KERN_KEEP_CUDA_BUILD": "TRUE"}),
+        "{json:#}"
+    );
+    assert_eq!(json["env"]["source"]["from"], "README.md:3");
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    for expected in [
+        "the project reads `KERN_KEEP_CUDA_BUILD`, and README.md:3 gives it `TRUE`: set in `env`; change it with --env",
+        // `yes` is not the value setup.py compares with: a note, not a guess.
+        "setup.py reads `KERN_FORCE_BUILD` to decide its native build: set `env = { KERN_FORCE_BUILD = \"TRUE\" }`",
+        "setup.py reads `KERN_CUDA_ARCHS` for the CUDA architectures it compiles",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+    assert!(
+        !stderr.contains("reads `KERN_KEEP_CUDA_BUILD` to decide"),
+        "{stderr}"
+    );
+    // The config's `env` wins over the docs.
+    let json = config_json(&project, &["--env", "OTHER=1"]);
+    assert_eq!(json["env"]["value"], serde_json::json!({"OTHER": "1"}));
 }
 
 /// A native library built by a script of its own: install-project = "start" says so, and a
@@ -355,7 +493,7 @@ fn a_separate_native_build_script_is_named_with_setup() {
         .gpu_ci(&["init", "--yes", "--dry-run"])
         .success()
         .stderr(predicate::str::contains(
-            "`setup = [\"python build_lib.py --quick\"]` would give the image (detected: .github/workflows/ci.yml:5)",
+            "`setup = [\"python build_lib.py --quick\"]` from the GPU job (detected: .github/workflows/ci.yml:5); change it with --setup",
         ))
         .stderr(predicate::str::contains("looks like a native build").not());
 }

@@ -371,3 +371,110 @@ fn indexes_beside_a_lock_are_explained() {
             "note: uv.lock decides where the project's own dependencies come from",
         ));
 }
+
+/// A project that compiles a CUDA extension against torch, with `torch_line` in its
+/// dependencies.
+fn cuda_extension(torch_line: &str) -> Project {
+    let project = Project::empty();
+    project.write(
+        "pyproject.toml",
+        &format!(
+            "[build-system]\nrequires = [\"setuptools\", \"torch\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"kern\"\nrequires-python = \">=3.10\"\ndependencies = [{torch_line:?}, \"numpy\"]\n\n[project.optional-dependencies]\ntest = [\"pytest\"]\n"
+        ),
+    );
+    project.write(
+        "setup.py",
+        "from setuptools import setup\nfrom torch.utils.cpp_extension import BuildExtension, CUDAExtension\nsetup(ext_modules=[CUDAExtension('kern._C', ['csrc/k.cu'])], cmdclass={'build_ext': BuildExtension})\n",
+    );
+    project.write("csrc/k.cu", "");
+    project.write("tests/test_k.py", "def test_k():\n    pass\n");
+    project
+}
+
+/// Issue 21: the devel image was CUDA 12.8 while the constraints capped torch below the
+/// first torch built for 12.8, so PyTorch's cu128 index had no torch for it. The image now
+/// takes the newest CUDA PyTorch built the highest allowed torch for.
+#[test]
+fn a_torch_cap_picks_the_devel_image_and_index_of_its_cuda() {
+    let project = cuda_extension("torch>=2.1,<2.6");
+    let json = config_json(&project, &[]);
+    assert_eq!(json["cuda"]["value"], "12.4", "{json:#}");
+    assert_eq!(json["cuda"]["source"]["from"], "pyproject.toml");
+    let init = project.gpu_ci(&["init", "--yes"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("CUDA 12.4 (the project's `torch>=2.1,<2.6` (pyproject.toml) allows torch 2.5 at most, whose newest CUDA build is 12.4): the image is `nvidia/cuda:12.4.1-devel-ubuntu22.04`, and torch from https://download.pytorch.org/whl/cu124"),
+        "{stderr}"
+    );
+    let runner = project.read(".modal/test_runner.py");
+    assert!(
+        runner.contains("nvidia/cuda:12.4.1-devel-ubuntu22.04"),
+        "{runner}"
+    );
+    assert!(runner.contains("whl/cu124"), "{runner}");
+    assert!(!runner.contains("cu128"), "{runner}");
+    // A torch the default toolkit has wheels for keeps it; `cuda` still decides over both.
+    let project = cuda_extension("torch>=2.4");
+    let json = config_json(&project, &[]);
+    assert_eq!(json["cuda"]["value"], serde_json::Value::Null, "{json:#}");
+    let project = cuda_extension("torch==2.4.*");
+    assert_eq!(config_json(&project, &[])["cuda"]["value"], "12.4");
+    assert_eq!(
+        config_json(&project, &["--cuda", "12.1"])["cuda"]["value"],
+        "12.1"
+    );
+    // `packages` caps torch too.
+    let project = cuda_extension("torch");
+    let json = config_json(&project, &["--package", "torch<2.4"]);
+    assert_eq!(json["cuda"]["value"], "12.1", "{json:#}");
+}
+
+/// A lock's torch is what `uv sync --frozen` installs: the image takes its CUDA, and a `cuda`
+/// that differs is named by init and failed by doctor's pre-flight (no uv, no network).
+#[test]
+fn a_locked_torch_for_another_cuda_is_followed_or_named() {
+    let project = cuda_extension("torch>=2.1");
+    project.write(
+        "uv.lock",
+        "version = 1\nrevision = 2\nrequires-python = \">=3.10\"\n\n[[package]]\nname = \"torch\"\nversion = \"2.5.1+cu124\"\nsource = { registry = \"https://download.pytorch.org/whl/cu124\" }\n",
+    );
+    let json = config_json(&project, &[]);
+    assert_eq!(json["cuda"]["value"], "12.4", "{json:#}");
+    assert_eq!(json["cuda"]["source"]["from"], "uv.lock");
+    project
+        .gpu_ci(&["init", "--yes", "--dry-run", "--cuda", "12.8"])
+        .success()
+        .stderr(predicates::str::contains(
+            "the image's CUDA toolkit is 12.8 (`cuda`), but uv.lock pins torch 2.5.1+cu124, built for CUDA 12.4",
+        ));
+    project
+        .gpu_ci(&["init", "--yes", "--cuda", "12.8"])
+        .success();
+    let output = project
+        .gpu_ci(&["doctor", "--json"])
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&output).unwrap();
+    let preflight = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "preflight")
+        .unwrap()
+        .clone();
+    assert_eq!(preflight["status"], "fail", "{preflight:#}");
+    let text = preflight.to_string();
+    assert!(
+        text.contains("uv.lock pins torch 2.5.1+cu124, built for CUDA 12.4, but the image's CUDA toolkit is 12.8"),
+        "{text}"
+    );
+    assert!(text.contains("set `cuda = \\\"12.4\\\"`"), "{text}");
+}
+
+fn config_json(project: &Project, args: &[&str]) -> serde_json::Value {
+    let mut full = vec!["config", "--json"];
+    full.extend_from_slice(args);
+    let output = project.gpu_ci(&full).success().get_output().stdout.clone();
+    serde_json::from_slice(&output).unwrap()
+}
