@@ -114,7 +114,7 @@ fn detected_values_that_fail_the_keys_check_or_describe_the_ci_machine_are_left_
     let project = Project::fixture("own-gpu-ci");
     project.write(
         GPU_WORKFLOW,
-        "jobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    env:\n      KERN_BUILD: \"TRUE\"\n      HF_HOME: /home/runner/.cache/hf\n      OMP_NUM_THREADS: 8\n      GITHUB_STEP_NAME: x\n      WANDB_API_KEY: plain\n      MODAL_GPU: A100\n    steps:\n      - uses: actions/checkout@v4\n      - run: pip install torchao 'bad name' --extra-index-url http://example.com/simple --extra-index-url https://download.pytorch.org/whl/cu126\n      - run: pytest tests\n",
+        "jobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    env:\n      KERN_BUILD: \"TRUE\"\n      HF_HOME: /home/runner/.cache/hf\n      OMP_NUM_THREADS: 8\n      GITHUB_STEP_NAME: x\n      WANDB_API_KEY: sk-planted-7f3a\n      MODAL_GPU: A100\n    steps:\n      - uses: actions/checkout@v4\n      - run: pip install torchao 'bad name' --extra-index-url http://example.com/simple --extra-index-url https://download.pytorch.org/whl/cu126\n      - run: pytest tests\n",
     );
     let json = config_json(&project, &[]);
     assert_eq!(
@@ -149,7 +149,7 @@ fn detected_values_that_fail_the_keys_check_or_describe_the_ci_machine_are_left_
     // The value of a left-out secret name never reaches the config or the runner.
     project.gpu_ci(&["init", "--yes"]).success();
     assert!(!project.read("pyproject.toml").contains("WANDB_API_KEY"));
-    assert!(!project.read(".modal/test_runner.py").contains("plain"));
+    assert!(!project.read(".modal/test_runner.py").contains("sk-planted-7f3a"));
 }
 
 #[test]
