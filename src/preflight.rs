@@ -142,8 +142,10 @@ pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
                     return Outcome::Skipped(format!("cannot copy {file}"));
                 }
             }
+            // `uv pip compile` reads requirements files as its positional sources (it has no
+            // `-r`); `./` keeps a name that starts with `-` a path.
             for file in install {
-                extra_args.extend(["-r".into(), file.clone()]);
+                sources.push(format!("./{file}"));
             }
         }
         InstallPlan::Poetry { .. } => {

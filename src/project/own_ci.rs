@@ -709,7 +709,15 @@ impl Reader<'_> {
                     self.requirement_file(&arg[2..], origin);
                     i += 1;
                 }
-                _ if arg.starts_with('-') => i += 1,
+                // Any other option: a flag only when pip or uv says so; otherwise its value is
+                // the next word, never a package (`--progress-bar off` must not install `off`).
+                _ if arg.starts_with('-') => {
+                    i += if inline.is_some() || is_install_flag(option) {
+                        1
+                    } else {
+                        2
+                    }
+                }
                 _ => {
                     self.install_target(arg, origin);
                     i += 1;
@@ -736,10 +744,17 @@ impl Reader<'_> {
     }
 
     fn index(&mut self, url: &str, main: bool, origin: Origin) {
-        // A CPU-only wheel index serves a CPU job, never a GPU run.
-        if url.trim_end_matches('/').ends_with("/cpu") {
+        // A CPU-only or ROCm wheel index serves a CPU or AMD job, never a run on Modal's
+        // NVIDIA GPUs.
+        let last = url.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+        if last == "cpu" || last.starts_with("rocm") {
+            let kind = if last == "cpu" {
+                "CPU-only"
+            } else {
+                "ROCm (AMD)"
+            };
             self.note(format!(
-                "{} installs from the CPU-only index `{url}`; left out",
+                "{} installs from the {kind} index `{url}`; left out",
                 self.job.file
             ));
             return;
@@ -1539,6 +1554,68 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
         .collect()
 }
 
+/// The options of `pip install` and `uv pip install` that take no value; a short cluster of
+/// them (`-qU`) too. Every other option is read as taking the next word as its value.
+fn is_install_flag(option: &str) -> bool {
+    const FLAGS: &[&str] = &[
+        "--upgrade",
+        "--pre",
+        "--no-deps",
+        "--no-build-isolation",
+        "--quiet",
+        "--verbose",
+        "--user",
+        "--force-reinstall",
+        "--ignore-installed",
+        "--no-cache-dir",
+        "--no-cache",
+        "--system",
+        "--break-system-packages",
+        "--require-hashes",
+        "--no-index",
+        "--isolated",
+        "--no-warn-script-location",
+        "--no-warn-conflicts",
+        "--disable-pip-version-check",
+        "--no-color",
+        "--compile",
+        "--no-compile",
+        "--dry-run",
+        "--prefer-binary",
+        "--no-clean",
+        "--use-pep517",
+        "--no-use-pep517",
+        "--check-build-dependencies",
+        "--ignore-requires-python",
+        "--no-build",
+        "--strict",
+        "--reinstall",
+        "--refresh",
+        "--all-extras",
+        "--no-sources",
+        "--exact",
+        "--offline",
+        "--no-progress",
+        "--native-tls",
+        "--no-input",
+        "--force",
+        "--no-python-downloads",
+        "--verify-hashes",
+        "--no-verify-hashes",
+        "--help",
+    ];
+    const SHORT_FLAGS: &str = "qvUIh";
+    if FLAGS.contains(&option) {
+        return true;
+    }
+    match option.strip_prefix('-') {
+        Some(cluster) if !cluster.starts_with('-') && !cluster.is_empty() => {
+            cluster.chars().all(|c| SHORT_FLAGS.contains(c))
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1589,6 +1666,31 @@ jobs:
           pytest tests --ignore tests/export --with-integration --cov=. --cov-report=xml -n 4 \\
             -k \"not slow and $PATTERN\" --durations=20 -vv
 ";
+
+    /// An option's value is never a package: `--progress-bar off` must not install PyPI's `off`.
+    #[test]
+    fn option_values_never_become_packages() {
+        let workflow = "jobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: pip install -qU einops --progress-bar off --timeout 60 -c constraints.txt --retries 3 --log pip.log --cache-dir /tmp/c \"triton>=3.0\" --no-deps\n      - run: pytest tests\n";
+        let dir = project(&[
+            (".github/workflows/gpu.yml", workflow),
+            ("tests/test_x.py", ""),
+        ]);
+        let job = detect(dir.path()).expect("a job");
+        let packages: Vec<&str> = job
+            .recipe
+            .packages
+            .iter()
+            .map(|p| p.value.as_str())
+            .collect();
+        assert_eq!(packages, ["einops", "triton>=3.0"], "{job:?}");
+        assert!(is_install_flag("-qU") && is_install_flag("--no-deps"));
+        // An AMD job's ROCm wheels are never an NVIDIA image's index.
+        let amd = "jobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: pip install torch --index-url https://download.pytorch.org/whl/rocm7.1\n      - run: pytest tests\n";
+        let dir = project(&[(".github/workflows/gpu.yml", amd), ("tests/test_x.py", "")]);
+        let job = detect(dir.path()).expect("a job");
+        assert!(job.recipe.index_url.is_none(), "{job:?}");
+        assert!(!is_install_flag("--progress-bar") && !is_install_flag("-x"));
+    }
 
     #[test]
     fn a_gpu_job_gives_packages_extras_env_submodules_and_pytest() {

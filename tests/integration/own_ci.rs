@@ -149,7 +149,11 @@ fn detected_values_that_fail_the_keys_check_or_describe_the_ci_machine_are_left_
     // The value of a left-out secret name never reaches the config or the runner.
     project.gpu_ci(&["init", "--yes"]).success();
     assert!(!project.read("pyproject.toml").contains("WANDB_API_KEY"));
-    assert!(!project.read(".modal/test_runner.py").contains("sk-planted-7f3a"));
+    assert!(
+        !project
+            .read(".modal/test_runner.py")
+            .contains("sk-planted-7f3a")
+    );
 }
 
 #[test]

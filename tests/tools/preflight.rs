@@ -214,6 +214,29 @@ fn a_set_that_resolves_passes_and_a_missing_plugin_fails() {
     assert_eq!(doctor_json(&project, &index)["status"], "pass");
 }
 
+/// A project whose test dependencies are requirements files: they are uv's sources, and a
+/// conflict among them is a conflict, not a refused command line.
+#[test]
+fn requirements_files_are_resolved() {
+    let index = index(&WHEELS);
+    let project = Project::empty();
+    project.write(
+        "pyproject.toml",
+        "[project]\nname = \"demo\"\nversion = \"0.1\"\n\n[tool.gpu-ci]\npython = \"3.12\"\nrequirements = \"requirements-test.txt\"\n",
+    );
+    project.write("requirements-test.txt", "-r requirements.txt\npytest\n");
+    project.write("requirements.txt", "numlib>=2\n");
+    project.write("tests/test_x.py", "def test_x():\n    pass\n");
+    let check = doctor_json(&project, &index);
+    assert_eq!(check["status"], "pass", "{check:#}");
+    project.write("requirements.txt", "numlib>=2\noldtool\n");
+    let check = doctor_json(&project, &index);
+    assert_eq!(check["status"], "fail", "{check:#}");
+    let detail = check["detail"].as_str().unwrap();
+    assert!(!detail.contains("unexpected argument"), "{detail}");
+    assert!(detail.contains("oldtool"), "{detail}");
+}
+
 /// Without uv, or without a network, the check says it was skipped; it never passes.
 #[test]
 fn without_uv_or_an_index_the_check_is_skipped() {
