@@ -152,6 +152,104 @@ fn completions_cover_every_shell_and_subcommand() {
         .stderr(predicate::str::contains("possible values"));
 }
 
+/// The page `--out-dir` writes for a command (its words after `gpu-ci`).
+fn man_file(command: &str) -> String {
+    if command.is_empty() {
+        "gpu-ci.1".to_string()
+    } else {
+        format!("gpu-ci-{}.1", command.replace(' ', "-"))
+    }
+}
+
+/// The `name(1)` references of a roff page, `\-` read as `-`.
+fn page_references(page: &str) -> Vec<String> {
+    let page = page.replace("\\-", "-");
+    let mut names = Vec::new();
+    for (at, _) in page.match_indices("(1)") {
+        let start = page[..at]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .map_or(0, |i| i + 1);
+        names.push(page[start..at].to_string());
+    }
+    names
+}
+
+/// The codes an `EXIT STATUS` section lists, in order.
+fn man_exit_codes(page: &str) -> Vec<String> {
+    let section = page
+        .split_once(".SH \"EXIT STATUS\"\n.nf\n")
+        .unwrap_or_else(|| panic!("no EXIT STATUS in:\n{page}"))
+        .1;
+    let section = &section[..section.find(".fi\n").unwrap()];
+    section
+        .lines()
+        .filter_map(|line| line.strip_prefix("  "))
+        .filter(|rest| !rest.starts_with(' '))
+        .map(|rest| rest.split(' ').next().unwrap().to_string())
+        .collect()
+}
+
+/// Issue 24: the man pages list every exit code (124 and 128+N included), each page its own
+/// command's, and every page any page names (SEE ALSO, SUBCOMMANDS) is one `--out-dir` wrote:
+/// never gpu-ci-help(1).
+#[test]
+fn man_pages_list_every_exit_code_and_link_only_pages_that_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("man1");
+    gpu_ci()
+        .args(["man", "--out-dir"])
+        .arg(&out)
+        .assert()
+        .success();
+    let mut written: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    let mut expected: Vec<String> = every_command()
+        .iter()
+        .map(|c| man_file(c))
+        .chain(["gpu-ci-github.1".to_string()])
+        .collect();
+    expected.sort();
+    assert_eq!(written, expected);
+
+    let mut see_also = 0;
+    for name in &written {
+        let page = std::fs::read_to_string(out.join(name)).unwrap();
+        assert!(page.contains(".SH \"SEE ALSO\"\n"), "{name}");
+        for reference in page_references(&page) {
+            see_also += 1;
+            assert!(
+                out.join(format!("{reference}.1")).is_file(),
+                "{name} names {reference}(1), which --out-dir did not write"
+            );
+        }
+    }
+    assert!(see_also > written.len(), "{see_also} references");
+
+    for (command, codes) in COMMAND_EXIT_CODES {
+        let file = man_file(command);
+        let page = std::fs::read_to_string(out.join(&file)).unwrap();
+        let labels: Vec<String> = codes.iter().map(|(code, _)| code.label()).collect();
+        assert_eq!(man_exit_codes(&page), labels, "{file}");
+    }
+    let top = man_exit_codes(&std::fs::read_to_string(out.join("gpu-ci.1")).unwrap());
+    for code in ["0", "1", "2", "3", "124", "130", "128+N", "N"] {
+        assert!(top.contains(&code.to_string()), "gpu-ci.1 lacks {code}");
+    }
+
+    // The printed page is gpu-ci.1, without a page for clap's `help` either.
+    let output = gpu_ci().arg("man").output().unwrap();
+    assert!(output.status.success());
+    let printed = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        printed,
+        std::fs::read_to_string(out.join("gpu-ci.1")).unwrap()
+    );
+    assert!(!page_references(&printed).contains(&"gpu-ci-help".to_string()));
+}
+
 #[test]
 fn man_pages_come_from_the_same_definitions() {
     let output = gpu_ci().arg("man").output().unwrap();
