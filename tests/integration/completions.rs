@@ -4,28 +4,9 @@
 
 use predicates::prelude::*;
 
-use clap::CommandFactory;
 use gpu_ci::error::COMMAND_EXIT_CODES;
 
-use crate::common::gpu_ci;
-
-/// Every command a person can run, as its words after `gpu-ci` (`""` for gpu-ci itself): the
-/// leaves of clap's tree, and gpu-ci; never clap's own `help`.
-fn every_command() -> Vec<String> {
-    fn walk(command: &clap::Command, prefix: &str, out: &mut Vec<String>) {
-        for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
-            let name = format!("{prefix}{}", sub.get_name());
-            if sub.has_subcommands() {
-                walk(sub, &format!("{name} "), out);
-            } else {
-                out.push(name);
-            }
-        }
-    }
-    let mut out = vec![String::new()];
-    walk(&gpu_ci::cli::Cli::command(), "", &mut out);
-    out
-}
+use crate::common::{every_command, gpu_ci, long_options};
 
 /// The `Exit codes:` block of a help text or man page: each code and its meaning, the
 /// meaning's wrapped lines joined.
@@ -121,6 +102,83 @@ fn version_names_the_template_set() {
         .unwrap_or_else(|| panic!("{text}"));
     assert_eq!(rest.len(), 8, "{text}");
     assert!(rest.chars().all(|c| c.is_ascii_hexdigit()), "{text}");
+}
+
+/// What bash completes for `words` (the last one being completed): the script loaded, then the
+/// function it registers for `gpu-ci` called as bash calls it, COMP_WORDS/COMP_CWORD set.
+fn bash_complete(script: &str, words: &[&str]) -> Vec<String> {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let cword = words.len() - 1;
+    let prev = if cword > 0 { words[cword - 1] } else { "" };
+    let program = format!(
+        r#"source "$1" || exit 90
+spec=$(complete -p gpu-ci) || exit 91
+function=$(printf '%s\n' "$spec" | sed -n 's/.* -F \([^ ]*\) .*/\1/p')
+COMP_WORDS=({words})
+COMP_CWORD={cword}
+COMP_LINE="${{COMP_WORDS[*]}}"
+COMP_POINT=${{#COMP_LINE}}
+"$function" gpu-ci '{cur}' '{prev}'
+printf '%s\n' "${{COMPREPLY[@]}}"
+"#,
+        words = quoted.join(" "),
+        cur = words[cword],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gpu-ci.bash");
+    std::fs::write(&path, script).unwrap();
+    let output = std::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &program, "bash"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "bash: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut words: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    words.sort();
+    words
+}
+
+/// Issue 24: bash completed subcommands but never a subcommand's options (clap_complete with a
+/// hyphenated bin name, clap-rs/clap#6421). Run by bash itself: every command's options.
+#[test]
+fn bash_completes_every_commands_options() {
+    let output = gpu_ci().args(["completions", "bash"]).output().unwrap();
+    assert!(output.status.success());
+    let script = String::from_utf8(output.stdout).unwrap();
+
+    for command in every_command() {
+        let mut words: Vec<&str> = vec!["gpu-ci"];
+        words.extend(command.split_whitespace());
+        words.push("--");
+        let completed = bash_complete(&script, &words);
+        assert_eq!(
+            completed,
+            long_options(&command),
+            "gpu-ci {command} --<TAB>"
+        );
+    }
+    assert_eq!(
+        bash_complete(&script, &["gpu-ci", "init", "--fo"]),
+        ["--force", "--fork-prs"]
+    );
+    assert_eq!(
+        bash_complete(&script, &["gpu-ci", "github", "setup", "--re"]),
+        ["--replace-secrets", "--repo"]
+    );
+    assert_eq!(bash_complete(&script, &["gpu-ci", "dur"]), ["durations"]);
+    assert_eq!(
+        bash_complete(&script, &["gpu-ci", "init", "--ci", "gi"]),
+        ["github", "gitlab"]
+    );
 }
 
 #[test]
