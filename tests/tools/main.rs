@@ -10,6 +10,7 @@ mod common;
 
 mod checkers;
 mod ci_scripts;
+mod completions;
 mod fake_forge;
 mod installed;
 mod junit;
