@@ -228,6 +228,11 @@ pub struct PinArgs {
     #[arg(long, conflicts_with = "upgrade")]
     pub check: bool,
 
+    /// With --check: print JSON, `{"up_to_date", "actions": [{"repo", "pinned", "latest",
+    /// "newer"}]}`.
+    #[arg(long, requires = "check")]
+    pub json: bool,
+
     /// Accept a pin older than the current one (GitHub's newest tag went back, or a release was
     /// withdrawn); without it such a pin is refused.
     #[arg(long, conflicts_with = "check")]
@@ -251,6 +256,10 @@ pub struct UpdateArgs {
     /// Recreate generated files that were deleted.
     #[arg(long)]
     pub force: bool,
+
+    /// With --check: print JSON, `{"up_to_date", "files": [{"path", "change", "diff"}]}`.
+    #[arg(long, requires = "check")]
+    pub json: bool,
 }
 
 /// The settings a person can choose on the command line; each overrides `[tool.gpu-ci]`.
@@ -466,4 +475,9 @@ pub struct DurationsArgs {
     /// Where to write the durations.
     #[arg(long, value_name = "FILE", default_value = crate::plan::DURATIONS_FILE)]
     pub output: PathBuf,
+
+    /// Print what was recorded as JSON: `{"junit", "output", "tests", "total_seconds", "new",
+    /// "dropped"}`.
+    #[arg(long)]
+    pub json: bool,
 }
