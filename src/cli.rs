@@ -199,6 +199,7 @@ pub struct ManArgs {
 #[command(after_help = after_help("config", "", &[
     ("gpu-ci config", "each setting, its value and where it came from"),
     ("gpu-ci config --gpu H100 --json", "the settings a flag would give, as JSON"),
+    ("gpu-ci config --schema", "the JSON Schema of [tool.gpu-ci]"),
 ]))]
 pub struct ConfigArgs {
     #[command(flatten)]
@@ -207,6 +208,11 @@ pub struct ConfigArgs {
     /// Print JSON: each setting's value and source.
     #[arg(long)]
     pub json: bool,
+
+    /// Print the JSON Schema of `[tool.gpu-ci]` (for editors; gpu-ci.schema.json holds it) and
+    /// read no project.
+    #[arg(long, conflicts_with = "json")]
+    pub schema: bool,
 }
 
 const PIN_HELP: &str = "\

@@ -11,6 +11,7 @@ mod common;
 mod checkers;
 mod ci_scripts;
 mod completions;
+mod config_schema;
 mod fake_forge;
 mod installed;
 mod junit;
