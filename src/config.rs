@@ -55,6 +55,167 @@ pub const KEYS: &[&str] = &[
     "cuda",
 ];
 
+/// The TOML type a key takes, as `read` checks it: what the JSON Schema of `[tool.gpu-ci]`
+/// (`gpu-ci config --schema`) says of each key, so the two cannot drift (a test runs both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyType {
+    /// A string.
+    Text,
+    /// true or false.
+    Flag,
+    /// A string, or a list of strings (`gpu`, `ci`).
+    TextOrList,
+    /// A list of strings.
+    List,
+    /// A table of strings (`env`, `actions`).
+    Table,
+    /// A whole number from 1 to [`MAX_SHARDS`].
+    Shards,
+    /// A whole number of seconds, at least 1 (and at most u32's).
+    Seconds,
+}
+
+/// Every key with its type and what it sets, in [`KEYS`]' order.
+pub const KEY_TYPES: &[(&str, KeyType, &str)] = &[
+    (
+        "gpu",
+        KeyType::TextOrList,
+        "GPU to test on, as \"L4\" or \"H100:2\" or a fallback list \"H100,A100-80GB\"; a list of them is a matrix",
+    ),
+    (
+        "python",
+        KeyType::Text,
+        "Python version of the test image, as \"3.12\"",
+    ),
+    (
+        "test-path",
+        KeyType::Text,
+        "tests to run, relative to the project root",
+    ),
+    ("pytest-args", KeyType::Text, "arguments passed to pytest"),
+    (
+        "label",
+        KeyType::Text,
+        "pull-request label that starts a GPU run",
+    ),
+    (
+        "group",
+        KeyType::Text,
+        "dependency group (PEP 735 or Poetry) with the test dependencies",
+    ),
+    (
+        "extra",
+        KeyType::Text,
+        "optional-dependencies extra with the test dependencies",
+    ),
+    (
+        "requirements",
+        KeyType::Text,
+        "requirements file with the test dependencies",
+    ),
+    (
+        "fork-prs",
+        KeyType::Flag,
+        "also test pull requests from forks",
+    ),
+    (
+        "timeout",
+        KeyType::Seconds,
+        "seconds before a run is stopped",
+    ),
+    (
+        "base-image",
+        KeyType::Text,
+        "the image the test image starts from",
+    ),
+    (
+        "framework",
+        KeyType::Text,
+        "GPU framework for the GPU report and CUDA packages",
+    ),
+    (
+        "allow-no-tests",
+        KeyType::Flag,
+        "treat pytest's exit code 5 (no tests collected) as success",
+    ),
+    (
+        "branch",
+        KeyType::Text,
+        "the branch whose pushes run the GPU tests",
+    ),
+    (
+        "image-builder",
+        KeyType::Text,
+        "Modal's image builder version of the workspace",
+    ),
+    (
+        "install-project",
+        KeyType::Text,
+        "how the project itself is installed in the image",
+    ),
+    (
+        "environment",
+        KeyType::Text,
+        "GitHub environment the GPU job runs in",
+    ),
+    (
+        "shards",
+        KeyType::Shards,
+        "split the suite into this many shards, run at once",
+    ),
+    (
+        "actions",
+        KeyType::Table,
+        "\"owner/repo\" = \"<sha> # vX.Y.Z\": pins overriding gpu-ci's own",
+    ),
+    ("ci", KeyType::TextOrList, "CI systems to write files for"),
+    (
+        "packages",
+        KeyType::List,
+        "extra requirements for the image's dependency layer (PEP 508)",
+    ),
+    (
+        "index-url",
+        KeyType::Text,
+        "package index the dependency layer installs from instead of PyPI",
+    ),
+    (
+        "extra-index-urls",
+        KeyType::List,
+        "more package indexes, asked before index-url",
+    ),
+    (
+        "env",
+        KeyType::Table,
+        "NAME = \"value\": environment for the image build and the tests",
+    ),
+    (
+        "modal-secrets",
+        KeyType::List,
+        "Modal secrets attached to the test sandbox, by name",
+    ),
+    (
+        "setup",
+        KeyType::List,
+        "shell commands run in the image after the dependencies",
+    ),
+    (
+        "apt",
+        KeyType::List,
+        "Debian packages installed in the image",
+    ),
+    (
+        "submodules",
+        KeyType::Flag,
+        "check out the tree under test with its git submodules",
+    ),
+    (
+        "cuda",
+        KeyType::Text,
+        "CUDA toolkit of the image, as \"12.8\"",
+    ),
+];
+
 /// Values as written in the config file; each may be absent.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct RawConfig {
@@ -576,6 +737,8 @@ mod tests {
     #[test]
     fn closest_key_for_typos() {
         assert_eq!(closest("pytest_args", KEYS), Some("pytest-args"));
+        let typed: Vec<&str> = KEY_TYPES.iter().map(|(key, _, _)| *key).collect();
+        assert_eq!(typed, KEYS, "KEY_TYPES names every key of KEYS, in order");
         assert_eq!(closest("gpus", KEYS), Some("gpu"));
         assert_eq!(closest("zzzzzzzz", KEYS), None);
     }

@@ -43,6 +43,258 @@ impl ExitStatus {
     }
 }
 
+/// A code a help text lists: one status, or a family of them (`run`'s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentedCode {
+    /// One status, listed by its code.
+    Status(ExitStatus),
+    /// `run`: the tests' own exit code, any of them (`N`).
+    Tests,
+    /// 128 + the number of a signal (`128+N`).
+    Signal,
+}
+
+impl DocumentedCode {
+    /// The code as a help text shows it: `0`, `N`, `128+N`.
+    pub fn label(self) -> String {
+        match self {
+            DocumentedCode::Status(status) => status.code().to_string(),
+            DocumentedCode::Tests => "N".into(),
+            DocumentedCode::Signal => "128+N".into(),
+        }
+    }
+}
+
+use DocumentedCode::{Signal as SIGNAL, Status, Tests as TESTS};
+
+const INTERNAL: (DocumentedCode, &str) = (
+    Status(ExitStatus::Internal),
+    "internal error: a bug in gpu-ci (please report it)",
+);
+
+/// Every command's exit codes, and what each means for that command: the one table its
+/// `--help`, its man page and the README's list come from. The command is named by its words
+/// after `gpu-ci` (`""` for gpu-ci itself, which lists every code any command can return).
+pub const COMMAND_EXIT_CODES: &[(&str, &[(DocumentedCode, &str)])] = &[
+    (
+        "",
+        &[
+            (Status(ExitStatus::Success), "success"),
+            (
+                Status(ExitStatus::Failure),
+                "a check found something out of date or failing, or the tests failed",
+            ),
+            (
+                Status(ExitStatus::Usage),
+                "bad input: arguments, configuration, project files, the file system or a server",
+            ),
+            INTERNAL,
+            (
+                Status(ExitStatus::Tests(124)),
+                "run: the tests ran past the configured timeout and were stopped",
+            ),
+            (Status(ExitStatus::Interrupted), "interrupted (Ctrl-C)"),
+            (
+                SIGNAL,
+                "run: stopped by signal N, passed on to the client (143 SIGTERM, 129 SIGHUP), or the client died of it (139 SIGSEGV)",
+            ),
+            (
+                TESTS,
+                "run: pytest's own exit code otherwise (5: no tests collected)",
+            ),
+        ],
+    ),
+    (
+        "init",
+        &[
+            (
+                Status(ExitStatus::Success),
+                "the files were written (or there was nothing to change, or --dry-run)",
+            ),
+            (
+                Status(ExitStatus::Usage),
+                "bad input: arguments, configuration, project files, the file system, or generated files you edited (--force); nothing written",
+            ),
+            INTERNAL,
+            (
+                Status(ExitStatus::Interrupted),
+                "interrupted at a question (Ctrl-C); nothing written",
+            ),
+        ],
+    ),
+    (
+        "update",
+        &[
+            (
+                Status(ExitStatus::Success),
+                "the files are current (or were made so, or --dry-run)",
+            ),
+            (
+                Status(ExitStatus::Failure),
+                "--check: a file is out of date or holds conflict markers; or the update left a conflict for you to resolve",
+            ),
+            (
+                Status(ExitStatus::Usage),
+                "bad input: arguments, configuration, project files or the file system; nothing written",
+            ),
+            INTERNAL,
+        ],
+    ),
+    (
+        "run",
+        &[
+            (Status(ExitStatus::Success), "the tests passed"),
+            (
+                TESTS,
+                "pytest's exit code (1 tests failed, 5 no tests collected, ...); with shards or a GPU matrix, the worst run's",
+            ),
+            (
+                Status(ExitStatus::Usage),
+                "bad input, a missing Modal client or missing credentials",
+            ),
+            (
+                Status(ExitStatus::Internal),
+                "internal error: a bug in gpu-ci, or pytest's own internal error",
+            ),
+            (
+                Status(ExitStatus::Tests(124)),
+                "the tests ran past the configured timeout and were stopped",
+            ),
+            (
+                SIGNAL,
+                "stopped by signal N, passed on to the client (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), or the client died of it (139 SIGSEGV)",
+            ),
+        ],
+    ),
+    (
+        "pin",
+        &[
+            (
+                Status(ExitStatus::Success),
+                "the pins were written (or are current)",
+            ),
+            (
+                Status(ExitStatus::Failure),
+                "--check: an action has a newer release",
+            ),
+            (
+                Status(ExitStatus::Usage),
+                "bad input, or GitHub could not resolve an action, answered something that is not a tag and a commit SHA, or would move a pin back without --allow-downgrade; nothing changed",
+            ),
+            INTERNAL,
+        ],
+    ),
+    (
+        "config",
+        &[
+            (Status(ExitStatus::Success), "the settings were shown"),
+            (
+                Status(ExitStatus::Usage),
+                "bad input: arguments, configuration or project files",
+            ),
+            INTERNAL,
+        ],
+    ),
+    (
+        "github setup",
+        &[
+            (Status(ExitStatus::Success), "success (or nothing to do)"),
+            (
+                Status(ExitStatus::Usage),
+                "bad input, no token, no Modal token, or GitHub refused (what was done stays done)",
+            ),
+            INTERNAL,
+        ],
+    ),
+    (
+        "doctor",
+        &[
+            (
+                Status(ExitStatus::Success),
+                "every check passed (or was skipped)",
+            ),
+            (Status(ExitStatus::Failure), "a check failed"),
+            (Status(ExitStatus::Usage), "bad input"),
+            INTERNAL,
+        ],
+    ),
+    (
+        "durations",
+        &[
+            (Status(ExitStatus::Success), "the durations were written"),
+            (
+                Status(ExitStatus::Usage),
+                "the JUnit XML is missing, too large or not pytest's XML, or the file cannot be written",
+            ),
+            INTERNAL,
+        ],
+    ),
+    (
+        "completions",
+        &[
+            (Status(ExitStatus::Success), "the script was printed"),
+            (
+                Status(ExitStatus::Usage),
+                "bad input: a shell gpu-ci does not know",
+            ),
+            INTERNAL,
+        ],
+    ),
+    (
+        "man",
+        &[
+            (
+                Status(ExitStatus::Success),
+                "the page was printed, or the pages written",
+            ),
+            (
+                Status(ExitStatus::Usage),
+                "bad input, or the folder cannot be written",
+            ),
+            INTERNAL,
+        ],
+    ),
+];
+
+/// The exit codes of `command` (its words after `gpu-ci`), from [`COMMAND_EXIT_CODES`].
+pub fn exit_codes_of(command: &str) -> &'static [(DocumentedCode, &'static str)] {
+    COMMAND_EXIT_CODES
+        .iter()
+        .find(|(name, _)| *name == command)
+        .map(|(_, codes)| *codes)
+        .unwrap_or_else(|| panic!("no exit codes listed for `gpu-ci {command}`"))
+}
+
+/// The `Exit codes:` block that ends `command`'s help.
+pub fn exit_codes_help(command: &str) -> String {
+    let codes = exit_codes_of(command);
+    let width = codes
+        .iter()
+        .map(|(code, _)| code.label().len())
+        .max()
+        .unwrap_or(0)
+        .max(3);
+    // Each meaning wrapped at 100 columns, its further lines under its first word.
+    let indent = 2 + width + 2;
+    let mut text = String::from("Exit codes:");
+    for (code, meaning) in codes {
+        let mut line = format!("  {:width$}  ", code.label());
+        for word in meaning.split(' ') {
+            if line.len() > indent && line.len() + 1 + word.len() > 100 {
+                text.push('\n');
+                text.push_str(line.trim_end());
+                line = " ".repeat(indent);
+            } else if line.len() > indent {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        text.push('\n');
+        text.push_str(&line);
+    }
+    text
+}
+
 impl From<ExitStatus> for std::process::ExitCode {
     fn from(status: ExitStatus) -> Self {
         std::process::ExitCode::from(status.code())

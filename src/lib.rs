@@ -38,6 +38,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         // Neither reads a project: no session, in any folder.
         Command::Completions(args) => return commands::completions::completions(&args),
         Command::Man(args) => return commands::completions::man(&args),
+        Command::Config(args) if args.schema => return commands::config::print_schema(),
         command => command,
     };
     let session = generate::session::Session::start(&root, &commands::own_files())?;

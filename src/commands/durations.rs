@@ -124,9 +124,25 @@ pub fn run(args: &DurationsArgs, root: &Path) -> Result<ExitStatus> {
         args.junit.display(),
         args.output.display()
     );
-    if let Some(old) = before {
+    let changes = before.map(|old| {
         let added = durations.keys().filter(|id| !old.contains_key(*id)).count();
         let dropped = old.keys().filter(|id| !durations.contains_key(*id)).count();
+        (added, dropped)
+    });
+    if args.json {
+        let text = serde_json::to_string_pretty(&json!({
+            "junit": args.junit.display().to_string(),
+            "output": args.output.display().to_string(),
+            "tests": durations.len(),
+            "total_seconds": (total * 1000.0).round() / 1000.0,
+            "new": changes.map(|(added, _)| added),
+            "dropped": changes.map(|(_, dropped)| dropped),
+        }))
+        .expect("JSON of strings and numbers");
+        crate::ui::out(&crate::ui::escaped_json(&text));
+        return Ok(ExitStatus::Success);
+    }
+    if let Some((added, dropped)) = changes {
         line.push_str(&format!(" ({added} new, {dropped} no longer listed)"));
     }
     eprintln!("{line}; commit it, and shards balance by it");

@@ -32,12 +32,33 @@ pub fn run(args: &PinArgs, root: &Path) -> Result<ExitStatus> {
 
     if args.check {
         let mut outdated = Vec::new();
+        let mut actions = Vec::new();
         for action in PINNED_ACTIONS {
             let current = plan.pin(action);
             let latest = github.latest_release(action.repo)?;
-            if semver(&latest) > semver(&current.version) {
+            let newer = semver(&latest) > semver(&current.version);
+            if newer {
                 outdated.push(format!("{}: {} → {latest}", action.repo, current.version));
             }
+            actions.push(serde_json::json!({
+                "repo": action.repo,
+                "pinned": current.version,
+                "latest": latest,
+                "newer": newer,
+            }));
+        }
+        if args.json {
+            let up_to_date = outdated.is_empty();
+            let text = serde_json::to_string_pretty(
+                &serde_json::json!({ "up_to_date": up_to_date, "actions": actions }),
+            )
+            .expect("JSON of strings");
+            ui::out(&ui::escaped_json(&text));
+            return Ok(if up_to_date {
+                ExitStatus::Success
+            } else {
+                ExitStatus::Failure
+            });
         }
         if outdated.is_empty() {
             eprintln!("gpu-ci: every action is pinned at its latest release");

@@ -12,6 +12,9 @@ use crate::plan::build::{Setup, load_set_up};
 pub fn run(args: &UpdateArgs, root: &Path) -> Result<ExitStatus> {
     let Setup { plan, .. } = load_set_up(root)?;
     let changes = regenerate_files(root, &plan, OnEdited::Merge { force: args.force })?;
+    if args.check && args.json {
+        return Ok(changes.show_json());
+    }
     if args.check || args.dry_run {
         return Ok(changes.show(args.check));
     }

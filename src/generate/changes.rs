@@ -18,6 +18,17 @@ pub struct ChangeSet {
     beside_files: Vec<(String, Lost)>,
     /// Files that still hold conflict markers, left alone.
     unresolved: Vec<String>,
+    /// Each file's change, for `--json`: its path, the kind of change and its diff.
+    files: Vec<FileChange>,
+}
+
+/// One file of a `--check --json` answer.
+struct FileChange {
+    path: String,
+    /// `create`, `update`, `conflict` (merged with markers), `beside` (FILE.new written next
+    /// to an edited FILE) or `unresolved` (it still holds conflict markers).
+    change: &'static str,
+    diff: Option<String>,
 }
 
 impl ChangeSet {
@@ -29,10 +40,13 @@ impl ChangeSet {
         }
         let verb = verb.unwrap_or(if old.is_some() { "updated" } else { "created" });
         let would = if old.is_some() { "change" } else { "create" };
-        self.diffs.push(format!(
-            "would {would} {path}\n{}",
-            diff::unified(path, old, &new)
-        ));
+        let unified = diff::unified(path, old, &new);
+        self.diffs.push(format!("would {would} {path}\n{unified}"));
+        self.files.push(FileChange {
+            path: path.to_string(),
+            change: if old.is_some() { "update" } else { "create" },
+            diff: Some(unified),
+        });
         self.report.push(format!("{verb:>8} {path}"));
         self.writes.push(FileWrite {
             path: path.to_string(),
@@ -46,15 +60,23 @@ impl ChangeSet {
         self.conflicts
             .push(format!("`{path}` ({conflicts} conflict{plural})"));
         self.change(path, Some(old), merged, Some("conflict"));
+        if let Some(last) = self.files.last_mut().filter(|f| f.path == path) {
+            last.change = "conflict";
+        }
     }
 
     /// Leaves an edited file alone and writes the new render beside it as `FILE.new`.
     pub fn beside(&mut self, path: &str, old: &str, new: String, lost: Lost) {
         let target = format!("{path}.new");
+        let unified = diff::unified(path, Some(old), &new);
         self.diffs.push(format!(
-            "would write {target} beside your edited {path}\n{}",
-            diff::unified(path, Some(old), &new)
+            "would write {target} beside your edited {path}\n{unified}"
         ));
+        self.files.push(FileChange {
+            path: path.to_string(),
+            change: "beside",
+            diff: Some(unified),
+        });
         self.report
             .push(format!("   wrote {target} beside your edited {path}"));
         self.beside_files.push((path.to_string(), lost));
@@ -67,6 +89,11 @@ impl ChangeSet {
     /// A file left alone because it still holds conflict markers.
     pub fn unresolved(&mut self, path: &str) {
         self.unresolved.push(format!("`{path}`"));
+        self.files.push(FileChange {
+            path: path.to_string(),
+            change: "unresolved",
+            diff: None,
+        });
     }
 
     /// Says which files still hold conflict markers (an error, or a warning for `--dry-run`);
@@ -126,6 +153,27 @@ impl ChangeSet {
         } else {
             eprintln!("dry run: nothing written");
             ExitStatus::Success
+        }
+    }
+
+    /// `--check --json`: `{"up_to_date": …, "files": [{"path", "change", "diff"}]}` on stdout,
+    /// nothing else; exit 1 when a file would change or holds conflict markers.
+    pub fn show_json(&self) -> ExitStatus {
+        let files: Vec<serde_json::Value> = self
+            .files
+            .iter()
+            .map(|f| serde_json::json!({ "path": f.path, "change": f.change, "diff": f.diff }))
+            .collect();
+        let up_to_date = files.is_empty();
+        let text = serde_json::to_string_pretty(
+            &serde_json::json!({ "up_to_date": up_to_date, "files": files }),
+        )
+        .expect("JSON of strings");
+        ui::out(&ui::escaped_json(&text));
+        if up_to_date {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failure
         }
     }
 

@@ -345,3 +345,43 @@ pub fn shown(markdown: &str) -> String {
     out.push_str(rest);
     out.replace('\u{200b}', "")
 }
+
+/// Every command a person can run, as its words after `gpu-ci` (`""` for gpu-ci itself): the
+/// leaves of clap's tree, and gpu-ci; never clap's own `help`.
+pub fn every_command() -> Vec<String> {
+    fn walk(command: &clap::Command, prefix: &str, out: &mut Vec<String>) {
+        for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+            let name = format!("{prefix}{}", sub.get_name());
+            if sub.has_subcommands() {
+                walk(sub, &format!("{name} "), out);
+            } else {
+                out.push(name);
+            }
+        }
+    }
+    let mut out = vec![String::new()];
+    walk(
+        &<gpu_ci::cli::Cli as clap::CommandFactory>::command(),
+        "",
+        &mut out,
+    );
+    out
+}
+
+/// The long options (`--force`) of a command (its words after `gpu-ci`), globals included, as
+/// clap defines them: what a shell should complete after `gpu-ci COMMAND --`.
+pub fn long_options(command: &str) -> Vec<String> {
+    let mut cli = <gpu_ci::cli::Cli as clap::CommandFactory>::command();
+    cli.build();
+    let mut at = &cli;
+    for word in command.split_whitespace() {
+        at = at.find_subcommand(word).unwrap();
+    }
+    let mut options: Vec<String> = at
+        .get_arguments()
+        .filter(|a| !a.is_hide_set())
+        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+        .collect();
+    options.sort();
+    options
+}

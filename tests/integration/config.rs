@@ -145,3 +145,41 @@ fn bad_flags_are_refused_as_init_refuses_them() {
         .code(2)
         .stderr(predicates::str::contains("error: unknown GPU `V100`"));
 }
+
+/// Issue 24: `gpu-ci config --schema` prints the JSON Schema of `[tool.gpu-ci]`, in any folder
+/// (it reads no project), and gpu-ci.schema.json at the repository's root is exactly it. The
+/// schema's keys are the reader's; the tools tests check types and values against the reader.
+#[test]
+fn config_schema_is_the_committed_file_and_names_every_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = crate::common::gpu_ci()
+        .current_dir(dir.path())
+        .args(["config", "--schema"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/gpu-ci.schema.json"))
+            .unwrap();
+    assert_eq!(
+        printed, committed,
+        "gpu-ci.schema.json is out of date: run `gpu-ci config --schema > gpu-ci.schema.json`"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    let mut keys: Vec<&str> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    let mut expected: Vec<&str> = gpu_ci::config::KEYS.to_vec();
+    expected.sort_unstable();
+    assert_eq!(keys, expected);
+    assert_eq!(schema["additionalProperties"], false);
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "wrote into the folder"
+    );
+}

@@ -355,6 +355,55 @@ fn check_lists_newer_releases_and_writes_nothing() {
     pin(&project, &server, &["--check"]).assert().success();
 }
 
+/// Issue 24: `pin --check --json`: every pinned action with its pin, its latest release and
+/// whether that is newer; parsed here, exit 1 while any is, 0 after `--upgrade`.
+#[test]
+fn check_json_lists_every_action_and_its_latest_release() {
+    let project = Project::initialised("uv-groups-src");
+    let server = FakeGitHub::start(routes());
+    let answer = |code: i32| -> serde_json::Value {
+        let output = pin(&project, &server, &["--check", "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(code), "{output:?}");
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let before = project.snapshot_tree();
+    let first = answer(1);
+    assert_eq!(before, project.snapshot_tree());
+    assert_eq!(first["up_to_date"], false);
+    let actions = first["actions"].as_array().unwrap();
+    assert_eq!(
+        actions.len(),
+        gpu_ci::pins::PINNED_ACTIONS.len(),
+        "{first:#}"
+    );
+    let checkout = actions
+        .iter()
+        .find(|a| a["repo"] == "actions/checkout")
+        .unwrap();
+    assert_eq!(
+        checkout,
+        &serde_json::json!({ "repo": "actions/checkout", "pinned": "v4.2.2", "latest": "v5.0.0", "newer": true })
+    );
+    assert_eq!(
+        actions.iter().filter(|a| a["newer"] == true).count(),
+        4,
+        "{first:#}"
+    );
+    pin(&project, &server, &["--upgrade"]).assert().success();
+    let after = answer(0);
+    assert_eq!(after["up_to_date"], true);
+    assert!(
+        after["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["newer"] == false && a["pinned"] == a["latest"]),
+        "{after:#}"
+    );
+}
+
 /// A tag that names another commit than the pin (a re-release, or a compromised repository) is
 /// pinned, and said: a warning with both commits and what to check.
 #[test]

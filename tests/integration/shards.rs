@@ -178,6 +178,44 @@ fn durations_records_each_test_once_with_its_longest_time() {
     assert_eq!(project.read("d.json"), text);
 }
 
+/// Issue 24: `durations --json` says what it recorded, as JSON on stdout, parsed here.
+#[test]
+fn durations_json_says_what_was_recorded() {
+    let project = Project::fixture("uv-groups-src");
+    project.write("test-outputs/junit.xml", MATRIX_JUNIT);
+    let answer = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["durations", "--json"];
+        all.extend(args);
+        let output = project.gpu_ci(&all).success().get_output().clone();
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    assert_eq!(
+        answer(&[]),
+        serde_json::json!({
+            "junit": "test-outputs/junit.xml",
+            "output": ".github/gpu-ci-durations.json",
+            "tests": 3,
+            "total_seconds": 7.55,
+            "new": null,
+            "dropped": null,
+        })
+    );
+    project.write(
+        "elsewhere/run.xml",
+        r#"<testsuite name="pytest"><testcase classname="tests.test_new" name="test_it" file="tests/test_new.py" time="2"/></testsuite>"#,
+    );
+    let second = answer(&["elsewhere/run.xml"]);
+    assert_eq!(
+        (second["new"].clone(), second["dropped"].clone()),
+        (1.into(), 3.into())
+    );
+    assert!(
+        project
+            .read(".github/gpu-ci-durations.json")
+            .contains("test_new")
+    );
+}
+
 /// The JUnit XML comes from anyone's test run: only UTF-8 is read, whatever a byte-order mark
 /// or the XML declaration says, so no reader that trusts them can be walked around the check
 /// for a document type (the billion laughs in UTF-16 hides it from a search of the bytes).

@@ -296,3 +296,68 @@ fn bad_config_values_and_lock_say_what_to_fix() {
             "help: restore it from git, or delete `.github/gpu-ci.lock` and run `gpu-ci update`, which rebuilds it and keeps your edits to the generated files",
         ));
 }
+
+/// Issue 24: `update --check --json`: only JSON on stdout, parsed here; each file that would
+/// change with its kind and diff, one that holds conflict markers as `unresolved`; exit 1.
+#[test]
+fn check_json_lists_each_file_that_would_change() {
+    let project = Project::initialised("uv-groups-src");
+    let json = |project: &Project, code: i32| -> serde_json::Value {
+        let output = project
+            .gpu_ci(&["update", "--check", "--json"])
+            .code(code)
+            .get_output()
+            .clone();
+        serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|err| panic!("{err}: {}", String::from_utf8_lossy(&output.stdout)))
+    };
+    assert_eq!(
+        json(&project, 0),
+        serde_json::json!({ "up_to_date": true, "files": [] })
+    );
+
+    set_config(&project, "gpu = \"L4\"", "gpu = \"A100-80GB\"");
+    let before = project.snapshot_tree();
+    let answer = json(&project, 1);
+    assert_eq!(before, project.snapshot_tree(), "--check --json wrote");
+    assert_eq!(answer["up_to_date"], false);
+    let files = answer["files"].as_array().unwrap();
+    let runner = files
+        .iter()
+        .find(|f| f["path"] == RUNNER)
+        .unwrap_or_else(|| panic!("{answer:#}"));
+    assert_eq!(runner["change"], "update");
+    let diff = runner["diff"].as_str().unwrap();
+    assert!(diff.contains(&format!("--- a/{RUNNER}")), "{diff}");
+    assert!(diff.contains("+GPU_DEFAULT = \"A100-80GB\""), "{diff}");
+    for file in files {
+        assert!(
+            ["create", "update", "conflict", "beside", "unresolved"]
+                .contains(&file["change"].as_str().unwrap()),
+            "{file}"
+        );
+    }
+
+    // A file with conflict markers is named as such.
+    project.gpu_ci(&["update"]).success();
+    let text = project.read(RUNNER);
+    project.write(
+        RUNNER,
+        &format!("<<<<<<< yours\n=======\n>>>>>>> gpu-ci\n{text}"),
+    );
+    let answer = json(&project, 1);
+    assert!(
+        answer["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["path"] == RUNNER && f["change"] == "unresolved" && f["diff"].is_null()),
+        "{answer:#}"
+    );
+
+    // --json says how it answers; it is --check's.
+    project
+        .gpu_ci(&["update", "--json"])
+        .code(2)
+        .stderr(predicate::str::contains("--check"));
+}

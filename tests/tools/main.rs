@@ -10,6 +10,8 @@ mod common;
 
 mod checkers;
 mod ci_scripts;
+mod completions;
+mod config_schema;
 mod fake_forge;
 mod installed;
 mod junit;
