@@ -7,7 +7,7 @@ use crate::cli::InitArgs;
 use crate::commands::regenerate_files;
 use crate::error::{Error, ExitStatus, Result};
 use crate::generate::OnEdited;
-use crate::generate::lock::LOCK;
+use crate::generate::lock::{LOCK, Lock};
 use crate::generate::stamp::recorded_hash;
 use crate::generate::write::read_target;
 use crate::plan::TestPlan;
@@ -53,7 +53,15 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
     if plan.uses(CiSystem::Bitbucket) && !args.force {
         refuse_foreign_bitbucket_file(root)?;
     }
-    let mut changes = regenerate_files(root, &plan, OnEdited::Refuse { force: args.force })?;
+    // On a project gpu-ci has set up (it has the lock), init's flags change settings: the new
+    // render is merged with the maintainer's edits exactly as `update` does. Without a lock
+    // there is no record of what gpu-ci wrote, so an existing file that differs is refused.
+    let on_edited = if !args.force && Lock::read_text(root)?.is_some() {
+        OnEdited::Merge { force: false }
+    } else {
+        OnEdited::Refuse { force: args.force }
+    };
+    let mut changes = regenerate_files(root, &plan, on_edited)?;
     config.write(&plan.to_config())?;
     changes.change(
         config.name,
@@ -72,7 +80,11 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
         changes.show(false);
         return Ok(ExitStatus::Success);
     }
-    changes.apply(root)?;
+    if changes.apply(root)? != ExitStatus::Success {
+        // A merge left work to do (conflict markers, a `.new` file beside an edited one):
+        // apply said what; the next steps wait until it is done.
+        return Ok(ExitStatus::Failure);
+    }
     warn_if_lock_ignored(root);
     report_preflight(&plan, &project);
     eprintln!("\nnext steps:");

@@ -130,11 +130,13 @@ fn second_init_changes_nothing() {
 }
 
 #[test]
-fn refuses_to_overwrite_an_edited_file() {
+fn refuses_to_overwrite_an_edited_file_gpu_ci_has_no_record_of() {
     let project = Project::fixture("uv-groups-src");
     project.gpu_ci(&["init", "--yes"]).success();
     let edited = format!("{}# my edit\n", project.read(GENERATED[2]));
     project.write(GENERATED[2], &edited);
+    // Without the lock, nothing says what gpu-ci wrote: the edit cannot be merged, only refused.
+    std::fs::remove_file(project.path(".github/gpu-ci.lock")).unwrap();
     let before = project.snapshot_tree();
     project
         .gpu_ci(&["init", "--yes"])
@@ -151,6 +153,75 @@ fn refuses_to_overwrite_an_edited_file() {
         .success();
     assert!(!project.read(GENERATED[2]).contains("# my edit"));
     assert!(project.read("pyproject.toml").contains("gpu = \"A10G\""));
+}
+
+#[test]
+fn init_flag_changes_a_setting_and_keeps_edits() {
+    let project = Project::fixture("uv-groups-src");
+    project.gpu_ci(&["init", "--yes"]).success();
+    let edited = project
+        .read(GENERATED[2])
+        .replacen("\n", "\n# my edit: keep me\n", 1);
+    project.write(GENERATED[2], &edited);
+
+    project
+        .gpu_ci(&["init", "--yes", "--gpu", "H100"])
+        .success();
+    assert!(
+        project.read(GENERATED[2]).contains("# my edit: keep me"),
+        "the edit was lost"
+    );
+    assert!(project.read("pyproject.toml").contains("gpu = \"H100\""));
+    assert!(
+        project
+            .read(".modal/test_runner.py")
+            .contains("GPU_DEFAULT = \"H100\"")
+    );
+    assert!(project.read(GENERATED[0]).contains("|| 'H100' }}"));
+    // And `update` agrees: nothing left to do.
+    project.gpu_ci(&["update", "--check"]).success();
+}
+
+#[test]
+fn init_flag_on_untouched_files_is_no_refusal() {
+    let project = Project::fixture("extras-flat");
+    project.gpu_ci(&["init", "--yes"]).success();
+    project
+        .gpu_ci(&["init", "--yes", "--gpu", "A100", "--shards", "2"])
+        .success()
+        .stderr(predicate::str::contains("error").not());
+    let config = project.read("pyproject.toml");
+    assert!(config.contains("gpu = \"A100\""), "{config}");
+    assert!(config.contains("shards = 2"), "{config}");
+    assert!(
+        project
+            .read(".modal/test_runner.py")
+            .contains("GPU_DEFAULT = \"A100\"")
+    );
+}
+
+#[test]
+fn update_with_a_setting_flag_points_to_init() {
+    let project = Project::initialised("extras-flat");
+    let before = project.snapshot_tree();
+    project
+        .gpu_ci(&["update", "--gpu", "H100"])
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "error: `update` changes no setting: `--gpu` is a flag of `init`\nhelp: run `gpu-ci init --gpu …`",
+        ));
+    project
+        .gpu_ci(&["update", "--shards=2"])
+        .code(2)
+        .stderr(predicate::str::contains("`--shards` is a flag of `init`"));
+    // Any other unknown flag keeps clap's own message.
+    project
+        .gpu_ci(&["update", "--no-such-flag"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unexpected argument '--no-such-flag'",
+        ));
+    assert_eq!(before, project.snapshot_tree());
 }
 
 #[test]
