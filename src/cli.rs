@@ -46,6 +46,20 @@ pub struct Cli {
     )]
     pub color: ColorChoice,
 
+    /// Print errors only (and what the command is asked for on stdout).
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        display_order = 901
+    )]
+    pub quiet: bool,
+
+    /// Print every note, also those about choices unchanged since the last init, saying why.
+    #[arg(short, long, global = true, display_order = 902)]
+    pub verbose: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }

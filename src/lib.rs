@@ -80,6 +80,13 @@ pub fn setting_flag_outside_init(
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<ExitStatus> {
     ui::init(cli.color);
+    ui::set_verbosity(if cli.quiet {
+        ui::Verbosity::Quiet
+    } else if cli.verbose {
+        ui::Verbosity::Verbose
+    } else {
+        ui::Verbosity::Normal
+    });
     let root = cli.directory.unwrap_or_else(|| PathBuf::from("."));
     // One gpu-ci at a time in a project; a write an earlier one left unfinished is settled
     // before anything is read. Commands that write nothing let the next one in at once.

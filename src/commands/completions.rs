@@ -22,7 +22,7 @@ pub fn man(args: &ManArgs) -> Result<ExitStatus> {
         std::fs::create_dir_all(dir).map_err(|err| Error::io(IoOp::CreateFolder, dir, err))?;
         // gpu-ci.1, and gpu-ci-init.1 and so on for each subcommand.
         clap_mangen::generate_to(command, dir).map_err(|err| Error::io(IoOp::Write, dir, err))?;
-        eprintln!("wrote the man pages into {}", shown(dir));
+        crate::ui::plain(&format!("wrote the man pages into {}", shown(dir)));
         return Ok(ExitStatus::Success);
     }
     let mut out = Vec::new();

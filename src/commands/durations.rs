@@ -129,7 +129,7 @@ pub fn run(args: &DurationsArgs, root: &Path) -> Result<ExitStatus> {
         let dropped = old.keys().filter(|id| !durations.contains_key(*id)).count();
         line.push_str(&format!(" ({added} new, {dropped} no longer listed)"));
     }
-    eprintln!("{line}; commit it, and shards balance by it");
+    crate::ui::plain(&format!("{line}; commit it, and shards balance by it"));
     Ok(ExitStatus::Success)
 }
 

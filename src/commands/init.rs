@@ -11,7 +11,7 @@ use crate::generate::lock::{LOCK, Lock};
 use crate::generate::stamp::recorded_hash;
 use crate::generate::write::read_target;
 use crate::plan::TestPlan;
-use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
+use crate::plan::build::{Notice, Prompter, Setup, WhenNotSetUp, load};
 use crate::plan::ci::CiSystem;
 use crate::plan::install::InstallPlan;
 use crate::preflight;
@@ -26,10 +26,12 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
     let Setup {
         mut config,
         plan,
-        notices,
+        mut notices,
         project,
     } = load(root, &args.choices, &ask, WhenNotSetUp::Proceed)?;
-    notices.iter().for_each(|n| n.print());
+    // A lock that cannot be read counts as none: init then refuses rather than merges, and the
+    // write names the problem.
+    let set_up = Lock::read_text(root).ok().flatten().is_some();
     // The runner reads the tree under test as data and follows no symbolic link: a linked
     // pyproject.toml that the dependency layer needs would stop every image build.
     let reads_pyproject = matches!(
@@ -45,9 +47,9 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
         ui::help("replace the link with the file it points to, then commit it");
     }
     if let InstallPlan::Uv { locked: false, .. } = plan.install {
-        note(
-            "no uv.lock: the image resolves the chosen extra or group for its own Python on Linux when it is built (`uv pip install`), so versions can move between builds; a committed uv.lock (`uv sync --frozen`) pins them, where `uv lock` can resolve every extra for every Python the project allows",
-        );
+        notices.push(Notice::Always(
+            "no uv.lock: the image resolves the chosen extra or group for its own Python on Linux when it is built (`uv pip install`), so versions can move between builds; a committed uv.lock (`uv sync --frozen`) pins them, where `uv lock` can resolve every extra for every Python the project allows".into(),
+        ));
     }
 
     if plan.uses(CiSystem::Bitbucket) && !args.force {
@@ -56,7 +58,7 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
     // On a project gpu-ci has set up (it has the lock), init's flags change settings: the new
     // render is merged with the maintainer's edits exactly as `update` does. Without a lock
     // there is no record of what gpu-ci wrote, so an existing file that differs is refused.
-    let on_edited = if !args.force && Lock::read_text(root)?.is_some() {
+    let on_edited = if !args.force && set_up {
         OnEdited::Merge { force: false }
     } else {
         OnEdited::Refuse { force: args.force }
@@ -70,9 +72,10 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
         None,
     );
 
+    print_notices(&notices, set_up && changes.is_empty());
     if changes.is_empty() {
-        eprintln!(
-            "gpu-ci is already set up here; nothing to change (after editing [tool.gpu-ci], run `gpu-ci update`)"
+        ui::plain(
+            "gpu-ci is already set up here; nothing to change (after editing [tool.gpu-ci], run `gpu-ci update`)",
         );
         return Ok(ExitStatus::Success);
     }
@@ -87,11 +90,29 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
     }
     warn_if_lock_ignored(root);
     report_preflight(&plan, &project);
-    eprintln!("\nnext steps:");
+    ui::plain("\nnext steps:");
     for system in &plan.ci.value {
         ui::plain(&next_steps(*system, &plan.label.value));
     }
     Ok(ExitStatus::Success)
+}
+
+/// What init decided. A second init that changes nothing made every choice before and said so
+/// then: its notes wait for `-v` (warnings are always shown). Where anything changes, the
+/// notes are shown, since any choice may be the one that changed.
+fn print_notices(notices: &[Notice], unchanged: bool) {
+    let (warnings, notes): (Vec<&Notice>, Vec<&Notice>) = notices
+        .iter()
+        .partition(|n| matches!(n, Notice::Warning(_)));
+    warnings.iter().for_each(|n| n.print());
+    if !unchanged {
+        notes.iter().for_each(|n| n.print());
+    } else if ui::verbosity() == ui::Verbosity::Verbose && !notes.is_empty() {
+        ui::note(
+            "the choices below are unchanged since the last init, which reported them; shown for --verbose",
+        );
+        notes.iter().for_each(|n| n.print());
+    }
 }
 
 /// The pre-flight resolve (issue 21), when uv is at hand: what it found, in a note or a

@@ -40,7 +40,7 @@ pub fn run(args: &PinArgs, root: &Path) -> Result<ExitStatus> {
             }
         }
         if outdated.is_empty() {
-            eprintln!("gpu-ci: every action is pinned at its latest release");
+            crate::ui::plain("gpu-ci: every action is pinned at its latest release");
             return Ok(ExitStatus::Success);
         }
         for line in &outdated {

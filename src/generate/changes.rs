@@ -116,7 +116,7 @@ impl ChangeSet {
             ExitStatus::Failure
         } else if self.diffs.is_empty() {
             if !unresolved {
-                eprintln!("gpu-ci: generated files are up to date");
+                ui::plain("gpu-ci: generated files are up to date");
             }
             ExitStatus::Success
         } else if check {
@@ -124,7 +124,7 @@ impl ChangeSet {
             ui::help("run `gpu-ci update`");
             ExitStatus::Failure
         } else {
-            eprintln!("dry run: nothing written");
+            ui::plain("dry run: nothing written");
             ExitStatus::Success
         }
     }
@@ -138,7 +138,7 @@ impl ChangeSet {
             ui::plain(line);
         }
         if self.writes.is_empty() && self.unresolved.is_empty() {
-            eprintln!("gpu-ci: generated files are up to date");
+            ui::plain("gpu-ci: generated files are up to date");
         }
         let mut failed = self.report_unresolved(true);
         if !self.conflicts.is_empty() {

@@ -130,6 +130,59 @@ fn second_init_changes_nothing() {
 }
 
 #[test]
+fn second_init_with_nothing_to_change_is_quiet_and_verbose_shows_why() {
+    let project = Project::fixture("uv-groups-src");
+    project
+        .gpu_ci(&["init", "--yes"])
+        .success()
+        .stderr(predicate::str::contains("note: GPU framework: torch"));
+    let output = project.gpu_ci(&["init", "--yes"]).success();
+    let stderr = String::from_utf8(output.get_output().stderr.clone()).unwrap();
+    assert_eq!(
+        stderr,
+        "gpu-ci is already set up here; nothing to change (after editing [tool.gpu-ci], run `gpu-ci update`)\n"
+    );
+    project
+        .gpu_ci(&["-v", "init", "--yes"])
+        .success()
+        .stderr(predicate::str::contains(
+            "note: the choices below are unchanged since the last init",
+        ))
+        .stderr(predicate::str::contains("note: GPU framework: torch"));
+    // A changed choice brings the notes back.
+    project
+        .gpu_ci(&["init", "--yes", "--gpu", "T4"])
+        .success()
+        .stderr(predicate::str::contains("note: GPU framework: torch"))
+        .stderr(predicate::str::contains("unchanged since").not());
+}
+
+#[test]
+fn quiet_prints_errors_only() {
+    let project = Project::fixture("uv-groups-src");
+    project
+        .gpu_ci(&["--quiet", "init", "--yes"])
+        .success()
+        .stderr("");
+    assert!(project.path(".modal/test_runner.py").is_file());
+    project
+        .gpu_ci(&["init", "-q", "--yes"])
+        .success()
+        .stderr("");
+    project.gpu_ci(&["-q", "update"]).success().stderr("");
+    // An error and its help are still shown.
+    project
+        .gpu_ci(&["-q", "init", "--yes", "--gpu", "Z9"])
+        .code(2)
+        .stderr(predicate::str::starts_with("error: "))
+        .stderr(predicate::str::contains("note:").not());
+    project
+        .gpu_ci(&["-q", "-v", "init"])
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
+}
+
+#[test]
 fn refuses_to_overwrite_an_edited_file_gpu_ci_has_no_record_of() {
     let project = Project::fixture("uv-groups-src");
     project.gpu_ci(&["init", "--yes"]).success();
