@@ -196,9 +196,13 @@ pub struct ConfigArgs {
     #[command(flatten)]
     pub choices: ChoiceArgs,
 
-    /// Print JSON: each setting's value and source.
+    /// Print JSON: each setting's value and source (every setting, the action pins too).
     #[arg(long)]
     pub json: bool,
+
+    /// Also list the action pins (`actions."OWNER/NAME"`), which the table leaves out.
+    #[arg(long)]
+    pub all: bool,
 }
 
 const PIN_HELP: &str = "\
@@ -227,6 +231,14 @@ pub struct PinArgs {
     /// withdrawn); without it such a pin is refused.
     #[arg(long, conflicts_with = "check")]
     pub allow_downgrade: bool,
+
+    /// Resolve the pins and show, per file, the lines that would change (+N -M); write nothing.
+    #[arg(long, conflicts_with = "check")]
+    pub dry_run: bool,
+
+    /// With --dry-run: print the whole diff instead of the summary.
+    #[arg(long, requires = "dry_run")]
+    pub diff: bool,
 }
 
 #[derive(Debug, Args, Clone, Copy)]
@@ -236,9 +248,13 @@ pub struct UpdateArgs {
     #[arg(long, conflicts_with = "dry_run")]
     pub check: bool,
 
-    /// Print what update would change, as a diff, and write nothing.
+    /// Show, per file, the lines update would change (+N -M), and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// With --dry-run: print the whole diff instead of the summary.
+    #[arg(long, requires = "dry_run")]
+    pub diff: bool,
 
     /// Recreate generated files that were deleted.
     #[arg(long)]
@@ -401,9 +417,13 @@ pub struct InitArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// Print what would be written, as a diff, and write nothing.
+    /// Show, per file, the lines that would be written (+N -M), and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// With --dry-run: print the whole diff instead of the summary.
+    #[arg(long, requires = "dry_run")]
+    pub diff: bool,
 }
 
 #[derive(Debug, Args)]

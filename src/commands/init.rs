@@ -80,7 +80,7 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     if args.dry_run {
-        changes.show(false);
+        changes.show(false, args.diff);
         return Ok(ExitStatus::Success);
     }
     if changes.apply(root)? != ExitStatus::Success {

@@ -121,5 +121,8 @@ pub fn run(args: &PinArgs, root: &Path) -> Result<ExitStatus> {
     for line in &report {
         ui::plain(line);
     }
+    if args.dry_run {
+        return Ok(changes.show(false, args.diff));
+    }
     changes.apply(root)
 }

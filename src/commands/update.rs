@@ -13,7 +13,8 @@ pub fn run(args: &UpdateArgs, root: &Path) -> Result<ExitStatus> {
     let Setup { plan, .. } = load_set_up(root)?;
     let changes = regenerate_files(root, &plan, OnEdited::Merge { force: args.force })?;
     if args.check || args.dry_run {
-        return Ok(changes.show(args.check));
+        // --check is for hooks and CI logs: always the whole diff.
+        return Ok(changes.show(args.check, args.check || args.diff));
     }
     changes.apply(root)
 }

@@ -13,6 +13,8 @@ use crate::ui;
 pub struct ChangeSet {
     writes: Vec<FileWrite>,
     diffs: Vec<String>,
+    /// One line per diff for `--dry-run` without `--diff`: the file and its `+N -M`.
+    summary: Vec<(String, usize, usize)>,
     report: Vec<String>,
     conflicts: Vec<String>,
     beside_files: Vec<(String, Lost)>,
@@ -29,10 +31,9 @@ impl ChangeSet {
         }
         let verb = verb.unwrap_or(if old.is_some() { "updated" } else { "created" });
         let would = if old.is_some() { "change" } else { "create" };
-        self.diffs.push(format!(
-            "would {would} {path}\n{}",
-            diff::unified(path, old, &new)
-        ));
+        let unified = diff::unified(path, old, &new);
+        self.count(format!("would {would} {path}"), &unified);
+        self.diffs.push(format!("would {would} {path}\n{unified}"));
         self.report.push(format!("{verb:>8} {path}"));
         self.writes.push(FileWrite {
             path: path.to_string(),
@@ -51,10 +52,10 @@ impl ChangeSet {
     /// Leaves an edited file alone and writes the new render beside it as `FILE.new`.
     pub fn beside(&mut self, path: &str, old: &str, new: String, lost: Lost) {
         let target = format!("{path}.new");
-        self.diffs.push(format!(
-            "would write {target} beside your edited {path}\n{}",
-            diff::unified(path, Some(old), &new)
-        ));
+        let unified = diff::unified(path, Some(old), &new);
+        let what = format!("would write {target} beside your edited {path}");
+        self.count(what.clone(), &unified);
+        self.diffs.push(format!("{what}\n{unified}"));
         self.report
             .push(format!("   wrote {target} beside your edited {path}"));
         self.beside_files.push((path.to_string(), lost));
@@ -62,6 +63,34 @@ impl ChangeSet {
             path: target,
             contents: new,
         });
+    }
+
+    fn count(&mut self, what: String, unified: &str) {
+        let (added, removed) = diff::counts(unified);
+        self.summary.push((what, added, removed));
+    }
+
+    /// `+N -M` per file, then the total: what `--dry-run` shows without `--diff`.
+    fn summary_text(&self) -> String {
+        let width = self
+            .summary
+            .iter()
+            .map(|(w, ..)| w.len())
+            .max()
+            .unwrap_or(0);
+        let mut text = String::new();
+        let (mut added, mut removed) = (0, 0);
+        for (what, a, r) in &self.summary {
+            text.push_str(&format!("{what:<width$}  +{a} -{r}\n"));
+            added += a;
+            removed += r;
+        }
+        let n = self.summary.len();
+        let files = if n == 1 { "file" } else { "files" };
+        text.push_str(&format!(
+            "{n} {files}, +{added} -{removed} (`--diff` shows the lines)\n"
+        ));
+        text
     }
 
     /// A file left alone because it still holds conflict markers.
@@ -104,13 +133,19 @@ impl ChangeSet {
         self.writes.is_empty()
     }
 
-    /// Prints the diffs for `--check` (exit 1 when anything would change) or `--dry-run`.
-    pub fn show(&self, check: bool) -> ExitStatus {
+    /// Prints the diffs for `--check` (exit 1 when anything would change) or `--dry-run`;
+    /// `full`: every line of every diff, else a line per file with its `+N -M` and a total.
+    pub fn show(&self, check: bool, full: bool) -> ExitStatus {
         let mut stdout = std::io::stdout().lock();
-        for d in &self.diffs {
-            // The files' lines come from the project: shown with hostile characters escaped.
-            let _ = write!(stdout, "{}", ui::escaped_lines(d));
+        if full {
+            for d in &self.diffs {
+                // The files' lines come from the project: shown with hostile characters escaped.
+                let _ = write!(stdout, "{}", ui::escaped_lines(d));
+            }
+        } else if !self.diffs.is_empty() {
+            let _ = write!(stdout, "{}", ui::escaped_lines(&self.summary_text()));
         }
+        drop(stdout);
         let unresolved = self.report_unresolved(check);
         if unresolved && check {
             ExitStatus::Failure

@@ -131,7 +131,7 @@ fn finding_4_odd_shapes_of_tool_gpu_ci_are_errors_not_panics() {
         project.write("pyproject.toml", &text);
         for args in [
             &["init", "--yes"][..],
-            &["init", "--yes", "--dry-run"],
+            &["init", "--yes", "--dry-run", "--diff"],
             &["update"],
             &["update", "--check"],
             &["config"],
@@ -170,7 +170,7 @@ fn finding_5_update_check_fails_on_leftover_conflict_markers() {
     }
     // --dry-run warns and changes nothing.
     project
-        .gpu_ci(&["update", "--dry-run"])
+        .gpu_ci(&["update", "--dry-run", "--diff"])
         .success()
         .stderr(predicate::str::contains(format!(
             "warning: unresolved conflict markers in `{REUSABLE}`"

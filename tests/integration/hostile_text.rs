@@ -224,7 +224,7 @@ fn assert_shown_inert(text: &str, place: usize) -> Result<(), TestCaseError> {
         &["doctor"],
         &["doctor", "--json"],
         &["update", "--check"],
-        &["init", "--yes", "--dry-run"],
+        &["init", "--yes", "--dry-run", "--diff"],
         &["init", "--yes", "--force"],
     ];
     for args in runs {

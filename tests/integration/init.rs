@@ -281,7 +281,7 @@ fn update_with_a_setting_flag_points_to_init() {
 fn dry_run_prints_diffs_and_writes_nothing() {
     let project = Project::fixture("uv-groups-src");
     let before = project.snapshot_tree();
-    let output = project.gpu_ci(&["init", "--dry-run"]).success();
+    let output = project.gpu_ci(&["init", "--dry-run", "--diff"]).success();
     let stdout = String::from_utf8(output.get_output().stdout.clone()).unwrap();
     for rel in GENERATED {
         assert!(
@@ -292,6 +292,62 @@ fn dry_run_prints_diffs_and_writes_nothing() {
     assert!(stdout.contains("would change pyproject.toml\n--- a/pyproject.toml"));
     assert!(stdout.contains("+[tool.gpu-ci]\n+gpu = \"L4\""));
     assert_eq!(before, project.snapshot_tree());
+}
+
+#[test]
+fn dry_run_summarises_per_file_and_diff_shows_every_line() {
+    let project = Project::fixture("extras-flat");
+    let before = project.snapshot_tree();
+    let output = project.gpu_ci(&["init", "--dry-run"]).success();
+    let stdout = String::from_utf8(output.get_output().stdout.clone()).unwrap();
+    let full = project.gpu_ci(&["init", "--dry-run", "--diff"]).success();
+    let full = String::from_utf8(full.get_output().stdout.clone()).unwrap();
+    assert_eq!(before, project.snapshot_tree());
+    // The pyproject gains the blank line and 7 lines of pyproject_keeps_every_other_byte.
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("would change pyproject.toml") && l.ends_with("  +8 -0")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("@@"), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    // One line per file of the full diff, then the total, which adds them up.
+    let files = full.lines().filter(|l| l.starts_with("would ")).count();
+    assert_eq!(lines.len(), files + 1, "{stdout}");
+    let plus = full
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++ "))
+        .count();
+    assert_eq!(
+        lines[files],
+        format!("{files} files, +{plus} -0 (`--diff` shows the lines)")
+    );
+
+    // update after an edit of the config: the same summary, then the diff with --diff.
+    project.gpu_ci(&["init", "--yes"]).success();
+    let config = project
+        .read("pyproject.toml")
+        .replace("gpu = \"L4\"", "gpu = \"T4\"");
+    project.write("pyproject.toml", &config);
+    let output = project.gpu_ci(&["update", "--dry-run"]).success();
+    let stdout = String::from_utf8(output.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("would change .modal/test_runner.py                   +3 -3\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("4 files, +12 -12 (`--diff` shows the lines)\n"),
+        "{stdout}"
+    );
+    project
+        .gpu_ci(&["update", "--dry-run", "--diff"])
+        .success()
+        .stdout(predicate::str::contains("+GPU_DEFAULT = \"T4\""));
+    project
+        .gpu_ci(&["update", "--diff"])
+        .code(2)
+        .stderr(predicate::str::contains("--dry-run"));
 }
 
 fn assert_bad_input(project: &Project, args: &[&str], message: &str) {
@@ -487,7 +543,7 @@ fn readme_example_dry_run_leaves_the_repository_clean() {
         assert!(stdout.contains(&format!("would create {rel}")), "{stdout}");
         assert!(!example.join(rel).exists());
     }
-    assert!(stdout.contains("+group = \"tests\""));
+    assert!(stdout.contains("would change pyproject.toml"), "{stdout}");
     assert_eq!(
         before,
         std::fs::read_to_string(example.join("pyproject.toml")).unwrap()

@@ -288,7 +288,7 @@ fn run_prints_only_the_notes_that_apply_to_run() {
     );
     // init still says what it decided, and how to change it.
     project
-        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
         .success()
         .stderr(predicate::str::contains("change it with --python"));
 }
@@ -358,7 +358,9 @@ fn what_init_picks_on_each_real_layout() {
     let mut text = String::new();
     for name in REAL_FIXTURES {
         let project = Project::fixture(&format!("real/{name}"));
-        let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+        let init = project
+            .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
+            .success();
         let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
         let notes: Vec<&str> = stderr
             .lines()

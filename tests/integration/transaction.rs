@@ -336,9 +336,9 @@ fn a_link_out_of_the_project_is_never_read_into_a_diff() {
         std::os::unix::fs::symlink(&outside, project.path(rel)).unwrap();
         for args in [
             &["update", "--check"][..],
-            &["update", "--dry-run"],
+            &["update", "--dry-run", "--diff"],
             &["update"],
-            &["init", "--yes", "--dry-run", "--ci", ci],
+            &["init", "--yes", "--dry-run", "--diff", "--ci", ci],
             &["init", "--yes", "--force", "--ci", ci],
         ] {
             let output = project.gpu_ci(args).get_output().clone();

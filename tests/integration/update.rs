@@ -61,7 +61,7 @@ fn untouched_files_are_replaced_and_check_goes_green() {
             "error: generated files are out of date",
         ));
     project
-        .gpu_ci(&["update", "--dry-run"])
+        .gpu_ci(&["update", "--dry-run", "--diff"])
         .success()
         .stdout(predicate::str::contains("+GPU_DEFAULT = \"A100-80GB\""));
     assert_eq!(
