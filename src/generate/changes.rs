@@ -20,6 +20,8 @@ pub struct ChangeSet {
     beside_files: Vec<(String, Lost)>,
     /// Files that still hold conflict markers, left alone.
     unresolved: Vec<String>,
+    /// Files that move: removed from the first path once the write (holding the second) is done.
+    moves: Vec<(String, String)>,
 }
 
 impl ChangeSet {
@@ -93,6 +95,16 @@ impl ChangeSet {
         text
     }
 
+    /// Removes `from` once everything else is written, where `to` is written: a file that moved.
+    /// Outside the all-or-nothing write: after a crash both are there, and the next write
+    /// removes `from` again.
+    pub fn remove_after(&mut self, from: &str, to: &str) {
+        let what = format!("would move {from} to {to}");
+        self.summary.push((what.clone(), 0, 0));
+        self.diffs.push(format!("{what}\n"));
+        self.moves.push((from.to_string(), to.to_string()));
+    }
+
     /// A file left alone because it still holds conflict markers.
     pub fn unresolved(&mut self, path: &str) {
         self.unresolved.push(format!("`{path}`"));
@@ -130,7 +142,7 @@ impl ChangeSet {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.writes.is_empty()
+        self.writes.is_empty() && self.moves.is_empty()
     }
 
     /// Prints the diffs for `--check` (exit 1 when anything would change) or `--dry-run`;
@@ -172,7 +184,10 @@ impl ChangeSet {
         for line in &self.report {
             ui::plain(line);
         }
-        if self.writes.is_empty() && self.unresolved.is_empty() {
+        for (from, to) in &self.moves {
+            remove_moved(root, from, to);
+        }
+        if self.is_empty() && self.unresolved.is_empty() {
             ui::plain("gpu-ci: generated files are up to date");
         }
         let mut failed = self.report_unresolved(true);
@@ -203,5 +218,47 @@ impl ChangeSet {
         } else {
             ExitStatus::Success
         })
+    }
+}
+
+/// Removes `from`, a file that moved to `to`, when it and each folder above it inside the
+/// project are what they seem (no link: a `.github` linked elsewhere must not lose a file out
+/// of the project); then its folder, if that is left empty (no `.github/` for a project that
+/// does not use GitHub).
+fn remove_moved(root: &Path, from: &str, to: &str) {
+    let rel = Path::new(from);
+    let mut plain = true;
+    let mut at = root.to_path_buf();
+    for (i, part) in rel.components().enumerate() {
+        at.push(part);
+        let last = i + 1 == rel.components().count();
+        let ok = std::fs::symlink_metadata(&at).is_ok_and(|m| {
+            if last {
+                m.file_type().is_file()
+            } else {
+                m.file_type().is_dir()
+            }
+        });
+        plain &= ok;
+    }
+    if !plain {
+        ui::warning(&format!(
+            "left `{from}` where it is: it or a folder above it is not a plain file or folder"
+        ));
+        ui::help(&format!("delete it by hand: `{to}` holds the lock now"));
+        return;
+    }
+    match std::fs::remove_file(root.join(rel)) {
+        Ok(()) => {
+            ui::plain(&format!("   moved {from} to {to}"));
+            if let Some(parent) = rel.parent().filter(|p| !p.as_os_str().is_empty()) {
+                // Fails, as it should, when anything else is in the folder.
+                let _ = std::fs::remove_dir(root.join(parent));
+            }
+        }
+        Err(err) => {
+            ui::warning(&format!("cannot remove `{from}`: {err}"));
+            ui::help(&format!("delete it by hand: `{to}` holds the lock now"));
+        }
     }
 }

@@ -189,7 +189,7 @@ fn each_broken_state_fails_its_own_check() {
             fails: &["git"],
             modal: Some(MODAL_CLIENT_VERSION),
             github: nothing_to_github,
-            project: |p, _| git(&p.root, &["rm", "-q", "--cached", ".github/gpu-ci.lock"]),
+            project: |p, _| git(&p.root, &["rm", "-q", "--cached", ".gpu-ci.lock"]),
         },
         Broken {
             name: "the lock ignored (a common `*.lock` rule)",

@@ -189,7 +189,7 @@ fn refuses_to_overwrite_an_edited_file_gpu_ci_has_no_record_of() {
     let edited = format!("{}# my edit\n", project.read(GENERATED[2]));
     project.write(GENERATED[2], &edited);
     // Without the lock, nothing says what gpu-ci wrote: the edit cannot be merged, only refused.
-    std::fs::remove_file(project.path(".github/gpu-ci.lock")).unwrap();
+    std::fs::remove_file(project.path(".gpu-ci.lock")).unwrap();
     let before = project.snapshot_tree();
     project
         .gpu_ci(&["init", "--yes"])
