@@ -89,6 +89,7 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
         return Ok(ExitStatus::Failure);
     }
     warn_if_lock_ignored(root);
+    suggest_ignore_lines(root);
     report_preflight(&plan, &project);
     ui::plain("\nnext steps:");
     for system in &plan.ci.value {
@@ -183,6 +184,24 @@ fn next_steps(system: CiSystem, label: &str) -> String {
             bitbucket::CUSTOM_PIPELINE
         ),
     }
+}
+
+/// `gpu-ci run` writes `test-outputs/`, which no commit wants: the line for `.gitignore`,
+/// shown and never written (the file is the maintainer's); and the durations file, which is
+/// the other way round.
+fn suggest_ignore_lines(root: &Path) {
+    let ignored =
+        crate::isolated::git(root, &["check-ignore", "-q", "--no-index", "test-outputs/"])
+            .is_ok_and(|out| out.status.success());
+    if !ignored {
+        note(
+            "`gpu-ci run` and the workflows' artifacts write test-outputs/, which should not be committed: add the line `/test-outputs/` to .gitignore",
+        );
+    }
+    note(&format!(
+        "commit `{}` when `gpu-ci durations` writes it: the runner balances shards by it from its own checkout",
+        crate::plan::DURATIONS_FILE
+    ));
 }
 
 /// A `*.lock` line in `.gitignore` (common: diffusers has one) leaves the lock out of every

@@ -674,3 +674,31 @@ fn a_hostile_marker_or_addopts_adds_only_names_to_the_selection() {
     assert!(runner.contains("PYTEST_ARGS = \"-v -m gpu\""), "{runner}");
     assert!(!project.generated().contains("PWNED"));
 }
+
+#[test]
+fn init_shows_the_ignore_line_for_test_outputs_and_writes_no_gitignore() {
+    let project = Project::fixture("uv-groups-src");
+    project
+        .gpu_ci(&["init", "--yes"])
+        .success()
+        .stderr(predicate::str::contains(
+            "add the line `/test-outputs/` to .gitignore",
+        ))
+        .stderr(predicate::str::contains(
+            "commit `.github/gpu-ci-durations.json` when `gpu-ci durations` writes it",
+        ));
+    assert!(
+        !project.path(".gitignore").exists(),
+        "init wrote .gitignore unasked"
+    );
+
+    // Where git already ignores it, no such line.
+    let project = Project::fixture("extras-flat");
+    crate::common::git(&project.root, &["init", "-q"]);
+    project.write(".gitignore", "test-outputs/\n");
+    project
+        .gpu_ci(&["init", "--yes"])
+        .success()
+        .stderr(predicate::str::contains("test-outputs/").not());
+    assert_eq!(project.read(".gitignore"), "test-outputs/\n");
+}
