@@ -64,6 +64,36 @@ fn pyproject_keeps_every_other_byte() {
 }
 
 #[test]
+fn a_trailing_comment_block_stays_in_its_table_above_the_new_section() {
+    let project = Project::fixture("extras-flat");
+    let before = format!(
+        "{}\n# dependencies = [\n#   \"torch\",\n# ]\n",
+        project.read("pyproject.toml")
+    );
+    project.write("pyproject.toml", &before);
+    project.gpu_ci(&["init", "--yes"]).success();
+    let after = project.read("pyproject.toml");
+    assert!(after.starts_with(&before), "{after}");
+    assert!(
+        after[before.len()..].starts_with("\n[tool.gpu-ci]\ngpu = \"L4\"\n"),
+        "{after}"
+    );
+    // Uncommenting the block puts the key back where it was, never into [tool.gpu-ci].
+    project.write(
+        "pyproject.toml",
+        &after.replace(
+            "# dependencies = [\n#   \"torch\",\n# ]",
+            "dependencies = [\n  \"torch\",\n]",
+        ),
+    );
+    project.gpu_ci(&["config"]).success();
+    // A second init leaves it all alone.
+    let settled = project.read("pyproject.toml");
+    project.gpu_ci(&["init", "--yes"]).success();
+    assert_eq!(settled, project.read("pyproject.toml"));
+}
+
+#[test]
 fn stdin_not_a_terminal_implies_yes() {
     let project = Project::fixture("uv-groups-src");
     project
@@ -701,4 +731,36 @@ fn init_shows_the_ignore_line_for_test_outputs_and_writes_no_gitignore() {
         .success()
         .stderr(predicate::str::contains("test-outputs/").not());
     assert_eq!(project.read(".gitignore"), "test-outputs/\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_tests_folder_whose_name_is_not_utf8_is_an_error_naming_it() {
+    use std::os::unix::ffi::OsStrExt;
+    let project = Project::empty();
+    project.write(
+        "pyproject.toml",
+        "[project]\nname = \"pkg\"\nversion = \"0\"\ndependencies = [\"torch\"]\n",
+    );
+    project.write("src/pkg/__init__.py", "");
+    let folder = project
+        .path("src/pkg")
+        .join(std::ffi::OsStr::from_bytes(b"gpu_\xff"));
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("test_cuda.py"), "def test_x():\n    pass\n").unwrap();
+    let before = project.snapshot_tree();
+    let output = project
+        .gpu_ci(&["init", "--yes"])
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with(
+            "error: the tests beside the code are in \"src/pkg/gpu_\\xFF\", whose name is not UTF-8"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\u{fffd}'), "{stderr}");
+    assert_eq!(before, project.snapshot_tree(), "init wrote something");
 }
