@@ -64,6 +64,20 @@ pub struct Cli {
     )]
     pub color: ColorChoice,
 
+    /// Print errors only (and what the command is asked for on stdout).
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        display_order = 901
+    )]
+    pub quiet: bool,
+
+    /// Print every note, also those about choices unchanged since the last init, saying why.
+    #[arg(short, long, global = true, display_order = 902)]
+    pub verbose: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -205,7 +219,7 @@ pub struct ConfigArgs {
     #[command(flatten)]
     pub choices: ChoiceArgs,
 
-    /// Print JSON: each setting's value and source.
+    /// Print JSON: each setting's value and source (every setting, the action pins too).
     #[arg(long)]
     pub json: bool,
 
@@ -213,6 +227,10 @@ pub struct ConfigArgs {
     /// read no project.
     #[arg(long, conflicts_with = "json")]
     pub schema: bool,
+
+    /// Also list the action pins (`actions."OWNER/NAME"`), which the table leaves out.
+    #[arg(long)]
+    pub all: bool,
 }
 
 const PIN_HELP: &str = "\
@@ -243,6 +261,14 @@ pub struct PinArgs {
     /// withdrawn); without it such a pin is refused.
     #[arg(long, conflicts_with = "check")]
     pub allow_downgrade: bool,
+
+    /// Resolve the pins and show, per file, the lines that would change (+N -M); write nothing.
+    #[arg(long, conflicts_with = "check")]
+    pub dry_run: bool,
+
+    /// With --dry-run: print the whole diff instead of the summary.
+    #[arg(long, requires = "dry_run")]
+    pub diff: bool,
 }
 
 #[derive(Debug, Args, Clone, Copy)]
@@ -255,9 +281,13 @@ pub struct UpdateArgs {
     #[arg(long, conflicts_with = "dry_run")]
     pub check: bool,
 
-    /// Print what update would change, as a diff, and write nothing.
+    /// Show, per file, the lines update would change (+N -M), and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// With --dry-run: print the whole diff instead of the summary.
+    #[arg(long, requires = "dry_run")]
+    pub diff: bool,
 
     /// Recreate generated files that were deleted.
     #[arg(long)]
@@ -427,9 +457,13 @@ pub struct InitArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// Print what would be written, as a diff, and write nothing.
+    /// Show, per file, the lines that would be written (+N -M), and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// With --dry-run: print the whole diff instead of the summary.
+    #[arg(long, requires = "dry_run")]
+    pub diff: bool,
 }
 
 #[derive(Debug, Args)]

@@ -494,6 +494,25 @@ impl ConfigFile {
 
     /// Replaces the section with `settings`, leaving the rest of the document as it was.
     pub fn write(&mut self, settings: &RawConfig) -> Result<()> {
+        // A comment block at the end of the file (a commented-out `dependencies = [...]`) is the
+        // document's trailing text, printed after every table: a new `[tool.gpu-ci]` would
+        // come before it and take it in, where uncommenting it is an unknown key. It stays in
+        // the table it was written in, and the new table follows it.
+        let new_section = self.name == PYPROJECT
+            && !self
+                .doc
+                .get("tool")
+                .and_then(Item::as_table_like)
+                .is_some_and(|tool| tool.contains_key("gpu-ci"));
+        let trailing = self
+            .doc
+            .trailing()
+            .as_str()
+            .filter(|text| new_section && !text.trim().is_empty())
+            .map(str::to_string);
+        if trailing.is_some() {
+            self.doc.set_trailing("");
+        }
         let section: &mut Table = if self.name == PYPROJECT {
             let tool = self.doc.entry("tool").or_insert_with(|| {
                 let mut table = Table::new();
@@ -511,6 +530,14 @@ impl ConfigFile {
         } else {
             self.doc.as_table_mut()
         };
+        if let Some(trailing) = trailing {
+            let gap = if trailing.ends_with('\n') {
+                "\n"
+            } else {
+                "\n\n"
+            };
+            section.decor_mut().set_prefix(format!("{trailing}{gap}"));
+        }
         let mut set = |key: &str, item: Option<Item>| match item {
             Some(item) => {
                 // Keep the key's position and any comment the user put beside it.

@@ -28,9 +28,65 @@ use std::path::PathBuf;
 use cli::{Cli, Command, GithubCommand};
 use error::{ExitStatus, Result};
 
+/// `update --gpu H100` and the like: `update` takes no setting, and clap's "unexpected argument"
+/// would not say where settings go. For an argument `init` accepts, an error that points to
+/// `init`, which writes the setting into `[tool.gpu-ci]` and re-renders as `update` does.
+pub fn setting_flag_outside_init(
+    err: &clap::Error,
+    args: &[std::ffi::OsString],
+) -> Option<error::Error> {
+    use clap::CommandFactory;
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(given)) = err.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    // The subcommand: the first word that is neither a global option nor its value.
+    let mut words = args.iter().skip(1).filter_map(|a| a.to_str());
+    let subcommand = loop {
+        match words.next()? {
+            "-C" | "--color" => {
+                words.next();
+            }
+            word if word.starts_with('-') => {}
+            word => break word,
+        }
+    };
+    if subcommand != "update" {
+        return None;
+    }
+    let name = given
+        .split('=')
+        .next()
+        .unwrap_or(given)
+        .trim_start_matches('-');
+    let command = Cli::command();
+    let init = command.find_subcommand("init")?;
+    let known = init.get_arguments().any(|arg| {
+        arg.get_long() == Some(name) && arg.get_id() != "dry_run" && arg.get_id() != "force"
+    });
+    known.then(|| {
+        error::Error::usage(format!(
+            "`update` changes no setting: `--{name}` is a flag of `init`"
+        ))
+        .with_help(format!(
+            "run `gpu-ci init --{name} …`: on a project gpu-ci has set up, it writes the setting into [tool.gpu-ci] and re-renders the files keeping your edits, as update does"
+        ))
+    })
+}
+
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<ExitStatus> {
     ui::init(cli.color);
+    ui::set_verbosity(if cli.quiet {
+        ui::Verbosity::Quiet
+    } else if cli.verbose {
+        ui::Verbosity::Verbose
+    } else {
+        ui::Verbosity::Normal
+    });
     let root = cli.directory.unwrap_or_else(|| PathBuf::from("."));
     // One gpu-ci at a time in a project; a write an earlier one left unfinished is settled
     // before anything is read. Commands that write nothing let the next one in at once.

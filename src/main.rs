@@ -7,7 +7,20 @@ use gpu_ci::error::{Error, guarded};
 fn main() -> ExitCode {
     // A panic anywhere ends as one `error:` line and exit status 3 (issue 20).
     guarded(|| {
-        let cli = Cli::parse();
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        let cli = match Cli::try_parse_from(&args) {
+            Ok(cli) => cli,
+            Err(err) => match gpu_ci::setting_flag_outside_init(&err, &args) {
+                Some(hint) => {
+                    gpu_ci::ui::error(&hint.to_string());
+                    if let Some(help) = hint.help() {
+                        gpu_ci::ui::help(&help);
+                    }
+                    return hint.exit_status();
+                }
+                None => err.exit(),
+            },
+        };
         match gpu_ci::run(cli) {
             Ok(status) => status,
             Err(err) => {

@@ -8,11 +8,39 @@
 
 use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use clap::ValueEnum;
 
 static COLOR: AtomicBool = AtomicBool::new(false);
+static VERBOSITY: AtomicU8 = AtomicU8::new(Verbosity::Normal as u8);
+/// Whether the last message was shown: a `help:` line follows what it helps with, or nothing.
+static LAST_SHOWN: AtomicBool = AtomicBool::new(true);
+
+/// How much gpu-ci says on stderr: `-q` errors only, `-v` every note. stdout (diffs, JSON,
+/// `config`'s table) is the command's output and is never cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    Quiet = 0,
+    Normal = 1,
+    Verbose = 2,
+}
+
+pub fn set_verbosity(verbosity: Verbosity) {
+    VERBOSITY.store(verbosity as u8, Ordering::Relaxed);
+}
+
+pub fn verbosity() -> Verbosity {
+    match VERBOSITY.load(Ordering::Relaxed) {
+        0 => Verbosity::Quiet,
+        1 => Verbosity::Normal,
+        _ => Verbosity::Verbose,
+    }
+}
+
+fn quiet() -> bool {
+    verbosity() == Verbosity::Quiet
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
@@ -115,25 +143,40 @@ pub fn out(text: &str) {
     let _ = writeln!(stdout, "{}", escaped_lines(text));
 }
 
-/// A line on stderr without a prefix, escaped as [`escaped_lines`].
+/// A line on stderr without a prefix, escaped as [`escaped_lines`]; not with `-q`.
 pub fn plain(text: &str) {
-    eprintln!("{}", escaped_lines(text));
+    LAST_SHOWN.store(!quiet(), Ordering::Relaxed);
+    if !quiet() {
+        eprintln!("{}", escaped_lines(text));
+    }
 }
 
 pub fn error(message: &str) {
+    LAST_SHOWN.store(true, Ordering::Relaxed);
     eprintln!("{} {}", prefix("error", "31"), escaped(message));
 }
 
+/// Not with `-q`.
 pub fn warning(message: &str) {
-    eprintln!("{} {}", prefix("warning", "33"), escaped(message));
+    LAST_SHOWN.store(!quiet(), Ordering::Relaxed);
+    if !quiet() {
+        eprintln!("{} {}", prefix("warning", "33"), escaped(message));
+    }
 }
 
+/// Not with `-q`.
 pub fn note(message: &str) {
-    eprintln!("{} {}", prefix("note", "36"), escaped(message));
+    LAST_SHOWN.store(!quiet(), Ordering::Relaxed);
+    if !quiet() {
+        eprintln!("{} {}", prefix("note", "36"), escaped(message));
+    }
 }
 
+/// Shown when the message before it was (with `-q`, only an error's help).
 pub fn help(message: &str) {
-    eprintln!("{} {}", prefix("help", "32"), escaped(message));
+    if LAST_SHOWN.load(Ordering::Relaxed) {
+        eprintln!("{} {}", prefix("help", "32"), escaped(message));
+    }
 }
 
 #[cfg(test)]

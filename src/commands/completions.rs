@@ -70,7 +70,7 @@ pub fn man(args: &ManArgs) -> Result<ExitStatus> {
             let path = dir.join(name);
             std::fs::write(&path, page).map_err(|err| Error::io(IoOp::Write, path, err))?;
         }
-        eprintln!("wrote the man pages into {}", shown(dir));
+        crate::ui::plain(&format!("wrote the man pages into {}", shown(dir)));
         return Ok(ExitStatus::Success);
     }
     write_stdout(&pages[0].1)

@@ -28,8 +28,16 @@ pub fn run(args: &ConfigArgs, root: &Path) -> Result<ExitStatus> {
         ui::out(&ui::escaped_json(&text));
         return Ok(ExitStatus::Success);
     }
-    let lines: Vec<(String, String)> = rows
+    // The action pins are four long SHA lines that rarely matter when reading the settings:
+    // left out of the table unless asked for.
+    let (pins, rows): (Vec<_>, Vec<_>) = rows
         .into_iter()
+        .partition(|(key, ..)| key.starts_with("actions."));
+    let hidden = if args.all { 0 } else { pins.len() };
+    let rows = rows
+        .into_iter()
+        .chain(pins.into_iter().filter(|_| args.all));
+    let lines: Vec<(String, String)> = rows
         .map(|(key, value, source)| {
             let value = match value {
                 serde_json::Value::Null => "(unset)".to_string(),
@@ -53,6 +61,11 @@ pub fn run(args: &ConfigArgs, root: &Path) -> Result<ExitStatus> {
     for (setting, source) in lines {
         // A value or a source quotes the project: escaped, one line each.
         ui::out(&ui::escaped(&format!("{setting:width$}  # {source}")));
+    }
+    if hidden > 0 {
+        ui::note(&format!(
+            "{hidden} action pins left out; `gpu-ci config --all` lists them"
+        ));
     }
     Ok(ExitStatus::Success)
 }

@@ -177,7 +177,19 @@ fn git(root: &Path, args: &[&str]) -> Option<bool> {
         .map(|out| out.status.success())
 }
 
-fn git_check(root: &Path, plan: Option<&TestPlan>) -> Check {
+/// Whether the last commit holds `config` with gpu-ci's settings in it: after `init`, the
+/// config file is changed too, and a clone without those settings renders other files.
+fn config_committed(root: &Path, config: &str) -> bool {
+    isolated::git(root, &["show", &format!("HEAD:{config}")])
+        .ok()
+        .filter(|out| out.status.success())
+        .is_some_and(|out| {
+            let text = String::from_utf8_lossy(&out.stdout);
+            text.contains("[tool.gpu-ci") || !config.ends_with("pyproject.toml")
+        })
+}
+
+fn git_check(root: &Path, plan: Option<&TestPlan>, config: Option<&str>) -> Check {
     const ID: &str = "git";
     const TITLE: &str = "committed";
     match git(root, &["rev-parse", "--is-inside-work-tree"]) {
@@ -209,11 +221,17 @@ fn git_check(root: &Path, plan: Option<&TestPlan>) -> Check {
         .copied()
         .filter(|p| git(root, &["check-ignore", "-q", "--no-index", p]) == Some(true))
         .collect();
-    let untracked: Vec<&str> = present
+    let mut untracked: Vec<&str> = present
         .iter()
         .copied()
         .filter(|p| git(root, &["ls-files", "--error-unmatch", p]) != Some(true))
         .collect();
+    // The settings the files were rendered from go in the same commit.
+    if let Some(config) = config.filter(|c| root.join(c).is_file())
+        && !config_committed(root, config)
+    {
+        untracked.push(config);
+    }
     if !ignored.is_empty() {
         return fail(
             ID,
@@ -229,10 +247,10 @@ fn git_check(root: &Path, plan: Option<&TestPlan>) -> Check {
         return fail(
             ID,
             TITLE,
-            format!("not tracked by git: {}", untracked.join(", ")),
+            format!("not committed: {}", untracked.join(", ")),
             format!(
-                "`git add {}` and commit: the lock lets `gpu-ci update` keep your edits",
-                top_level(&untracked).join(" ")
+                "`git add {}` and commit: the lock lets `gpu-ci update` keep your edits, and the config holds the settings",
+                untracked.join(" ")
             ),
         );
     }
@@ -241,18 +259,6 @@ fn git_check(root: &Path, plan: Option<&TestPlan>) -> Check {
         TITLE,
         "the lock and the generated files are tracked and not ignored",
     )
-}
-
-/// The first component of each path, once each: what `git add` needs.
-fn top_level<'a>(paths: &[&'a str]) -> Vec<&'a str> {
-    let mut tops: Vec<&str> = Vec::new();
-    for path in paths {
-        let top = path.split('/').next().unwrap_or(path);
-        if !tops.contains(&top) {
-            tops.push(top);
-        }
-    }
-    tops
 }
 
 /// The client outside the project, asked its version in isolation (`isolated`): a client
@@ -708,7 +714,7 @@ pub fn checks(args: &DoctorArgs, root: &Path) -> Vec<Check> {
         config_check(&loaded),
         generated_check(root, plan),
         markers_check(root, plan),
-        git_check(root, plan),
+        git_check(root, plan, loaded.as_ref().ok().map(|s| s.config.name)),
         python_check(root, &loaded),
         preflight_check(&loaded),
         modal_client_check(root),

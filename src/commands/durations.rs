@@ -145,7 +145,7 @@ pub fn run(args: &DurationsArgs, root: &Path) -> Result<ExitStatus> {
     if let Some((added, dropped)) = changes {
         line.push_str(&format!(" ({added} new, {dropped} no longer listed)"));
     }
-    eprintln!("{line}; commit it, and shards balance by it");
+    crate::ui::plain(&format!("{line}; commit it, and shards balance by it"));
     Ok(ExitStatus::Success)
 }
 

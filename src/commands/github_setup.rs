@@ -181,12 +181,12 @@ pub fn run(args: &GithubSetupArgs, root: &Path) -> Result<ExitStatus> {
     }
 
     let to_do = steps.iter().filter(|s| !matches!(s, Step::Done(_))).count();
-    eprintln!("GitHub repository {repo}:");
+    crate::ui::plain(&format!("GitHub repository {repo}:"));
     if args.dry_run {
         for step in &steps {
-            eprintln!("{}", step.line(true));
+            crate::ui::plain(&step.line(true));
         }
-        eprintln!("dry run: nothing changed");
+        crate::ui::plain("dry run: nothing changed");
         return Ok(ExitStatus::Success);
     }
     // The key is read once, and only when a secret is to be set.
@@ -212,14 +212,14 @@ pub fn run(args: &GithubSetupArgs, root: &Path) -> Result<ExitStatus> {
             Step::CreateEnvironment(name) => github.create_environment(&repo, name)?,
             Step::Done(_) => {}
         }
-        eprintln!("{}", step.line(false));
+        crate::ui::plain(&step.line(false));
     }
     if to_do == 0 {
-        eprintln!("gpu-ci: GitHub was already set up; nothing changed");
+        crate::ui::plain("gpu-ci: GitHub was already set up; nothing changed");
     } else {
-        eprintln!(
+        crate::ui::plain(&format!(
             "gpu-ci: GitHub is set up; add the `{label}` label to a pull request to run its GPU tests"
-        );
+        ));
     }
     if let Some(name) = &args.environment
         && steps

@@ -7,11 +7,11 @@ use crate::cli::InitArgs;
 use crate::commands::regenerate_files;
 use crate::error::{Error, ExitStatus, Result};
 use crate::generate::OnEdited;
-use crate::generate::lock::LOCK;
+use crate::generate::lock::{LOCK, Lock};
 use crate::generate::stamp::recorded_hash;
 use crate::generate::write::read_target;
 use crate::plan::TestPlan;
-use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
+use crate::plan::build::{Notice, Prompter, Setup, WhenNotSetUp, load};
 use crate::plan::ci::CiSystem;
 use crate::plan::install::InstallPlan;
 use crate::preflight;
@@ -26,10 +26,12 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
     let Setup {
         mut config,
         plan,
-        notices,
+        mut notices,
         project,
     } = load(root, &args.choices, &ask, WhenNotSetUp::Proceed)?;
-    notices.iter().for_each(|n| n.print());
+    // A lock that cannot be read counts as none: init then refuses rather than merges, and the
+    // write names the problem.
+    let set_up = Lock::read_text(root).ok().flatten().is_some();
     // The runner reads the tree under test as data and follows no symbolic link: a linked
     // pyproject.toml that the dependency layer needs would stop every image build.
     let reads_pyproject = matches!(
@@ -45,15 +47,23 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
         ui::help("replace the link with the file it points to, then commit it");
     }
     if let InstallPlan::Uv { locked: false, .. } = plan.install {
-        note(
-            "no uv.lock: the image resolves the chosen extra or group for its own Python on Linux when it is built (`uv pip install`), so versions can move between builds; a committed uv.lock (`uv sync --frozen`) pins them, where `uv lock` can resolve every extra for every Python the project allows",
-        );
+        notices.push(Notice::Always(
+            "no uv.lock: the image resolves the chosen extra or group for its own Python on Linux when it is built (`uv pip install`), so versions can move between builds; a committed uv.lock (`uv sync --frozen`) pins them, where `uv lock` can resolve every extra for every Python the project allows".into(),
+        ));
     }
 
     if plan.uses(CiSystem::Bitbucket) && !args.force {
         refuse_foreign_bitbucket_file(root)?;
     }
-    let mut changes = regenerate_files(root, &plan, OnEdited::Refuse { force: args.force })?;
+    // On a project gpu-ci has set up (it has the lock), init's flags change settings: the new
+    // render is merged with the maintainer's edits exactly as `update` does. Without a lock
+    // there is no record of what gpu-ci wrote, so an existing file that differs is refused.
+    let on_edited = if !args.force && set_up {
+        OnEdited::Merge { force: false }
+    } else {
+        OnEdited::Refuse { force: args.force }
+    };
+    let mut changes = regenerate_files(root, &plan, on_edited)?;
     config.write(&plan.to_config())?;
     changes.change(
         config.name,
@@ -62,24 +72,48 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
         None,
     );
 
+    print_notices(&notices, set_up && changes.is_empty());
     if changes.is_empty() {
-        eprintln!(
-            "gpu-ci is already set up here; nothing to change (after editing [tool.gpu-ci], run `gpu-ci update`)"
+        ui::plain(
+            "gpu-ci is already set up here; nothing to change (after editing [tool.gpu-ci], run `gpu-ci update`)",
         );
         return Ok(ExitStatus::Success);
     }
     if args.dry_run {
-        changes.show(false);
+        changes.show(false, args.diff);
         return Ok(ExitStatus::Success);
     }
-    changes.apply(root)?;
+    if changes.apply(root)? != ExitStatus::Success {
+        // A merge left work to do (conflict markers, a `.new` file beside an edited one):
+        // apply said what; the next steps wait until it is done.
+        return Ok(ExitStatus::Failure);
+    }
     warn_if_lock_ignored(root);
+    suggest_ignore_lines(root);
     report_preflight(&plan, &project);
-    eprintln!("\nnext steps:");
+    ui::plain("\nnext steps:");
     for system in &plan.ci.value {
         ui::plain(&next_steps(*system, &plan.label.value));
     }
     Ok(ExitStatus::Success)
+}
+
+/// What init decided. A second init that changes nothing made every choice before and said so
+/// then: its notes wait for `-v` (warnings are always shown). Where anything changes, the
+/// notes are shown, since any choice may be the one that changed.
+fn print_notices(notices: &[Notice], unchanged: bool) {
+    let (warnings, notes): (Vec<&Notice>, Vec<&Notice>) = notices
+        .iter()
+        .partition(|n| matches!(n, Notice::Warning(_)));
+    warnings.iter().for_each(|n| n.print());
+    if !unchanged {
+        notes.iter().for_each(|n| n.print());
+    } else if ui::verbosity() == ui::Verbosity::Verbose && !notes.is_empty() {
+        ui::note(
+            "the choices below are unchanged since the last init, which reported them; shown for --verbose",
+        );
+        notes.iter().for_each(|n| n.print());
+    }
 }
 
 /// The pre-flight resolve (issue 21), when uv is at hand: what it found, in a note or a
@@ -150,6 +184,24 @@ fn next_steps(system: CiSystem, label: &str) -> String {
             bitbucket::CUSTOM_PIPELINE
         ),
     }
+}
+
+/// `gpu-ci run` writes `test-outputs/`, which no commit wants: the line for `.gitignore`,
+/// shown and never written (the file is the maintainer's); and the durations file, which is
+/// the other way round.
+fn suggest_ignore_lines(root: &Path) {
+    let ignored =
+        crate::isolated::git(root, &["check-ignore", "-q", "--no-index", "test-outputs/"])
+            .is_ok_and(|out| out.status.success());
+    if !ignored {
+        note(
+            "`gpu-ci run` and the workflows' artifacts write test-outputs/, which should not be committed: add the line `/test-outputs/` to .gitignore",
+        );
+    }
+    note(&format!(
+        "commit `{}` when `gpu-ci durations` writes it: the runner balances shards by it from its own checkout",
+        crate::plan::DURATIONS_FILE
+    ));
 }
 
 /// A `*.lock` line in `.gitignore` (common: diffusers has one) leaves the lock out of every

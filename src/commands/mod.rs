@@ -15,7 +15,7 @@ use std::path::Path;
 use crate::config::{PYPROJECT, STANDALONE};
 use crate::error::Result;
 use crate::generate::changes::ChangeSet;
-use crate::generate::lock::{LOCK, Lock};
+use crate::generate::lock::{LEGACY_LOCK, LOCK, Lock};
 use crate::generate::write::read_target;
 use crate::generate::{OnEdited, regenerate};
 use crate::plan::ci::CiSystem;
@@ -23,13 +23,20 @@ use crate::plan::{DURATIONS_FILE, TestPlan};
 use crate::targets::{self, gitlab, gitlab_include};
 
 /// Every file a gpu-ci write makes, whatever the plan: every target's generated files, the
-/// lock, the config file, the durations file and `.gitlab-ci.yml` (its `include:` entry). An
+/// lock (in either place), the config file, the durations file and `.gitlab-ci.yml` (its `include:` entry). An
 /// interrupted write's journal is acted on only for these (and the lock's own list), since a
 /// pull request can carry one (issue 20).
 pub fn own_files() -> Vec<&'static str> {
     targets::generated_files()
         .map(|f| f.path)
-        .chain([LOCK, PYPROJECT, STANDALONE, DURATIONS_FILE, gitlab::CI_FILE])
+        .chain([
+            LOCK,
+            LEGACY_LOCK,
+            PYPROJECT,
+            STANDALONE,
+            DURATIONS_FILE,
+            gitlab::CI_FILE,
+        ])
         .collect()
 }
 

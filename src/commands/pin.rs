@@ -61,7 +61,7 @@ pub fn run(args: &PinArgs, root: &Path) -> Result<ExitStatus> {
             });
         }
         if outdated.is_empty() {
-            eprintln!("gpu-ci: every action is pinned at its latest release");
+            crate::ui::plain("gpu-ci: every action is pinned at its latest release");
             return Ok(ExitStatus::Success);
         }
         for line in &outdated {
@@ -141,6 +141,9 @@ pub fn run(args: &PinArgs, root: &Path) -> Result<ExitStatus> {
     );
     for line in &report {
         ui::plain(line);
+    }
+    if args.dry_run {
+        return Ok(changes.show(false, args.diff));
     }
     changes.apply(root)
 }

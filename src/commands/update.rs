@@ -16,7 +16,8 @@ pub fn run(args: &UpdateArgs, root: &Path) -> Result<ExitStatus> {
         return Ok(changes.show_json());
     }
     if args.check || args.dry_run {
-        return Ok(changes.show(args.check));
+        // --check is for hooks and CI logs: always the whole diff.
+        return Ok(changes.show(args.check, args.check || args.diff));
     }
     changes.apply(root)
 }

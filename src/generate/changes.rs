@@ -13,11 +13,15 @@ use crate::ui;
 pub struct ChangeSet {
     writes: Vec<FileWrite>,
     diffs: Vec<String>,
+    /// One line per diff for `--dry-run` without `--diff`: the file and its `+N -M`.
+    summary: Vec<(String, usize, usize)>,
     report: Vec<String>,
     conflicts: Vec<String>,
     beside_files: Vec<(String, Lost)>,
     /// Files that still hold conflict markers, left alone.
     unresolved: Vec<String>,
+    /// Files that move: removed from the first path once the write (holding the second) is done.
+    moves: Vec<(String, String)>,
     /// Each file's change, for `--json`: its path, the kind of change and its diff.
     files: Vec<FileChange>,
 }
@@ -41,6 +45,7 @@ impl ChangeSet {
         let verb = verb.unwrap_or(if old.is_some() { "updated" } else { "created" });
         let would = if old.is_some() { "change" } else { "create" };
         let unified = diff::unified(path, old, &new);
+        self.count(format!("would {would} {path}"), &unified);
         self.diffs.push(format!("would {would} {path}\n{unified}"));
         self.files.push(FileChange {
             path: path.to_string(),
@@ -69,9 +74,9 @@ impl ChangeSet {
     pub fn beside(&mut self, path: &str, old: &str, new: String, lost: Lost) {
         let target = format!("{path}.new");
         let unified = diff::unified(path, Some(old), &new);
-        self.diffs.push(format!(
-            "would write {target} beside your edited {path}\n{unified}"
-        ));
+        let what = format!("would write {target} beside your edited {path}");
+        self.count(what.clone(), &unified);
+        self.diffs.push(format!("{what}\n{unified}"));
         self.files.push(FileChange {
             path: path.to_string(),
             change: "beside",
@@ -84,6 +89,44 @@ impl ChangeSet {
             path: target,
             contents: new,
         });
+    }
+
+    fn count(&mut self, what: String, unified: &str) {
+        let (added, removed) = diff::counts(unified);
+        self.summary.push((what, added, removed));
+    }
+
+    /// `+N -M` per file, then the total: what `--dry-run` shows without `--diff`.
+    fn summary_text(&self) -> String {
+        let width = self
+            .summary
+            .iter()
+            .map(|(w, ..)| w.len())
+            .max()
+            .unwrap_or(0);
+        let mut text = String::new();
+        let (mut added, mut removed) = (0, 0);
+        for (what, a, r) in &self.summary {
+            text.push_str(&format!("{what:<width$}  +{a} -{r}\n"));
+            added += a;
+            removed += r;
+        }
+        let n = self.summary.len();
+        let files = if n == 1 { "file" } else { "files" };
+        text.push_str(&format!(
+            "{n} {files}, +{added} -{removed} (`--diff` shows the lines)\n"
+        ));
+        text
+    }
+
+    /// Removes `from` once everything else is written, where `to` is written: a file that moved.
+    /// Outside the all-or-nothing write: after a crash both are there, and the next write
+    /// removes `from` again.
+    pub fn remove_after(&mut self, from: &str, to: &str) {
+        let what = format!("would move {from} to {to}");
+        self.summary.push((what.clone(), 0, 0));
+        self.diffs.push(format!("{what}\n"));
+        self.moves.push((from.to_string(), to.to_string()));
     }
 
     /// A file left alone because it still holds conflict markers.
@@ -128,22 +171,28 @@ impl ChangeSet {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.writes.is_empty()
+        self.writes.is_empty() && self.moves.is_empty()
     }
 
-    /// Prints the diffs for `--check` (exit 1 when anything would change) or `--dry-run`.
-    pub fn show(&self, check: bool) -> ExitStatus {
+    /// Prints the diffs for `--check` (exit 1 when anything would change) or `--dry-run`;
+    /// `full`: every line of every diff, else a line per file with its `+N -M` and a total.
+    pub fn show(&self, check: bool, full: bool) -> ExitStatus {
         let mut stdout = std::io::stdout().lock();
-        for d in &self.diffs {
-            // The files' lines come from the project: shown with hostile characters escaped.
-            let _ = write!(stdout, "{}", ui::escaped_lines(d));
+        if full {
+            for d in &self.diffs {
+                // The files' lines come from the project: shown with hostile characters escaped.
+                let _ = write!(stdout, "{}", ui::escaped_lines(d));
+            }
+        } else if !self.diffs.is_empty() {
+            let _ = write!(stdout, "{}", ui::escaped_lines(&self.summary_text()));
         }
+        drop(stdout);
         let unresolved = self.report_unresolved(check);
         if unresolved && check {
             ExitStatus::Failure
         } else if self.diffs.is_empty() {
             if !unresolved {
-                eprintln!("gpu-ci: generated files are up to date");
+                ui::plain("gpu-ci: generated files are up to date");
             }
             ExitStatus::Success
         } else if check {
@@ -151,7 +200,7 @@ impl ChangeSet {
             ui::help("run `gpu-ci update`");
             ExitStatus::Failure
         } else {
-            eprintln!("dry run: nothing written");
+            ui::plain("dry run: nothing written");
             ExitStatus::Success
         }
     }
@@ -185,8 +234,11 @@ impl ChangeSet {
         for line in &self.report {
             ui::plain(line);
         }
-        if self.writes.is_empty() && self.unresolved.is_empty() {
-            eprintln!("gpu-ci: generated files are up to date");
+        for (from, to) in &self.moves {
+            remove_moved(root, from, to);
+        }
+        if self.is_empty() && self.unresolved.is_empty() {
+            ui::plain("gpu-ci: generated files are up to date");
         }
         let mut failed = self.report_unresolved(true);
         if !self.conflicts.is_empty() {
@@ -216,5 +268,47 @@ impl ChangeSet {
         } else {
             ExitStatus::Success
         })
+    }
+}
+
+/// Removes `from`, a file that moved to `to`, when it and each folder above it inside the
+/// project are what they seem (no link: a `.github` linked elsewhere must not lose a file out
+/// of the project); then its folder, if that is left empty (no `.github/` for a project that
+/// does not use GitHub).
+fn remove_moved(root: &Path, from: &str, to: &str) {
+    let rel = Path::new(from);
+    let mut plain = true;
+    let mut at = root.to_path_buf();
+    for (i, part) in rel.components().enumerate() {
+        at.push(part);
+        let last = i + 1 == rel.components().count();
+        let ok = std::fs::symlink_metadata(&at).is_ok_and(|m| {
+            if last {
+                m.file_type().is_file()
+            } else {
+                m.file_type().is_dir()
+            }
+        });
+        plain &= ok;
+    }
+    if !plain {
+        ui::warning(&format!(
+            "left `{from}` where it is: it or a folder above it is not a plain file or folder"
+        ));
+        ui::help(&format!("delete it by hand: `{to}` holds the lock now"));
+        return;
+    }
+    match std::fs::remove_file(root.join(rel)) {
+        Ok(()) => {
+            ui::plain(&format!("   moved {from} to {to}"));
+            if let Some(parent) = rel.parent().filter(|p| !p.as_os_str().is_empty()) {
+                // Fails, as it should, when anything else is in the folder.
+                let _ = std::fs::remove_dir(root.join(parent));
+            }
+        }
+        Err(err) => {
+            ui::warning(&format!("cannot remove `{from}`: {err}"));
+            ui::help(&format!("delete it by hand: `{to}` holds the lock now"));
+        }
     }
 }

@@ -19,3 +19,32 @@ pub fn unified(path: &str, old: Option<&str>, new: &str) -> String {
         .header(&old_name, &format!("b/{path}"))
         .to_string()
 }
+
+/// Lines added and removed by a diff `unified` made: its `+`/`-` lines less the two headers.
+pub fn counts(diff: &str) -> (usize, usize) {
+    let mut added = 0;
+    let mut removed = 0;
+    for line in diff.lines() {
+        if line.starts_with("+++ ") || line.starts_with("--- ") {
+            continue;
+        }
+        if line.starts_with('+') {
+            added += 1;
+        } else if line.starts_with('-') {
+            removed += 1;
+        }
+    }
+    (added, removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_leave_out_the_headers() {
+        let diff = unified("a.txt", Some("one\ntwo\n--- x\n"), "one\n+++ y\nthree\n");
+        assert_eq!(counts(&diff), (2, 2), "{diff}");
+        assert_eq!(counts(&unified("b.txt", None, "x\ny\n")), (2, 0));
+    }
+}

@@ -1,4 +1,4 @@
-//! `.github/gpu-ci.lock`: what gpu-ci rendered last (its version, each target's template context
+//! `.gpu-ci.lock`: what gpu-ci rendered last (its version, each target's template context
 //! and the files), so that `update` can re-render the base of a three-way merge.
 
 use std::collections::BTreeMap;
@@ -12,8 +12,13 @@ use crate::generate::write::read_target;
 /// Each target's template context, by target id: what the lock keeps to re-render later.
 pub type Contexts = BTreeMap<String, serde_json::Value>;
 
-/// Where gpu-ci keeps what it rendered last.
-pub const LOCK: &str = ".github/gpu-ci.lock";
+/// Where gpu-ci keeps what it rendered last: at the root, so that a project on GitLab or
+/// Bitbucket gets no `.github/` folder.
+pub const LOCK: &str = ".gpu-ci.lock";
+
+/// Where gpu-ci 0.1 kept the lock: still read when `LOCK` is missing, and moved by the next
+/// write (`update`, `init`, `pin`).
+pub const LEGACY_LOCK: &str = ".github/gpu-ci.lock";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Lock {
@@ -32,9 +37,13 @@ impl Lock {
         }
     }
 
-    /// The lock's text as it is on disk; `None` when there is none.
+    /// The lock's text as it is on disk (at `LOCK`, else at `LEGACY_LOCK`); `None` when there
+    /// is none.
     pub fn read_text(root: &Path) -> Result<Option<String>> {
-        read_target(root, LOCK)
+        match read_target(root, LOCK)? {
+            Some(text) => Ok(Some(text)),
+            None => read_target(root, LEGACY_LOCK),
+        }
     }
 
     /// The project's lock; `None` when there is none.

@@ -16,7 +16,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::newlines::{is_crlf, keep_line_endings, to_lf};
 use changes::ChangeSet;
-use lock::{LOCK, Lock};
+use lock::{LEGACY_LOCK, LOCK, Lock};
 use stamp::{content_hash, recorded_hash};
 use write::read_target;
 
@@ -156,8 +156,12 @@ pub fn regenerate(
         .with_help("run `gpu-ci update` to upgrade them keeping your edits, or `gpu-ci init --force` to overwrite them"));
     }
     // The lock is gpu-ci's own record, never a maintainer's edit: it is simply rewritten.
-    let old_text = Lock::read_text(root)?;
+    let old_text = read_target(root, LOCK)?;
     changes.change(LOCK, old_text.as_deref(), new_lock.render(), None);
+    // A lock where gpu-ci 0.1 kept it moves to the root with this write.
+    if root.join(LEGACY_LOCK).is_file() {
+        changes.remove_after(LEGACY_LOCK, LOCK);
+    }
     Ok(changes)
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoOp, Result};
 use crate::generate::journal::{JOURNAL, Journal, State, hash, is_plain, sweep, through_link};
-use crate::generate::lock::{LOCK, Lock};
+use crate::generate::lock::{LEGACY_LOCK, LOCK, Lock};
 use crate::generate::write::written_at;
 use crate::project::read_bytes;
 use crate::ui;
@@ -83,7 +83,11 @@ pub fn recover(root: &Path, own: &[&str]) -> Result<()> {
         dirs.extend(journal.folders());
     }
     if let Ok(Some(lock)) = Lock::read(root) {
-        let files = lock.files.iter().map(String::as_str).chain([LOCK]);
+        let files = lock
+            .files
+            .iter()
+            .map(String::as_str)
+            .chain([LOCK, LEGACY_LOCK]);
         dirs.extend(files.filter_map(|f| Path::new(f).parent().map(Path::to_path_buf)));
     }
     // The lock comes from the project (a pull request, say): only its folders inside it.
@@ -177,6 +181,7 @@ fn tracked(root: &Path, paths: &[PathBuf]) -> Tracked {
 fn refuse_foreign_targets(root: &Path, journal: &Journal, own: &[&str]) -> Result<()> {
     let mut names: Vec<String> = own.iter().map(|s| s.to_string()).collect();
     names.push(LOCK.to_string());
+    names.push(LEGACY_LOCK.to_string());
     if let Ok(Some(lock)) = Lock::read(root) {
         names.extend(lock.files);
     }

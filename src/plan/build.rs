@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::cli::ChoiceArgs;
 use crate::config::{self, ConfigFile, RawConfig};
 use crate::error::{Error, Result};
-use crate::generate::lock::LOCK;
+use crate::generate::lock::{LEGACY_LOCK, LOCK};
 use crate::pins::{self, ActionPin, PINNED_ACTIONS};
 use crate::plan::ci::{self, CiSystem};
 use crate::plan::install::{InstallPlan, ProjectInstall};
@@ -88,7 +88,8 @@ pub fn load(
     let config = ConfigFile::open(root)?;
     let existing = config.read()?;
     let mut notices = Vec::new();
-    let initialised = config.is_initialised() || root.join(LOCK).is_file();
+    let initialised =
+        config.is_initialised() || root.join(LOCK).is_file() || root.join(LEGACY_LOCK).is_file();
     if !initialised {
         match not_set_up {
             WhenNotSetUp::Proceed => {}

@@ -395,7 +395,7 @@ impl Project {
         } else {
             Layout::Flat
         };
-        let tests = find_tests(root, &pytest, layout);
+        let tests = find_tests(root, &pytest, layout)?;
         let tests_beyond_testpaths = tests_folder_beyond(root, &pytest);
         let mut test_dirs: Vec<String> = tests.iter().flat_map(|t| t.paths.clone()).collect();
         test_dirs.extend(tests_beyond_testpaths.clone());
@@ -749,24 +749,26 @@ fn is_skipped(name: &str) -> bool {
 }
 
 /// pytest's testpaths, else a `tests/` or `test/` folder, else tests kept beside the code.
-fn find_tests(root: &Path, pytest: &PytestConfig, layout: Layout) -> Option<TestsDir> {
+/// A folder of tests whose name is not UTF-8 cannot be written into the config or a workflow:
+/// an error naming it, never a test path with U+FFFD in it that does not exist.
+fn find_tests(root: &Path, pytest: &PytestConfig, layout: Layout) -> Result<Option<TestsDir>> {
     if !pytest.options.testpaths.is_empty() {
-        return Some(TestsDir {
+        return Ok(Some(TestsDir {
             paths: pytest.options.testpaths.clone(),
             source: format!(
                 "pytest's testpaths in {}",
                 pytest.file.unwrap_or("the config")
             ),
-        });
+        }));
     }
     if let Some(dir) = ["tests", "test"]
         .into_iter()
         .find(|dir| fs::symlink_metadata(root.join(dir)).is_ok_and(|m| m.is_dir()))
     {
-        return Some(TestsDir {
+        return Ok(Some(TestsDir {
             paths: vec![format!("{dir}/")],
             source: "the folder's name".into(),
-        });
+        }));
     }
     let patterns = pytest.python_files();
     let mut found: Vec<PathBuf> = Vec::new();
@@ -785,7 +787,7 @@ fn find_tests(root: &Path, pytest: &PytestConfig, layout: Layout) -> Option<Test
             }
         }
     }
-    let common = found
+    let Some(common) = found
         .iter()
         .skip(1)
         .fold(found.first().cloned(), |common, dir| {
@@ -794,16 +796,25 @@ fn find_tests(root: &Path, pytest: &PytestConfig, layout: Layout) -> Option<Test
                 .ancestors()
                 .find(|a| dir.starts_with(a))
                 .map(Path::to_path_buf)
-        })?;
-    let relative = common
-        .strip_prefix(root)
-        .ok()?
-        .to_string_lossy()
-        .replace('\\', "/");
-    (!relative.is_empty()).then(|| TestsDir {
+        })
+    else {
+        return Ok(None);
+    };
+    let Ok(relative) = common.strip_prefix(root) else {
+        return Ok(None);
+    };
+    let Some(relative) = relative.to_str() else {
+        return Err(Error::usage(format!(
+            "the tests beside the code are in {:?}, whose name is not UTF-8, so no config or workflow can name it",
+            relative.as_os_str()
+        ))
+        .with_help("rename the folder to a UTF-8 name, then run the command again"));
+    };
+    let relative = relative.replace('\\', "/");
+    Ok((!relative.is_empty()).then(|| TestsDir {
         paths: vec![format!("{relative}/")],
         source: format!("test files beside the code ({})", patterns.join(", ")),
-    })
+    }))
 }
 
 /// Folders under `dir` holding files that match pytest's `python_files`; no symlink followed.

@@ -18,7 +18,7 @@ const GITHUB: [&str; 3] = [
     ".github/workflows/run-gpu-tests.yml",
 ];
 const RUNNER: [&str; 2] = [".modal/test_runner.py", ".modal/in_container.py"];
-const LOCK: &str = ".github/gpu-ci.lock";
+const LOCK: &str = ".gpu-ci.lock";
 
 fn parse(text: &str) -> Value {
     serde_saphyr::from_str(text).unwrap()

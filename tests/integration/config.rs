@@ -183,3 +183,38 @@ fn config_schema_is_the_committed_file_and_names_every_key() {
         "wrote into the folder"
     );
 }
+
+#[test]
+fn the_table_leaves_the_action_pins_out_unless_all() {
+    let project = Project::initialised("extras-flat");
+    let output = project.gpu_ci(&["config"]).success();
+    let stdout = String::from_utf8(output.get_output().stdout.clone()).unwrap();
+    let stderr = String::from_utf8(output.get_output().stderr.clone()).unwrap();
+    assert!(!stdout.contains("actions."), "{stdout}");
+    assert!(stdout.contains("gpu = \"L4\""), "{stdout}");
+    assert!(
+        stderr.contains("note: 4 action pins left out; `gpu-ci config --all` lists them"),
+        "{stderr}"
+    );
+    let output = project.gpu_ci(&["config", "--all"]).success();
+    let stdout = String::from_utf8(output.get_output().stdout.clone()).unwrap();
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("actions.\""))
+            .count(),
+        4,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("actions.\"actions/checkout\" = "),
+        "{stdout}"
+    );
+    // JSON is for programs: every setting, pins included.
+    let output = project.gpu_ci(&["config", "--json"]).success();
+    let json: serde_json::Value = serde_json::from_slice(&output.get_output().stdout).unwrap();
+    assert!(
+        json.get("actions.\"actions/checkout\"").is_some(),
+        "{json:#}"
+    );
+}

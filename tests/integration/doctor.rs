@@ -189,7 +189,7 @@ fn each_broken_state_fails_its_own_check() {
             fails: &["git"],
             modal: Some(MODAL_CLIENT_VERSION),
             github: nothing_to_github,
-            project: |p, _| git(&p.root, &["rm", "-q", "--cached", ".github/gpu-ci.lock"]),
+            project: |p, _| git(&p.root, &["rm", "-q", "--cached", ".gpu-ci.lock"]),
         },
         Broken {
             name: "the lock ignored (a common `*.lock` rule)",
@@ -499,4 +499,36 @@ fn doctor_tells_an_honest_pinned_commit_from_an_impostor() {
         );
         assert_eq!(server.changes(), Vec::<String>::new(), "doctor only reads");
     }
+}
+
+#[test]
+fn the_git_add_fix_names_every_file_the_pyproject_init_changed_too() {
+    let project = committed_project("uv-groups-src");
+    // As committed before init: the pyproject without [tool.gpu-ci]; the lock not added.
+    let with_settings = project.read("pyproject.toml");
+    let start = with_settings.find("\n[tool.gpu-ci]").unwrap();
+    project.write("pyproject.toml", &with_settings[..start + 1]);
+    git(&project.root, &["commit", "-q", "-am", "before gpu-ci"]);
+    project.write("pyproject.toml", &with_settings);
+    git(&project.root, &["rm", "-q", "--cached", ".gpu-ci.lock"]);
+    let machine = Machine::new(Some(MODAL_CLIENT_VERSION));
+    let (json, _) = report(&mut doctor(&project, &machine, None), 1);
+    let check = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "git")
+        .unwrap();
+    assert_eq!(check["status"], "fail", "{json:#}");
+    assert_eq!(
+        check["detail"], "not committed: .gpu-ci.lock, pyproject.toml",
+        "{json:#}"
+    );
+    assert!(
+        check["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("`git add .gpu-ci.lock pyproject.toml` and commit"),
+        "{json:#}"
+    );
 }

@@ -182,7 +182,7 @@ const CASES: &[Case] = &[
         fixture: "extras-flat",
         setup: |p| {
             p.gpu_ci(&["init", "--yes"]).success();
-            p.write(".github/gpu-ci.lock", "{ not json");
+            p.write(".gpu-ci.lock", "{ not json");
         },
         args: &["update"],
     },
@@ -299,7 +299,7 @@ fn every_error_message() {
 fn lock_format() {
     let project = Project::fixture("poetry-groups");
     project.gpu_ci(&["init", "--yes", "--fork-prs"]).success();
-    let lock = project.read(".github/gpu-ci.lock");
+    let lock = project.read(".gpu-ci.lock");
     let mut settings = settings();
     settings.add_filter(
         r#""version": "\d+\.\d+\.\d+[^"]*""#,

@@ -14,7 +14,7 @@ use crate::transaction::assert_refused;
 
 const REUSABLE: &str = GENERATED[0];
 const RUNNER: &str = GENERATED[3];
-const LOCK: &str = ".github/gpu-ci.lock";
+const LOCK: &str = ".gpu-ci.lock";
 
 fn set_config(project: &Project, from: &str, to: &str) {
     let text = project.read("pyproject.toml");
@@ -131,7 +131,7 @@ fn finding_4_odd_shapes_of_tool_gpu_ci_are_errors_not_panics() {
         project.write("pyproject.toml", &text);
         for args in [
             &["init", "--yes"][..],
-            &["init", "--yes", "--dry-run"],
+            &["init", "--yes", "--dry-run", "--diff"],
             &["update"],
             &["update", "--check"],
             &["config"],
@@ -170,7 +170,7 @@ fn finding_5_update_check_fails_on_leftover_conflict_markers() {
     }
     // --dry-run warns and changes nothing.
     project
-        .gpu_ci(&["update", "--dry-run"])
+        .gpu_ci(&["update", "--dry-run", "--diff"])
         .success()
         .stderr(predicate::str::contains(format!(
             "warning: unresolved conflict markers in `{REUSABLE}`"
@@ -208,7 +208,7 @@ fn finding_7_corrupt_lock_help_keeps_the_maintainers_edits() {
         .gpu_ci(&["update"])
         .code(2)
         .stderr(predicate::str::contains(
-            "help: restore it from git, or delete `.github/gpu-ci.lock` and run `gpu-ci update`, which rebuilds it and keeps your edits",
+            "help: restore it from git, or delete `.gpu-ci.lock` and run `gpu-ci update`, which rebuilds it and keeps your edits",
         ))
         .stderr(predicate::str::contains("init --force").not());
     // Doing what the help says keeps the edit (`init --force` would not).
@@ -231,7 +231,7 @@ fn finding_7_a_hand_edited_hash_line_gets_an_accurate_message() {
         .gpu_ci(&["update"])
         .code(1)
         .stderr(predicate::str::contains(format!(
-            "error: cannot tell what gpu-ci wrote in `{REUSABLE}`: its `gpu-ci-hash:` line matches neither what `.github/gpu-ci.lock` records nor any copy in git history; was the line edited?"
+            "error: cannot tell what gpu-ci wrote in `{REUSABLE}`: its `gpu-ci-hash:` line matches neither what `.gpu-ci.lock` records nor any copy in git history; was the line edited?"
         )))
         .stderr(predicate::str::contains("no lock").not())
         .stderr(predicate::str::contains("there is no").not());

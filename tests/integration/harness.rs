@@ -106,7 +106,7 @@ fn under_a_dirty_environment() {
     // extras-flat has no uv.lock, so init says so in a `note:`, which colour would paint.
     let project = Project::fixture("extras-flat");
     let output = project
-        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
         .success()
         .get_output()
         .clone();

@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use crate::common::{GENERATED, Project, describe, gpu_ci_process};
 
 const RUNNER: &str = GENERATED[3];
-const LOCK: &str = ".github/gpu-ci.lock";
+const LOCK: &str = ".gpu-ci.lock";
 
 /// `gpu-ci -C root ARGS`, killed (by its pid) if it has not ended after a minute: a read that
 /// blocks on a FIFO must fail the test, not hang the suite.
@@ -224,7 +224,7 @@ fn assert_shown_inert(text: &str, place: usize) -> Result<(), TestCaseError> {
         &["doctor"],
         &["doctor", "--json"],
         &["update", "--check"],
-        &["init", "--yes", "--dry-run"],
+        &["init", "--yes", "--dry-run", "--diff"],
         &["init", "--yes", "--force"],
     ];
     for args in runs {

@@ -64,6 +64,36 @@ fn pyproject_keeps_every_other_byte() {
 }
 
 #[test]
+fn a_trailing_comment_block_stays_in_its_table_above_the_new_section() {
+    let project = Project::fixture("extras-flat");
+    let before = format!(
+        "{}\n# dependencies = [\n#   \"torch\",\n# ]\n",
+        project.read("pyproject.toml")
+    );
+    project.write("pyproject.toml", &before);
+    project.gpu_ci(&["init", "--yes"]).success();
+    let after = project.read("pyproject.toml");
+    assert!(after.starts_with(&before), "{after}");
+    assert!(
+        after[before.len()..].starts_with("\n[tool.gpu-ci]\ngpu = \"L4\"\n"),
+        "{after}"
+    );
+    // Uncommenting the block puts the key back where it was, never into [tool.gpu-ci].
+    project.write(
+        "pyproject.toml",
+        &after.replace(
+            "# dependencies = [\n#   \"torch\",\n# ]",
+            "dependencies = [\n  \"torch\",\n]",
+        ),
+    );
+    project.gpu_ci(&["config"]).success();
+    // A second init leaves it all alone.
+    let settled = project.read("pyproject.toml");
+    project.gpu_ci(&["init", "--yes"]).success();
+    assert_eq!(settled, project.read("pyproject.toml"));
+}
+
+#[test]
 fn stdin_not_a_terminal_implies_yes() {
     let project = Project::fixture("uv-groups-src");
     project
@@ -130,11 +160,66 @@ fn second_init_changes_nothing() {
 }
 
 #[test]
-fn refuses_to_overwrite_an_edited_file() {
+fn second_init_with_nothing_to_change_is_quiet_and_verbose_shows_why() {
+    let project = Project::fixture("uv-groups-src");
+    project
+        .gpu_ci(&["init", "--yes"])
+        .success()
+        .stderr(predicate::str::contains("note: GPU framework: torch"));
+    let output = project.gpu_ci(&["init", "--yes"]).success();
+    let stderr = String::from_utf8(output.get_output().stderr.clone()).unwrap();
+    assert_eq!(
+        stderr,
+        "gpu-ci is already set up here; nothing to change (after editing [tool.gpu-ci], run `gpu-ci update`)\n"
+    );
+    project
+        .gpu_ci(&["-v", "init", "--yes"])
+        .success()
+        .stderr(predicate::str::contains(
+            "note: the choices below are unchanged since the last init",
+        ))
+        .stderr(predicate::str::contains("note: GPU framework: torch"));
+    // A changed choice brings the notes back.
+    project
+        .gpu_ci(&["init", "--yes", "--gpu", "T4"])
+        .success()
+        .stderr(predicate::str::contains("note: GPU framework: torch"))
+        .stderr(predicate::str::contains("unchanged since").not());
+}
+
+#[test]
+fn quiet_prints_errors_only() {
+    let project = Project::fixture("uv-groups-src");
+    project
+        .gpu_ci(&["--quiet", "init", "--yes"])
+        .success()
+        .stderr("");
+    assert!(project.path(".modal/test_runner.py").is_file());
+    project
+        .gpu_ci(&["init", "-q", "--yes"])
+        .success()
+        .stderr("");
+    project.gpu_ci(&["-q", "update"]).success().stderr("");
+    // An error and its help are still shown.
+    project
+        .gpu_ci(&["-q", "init", "--yes", "--gpu", "Z9"])
+        .code(2)
+        .stderr(predicate::str::starts_with("error: "))
+        .stderr(predicate::str::contains("note:").not());
+    project
+        .gpu_ci(&["-q", "-v", "init"])
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
+}
+
+#[test]
+fn refuses_to_overwrite_an_edited_file_gpu_ci_has_no_record_of() {
     let project = Project::fixture("uv-groups-src");
     project.gpu_ci(&["init", "--yes"]).success();
     let edited = format!("{}# my edit\n", project.read(GENERATED[2]));
     project.write(GENERATED[2], &edited);
+    // Without the lock, nothing says what gpu-ci wrote: the edit cannot be merged, only refused.
+    std::fs::remove_file(project.path(".gpu-ci.lock")).unwrap();
     let before = project.snapshot_tree();
     project
         .gpu_ci(&["init", "--yes"])
@@ -154,10 +239,79 @@ fn refuses_to_overwrite_an_edited_file() {
 }
 
 #[test]
+fn init_flag_changes_a_setting_and_keeps_edits() {
+    let project = Project::fixture("uv-groups-src");
+    project.gpu_ci(&["init", "--yes"]).success();
+    let edited = project
+        .read(GENERATED[2])
+        .replacen("\n", "\n# my edit: keep me\n", 1);
+    project.write(GENERATED[2], &edited);
+
+    project
+        .gpu_ci(&["init", "--yes", "--gpu", "H100"])
+        .success();
+    assert!(
+        project.read(GENERATED[2]).contains("# my edit: keep me"),
+        "the edit was lost"
+    );
+    assert!(project.read("pyproject.toml").contains("gpu = \"H100\""));
+    assert!(
+        project
+            .read(".modal/test_runner.py")
+            .contains("GPU_DEFAULT = \"H100\"")
+    );
+    assert!(project.read(GENERATED[0]).contains("|| 'H100' }}"));
+    // And `update` agrees: nothing left to do.
+    project.gpu_ci(&["update", "--check"]).success();
+}
+
+#[test]
+fn init_flag_on_untouched_files_is_no_refusal() {
+    let project = Project::fixture("extras-flat");
+    project.gpu_ci(&["init", "--yes"]).success();
+    project
+        .gpu_ci(&["init", "--yes", "--gpu", "A100", "--shards", "2"])
+        .success()
+        .stderr(predicate::str::contains("error").not());
+    let config = project.read("pyproject.toml");
+    assert!(config.contains("gpu = \"A100\""), "{config}");
+    assert!(config.contains("shards = 2"), "{config}");
+    assert!(
+        project
+            .read(".modal/test_runner.py")
+            .contains("GPU_DEFAULT = \"A100\"")
+    );
+}
+
+#[test]
+fn update_with_a_setting_flag_points_to_init() {
+    let project = Project::initialised("extras-flat");
+    let before = project.snapshot_tree();
+    project
+        .gpu_ci(&["update", "--gpu", "H100"])
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "error: `update` changes no setting: `--gpu` is a flag of `init`\nhelp: run `gpu-ci init --gpu …`",
+        ));
+    project
+        .gpu_ci(&["update", "--shards=2"])
+        .code(2)
+        .stderr(predicate::str::contains("`--shards` is a flag of `init`"));
+    // Any other unknown flag keeps clap's own message.
+    project
+        .gpu_ci(&["update", "--no-such-flag"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unexpected argument '--no-such-flag'",
+        ));
+    assert_eq!(before, project.snapshot_tree());
+}
+
+#[test]
 fn dry_run_prints_diffs_and_writes_nothing() {
     let project = Project::fixture("uv-groups-src");
     let before = project.snapshot_tree();
-    let output = project.gpu_ci(&["init", "--dry-run"]).success();
+    let output = project.gpu_ci(&["init", "--dry-run", "--diff"]).success();
     let stdout = String::from_utf8(output.get_output().stdout.clone()).unwrap();
     for rel in GENERATED {
         assert!(
@@ -168,6 +322,62 @@ fn dry_run_prints_diffs_and_writes_nothing() {
     assert!(stdout.contains("would change pyproject.toml\n--- a/pyproject.toml"));
     assert!(stdout.contains("+[tool.gpu-ci]\n+gpu = \"L4\""));
     assert_eq!(before, project.snapshot_tree());
+}
+
+#[test]
+fn dry_run_summarises_per_file_and_diff_shows_every_line() {
+    let project = Project::fixture("extras-flat");
+    let before = project.snapshot_tree();
+    let output = project.gpu_ci(&["init", "--dry-run"]).success();
+    let stdout = String::from_utf8(output.get_output().stdout.clone()).unwrap();
+    let full = project.gpu_ci(&["init", "--dry-run", "--diff"]).success();
+    let full = String::from_utf8(full.get_output().stdout.clone()).unwrap();
+    assert_eq!(before, project.snapshot_tree());
+    // The pyproject gains the blank line and 7 lines of pyproject_keeps_every_other_byte.
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("would change pyproject.toml") && l.ends_with("  +8 -0")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("@@"), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    // One line per file of the full diff, then the total, which adds them up.
+    let files = full.lines().filter(|l| l.starts_with("would ")).count();
+    assert_eq!(lines.len(), files + 1, "{stdout}");
+    let plus = full
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++ "))
+        .count();
+    assert_eq!(
+        lines[files],
+        format!("{files} files, +{plus} -0 (`--diff` shows the lines)")
+    );
+
+    // update after an edit of the config: the same summary, then the diff with --diff.
+    project.gpu_ci(&["init", "--yes"]).success();
+    let config = project
+        .read("pyproject.toml")
+        .replace("gpu = \"L4\"", "gpu = \"T4\"");
+    project.write("pyproject.toml", &config);
+    let output = project.gpu_ci(&["update", "--dry-run"]).success();
+    let stdout = String::from_utf8(output.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("would change .modal/test_runner.py                   +3 -3\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("4 files, +12 -12 (`--diff` shows the lines)\n"),
+        "{stdout}"
+    );
+    project
+        .gpu_ci(&["update", "--dry-run", "--diff"])
+        .success()
+        .stdout(predicate::str::contains("+GPU_DEFAULT = \"T4\""));
+    project
+        .gpu_ci(&["update", "--diff"])
+        .code(2)
+        .stderr(predicate::str::contains("--dry-run"));
 }
 
 fn assert_bad_input(project: &Project, args: &[&str], message: &str) {
@@ -363,7 +573,7 @@ fn readme_example_dry_run_leaves_the_repository_clean() {
         assert!(stdout.contains(&format!("would create {rel}")), "{stdout}");
         assert!(!example.join(rel).exists());
     }
-    assert!(stdout.contains("+group = \"tests\""));
+    assert!(stdout.contains("would change pyproject.toml"), "{stdout}");
     assert_eq!(
         before,
         std::fs::read_to_string(example.join("pyproject.toml")).unwrap()
@@ -493,4 +703,64 @@ fn a_hostile_marker_or_addopts_adds_only_names_to_the_selection() {
     let runner = project.read(".modal/test_runner.py");
     assert!(runner.contains("PYTEST_ARGS = \"-v -m gpu\""), "{runner}");
     assert!(!project.generated().contains("PWNED"));
+}
+
+#[test]
+fn init_shows_the_ignore_line_for_test_outputs_and_writes_no_gitignore() {
+    let project = Project::fixture("uv-groups-src");
+    project
+        .gpu_ci(&["init", "--yes"])
+        .success()
+        .stderr(predicate::str::contains(
+            "add the line `/test-outputs/` to .gitignore",
+        ))
+        .stderr(predicate::str::contains(
+            "commit `.github/gpu-ci-durations.json` when `gpu-ci durations` writes it",
+        ));
+    assert!(
+        !project.path(".gitignore").exists(),
+        "init wrote .gitignore unasked"
+    );
+
+    // Where git already ignores it, no such line.
+    let project = Project::fixture("extras-flat");
+    crate::common::git(&project.root, &["init", "-q"]);
+    project.write(".gitignore", "test-outputs/\n");
+    project
+        .gpu_ci(&["init", "--yes"])
+        .success()
+        .stderr(predicate::str::contains("test-outputs/").not());
+    assert_eq!(project.read(".gitignore"), "test-outputs/\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_tests_folder_whose_name_is_not_utf8_is_an_error_naming_it() {
+    use std::os::unix::ffi::OsStrExt;
+    let project = Project::empty();
+    project.write(
+        "pyproject.toml",
+        "[project]\nname = \"pkg\"\nversion = \"0\"\ndependencies = [\"torch\"]\n",
+    );
+    project.write("src/pkg/__init__.py", "");
+    let folder = project
+        .path("src/pkg")
+        .join(std::ffi::OsStr::from_bytes(b"gpu_\xff"));
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("test_cuda.py"), "def test_x():\n    pass\n").unwrap();
+    let before = project.snapshot_tree();
+    let output = project
+        .gpu_ci(&["init", "--yes"])
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with(
+            "error: the tests beside the code are in \"src/pkg/gpu_\\xFF\", whose name is not UTF-8"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\u{fffd}'), "{stderr}");
+    assert_eq!(before, project.snapshot_tree(), "init wrote something");
 }

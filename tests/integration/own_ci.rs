@@ -171,7 +171,7 @@ fn a_cpu_job_counts_only_without_a_gpu_job_and_never_its_cpu_only_selection() {
     assert!(!args.contains("not gpu"), "{args}");
     assert!(args.ends_with("-m gpu"), "{args}");
     project
-        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
         .success()
         .stderr(predicate::str::contains(
             "following the project's CPU job `unit_tests` in .github/workflows/unit_test.yaml (no GPU job found)",
@@ -191,7 +191,9 @@ fn a_workflows_hostile_text_is_escaped_in_notes_and_never_reaches_the_plan_unche
         "jobs:\n  \"gpu\\e[2Jjob\":\n    runs-on: gpu\n    env:\n      EVIL: \"a\\nb\"\n    steps:\n      - run: \"pytest 'tests/a\\tb' -k 'x\\e[31m'\"\n      - run: pip install \"../outside\" \"/etc/passwd\" 'torch; python_version>\"3\"'\n",
     );
     project.write("tests/a\tb/test_x.py", "");
-    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let init = project
+        .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
+        .success();
     let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
     assert!(!stderr.contains('\x1b'), "{stderr:?}");
     assert!(stderr.contains("gpu\\u{1b}[2Jjob"), "{stderr}");
@@ -300,7 +302,7 @@ fn the_framework_comes_from_the_file_that_names_it_or_the_backend_the_gpu_job_us
         "requirements-jax-cuda.txt"
     );
     project
-        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
         .success()
         .stderr(predicate::str::contains(
             "the project names several GPU frameworks (torch, jax, tensorflow), and no GPU job says which one it tests",
@@ -321,7 +323,7 @@ fn the_framework_comes_from_the_file_that_names_it_or_the_backend_the_gpu_job_us
         "{json:#}"
     );
     project
-        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
         .success()
         .stderr(predicate::str::contains("several GPU frameworks").not())
         .stderr(predicate::str::contains(
@@ -398,7 +400,9 @@ fn switches_the_project_reads_are_named_with_the_key_that_sets_them() {
         ".gitmodules",
         "[submodule \"csrc/cutlass\"]\n\tpath = csrc/cutlass\n\turl = https://github.com/NVIDIA/cutlass.git\n",
     );
-    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let init = project
+        .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
+        .success();
     let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
     for expected in [
         // On by default with .gitmodules (issue 21), so no note says they are missing.
@@ -418,7 +422,9 @@ fn switches_the_project_reads_are_named_with_the_key_that_sets_them() {
         ".github/workflows/gpu.yml",
         "jobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    env:\n      RUN_ONLY_CUDA_TESTS: 1\n    steps:\n      - run: pytest tests --run-gpu\n",
     );
-    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let init = project
+        .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
+        .success();
     let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
     assert!(
         !stderr.contains("a GPU-test or backend selector"),
@@ -484,7 +490,7 @@ fn a_separate_native_build_script_is_named_with_setup() {
     project.write("build_lib.py", "# builds native/ with nvcc\n");
     project.write("tests/test_w.py", "");
     project
-        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
         .success()
         .stderr(predicate::str::contains(
             "`build_lib.py` looks like a native build apart from the package's: install-project = \"start\" installs the package without running it; if the tests need what it builds, set `setup = [\"python build_lib.py\"]`",
@@ -494,7 +500,7 @@ fn a_separate_native_build_script_is_named_with_setup() {
         "jobs:\n  test-gpu:\n    runs-on: nvidia-l4\n    steps:\n      - run: python build_lib.py --quick\n      - run: python -m pytest tests\n",
     );
     project
-        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
         .success()
         .stderr(predicate::str::contains(
             "`setup = [\"python build_lib.py --quick\"]` from the GPU job (detected: .github/workflows/ci.yml:5); change it with --setup",

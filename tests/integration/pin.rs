@@ -265,6 +265,42 @@ fn pins_the_newest_tag_of_each_major_and_keeps_update_green() {
 }
 
 #[test]
+fn dry_run_shows_what_pin_would_change_and_writes_nothing() {
+    let project = Project::initialised("uv-groups-src");
+    let server = FakeGitHub::start(routes());
+    let before = project.snapshot_tree();
+    let output = pin(&project, &server, &["--dry-run"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("dry run: nothing written"))
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains("would change .github/workflows/_modal-gpu-tests.yml  +"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("would change pyproject.toml"), "{stdout}");
+    assert!(!stdout.contains("@@"), "a summary, not a diff: {stdout}");
+    assert_eq!(before, project.snapshot_tree());
+
+    let output = pin(&project, &server, &["--dry-run", "--diff"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains(&format!(
+            "+        uses: actions/checkout@{} # v4.3.1",
+            sha(0x431)
+        )),
+        "{stdout}"
+    );
+    assert_eq!(before, project.snapshot_tree());
+}
+
+#[test]
 fn upgrade_pins_the_latest_release_and_gh_token_works_too() {
     let project = Project::initialised("uv-groups-src");
     let server = FakeGitHub::start(routes());

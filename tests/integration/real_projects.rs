@@ -288,12 +288,12 @@ fn run_prints_only_the_notes_that_apply_to_run() {
     );
     // init still says what it decided, and how to change it.
     project
-        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
         .success()
         .stderr(predicate::str::contains("change it with --python"));
 }
 
-/// diffusers' `.gitignore` holds `*.lock`, which caught `.github/gpu-ci.lock`.
+/// diffusers' `.gitignore` holds `*.lock`, which caught `.gpu-ci.lock`.
 #[test]
 fn init_warns_when_git_would_ignore_the_lock() {
     let project = Project::fixture("extras-flat");
@@ -312,11 +312,11 @@ fn init_warns_when_git_would_ignore_the_lock() {
         .gpu_ci(&["init", "--yes"])
         .success()
         .stderr(predicate::str::contains(
-            "warning: git ignores `.github/gpu-ci.lock` (rule `.gitignore:1:*.lock`)",
+            "warning: git ignores `.gpu-ci.lock` (rule `.gitignore:1:*.lock`)",
         ))
-        .stderr(predicate::str::contains("!/.github/gpu-ci.lock"));
+        .stderr(predicate::str::contains("!/.gpu-ci.lock"));
     // The fix it gives works: no warning after it.
-    project.write(".gitignore", "*.lock\n!/.github/gpu-ci.lock\n");
+    project.write(".gitignore", "*.lock\n!/.gpu-ci.lock\n");
     project
         .gpu_ci(&["init", "--yes", "--force", "--gpu", "T4"])
         .success()
@@ -358,7 +358,9 @@ fn what_init_picks_on_each_real_layout() {
     let mut text = String::new();
     for name in REAL_FIXTURES {
         let project = Project::fixture(&format!("real/{name}"));
-        let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+        let init = project
+            .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
+            .success();
         let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
         let notes: Vec<&str> = stderr
             .lines()

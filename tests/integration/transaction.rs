@@ -12,7 +12,7 @@ use crate::common::{GENERATED, Project, describe, gpu_ci_path, gpu_ci_process, s
 
 const REUSABLE: &str = GENERATED[0];
 const RUNNER: &str = GENERATED[3];
-const LOCK: &str = ".github/gpu-ci.lock";
+const LOCK: &str = ".gpu-ci.lock";
 
 /// Every path under the root, folders too (with a trailing `/`), and each file's bytes.
 pub fn entries(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
@@ -63,7 +63,7 @@ fn finding_6_a_folder_where_a_file_goes_stops_the_write_before_it_starts() {
     assert_refused(
         &project,
         &["init", "--yes"],
-        "error: cannot write `.github/gpu-ci.lock`: it is a folder",
+        "error: cannot write `.gpu-ci.lock`: it is a folder",
     );
     assert!(!project.path(".github/workflows").exists());
     assert!(!project.path(".modal").exists());
@@ -336,9 +336,9 @@ fn a_link_out_of_the_project_is_never_read_into_a_diff() {
         std::os::unix::fs::symlink(&outside, project.path(rel)).unwrap();
         for args in [
             &["update", "--check"][..],
-            &["update", "--dry-run"],
+            &["update", "--dry-run", "--diff"],
             &["update"],
-            &["init", "--yes", "--dry-run", "--ci", ci],
+            &["init", "--yes", "--dry-run", "--diff", "--ci", ci],
             &["init", "--yes", "--force", "--ci", ci],
         ] {
             let output = project.gpu_ci(args).get_output().clone();

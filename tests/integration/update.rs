@@ -61,7 +61,7 @@ fn untouched_files_are_replaced_and_check_goes_green() {
             "error: generated files are out of date",
         ));
     project
-        .gpu_ci(&["update", "--dry-run"])
+        .gpu_ci(&["update", "--dry-run", "--diff"])
         .success()
         .stdout(predicate::str::contains("+GPU_DEFAULT = \"A100-80GB\""));
     assert_eq!(
@@ -146,7 +146,7 @@ fn overlapping_edit_becomes_conflict_markers_keeping_both_sides() {
 #[test]
 fn unrecoverable_base_writes_the_new_render_beside() {
     let project = Project::initialised("uv-groups-src");
-    std::fs::remove_file(project.path(".github/gpu-ci.lock")).unwrap();
+    std::fs::remove_file(project.path(".gpu-ci.lock")).unwrap();
     let edited = format!("{}# local tweak\n", project.read(RUN));
     project.write(RUN, &edited);
     set_config(&project, "gpu = \"L4\"", "gpu = \"L40S\"");
@@ -174,9 +174,9 @@ fn older_version_base_comes_from_git_history() {
     git(&project, &["add", "-A"]);
     git(&project, &["commit", "-q", "-m", "gpu-ci init"]);
     // As if an older gpu-ci had written these files: its lock cannot re-render them.
-    let lock = project.read(".github/gpu-ci.lock");
+    let lock = project.read(".gpu-ci.lock");
     project.write(
-        ".github/gpu-ci.lock",
+        ".gpu-ci.lock",
         &lock.replacen(env!("CARGO_PKG_VERSION"), "0.0.9", 1),
     );
     let edited = project
@@ -208,9 +208,9 @@ fn deleted_files_stay_deleted_unless_forced() {
     assert!(project.path(RUN).exists());
 
     // A file the lock never listed (a newer gpu-ci's) is created.
-    let lock = project.read(".github/gpu-ci.lock");
+    let lock = project.read(".gpu-ci.lock");
     project.write(
-        ".github/gpu-ci.lock",
+        ".gpu-ci.lock",
         &lock.replace(&format!("    \"{RUN}\",\n"), ""),
     );
     std::fs::remove_file(project.path(RUN)).unwrap();
@@ -285,15 +285,15 @@ fn bad_config_values_and_lock_say_what_to_fix() {
         assert_eq!(before, project.snapshot_tree(), "{addition}");
     }
     project.write("pyproject.toml", &good);
-    project.write(".github/gpu-ci.lock", "{ not json");
+    project.write(".gpu-ci.lock", "{ not json");
     project
         .gpu_ci(&["update"])
         .code(2)
         .stderr(predicate::str::contains(
-            "error: `.github/gpu-ci.lock` is not a gpu-ci lock",
+            "error: `.gpu-ci.lock` is not a gpu-ci lock",
         ))
         .stderr(predicate::str::contains(
-            "help: restore it from git, or delete `.github/gpu-ci.lock` and run `gpu-ci update`, which rebuilds it and keeps your edits to the generated files",
+            "help: restore it from git, or delete `.gpu-ci.lock` and run `gpu-ci update`, which rebuilds it and keeps your edits to the generated files",
         ));
 }
 
@@ -360,4 +360,87 @@ fn check_json_lists_each_file_that_would_change() {
         .gpu_ci(&["update", "--json"])
         .code(2)
         .stderr(predicate::str::contains("--check"));
+}
+
+#[test]
+fn gitlab_and_bitbucket_projects_get_no_github_folder() {
+    for ci in ["gitlab", "bitbucket"] {
+        let project = Project::fixture("extras-flat");
+        project.gpu_ci(&["init", "--yes", "--ci", ci]).success();
+        assert!(project.path(".gpu-ci.lock").is_file(), "{ci}");
+        assert!(!project.path(".github").exists(), "{ci}: a stray .github/");
+        project.gpu_ci(&["update", "--check"]).success();
+    }
+}
+
+/// A lock where gpu-ci 0.1 kept it, `.github/gpu-ci.lock`, after an init of the time.
+fn with_legacy_lock(ci: &str) -> Project {
+    let project = Project::fixture("extras-flat");
+    project.gpu_ci(&["init", "--yes", "--ci", ci]).success();
+    let lock = project.read(".gpu-ci.lock");
+    std::fs::remove_file(project.path(".gpu-ci.lock")).unwrap();
+    project.write(".github/gpu-ci.lock", &lock);
+    project
+}
+
+#[test]
+fn update_moves_a_lock_from_github_to_the_root_keeping_edits() {
+    let project = with_legacy_lock("gitlab");
+    // The old lock is still the base of a merge: an edit survives a settings change.
+    let runner = project
+        .read(RUNNER)
+        .replacen("\n", "\n# my edit: keep me\n", 1);
+    project.write(RUNNER, &runner);
+    set_config(&project, "gpu = \"L4\"", "gpu = \"T4\"");
+    project
+        .gpu_ci(&["update", "--dry-run"])
+        .success()
+        .stdout(predicate::str::contains(
+            "would move .github/gpu-ci.lock to .gpu-ci.lock",
+        ));
+    assert!(project.path(".github/gpu-ci.lock").is_file());
+    project
+        .gpu_ci(&["update"])
+        .success()
+        .stderr(predicate::str::contains(
+            "moved .github/gpu-ci.lock to .gpu-ci.lock",
+        ));
+    assert!(project.read(RUNNER).contains("# my edit: keep me"));
+    assert!(project.read(RUNNER).contains("GPU_DEFAULT = \"T4\""));
+    assert!(project.path(".gpu-ci.lock").is_file());
+    // A GitLab project is left with no .github/ at all.
+    assert!(!project.path(".github").exists());
+    project.gpu_ci(&["update", "--check"]).success();
+
+    // On GitHub, the folder stays for the workflows.
+    let project = with_legacy_lock("github");
+    project.gpu_ci(&["update"]).success();
+    assert!(!project.path(".github/gpu-ci.lock").exists());
+    assert!(project.path(REUSABLE).is_file());
+}
+
+#[cfg(unix)]
+#[test]
+fn moving_the_lock_never_deletes_through_a_linked_github_folder() {
+    let project = with_legacy_lock("gitlab");
+    let lock = project.read(".github/gpu-ci.lock");
+    std::fs::remove_dir_all(project.path(".github")).unwrap();
+    // `.github` links to a folder outside the project, holding a file of the same name.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("gpu-ci.lock"), &lock).unwrap();
+    std::os::unix::fs::symlink(outside.path(), project.path(".github")).unwrap();
+    // update refuses to read a lock through the link; init --force reads no lock, but still
+    // must not remove the file as a lock that moved.
+    let _ = project.gpu_ci(&["update"]);
+    project
+        .gpu_ci(&["init", "--yes", "--force", "--ci", "gitlab"])
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: left `.github/gpu-ci.lock` where it is",
+        ));
+    assert_eq!(
+        std::fs::read_to_string(outside.path().join("gpu-ci.lock")).unwrap(),
+        lock,
+        "a file outside the project was touched"
+    );
 }

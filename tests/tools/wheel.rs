@@ -130,7 +130,7 @@ fn a_fresh_venv_gets_a_working_gpu_ci_from_the_wheel() {
     for file in [
         ".github/workflows/label-gpu-tests.yml",
         ".modal/test_runner.py",
-        ".github/gpu-ci.lock",
+        ".gpu-ci.lock",
     ] {
         assert!(
             diff.contains(&format!("would create {file}")),
