@@ -10,6 +10,7 @@ use crate::cli::{ChoiceArgs, RunArgs};
 use crate::error::{Error, ExitStatus, IoOp, Result};
 use crate::modal_local::{Client, ModalSettings, Search, find_client, on_path};
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
+use crate::plan::install::InstallPlan;
 use crate::plan::values::{parse_gpu, split_args};
 use crate::plan::{DURATIONS_FILE, Source, Sourced, TestPlan};
 use crate::targets::{
@@ -108,6 +109,69 @@ fn local_python(root: &Path) -> Result<PathBuf> {
         .with_help("create the project's .venv with Python 3.9+, or put one on PATH as python3"));
     }
     Ok(python)
+}
+
+/// The command that installs this project's test dependencies into `python`'s environment,
+/// as the plan installs them on Modal: its group, extra, requirements or poetry group.
+fn install_command(plan: &TestPlan, python: &Path, root: &Path) -> String {
+    let pip = {
+        let shown = python.strip_prefix(root).unwrap_or(python);
+        format!("{} -m pip install", quote(&shown.display().to_string()))
+    };
+    let flags = |flag: &str, names: &[String]| -> String {
+        names
+            .iter()
+            .map(|n| format!(" {flag} {}", quote(n)))
+            .collect()
+    };
+    let with_extras = |extras: &[String]| -> String {
+        if extras.is_empty() {
+            ".".to_string()
+        } else {
+            quote(&format!(".[{}]", extras.join(",")))
+        }
+    };
+    match &plan.install {
+        InstallPlan::Uv { groups, extras, .. } => format!(
+            "uv sync{}{}",
+            flags("--group", groups),
+            flags("--extra", extras)
+        ),
+        InstallPlan::Poetry { groups, .. } => {
+            format!("poetry install{}", flags("--with", groups))
+        }
+        InstallPlan::Requirements { install, .. } => format!("{pip}{}", flags("-r", install)),
+        InstallPlan::Source { extras } => format!("{pip} -e {}", with_extras(extras)),
+        InstallPlan::Nothing => format!("{pip} pytest"),
+    }
+}
+
+/// `--local` runs pytest with `python`: without it, nothing would run and the verdict would be
+/// pytest's "No module named pytest" counted as a test failure. Checked from the project, as
+/// the run imports it.
+fn check_pytest(plan: &TestPlan, python: &Path, root: &Path) -> Result<()> {
+    let found = Command::new(python)
+        .args([
+            "-c",
+            "import importlib.util, sys; sys.exit(importlib.util.find_spec('pytest') is None)",
+        ])
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "pytest is not installed for `{}`, so `run --local` cannot run the tests",
+        python.display()
+    ))
+    .with_help(format!(
+        "install the test dependencies: `{}`; then run `gpu-ci run --local` again",
+        install_command(plan, python, root)
+    )))
 }
 
 /// gpu-ci's exit status for how the child (`what`, for messages) ended: its own exit code, or
@@ -272,6 +336,7 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
     // Check what the run needs before rendering anything.
     let command = if args.local {
         let python = local_python(root)?;
+        check_pytest(&plan, &python, root)?;
         // The plan checked both lists; these splits are the ones the runner would make.
         let mut pytest_args = split_args("test-path", &plan.test_path.value)?;
         pytest_args.extend(split_args("pytest-args", &plan.pytest_args.value)?);

@@ -749,6 +749,61 @@ fn tests_skipped_at_import_name_the_import() {
     );
 }
 
+/// Issue 24: every test skipped was "✅ GPU tests passed" for 0 passed. No test ran: the
+/// terminal and the summary say so, with the count and the reason, locally and on Modal.
+#[test]
+fn a_run_where_every_test_skipped_is_no_test_ran_never_passed() {
+    let project = suite(
+        "import pytest\n\ndef test_gpu():\n    pytest.importorskip('cupy_not_here')\n\n\
+         @pytest.mark.skip(reason='needs <b>two</b> GPUs')\ndef test_two():\n    pass\n",
+        &[],
+    );
+    let reason = "could not import 'cupy_not_here': No module named 'cupy_not_here'";
+    for run in [run_local(&project, None), run_modal(&project, json!({}))] {
+        // pytest's own code: nothing failed.
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        let summary = shown(&project.read("test-outputs/summary.md"));
+        assert!(
+            summary.starts_with(
+                "### ⚠️ GPU tests: no test ran (2 skipped: could not import 'cupy_not_here'"
+            ),
+            "{summary}"
+        );
+        assert!(!summary.contains('✅'), "{summary}");
+        assert!(summary.contains("| 0 | 0 | 2 | 0 |"), "{summary}");
+        assert!(
+            run.stderr
+                .contains(&format!("gpu-ci: no test ran (2 skipped: {reason})\n")),
+            "{}",
+            run.stderr
+        );
+    }
+
+    // Skipped for reasons of the tests' own: the commonest, escaped in the summary.
+    project.write(
+        "test/test_suite.py",
+        "import pytest\n\n@pytest.mark.skip(reason='needs <b>two</b> GPUs')\ndef test_one():\n    pass\n\n\
+         @pytest.mark.skip(reason='needs <b>two</b> GPUs')\ndef test_two():\n    pass\n\n\
+         @pytest.mark.skip(reason='slow')\ndef test_three():\n    pass\n",
+    );
+    let run = run_local(&project, None);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(
+            "gpu-ci: no test ran (3 skipped: needs <b>two</b> GPUs; and 1 other reason)\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    let summary = project.read("test-outputs/summary.md");
+    assert!(
+        summary.starts_with(
+            "### ⚠️ GPU tests: no test ran (3 skipped: needs &#60;b&#62;two&#60;&#47;b&#62; GPUs&#59; and 1 other reason)\n"
+        ),
+        "{summary}"
+    );
+}
+
 #[test]
 fn the_framework_is_asked_inside_pytest() {
     // Stand-in modules with the calls the report makes, on a machine without GPU stacks.
