@@ -444,6 +444,7 @@ pub struct DurationsArgs {
 const RUN_EXIT_CODES: &str = "\
 Exit codes:
   N    pytest's exit code (0 passed, 1 tests failed, 5 no tests collected, ...)
-  2    bad input, a missing Modal client or missing credentials
+  2    bad input, a missing Modal client or missing credentials, or a run that could not
+       start (no connection to Modal, token refused, image not built, no sandbox started)
   128+S  stopped by signal S, passed on to the client (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), or
          the client was killed by signal S (139 SIGSEGV)";

@@ -205,6 +205,35 @@ fn signal_code(signal: i32) -> u8 {
     u8::try_from(signal).unwrap_or(127).min(127)
 }
 
+/// Why a Modal run never reached the runner, from the client's last error, and what to do:
+/// exit 2, since no test ran (1 means tests failed).
+fn not_started(stderr: &str, code: i32) -> Error {
+    let said = stderr.to_lowercase();
+    let (what, help) = if said.contains("could not connect to the modal server") {
+        (
+            "the Modal client could not connect to the Modal server",
+            "check the network (and MODAL_SERVER_URL, if it is set), then run `gpu-ci run` again",
+        )
+    } else if said.contains("token")
+        || said.contains("unauthenticated")
+        || said.contains("credentials")
+    {
+        (
+            "Modal refused the token, so the run could not authenticate",
+            "run `modal token new` (or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET to a valid token; `modal profile current` shows which one is used)",
+        )
+    } else {
+        (
+            "the Modal client stopped before the runner started",
+            "its message is above; `gpu-ci doctor` checks the client, the token and the runner",
+        )
+    };
+    Error::usage(format!(
+        "{what} (the client's exit code {code}); no test ran"
+    ))
+    .with_help(help)
+}
+
 /// One line from the run's `summary.md`, when this run wrote one.
 fn summary_line(root: &Path, started: SystemTime) -> Option<String> {
     let path = root.join("test-outputs/summary.md");
@@ -409,7 +438,9 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
     let started = SystemTime::now();
     // Its own process group, every signal gpu-ci gets passed on (a terminal's Ctrl-C reaches
     // only gpu-ci's group), killed if still there after the grace period.
-    let end = child::supervise(command)?;
+    // The client's stderr passes through gpu-ci, which keeps its end: when the runner never
+    // started, the client's last words say why.
+    let (end, client_stderr) = child::supervise(command, !args.local)?;
     drop(runner);
     let what = if args.local {
         "the local test run"
@@ -417,7 +448,12 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
         "the Modal client"
     };
     let status = exit_status(end, what);
-    match summary_line(root, started) {
+    let summary = summary_line(root, started);
+    if let (ChildEnd::Exited(code @ 1..), None, false) = (end, &summary, args.local) {
+        // The runner writes a summary whatever the tests do: without one, the run never started.
+        return Err(not_started(&client_stderr, code));
+    }
+    match summary {
         // The counts come from the tests' own summary file: shown escaped.
         Some(line) => ui::plain(&format!("gpu-ci: {line}")),
         None if !matches!(end, ChildEnd::Interrupted { .. }) => eprintln!(

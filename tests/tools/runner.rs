@@ -461,17 +461,35 @@ fn only_a_sandbox_that_failed_to_start_is_retried_once() {
     );
     assert!(summary.contains("**GPU:** A100-80GB"), "{summary}");
 
+    // Issue 24: no sandbox started, no test ran: 2, not the 1 of failed tests.
     let run = run_modal(&project, json!({"start_failures": 5}));
-    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert_eq!(run.events("create").len(), 2, "one retry, no more");
     assert!(run.events("exec").is_empty());
+    assert!(
+        run.stderr
+            .contains("error: no test ran: the sandbox could not start; run again later"),
+        "{}",
+        run.stderr
+    );
+    let summary = shown(&project.read("test-outputs/summary.md"));
+    assert!(
+        summary.contains("The run did not finish: the sandbox could not start"),
+        "{summary}"
+    );
 
     // A failed image build is not a failed start: it is not retried.
     let run = run_modal(
         &project,
         json!({"build_failure": "Image build failed (harness)"}),
     );
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("no test ran. The build log above says which step failed"),
+        "{}",
+        run.stderr
+    );
     assert!(run.events("create").is_empty());
     assert!(run.stderr.contains("Image build failed"), "{}", run.stderr);
 }
