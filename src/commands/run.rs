@@ -36,9 +36,10 @@ fn succeeds(program: &Path, args: &[&str]) -> bool {
 /// The Modal client, as `doctor` finds it, with what to do when there is none.
 fn modal_client() -> Result<Client> {
     find_client(Search::WholePath).ok_or_else(|| {
-        Error::usage("the Modal client `modal` is not installed").with_help(
-            "install it with `pip install modal` (or `uv tool install modal`), then run `modal token new`; or run the tests here with `gpu-ci run --local`",
-        )
+        Error::usage("the Modal client `modal` is not installed").with_help(format!(
+            "install it with {}, then run `modal token new`; or run the tests here with `gpu-ci run --local`",
+            crate::pins::modal_client_install()
+        ))
     })
 }
 

@@ -323,7 +323,7 @@ fn missing_client_gives_the_install_command() {
     let mut cmd = run_cmd(&project, &bin, &[]);
     cmd.env("PATH", bin.dir.path());
     cmd.assert().code(2).stderr(predicate::str::contains(
-        "error: the Modal client `modal` is not installed\nhelp: install it with `pip install modal`",
+        "error: the Modal client `modal` is not installed\nhelp: install it with `uv tool install modal==",
     ));
 }
 
