@@ -13,6 +13,7 @@ mod ci_scripts;
 mod fake_forge;
 mod installed;
 mod junit;
+mod lint;
 mod markdown;
 mod modal_api;
 mod modal_harness;
