@@ -150,7 +150,7 @@ pub const COMMAND_EXIT_CODES: &[(&str, &[(DocumentedCode, &str)])] = &[
             ),
             (
                 Status(ExitStatus::Usage),
-                "bad input, a missing Modal client or missing credentials",
+                "bad input, a missing Modal client or missing credentials, or a run that could not start (no connection to Modal, token refused, image not built, no sandbox started)",
             ),
             (
                 Status(ExitStatus::Internal),

@@ -84,6 +84,14 @@ pub fn known(repo: &str) -> Option<&'static PinnedAction> {
 
 /// The Modal client the CPU job installs, and the versions the image pins.
 pub const MODAL_CLIENT_VERSION: &str = "1.6.4";
+
+/// The one command gpu-ci gives for installing the Modal client on this machine (`run`,
+/// `doctor`): the version the workflows pin, as uv's tool or with pip.
+pub fn modal_client_install() -> String {
+    format!(
+        "`uv tool install modal=={MODAL_CLIENT_VERSION}` (or `pip install modal=={MODAL_CLIENT_VERSION}`)"
+    )
+}
 pub const UV_VERSION: &str = "0.13.9";
 pub const POETRY_VERSION: &str = "2.5.1";
 

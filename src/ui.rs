@@ -179,6 +179,70 @@ pub fn help(message: &str) {
     }
 }
 
+/// How long a wait goes unannounced: shorter ones show nothing.
+const QUIET_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A spinner with what gpu-ci is waiting for and the time it has waited, on stderr, only when
+/// stderr is a terminal and only once the wait has passed `QUIET_WAIT`; cleared when this value
+/// drops. Piped output and CI logs get nothing.
+pub struct Waiting {
+    bar: Option<indicatif::ProgressBar>,
+    shown: Option<std::sync::mpsc::Sender<()>>,
+    done: std::sync::Arc<std::sync::Mutex<bool>>,
+}
+
+impl Waiting {
+    pub fn start(what: &str) -> Waiting {
+        if !std::io::stderr().is_terminal() {
+            return Waiting {
+                bar: None,
+                shown: None,
+                done: std::sync::Arc::default(),
+            };
+        }
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
+        let style = indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+        bar.set_style(style);
+        bar.set_message(escaped(what).into_owned());
+        let (cancel, cancelled) = std::sync::mpsc::channel::<()>();
+        let done = std::sync::Arc::new(std::sync::Mutex::new(false));
+        let (later, over) = (bar.clone(), std::sync::Arc::clone(&done));
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                cancelled.recv_timeout(QUIET_WAIT)
+                && let Ok(over) = over.lock()
+                && !*over
+            {
+                later.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                later.enable_steady_tick(std::time::Duration::from_millis(100));
+            }
+        });
+        Waiting {
+            bar: Some(bar),
+            shown: Some(cancel),
+            done,
+        }
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        drop(self.shown.take());
+        // Under the lock, so that the spinner is never shown after it was cleared.
+        let mut over = self
+            .done
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *over = true;
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        drop(over);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

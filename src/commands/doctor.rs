@@ -20,7 +20,7 @@ use crate::github::GitHub;
 use crate::github::repo::{Found, Repo};
 use crate::isolated;
 use crate::modal_local::{ModalSettings, Search, find_client};
-use crate::pins::{MODAL_CLIENT_VERSION, PINNED_ACTIONS};
+use crate::pins::{MODAL_CLIENT_VERSION, PINNED_ACTIONS, modal_client_install};
 use crate::plan::TestPlan;
 use crate::plan::build::{Setup, load_set_up};
 use crate::plan::ci::CiSystem;
@@ -266,9 +266,7 @@ fn git_check(root: &Path, plan: Option<&TestPlan>, config: Option<&str>) -> Chec
 fn modal_client_check(root: &Path) -> Check {
     const ID: &str = "modal-client";
     const TITLE: &str = "Modal client";
-    let install = format!(
-        "`uv tool install modal=={MODAL_CLIENT_VERSION}` (or `pip install modal=={MODAL_CLIENT_VERSION}`)"
-    );
+    let install = modal_client_install();
     match find_client(Search::OutsideProject(root)) {
         None if let Some(inside) = isolated::found_inside("modal", root) => skip(
             ID,

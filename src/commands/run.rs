@@ -10,6 +10,7 @@ use crate::cli::{ChoiceArgs, RunArgs};
 use crate::error::{Error, ExitStatus, IoOp, Result};
 use crate::modal_local::{Client, ModalSettings, Search, find_client, on_path};
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
+use crate::plan::install::InstallPlan;
 use crate::plan::values::{parse_gpu, split_args};
 use crate::plan::{DURATIONS_FILE, Source, Sourced, TestPlan};
 use crate::targets::{
@@ -35,9 +36,10 @@ fn succeeds(program: &Path, args: &[&str]) -> bool {
 /// The Modal client, as `doctor` finds it, with what to do when there is none.
 fn modal_client() -> Result<Client> {
     find_client(Search::WholePath).ok_or_else(|| {
-        Error::usage("the Modal client `modal` is not installed").with_help(
-            "install it with `pip install modal` (or `uv tool install modal`), then run `modal token new`; or run the tests here with `gpu-ci run --local`",
-        )
+        Error::usage("the Modal client `modal` is not installed").with_help(format!(
+            "install it with {}, then run `modal token new`; or run the tests here with `gpu-ci run --local`",
+            crate::pins::modal_client_install()
+        ))
     })
 }
 
@@ -110,6 +112,69 @@ fn local_python(root: &Path) -> Result<PathBuf> {
     Ok(python)
 }
 
+/// The command that installs this project's test dependencies into `python`'s environment,
+/// as the plan installs them on Modal: its group, extra, requirements or poetry group.
+fn install_command(plan: &TestPlan, python: &Path, root: &Path) -> String {
+    let pip = {
+        let shown = python.strip_prefix(root).unwrap_or(python);
+        format!("{} -m pip install", quote(&shown.display().to_string()))
+    };
+    let flags = |flag: &str, names: &[String]| -> String {
+        names
+            .iter()
+            .map(|n| format!(" {flag} {}", quote(n)))
+            .collect()
+    };
+    let with_extras = |extras: &[String]| -> String {
+        if extras.is_empty() {
+            ".".to_string()
+        } else {
+            quote(&format!(".[{}]", extras.join(",")))
+        }
+    };
+    match &plan.install {
+        InstallPlan::Uv { groups, extras, .. } => format!(
+            "uv sync{}{}",
+            flags("--group", groups),
+            flags("--extra", extras)
+        ),
+        InstallPlan::Poetry { groups, .. } => {
+            format!("poetry install{}", flags("--with", groups))
+        }
+        InstallPlan::Requirements { install, .. } => format!("{pip}{}", flags("-r", install)),
+        InstallPlan::Source { extras } => format!("{pip} -e {}", with_extras(extras)),
+        InstallPlan::Nothing => format!("{pip} pytest"),
+    }
+}
+
+/// `--local` runs pytest with `python`: without it, nothing would run and the verdict would be
+/// pytest's "No module named pytest" counted as a test failure. Checked from the project, as
+/// the run imports it.
+fn check_pytest(plan: &TestPlan, python: &Path, root: &Path) -> Result<()> {
+    let found = Command::new(python)
+        .args([
+            "-c",
+            "import importlib.util, sys; sys.exit(importlib.util.find_spec('pytest') is None)",
+        ])
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "pytest is not installed for `{}`, so `run --local` cannot run the tests",
+        python.display()
+    ))
+    .with_help(format!(
+        "install the test dependencies: `{}`; then run `gpu-ci run --local` again",
+        install_command(plan, python, root)
+    )))
+}
+
 /// gpu-ci's exit status for how the child (`what`, for messages) ended: its own exit code, or
 /// 128 + the signal that stopped it.
 fn exit_status(end: ChildEnd, what: &str, local: bool) -> ExitStatus {
@@ -144,6 +209,35 @@ fn exit_status(end: ChildEnd, what: &str, local: bool) -> ExitStatus {
 
 fn signal_code(signal: i32) -> u8 {
     u8::try_from(signal).unwrap_or(127).min(127)
+}
+
+/// Why a Modal run never reached the runner, from the client's last error, and what to do:
+/// exit 2, since no test ran (1 means tests failed).
+fn not_started(stderr: &str, code: i32) -> Error {
+    let said = stderr.to_lowercase();
+    let (what, help) = if said.contains("could not connect to the modal server") {
+        (
+            "the Modal client could not connect to the Modal server",
+            "check the network (and MODAL_SERVER_URL, if it is set), then run `gpu-ci run` again",
+        )
+    } else if said.contains("token")
+        || said.contains("unauthenticated")
+        || said.contains("credentials")
+    {
+        (
+            "Modal refused the token, so the run could not authenticate",
+            "run `modal token new` (or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET to a valid token; `modal profile current` shows which one is used)",
+        )
+    } else {
+        (
+            "the Modal client stopped before the runner started",
+            "its message is above; `gpu-ci doctor` checks the client, the token and the runner",
+        )
+    };
+    Error::usage(format!(
+        "{what} (the client's exit code {code}); no test ran"
+    ))
+    .with_help(help)
 }
 
 /// One line from the run's `summary.md`, when this run wrote one.
@@ -304,6 +398,7 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
     // Check what the run needs before rendering anything.
     let command = if args.local {
         let python = local_python(root)?;
+        check_pytest(&plan, &python, root)?;
         // The plan checked both lists; these splits are the ones the runner would make.
         let mut pytest_args = split_args("test-path", &plan.test_path.value)?;
         pytest_args.extend(split_args("pytest-args", &plan.pytest_args.value)?);
@@ -384,7 +479,9 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
     let started = SystemTime::now();
     // Its own process group, every signal gpu-ci gets passed on (a terminal's Ctrl-C reaches
     // only gpu-ci's group), killed if still there after the grace period.
-    let child::Ended { end, leftovers } = child::supervise(command)?;
+    // The client's stderr passes through gpu-ci, which keeps its end: when the runner never
+    // started, the client's last words say why.
+    let (child::Ended { end, leftovers }, client_stderr) = child::supervise(command, !args.local)?;
     drop(runner);
     let what = if args.local {
         "the local test run"
@@ -398,7 +495,12 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
             if leftovers == 1 { "" } else { "es" }
         ));
     }
-    match summary_line(root, started) {
+    let summary = summary_line(root, started);
+    if let (ChildEnd::Exited(code @ 1..), None, false) = (end, &summary, args.local) {
+        // The runner writes a summary whatever the tests do: without one, the run never started.
+        return Err(not_started(&client_stderr, code));
+    }
+    match summary {
         // The counts come from the tests' own summary file: shown escaped.
         Some(line) => ui::plain(&format!("gpu-ci: {line}")),
         None if !matches!(end, ChildEnd::Interrupted { .. }) => eprintln!(

@@ -294,6 +294,9 @@ impl GitHub {
         context: &Context,
     ) -> Result<Answer> {
         let url = format!("{}{path}", self.base);
+        // On a terminal, a wait of over a second shows what it is for and for how long.
+        let _waiting =
+            crate::ui::Waiting::start(&format!("waiting for GitHub to {}", context.doing));
         let attempts = if method == Method::POST { 1 } else { ATTEMPTS };
         let mut tried = 0;
         let mut last_status = None;

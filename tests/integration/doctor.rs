@@ -532,3 +532,43 @@ fn the_git_add_fix_names_every_file_the_pyproject_init_changed_too() {
         "{json:#}"
     );
 }
+
+/// Issue 24: `run` suggested an unpinned `pip install modal`, `doctor` the pinned version.
+/// One command, the pinned version, from both.
+#[test]
+fn run_and_doctor_give_the_same_pinned_install_command_for_the_modal_client() {
+    let project = committed_project("uv-groups-src");
+    let machine = Machine::new(None);
+    let (json, _) = report(&mut doctor(&project, &machine, None), 1);
+    let check = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "modal-client")
+        .unwrap()
+        .clone();
+    let command = format!(
+        "`uv tool install modal=={MODAL_CLIENT_VERSION}` (or `pip install modal=={MODAL_CLIENT_VERSION}`)"
+    );
+    assert_eq!(
+        check["fix"].as_str().unwrap(),
+        format!("install it: {command}"),
+        "{json:#}"
+    );
+    let run = gpu_ci()
+        .arg("-C")
+        .arg(&project.root)
+        .arg("run")
+        .env("HOME", machine.home())
+        .env("PATH", &machine.bin)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "help: install it with {command}, then run `modal token new`"
+        )),
+        "{stderr}"
+    );
+}

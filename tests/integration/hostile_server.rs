@@ -643,3 +643,46 @@ fn an_api_url_that_would_leak_the_token_is_refused_before_any_request() {
     }
     // A test's server on this machine is still reached over plain http (every other test here).
 }
+
+/// Issue 24: `pin` said nothing while a server did not answer. On a terminal (a pty, through
+/// util-linux's `script`), a wait of over a second shows what it waits for and for how long;
+/// piped, nothing is added.
+#[test]
+fn a_wait_shows_progress_on_a_terminal_and_nothing_when_piped() {
+    let server = HostileGitHub::start(vec![(CHECKOUT_V4.into(), Hostile::Hang)]);
+    let project = Project::initialised("uv-groups-src");
+    let piped = pin_cmd(&project, &server, &[])
+        .env("GPU_CI_HTTP_DEADLINE_MS", "2500")
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(!stderr.contains("waiting for"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: cannot resolve `actions/checkout`"),
+        "{stderr}"
+    );
+
+    let command = format!(
+        "'{}' -C '{}' pin",
+        crate::common::gpu_ci_path().display(),
+        project.root.display()
+    );
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("GITHUB_API_URL", &server.url)
+        .env("GPU_CI_RETRY_DELAY_MS", "1")
+        .env("GPU_CI_HTTP_DEADLINE_MS", "2500")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        shown.contains("waiting for GitHub to resolve `actions/checkout` (1s)"),
+        "{shown}"
+    );
+    assert!(shown.contains("GitHub did not answer in time"), "{shown}");
+}

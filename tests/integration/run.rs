@@ -33,6 +33,9 @@ const FAKE_MODAL: &str = r#"#!/bin/sh
 } > "$FAKE_LOG"
 echo "from modal: stdout"
 echo "from modal: stderr" >&2
+# As the real runner does once the client started it.
+if [ -n "$FAKE_SUMMARY" ]; then mkdir -p test-outputs && printf '%s' "$FAKE_SUMMARY" > test-outputs/summary.md; fi
+if [ -n "$FAKE_STDERR" ]; then printf '%s\n' "$FAKE_STDERR" >&2; fi
 if [ -n "$FAKE_WAIT_FOR" ]; then
   i=0
   trap 'echo interrupted >> "$FAKE_LOG"; exit 130' INT
@@ -103,10 +106,14 @@ fn modal_gets_runner_gpu_path_and_args_and_its_exit_code_is_ours() {
         &["--gpu", "h100:2", "--", "-k", "gpu and not slow", "-x"],
     )
     .env("FAKE_EXIT", "1")
+    .env("FAKE_SUMMARY", FAILED_SUMMARY)
     .assert()
     .code(1)
     .stdout(predicate::str::contains("from modal: stdout"))
-    .stderr(predicate::str::contains("from modal: stderr"));
+    .stderr(predicate::str::contains("from modal: stderr"))
+    .stderr(predicate::str::contains(
+        "gpu-ci: 1 passed, 1 failed, 0 skipped, 0 errors · GPU: H100",
+    ));
     let log = bin.recorded();
     let runner = project.root.join(".modal/test_runner.py");
     assert!(
@@ -136,6 +143,49 @@ fn modal_gets_runner_gpu_path_and_args_and_its_exit_code_is_ours() {
         "{log}"
     );
     assert!(log.contains("MODAL_GPU=T4\n"), "{log}");
+}
+
+const FAILED_SUMMARY: &str = "### ❌ GPU tests failed\n\n| passed | failed | skipped | errors |\n| ---: | ---: | ---: | ---: |\n| 1 | 1 | 0 | 0 |\n\n**GPU:** H100\n";
+
+/// Issue 24: the client failing before the runner ran (no summary) is no test failure: exit 2,
+/// with an `error:` that says which, read from the client's stderr as it passes through.
+#[test]
+fn a_client_that_never_started_the_runner_exits_2_saying_why() {
+    let project = Project::initialised("uv-groups-src");
+    let bin = FakeBin::with_modal();
+    for (said, expected) in [
+        (
+            "Error: Could not connect to the Modal server.",
+            "error: the Modal client could not connect to the Modal server (the client's exit code 1); no test ran",
+        ),
+        (
+            "Error: Token missing. Could not authenticate client.",
+            "error: Modal refused the token, so the run could not authenticate",
+        ),
+        (
+            "Traceback (most recent call last): ...",
+            "error: the Modal client stopped before the runner started",
+        ),
+    ] {
+        run_cmd(&project, &bin, &[])
+            .env("FAKE_EXIT", "1")
+            .env("FAKE_STDERR", said)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "from modal: stderr\n{said}\n"
+            )))
+            .stderr(predicate::str::contains(expected))
+            .stderr(predicate::str::contains("help: "))
+            .stderr(predicate::str::contains("no test summary").not());
+    }
+    // A summary from before this run is not this run's.
+    project.write("test-outputs/summary.md", FAILED_SUMMARY);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    run_cmd(&project, &bin, &[])
+        .env("FAKE_EXIT", "1")
+        .assert()
+        .code(2);
 }
 
 /// `gpu-ci run` as a plain process (not assert_cmd's, which waits for the end), with a fake
@@ -273,7 +323,7 @@ fn missing_client_gives_the_install_command() {
     let mut cmd = run_cmd(&project, &bin, &[]);
     cmd.env("PATH", bin.dir.path());
     cmd.assert().code(2).stderr(predicate::str::contains(
-        "error: the Modal client `modal` is not installed\nhelp: install it with `pip install modal`",
+        "error: the Modal client `modal` is not installed\nhelp: install it with `uv tool install modal==",
     ));
 }
 

@@ -15,6 +15,7 @@ mod config_schema;
 mod fake_forge;
 mod installed;
 mod junit;
+mod lint;
 mod markdown;
 mod modal_api;
 mod modal_harness;

@@ -545,10 +545,94 @@ fn a_sandbox_that_failed_to_start_is_retried_on_the_fallback_gpu() {
     assert!(shown(&project.read("test-outputs/summary.md")).contains("**GPU:** A100-80GB"));
 
     // A failed image build is not retried, and starts no sandbox.
+    // Issue 24: it is no test failure either: 2, with what to do.
     let api = ModalApi::start(json!({"build_failure": "Image build failed (harness)"}));
     let output = gpu_ci_run(&api, &project, &[]);
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     assert!(api.requests("SandboxCreate").is_empty());
+    let (_, stderr) = text(&output);
+    assert!(
+        stderr.contains("error: the image could not be built: ")
+            && stderr.contains("fix it in [tool.gpu-ci]"),
+        "{stderr}"
+    );
+    assert!(
+        shown(&project.read("test-outputs/summary.md"))
+            .contains("The run did not finish: the image could not be built")
+    );
+
+    // Every sandbox failed to start: 2, and the summary says so.
+    let api = ModalApi::start(json!({"start_failures": 5}));
+    let output = gpu_ci_run(&api, &project, &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let (_, stderr) = text(&output);
+    assert!(
+        stderr.contains("error: no test ran: the sandbox could not start"),
+        "{stderr}"
+    );
+}
+
+/// Issue 24: with no Modal server to reach, the client's "Could not connect" ended as exit 1,
+/// the code of failed tests. A run that never started is 2, with an `error:` saying why.
+#[test]
+fn a_run_that_cannot_connect_or_authenticate_exits_2_saying_which() {
+    let project = suite("def test_ok():\n    pass\n", &[]);
+    // A port that was open a moment ago and is closed now: nothing answers there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let api = ModalApi::start(json!({}));
+    let unreachable = format!("http://127.0.0.1:{port}");
+    for (case, env, expected) in [
+        (
+            "unreachable",
+            ("MODAL_SERVER_URL", unreachable.as_str()),
+            "error: the Modal client could not connect to the Modal server",
+        ),
+        (
+            "wrong token",
+            ("MODAL_TOKEN_SECRET", "as-wrong"),
+            "error: Modal refused the token, so the run could not authenticate",
+        ),
+    ] {
+        let mut cmd = Command::new(crate::common::gpu_ci_path());
+        api.client_env(&mut cmd);
+        let venv_bin = crate::installed::tool("modal")
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let path = std::env::join_paths(
+            std::iter::once(venv_bin)
+                .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+        )
+        .unwrap();
+        let output = cmd
+            .env("PATH", path)
+            .env(env.0, env.1)
+            .arg("-C")
+            .arg(&project.root)
+            .arg("run")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let (_, stderr) = text(&output);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{case}: {}",
+            describe(&output)
+        );
+        assert!(stderr.contains(expected), "{case}: {stderr}");
+        assert!(stderr.contains("no test ran"), "{case}: {stderr}");
+        assert!(stderr.contains("\nhelp: "), "{case}: {stderr}");
+        assert!(
+            !stderr.contains("no test summary was written"),
+            "{case}: {stderr}"
+        );
+    }
+    assert!(api.requests("ImageGetOrCreate").is_empty());
 }
 
 /// The deadline: pytest stopped by the script (124), the sandbox terminated and asked for with

@@ -317,3 +317,53 @@ fn finding_11_the_deadline_leaves_no_detached_process_running() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Issue 24: without pytest, `--local` ran nothing and called it a test failure (exit 1, 0/0/0/0).
+/// Now it stops before anything runs, exit 2, with the command that installs this project's
+/// test dependencies, from its plan.
+#[test]
+fn local_without_pytest_is_an_error_naming_the_install_command() {
+    for (fixture, install) in [
+        ("extras-flat", "`uv sync --extra test`"),
+        ("uv-groups-src", "`uv sync --group tests`"),
+        (
+            "setup-requirements",
+            "`.venv/bin/python -m pip install -r requirements.txt -r requirements/test.txt`",
+        ),
+    ] {
+        let project = Project::fixture(fixture);
+        // The project's own virtualenv, which `--local` prefers, without pytest (or pip).
+        let venv = std::process::Command::new(python())
+            .args(["-m", "venv", "--without-pip"])
+            .arg(project.path(".venv"))
+            .output()
+            .unwrap();
+        assert!(
+            venv.status.success(),
+            "{}",
+            String::from_utf8_lossy(&venv.stderr)
+        );
+        let out = gpu_ci()
+            .arg("-C")
+            .arg(&project.root)
+            .args(["run", "--local"])
+            .env("PATH", venv_path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{fixture}: {stderr}");
+        assert!(
+            stderr.contains("error: pytest is not installed for `"),
+            "{fixture}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("install the test dependencies: {install}")),
+            "{fixture}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{fixture}: nothing ran");
+        assert!(
+            !project.path("test-outputs").exists(),
+            "{fixture}: nothing was written"
+        );
+    }
+}

@@ -39,11 +39,14 @@ fn runner_compiles_lints_and_imports_under_modal() {
                     "{fixture}: {}",
                     describe(&compile)
                 );
-                // The in-container script runs on the image's Python, 3.9 at the oldest.
+                // The in-container script runs on the image's Python, 3.9 at the oldest. Linted
+                // without its directives, which exempt it from the project's own linters.
+                let dir = tempfile::tempdir().unwrap();
+                let copy = crate::lint::without_exemptions(std::slice::from_ref(&path), dir.path());
                 let ruff = Command::new(tool("ruff"))
                     .args(["check", "--no-cache", "--isolated", "--line-length", "120"])
                     .args(["--target-version", target])
-                    .arg(&path)
+                    .args(&copy)
                     .output()
                     .unwrap();
                 assert!(
@@ -461,17 +464,35 @@ fn only_a_sandbox_that_failed_to_start_is_retried_once() {
     );
     assert!(summary.contains("**GPU:** A100-80GB"), "{summary}");
 
+    // Issue 24: no sandbox started, no test ran: 2, not the 1 of failed tests.
     let run = run_modal(&project, json!({"start_failures": 5}));
-    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert_eq!(run.events("create").len(), 2, "one retry, no more");
     assert!(run.events("exec").is_empty());
+    assert!(
+        run.stderr
+            .contains("error: no test ran: the sandbox could not start; run again later"),
+        "{}",
+        run.stderr
+    );
+    let summary = shown(&project.read("test-outputs/summary.md"));
+    assert!(
+        summary.contains("The run did not finish: the sandbox could not start"),
+        "{summary}"
+    );
 
     // A failed image build is not a failed start: it is not retried.
     let run = run_modal(
         &project,
         json!({"build_failure": "Image build failed (harness)"}),
     );
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("no test ran. The build log above says which step failed"),
+        "{}",
+        run.stderr
+    );
     assert!(run.events("create").is_empty());
     assert!(run.stderr.contains("Image build failed"), "{}", run.stderr);
 }
@@ -746,6 +767,61 @@ fn tests_skipped_at_import_name_the_import() {
         ),
         "{}",
         run.stderr
+    );
+}
+
+/// Issue 24: every test skipped was "✅ GPU tests passed" for 0 passed. No test ran: the
+/// terminal and the summary say so, with the count and the reason, locally and on Modal.
+#[test]
+fn a_run_where_every_test_skipped_is_no_test_ran_never_passed() {
+    let project = suite(
+        "import pytest\n\ndef test_gpu():\n    pytest.importorskip('cupy_not_here')\n\n\
+         @pytest.mark.skip(reason='needs <b>two</b> GPUs')\ndef test_two():\n    pass\n",
+        &[],
+    );
+    let reason = "could not import 'cupy_not_here': No module named 'cupy_not_here'";
+    for run in [run_local(&project, None), run_modal(&project, json!({}))] {
+        // pytest's own code: nothing failed.
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        let summary = shown(&project.read("test-outputs/summary.md"));
+        assert!(
+            summary.starts_with(
+                "### ⚠️ GPU tests: no test ran (2 skipped: could not import 'cupy_not_here'"
+            ),
+            "{summary}"
+        );
+        assert!(!summary.contains('✅'), "{summary}");
+        assert!(summary.contains("| 0 | 0 | 2 | 0 |"), "{summary}");
+        assert!(
+            run.stderr
+                .contains(&format!("gpu-ci: no test ran (2 skipped: {reason})\n")),
+            "{}",
+            run.stderr
+        );
+    }
+
+    // Skipped for reasons of the tests' own: the commonest, escaped in the summary.
+    project.write(
+        "test/test_suite.py",
+        "import pytest\n\n@pytest.mark.skip(reason='needs <b>two</b> GPUs')\ndef test_one():\n    pass\n\n\
+         @pytest.mark.skip(reason='needs <b>two</b> GPUs')\ndef test_two():\n    pass\n\n\
+         @pytest.mark.skip(reason='slow')\ndef test_three():\n    pass\n",
+    );
+    let run = run_local(&project, None);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(
+            "gpu-ci: no test ran (3 skipped: needs <b>two</b> GPUs; and 1 other reason)\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    let summary = project.read("test-outputs/summary.md");
+    assert!(
+        summary.starts_with(
+            "### ⚠️ GPU tests: no test ran (3 skipped: needs &#60;b&#62;two&#60;&#47;b&#62; GPUs&#59; and 1 other reason)\n"
+        ),
+        "{summary}"
     );
 }
 

@@ -631,3 +631,46 @@ fn ctrl_c_stops_every_local_shard() {
         );
     }
 }
+
+/// Issue 24: one test and four shards asked for, locally: the output's lines were led by `[] `,
+/// the shard had no folder, and the split said "1 tests in 1 files, split into 1 shards".
+#[test]
+fn fewer_tests_than_shards_run_as_one_named_shard_with_its_folder() {
+    let project = Project::fixture("extras-flat");
+    std::fs::remove_file(project.path("test/test_mathkit.py")).unwrap();
+    project.write("test/test_one.py", "def test_one():\n    pass\n");
+    project.gpu_ci(&["init", "--yes"]).success();
+
+    let run = local(&project, &["--shards", "4"]);
+    assert_eq!(run.status.code(), Some(0), "{}", describe(&run));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains(
+            "gpu-ci: 1 test in 1 file, split into 1 shard by test count per file (no recorded durations; 1 test); 4 were asked for, but there are fewer tests"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("[] "), "{stdout}");
+    assert!(
+        stdout.contains("[shard 1/1] test/test_one.py::test_one PASSED"),
+        "{stdout}"
+    );
+    let runs = project.path("test-outputs/runs");
+    let folders: Vec<String> = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        folders,
+        ["shard-1-of-1"],
+        "one folder, for the shard that ran"
+    );
+    assert!(runs.join("shard-1-of-1/junit.xml").is_file());
+    let summary = shown(&project.read("test-outputs/summary.md"));
+    assert!(summary.starts_with("### ✅ GPU tests passed"), "{summary}");
+    assert!(summary.contains("| 1/1 |"), "{summary}");
+    assert!(
+        summary.contains("1 test in 1 file, split into 1 shard"),
+        "{summary}"
+    );
+}

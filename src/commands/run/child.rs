@@ -8,8 +8,10 @@
 //! process still descending from gpu-ci is stopped (SIGTERM, then SIGKILL) and reaped. Elsewhere
 //! a process that leaves the client's group and loses its parent escapes: the README says so.
 
+use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, Stdio};
+use std::process::{ChildStderr, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
@@ -49,22 +51,73 @@ pub struct Ended {
     pub leftovers: usize,
 }
 
-/// Runs `command` to its end in its own process group, with stdin closed (a background group
-/// reading the terminal would be stopped) and stdout and stderr inherited, live; then stops
-/// whatever it left running (see the module's text).
-pub fn supervise(command: Command) -> Result<Ended> {
-    // Before the spawn, so that every process the run starts and orphans is adopted here.
-    descendants::adopt_orphans();
-    let end = wait_for(command);
-    // Whatever the end, nothing the run started outlives it.
-    let leftovers = descendants::stop_all(LEFTOVER_GRACE);
-    Ok(Ended {
-        end: end?,
-        leftovers,
-    })
+/// How much of the child's stderr `supervise` keeps, its end: enough for the client's last error.
+const STDERR_KEPT: usize = 16 * 1024;
+/// How long the copy of stderr may go on after the child ended (something it started may hold
+/// the pipe open).
+const STDERR_DRAIN: Duration = Duration::from_secs(2);
+
+/// The child's stderr passed on to gpu-ci's as it comes, byte for byte, its end kept.
+struct Tee {
+    kept: Arc<Mutex<Vec<u8>>>,
+    done: mpsc::Receiver<()>,
 }
 
-fn wait_for(mut command: Command) -> Result<ChildEnd> {
+impl Tee {
+    fn start(mut from: ChildStderr) -> Tee {
+        let kept = Arc::new(Mutex::new(Vec::new()));
+        let (tell, done) = mpsc::channel();
+        let keep = Arc::clone(&kept);
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 8192];
+            let mut out = std::io::stderr();
+            while let Ok(read @ 1..) = from.read(&mut buffer) {
+                let chunk = &buffer[..read];
+                let _ = out.write_all(chunk).and_then(|()| out.flush());
+                if let Ok(mut kept) = keep.lock() {
+                    kept.extend_from_slice(chunk);
+                    let over = kept.len().saturating_sub(STDERR_KEPT);
+                    kept.drain(..over);
+                }
+            }
+            let _ = tell.send(());
+        });
+        Tee { kept, done }
+    }
+
+    /// What was kept, once the copy ended or `STDERR_DRAIN` passed.
+    fn finish(self) -> String {
+        let _ = self.done.recv_timeout(STDERR_DRAIN);
+        let kept = self.kept.lock().map(|k| k.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&kept).into_owned()
+    }
+}
+
+/// Runs `command` to its end in its own process group, with stdin closed (a background group
+/// reading the terminal would be stopped) and stdout and stderr inherited, live; then stops
+/// whatever it left running (see the module's text). With `keep_stderr`, stderr goes through
+/// gpu-ci, which returns its last `STDERR_KEPT` bytes.
+pub fn supervise(command: Command, keep_stderr: bool) -> Result<(Ended, String)> {
+    // Before the spawn, so that every process the run starts and orphans is adopted here.
+    descendants::adopt_orphans();
+    let mut tee = None;
+    let end = run_to_end(command, keep_stderr, &mut tee);
+    // Whatever the end, nothing the run started outlives it.
+    let leftovers = descendants::stop_all(LEFTOVER_GRACE);
+    let kept = tee.map(Tee::finish).unwrap_or_default();
+    Ok((
+        Ended {
+            end: end?,
+            leftovers,
+        },
+        kept,
+    ))
+}
+
+fn run_to_end(mut command: Command, keep_stderr: bool, tee: &mut Option<Tee>) -> Result<ChildEnd> {
+    if keep_stderr {
+        command.stderr(Stdio::piped());
+    }
     // Before the spawn, so that no signal falls between the two.
     let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
         .map_err(|err| Error::internal(format!("cannot watch for signals: {err}")))?;
@@ -74,6 +127,7 @@ fn wait_for(mut command: Command) -> Result<ChildEnd> {
         .stdin(Stdio::null())
         .spawn()
         .map_err(|err| Error::usage(format!("cannot start `{program}`: {err}")))?;
+    *tee = child.stderr.take().map(Tee::start);
     let lost = |err: std::io::Error| Error::usage(format!("lost `{program}`: {err}"));
     // Its own group: the group's id is the child's pid.
     let group = Pid::from_raw(i32::try_from(child.id()).map_err(|_| Error::internal("pid"))?);
