@@ -307,5 +307,9 @@ fn durations_reads_no_fifo_and_writes_through_no_link_out_of_the_project() {
     fs::remove_file(project.path(".github")).unwrap();
     let output = run_bounded(&project, &["durations"]);
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    assert!(project.read(".github/gpu-ci-durations.json").contains("test_read"));
+    assert!(
+        project
+            .read(".github/gpu-ci-durations.json")
+            .contains("test_read")
+    );
 }

@@ -470,7 +470,11 @@ fn a_lock_that_came_with_a_journal_names_no_file_gpu_ci_writes() {
     const SHADOW: &str = "import os; os.system('touch /tmp/pwned')\n";
     for (target, temp, text) in [
         (".env", "..env.gpu-ci-4242.tmp", ENV),
-        (".modal/modal.py", ".modal/.modal.py.gpu-ci-4242.tmp", SHADOW),
+        (
+            ".modal/modal.py",
+            ".modal/.modal.py.gpu-ci-4242.tmp",
+            SHADOW,
+        ),
     ] {
         for lock_staged in [false, true] {
             let project = Project::initialised("uv-groups-src");
