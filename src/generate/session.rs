@@ -132,7 +132,7 @@ enum Tracked {
 /// Which of `paths` (relative to `root`) git tracks, asked without running anything of the
 /// project's (`isolated::git`: a git from outside the project, no hook, no fsmonitor, no
 /// GIT_* variable from the caller, stdin closed) and without pathspec magic. Outside a git
-/// checkout, or without git, nothing is tracked.
+/// checkout nothing is tracked; inside one, without a git to ask, it is unknown.
 fn tracked(root: &Path, paths: &[PathBuf]) -> Tracked {
     let mut args = vec![
         "--literal-pathspecs",
@@ -163,8 +163,9 @@ fn tracked(root: &Path, paths: &[PathBuf]) -> Tracked {
                 Tracked::Some(listed)
             }
         }
-        // No git here: nothing can have been checked out with it.
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Tracked::None,
+        // No git, or git failed, outside a checkout: nothing can have been checked out with
+        // it. Inside one (a `.git` above), not knowing is not "untracked": no git outside the
+        // project is no proof that the journal did not come with a commit.
         _ if !in_checkout() => Tracked::None,
         _ => Tracked::Unknown,
     }

@@ -519,3 +519,49 @@ fn a_lock_that_came_with_a_journal_names_no_file_gpu_ci_writes() {
         }
     }
 }
+
+/// A journal committed with a pull request, in a checkout where gpu-ci finds no git outside the
+/// project (git only in a project's environment, or none): whether git tracks it is unknown,
+/// so it is refused, not taken for an interrupted write. Here it names the runner, a file
+/// gpu-ci does write, which `gpu-ci run` executes; a change that survives `git checkout main`
+/// when the branches share that file.
+#[test]
+fn a_journal_in_a_checkout_is_refused_when_no_git_can_say_it_is_untracked() {
+    use crate::common::git;
+    use gpu_ci::generate::journal::{Entry, Journal, State, hash};
+    let project = Project::initialised("uv-groups-src");
+    git(&project.root, &["init", "-q"]);
+    git(&project.root, &["add", "."]);
+    git(&project.root, &["commit", "-qm", "base"]);
+    let original = project.read(RUNNER);
+    let hostile = "import os; os.system('touch /tmp/pwned')\n";
+    let staged = ".modal/.test_runner.py.gpu-ci-4242.tmp";
+    project.write(staged, hostile);
+    let journal = Journal {
+        state: State::Committed,
+        created_dirs: vec![],
+        entries: vec![Entry {
+            target: RUNNER.into(),
+            temp: staged.into(),
+            hash: hash(hostile.as_bytes()),
+        }],
+    };
+    project.write(".gpu-ci.journal", &serde_json::to_string(&journal).unwrap());
+    git(&project.root, &["add", "-f", "."]);
+    git(&project.root, &["commit", "-qm", "the pull request"]);
+    let empty = tempfile::tempdir().unwrap();
+    let output = crate::common::gpu_ci()
+        .arg("-C")
+        .arg(&project.root)
+        .arg("config")
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("nothing it names was moved or removed"),
+        "{}",
+        describe(&output)
+    );
+    assert_eq!(project.read(RUNNER), original);
+}
