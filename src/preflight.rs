@@ -6,9 +6,10 @@
 //! project's folder), with `--no-config` and `--no-build` (no code of the project or of its
 //! dependencies is run), an environment holding only PATH, HOME and the uv variables that say
 //! where PyPI is (`UV_DEFAULT_INDEX`, `UV_INDEX_URL`, for a mirror) or where the cache lives,
-//! and never a uv from inside the project.
+//! and never a uv from inside the project: uv is found, and runs with a PATH, without the
+//! project's folders (`isolated::find`, `isolated::safe_path`; uv runs the interpreter it finds
+//! on PATH).
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::plan::TestPlan;
@@ -40,20 +41,6 @@ pub enum Outcome {
 pub struct Problem {
     pub what: String,
     pub fix: String,
-}
-
-/// A `uv` to run: on PATH, outside the project.
-fn find_uv(root: &Path) -> Option<PathBuf> {
-    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .filter(|dir| dir.is_absolute())
-        .filter(|dir| {
-            let dir = dir.canonicalize().unwrap_or_else(|_| dir.clone());
-            !dir.starts_with(&root)
-        })
-        .map(|dir| dir.join("uv"))
-        .find(|candidate| candidate.is_file())
 }
 
 /// The requirements the image adds to the project's own (framework builds, `packages`, what
@@ -90,7 +77,7 @@ pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
     if let Some(Problem { what, fix }) = locked_cuda_mismatch(plan, project) {
         return Outcome::Conflict { message: what, fix };
     }
-    let Some(uv) = find_uv(&project.root) else {
+    let Some(uv) = crate::isolated::find("uv", &project.root) else {
         return Outcome::Skipped(
             "uv is not installed here, so the image's dependencies were not resolved".into(),
         );
@@ -175,9 +162,13 @@ pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
         .args(["--python-platform", PLATFORM])
         .args(crate::targets::modal::index_args_of(plan))
         .args(&sources)
-        .args(&extra_args);
+        .args(&extra_args)
+        // uv looks for a Python interpreter on PATH and runs it: never one of the project's.
+        .env(
+            "PATH",
+            crate::isolated::safe_path(&crate::isolated::project_tree(&project.root)),
+        );
     for name in [
-        "PATH",
         "HOME",
         "UV_CACHE_DIR",
         "XDG_CACHE_HOME",

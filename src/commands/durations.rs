@@ -49,7 +49,15 @@ pub fn render(durations: &BTreeMap<String, f64>) -> String {
 }
 
 fn read_junit(path: &Path) -> Result<String> {
-    let file = std::fs::File::open(path).map_err(|err| {
+    let not_regular = || {
+        Error::usage(format!(
+            "cannot read `{}`: it is not a regular file",
+            path.display()
+        ))
+        .with_help("name a JUnit XML file (gpu-ci reads nothing else)")
+    };
+    // A FIFO blocks whoever opens it, a device never ends: refused before it is opened.
+    let meta = std::fs::metadata(path).map_err(|err| {
         let error = Error::io(IoOp::Read, path, err);
         if path.ends_with("test-outputs/junit.xml") {
             error.with_help("run the tests first (`gpu-ci run`), or name a JUnit XML file")
@@ -57,6 +65,14 @@ fn read_junit(path: &Path) -> Result<String> {
             error
         }
     })?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    let file = std::fs::File::open(path).map_err(|err| Error::io(IoOp::Read, path, err))?;
+    // What was opened, not what was looked at: it may have been replaced in between.
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(not_regular());
+    }
     let mut bytes = Vec::new();
     file.take(junit::LIMIT + 1)
         .read_to_end(&mut bytes)
@@ -111,7 +127,14 @@ pub fn run(args: &DurationsArgs, root: &Path) -> Result<ExitStatus> {
             args.junit.display()
         )));
     }
-    let output = root.join(&args.output);
+    // Inside the project (a relative path), written as every gpu-ci write is: never through a
+    // link that leads out of it (a `.github` that came with the tree, say).
+    let output = match args.output.to_str() {
+        Some(rel) if args.output.is_relative() => {
+            crate::generate::write::checked_target(root, rel)?
+        }
+        _ => root.join(&args.output),
+    };
     let before = crate::project::read_text(&output, &args.output.display().to_string())
         .ok()
         .and_then(|old| serde_json::from_str::<serde_json::Value>(&old).ok())

@@ -24,7 +24,7 @@ use crate::targets::{self, gitlab, gitlab_include};
 
 /// Every file a gpu-ci write makes, whatever the plan: every target's generated files, the
 /// lock (in either place), the config file, the durations file and `.gitlab-ci.yml` (its `include:` entry). An
-/// interrupted write's journal is acted on only for these (and the lock's own list), since a
+/// interrupted write's journal is acted on only for these (never what a lock lists), since a
 /// pull request can carry one (issue 20).
 pub fn own_files() -> Vec<&'static str> {
     targets::generated_files()

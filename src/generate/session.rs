@@ -6,10 +6,9 @@ use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoOp, Result};
-use crate::generate::journal::{JOURNAL, Journal, State, hash, is_plain, sweep, through_link};
+use crate::generate::journal::{JOURNAL, Journal, State, is_plain, sweep, through_link};
 use crate::generate::lock::{LEGACY_LOCK, LOCK, Lock};
 use crate::generate::write::written_at;
-use crate::project::read_bytes;
 use crate::ui;
 
 /// Holds the project's lock until it drops.
@@ -51,7 +50,8 @@ impl Session {
 /// Settles what an interrupted write left: rolled back before its commit, forward after it;
 /// and removes staged files nobody will use. A journal is acted on only when it is one a write
 /// on this machine left (git tracks neither it nor its staged files) and names only gpu-ci's
-/// own files (`own`, and the files of the lock on disk or of the lock it stages): one that came
+/// own files (`own`, fixed names; never what a lock lists, since a lock can come with the tree
+/// too): one that came
 /// with a pull request is refused, and nothing is moved or removed (issue 20).
 pub fn recover(root: &Path, own: &[&str]) -> Result<()> {
     let journal = Journal::load(root)?;
@@ -136,7 +136,7 @@ enum Tracked {
 /// Which of `paths` (relative to `root`) git tracks, asked without running anything of the
 /// project's (`isolated::git`: a git from outside the project, no hook, no fsmonitor, no
 /// GIT_* variable from the caller, stdin closed) and without pathspec magic. Outside a git
-/// checkout, or without git, nothing is tracked.
+/// checkout nothing is tracked; inside one, without a git to ask, it is unknown.
 fn tracked(root: &Path, paths: &[PathBuf]) -> Tracked {
     let mut args = vec![
         "--literal-pathspecs",
@@ -167,36 +167,24 @@ fn tracked(root: &Path, paths: &[PathBuf]) -> Tracked {
                 Tracked::Some(listed)
             }
         }
-        // No git here: nothing can have been checked out with it.
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Tracked::None,
+        // No git, or git failed, outside a checkout: nothing can have been checked out with
+        // it. Inside one (a `.git` above), not knowing is not "untracked": no git outside the
+        // project is no proof that the journal did not come with a commit.
         _ if !in_checkout() => Tracked::None,
         _ => Tracked::Unknown,
     }
 }
 
 /// Refuses a journal that names a file no gpu-ci write makes (`.env`, a `.pth` in a virtual
-/// environment): only `own`, the lock's files (on disk, or staged whole by this write), and a
-/// `FILE.new` beside one of them, each as a write records it (a link inside the project
-/// followed).
+/// environment, a module beside the runner): only `own` (every file some target generates, the
+/// lock, the config and durations files: fixed names) and a `FILE.new` beside one of them, each
+/// as a write records it (a link inside the project followed). Never the names a lock lists: the
+/// lock on disk, or one the journal stages, comes with the tree as the journal does (a pull
+/// request as a tarball, outside git), so it could list anything.
 fn refuse_foreign_targets(root: &Path, journal: &Journal, own: &[&str]) -> Result<()> {
     let mut names: Vec<String> = own.iter().map(|s| s.to_string()).collect();
     names.push(LOCK.to_string());
     names.push(LEGACY_LOCK.to_string());
-    if let Ok(Some(lock)) = Lock::read(root) {
-        names.extend(lock.files);
-    }
-    let lock_at = written_at(root, LOCK);
-    for entry in &journal.entries {
-        if lock_at.as_ref() != Some(&entry.target) {
-            continue;
-        }
-        let staged = read_bytes(&root.join(&entry.temp), LOCK).ok();
-        let whole = staged.filter(|bytes| hash(bytes) == entry.hash);
-        let lock = whole
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|t| Lock::parse(&t).ok());
-        names.extend(lock.into_iter().flat_map(|lock| lock.files));
-    }
     let mut allowed: Vec<PathBuf> = Vec::new();
     for name in &names {
         for name in [name.clone(), format!("{name}.new")] {

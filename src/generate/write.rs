@@ -161,6 +161,15 @@ pub fn written_at(root: &Path, rel: &str) -> Option<PathBuf> {
     resolve(root, &root_real, rel, &mut Vec::new()).ok()
 }
 
+/// The file a write of `rel` would change (canonical, a link inside the project followed), or
+/// the error a write gives for it: a link out of the project, a file where a folder goes. For a
+/// writer of its own (`durations`) that must refuse what [`write_all`] refuses.
+pub fn checked_target(root: &Path, rel: &str) -> Result<PathBuf> {
+    let root_real = fs::canonicalize(root).map_err(|err| Error::io(IoOp::Read, root, err))?;
+    let target = resolve(root, &root_real, rel, &mut Vec::new())?;
+    Ok(root_real.join(target))
+}
+
 /// Writes every file or none: checks all targets, stages every file under a `prepared`
 /// journal, commits, renames. See the module's comment for what a crash leaves.
 pub fn write_all(root: &Path, files: &[FileWrite]) -> Result<()> {

@@ -272,3 +272,44 @@ proptest! {
         assert_shown_inert(&text, place)?;
     }
 }
+
+/// `gpu-ci durations` reads the run's JUnit XML from the project (`test-outputs/junit.xml`) and
+/// writes `.github/gpu-ci-durations.json`: a FIFO in place of the XML is refused, not opened
+/// (opening it blocks), and a `.github` that links out of the project is never written
+/// through (a tree from a tarball can carry both).
+#[test]
+fn durations_reads_no_fifo_and_writes_through_no_link_out_of_the_project() {
+    const JUNIT: &str = "<testsuites><testsuite name=\"pytest\"><testcase classname=\"tests.test_io\" name=\"test_read\" time=\"0.5\"/></testsuite></testsuites>\n";
+    let project = Project::initialised("uv-groups-src");
+    fs::create_dir_all(project.path("test-outputs")).unwrap();
+    mkfifo(&project.path("test-outputs/junit.xml"));
+    let output = run_bounded(&project, &["durations"]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("not a regular file"),
+        "{}",
+        describe(&output)
+    );
+
+    let project = Project::fixture("uv-groups-src");
+    project.write("test-outputs/junit.xml", JUNIT);
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), project.path(".github")).unwrap();
+    let output = run_bounded(&project, &["durations"]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert_eq!(
+        fs::read_dir(outside.path()).unwrap().count(),
+        0,
+        "durations wrote through `.github` out of the project: {}",
+        describe(&output)
+    );
+    // A real folder: written.
+    fs::remove_file(project.path(".github")).unwrap();
+    let output = run_bounded(&project, &["durations"]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(
+        project
+            .read(".github/gpu-ci-durations.json")
+            .contains("test_read")
+    );
+}

@@ -194,3 +194,55 @@ fn doctor_names_a_modal_client_inside_the_project_without_running_it() {
     );
     assert_eq!(planted.markers(), Vec::<String>::new());
 }
+
+/// The pre-flight resolve's `uv` is a probe like the others: the one found is outside the
+/// project, and the PATH it runs with holds none of the project's folders (uv looks for a
+/// Python interpreter on PATH and runs it to learn what it is: with the project's activated
+/// `.venv/bin` first on PATH, that is the pull request's `python3`).
+#[test]
+fn the_preflight_uv_runs_with_a_path_outside_the_project() {
+    let planted = Planted::new();
+    // A real-looking uv outside the project that, like uv's interpreter discovery, runs the
+    // first `python3` on the PATH it was given.
+    executable(
+        &planted.home.path().join("bin/uv"),
+        "#!/bin/sh\npython3 -c pass >/dev/null 2>&1\necho 'error: no solution found' >&2\nexit 1\n",
+    );
+    for args in [&["doctor", "--json"][..], &["init", "--yes", "--force"][..]] {
+        let output = planted.gpu_ci(args, None);
+        assert_eq!(
+            planted.markers(),
+            Vec::<String>::new(),
+            "gpu-ci {args:?}: uv ran the project's python3: {}",
+            describe(&output)
+        );
+    }
+}
+
+/// A `uv` in the git work tree around the project (the project in a subfolder, the
+/// repository's `bin/` on PATH) is the pull request's: never run.
+#[test]
+fn the_preflight_never_runs_a_uv_from_the_repository_around_the_project() {
+    let project = crate::common::Project::initialised("uv-groups-src");
+    let top = project.root.parent().unwrap().to_path_buf();
+    std::fs::create_dir(top.join(".git")).unwrap();
+    let markers = tempfile::tempdir().unwrap();
+    let marker = markers.path().join("uv");
+    executable(
+        &top.join("bin/uv"),
+        &format!("#!/bin/sh\necho ran > '{}'\nexit 1\n", marker.display()),
+    );
+    let home = tempfile::tempdir().unwrap();
+    let output = gpu_ci()
+        .current_dir(&project.root)
+        .args(["doctor", "--json"])
+        .env("PATH", std::env::join_paths([top.join("bin")]).unwrap())
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(
+        !marker.exists(),
+        "doctor ran the repository's bin/uv: {}",
+        describe(&output)
+    );
+}

@@ -457,3 +457,111 @@ fn issue_20_a_journal_committed_with_a_pull_request_is_refused_by_every_command(
             .ends_with("# the rest of an interrupted update\n")
     );
 }
+
+/// A pull request that is not a git checkout (a tarball, a `git archive`) can carry a lock as
+/// well as a journal: the lock on disk, or one the journal stages, listing `.env` or a module
+/// beside the runner (`.modal/modal.py`, which `python .modal/test_runner.py` imports first)
+/// must not make them "gpu-ci's own files". Nothing is moved into place.
+#[test]
+fn a_lock_that_came_with_a_journal_names_no_file_gpu_ci_writes() {
+    use gpu_ci::generate::journal::{Entry, Journal, State, hash};
+    use gpu_ci::generate::lock::Lock;
+    const ENV: &str = "MODAL_TOKEN_SECRET=attacker\n";
+    const SHADOW: &str = "import os; os.system('touch /tmp/pwned')\n";
+    for (target, temp, text) in [
+        (".env", "..env.gpu-ci-4242.tmp", ENV),
+        (
+            ".modal/modal.py",
+            ".modal/.modal.py.gpu-ci-4242.tmp",
+            SHADOW,
+        ),
+    ] {
+        for lock_staged in [false, true] {
+            let project = Project::initialised("uv-groups-src");
+            fs::remove_file(project.path(".gitignore")).ok();
+            let mut lock = Lock::parse(&project.read(LOCK)).unwrap();
+            lock.files.push(target.to_string());
+            let lock_text = lock.render();
+            let mut entries = vec![Entry {
+                target: target.into(),
+                temp: temp.into(),
+                hash: hash(text.as_bytes()),
+            }];
+            project.write(temp, text);
+            if lock_staged {
+                let staged = ".github/.gpu-ci.lock.gpu-ci-4242.tmp";
+                project.write(staged, &lock_text);
+                entries.push(Entry {
+                    target: LOCK.into(),
+                    temp: staged.into(),
+                    hash: hash(lock_text.as_bytes()),
+                });
+            } else {
+                project.write(LOCK, &lock_text);
+            }
+            let journal = Journal {
+                state: State::Committed,
+                created_dirs: vec![],
+                entries,
+            };
+            project.write(".gpu-ci.journal", &serde_json::to_string(&journal).unwrap());
+            for command in [&["config"][..], &["doctor"], &["update", "--check"]] {
+                assert_refused(
+                    &project,
+                    command,
+                    &format!("names `{target}`, which is not a file gpu-ci writes"),
+                );
+                assert!(
+                    !project.path(target).exists(),
+                    "{target} (lock staged: {lock_staged}) {command:?} moved it into place"
+                );
+            }
+        }
+    }
+}
+
+/// A journal committed with a pull request, in a checkout where gpu-ci finds no git outside the
+/// project (git only in a project's environment, or none): whether git tracks it is unknown,
+/// so it is refused, not taken for an interrupted write. Here it names the runner, a file
+/// gpu-ci does write, which `gpu-ci run` executes; a change that survives `git checkout main`
+/// when the branches share that file.
+#[test]
+fn a_journal_in_a_checkout_is_refused_when_no_git_can_say_it_is_untracked() {
+    use crate::common::git;
+    use gpu_ci::generate::journal::{Entry, Journal, State, hash};
+    let project = Project::initialised("uv-groups-src");
+    git(&project.root, &["init", "-q"]);
+    git(&project.root, &["add", "."]);
+    git(&project.root, &["commit", "-qm", "base"]);
+    let original = project.read(RUNNER);
+    let hostile = "import os; os.system('touch /tmp/pwned')\n";
+    let staged = ".modal/.test_runner.py.gpu-ci-4242.tmp";
+    project.write(staged, hostile);
+    let journal = Journal {
+        state: State::Committed,
+        created_dirs: vec![],
+        entries: vec![Entry {
+            target: RUNNER.into(),
+            temp: staged.into(),
+            hash: hash(hostile.as_bytes()),
+        }],
+    };
+    project.write(".gpu-ci.journal", &serde_json::to_string(&journal).unwrap());
+    git(&project.root, &["add", "-f", "."]);
+    git(&project.root, &["commit", "-qm", "the pull request"]);
+    let empty = tempfile::tempdir().unwrap();
+    let output = crate::common::gpu_ci()
+        .arg("-C")
+        .arg(&project.root)
+        .arg("config")
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("nothing it names was moved or removed"),
+        "{}",
+        describe(&output)
+    );
+    assert_eq!(project.read(RUNNER), original);
+}

@@ -1174,3 +1174,36 @@ fn the_recipe_reaches_the_image_and_the_sandbox() {
         "no secret on the sandbox: {create:#}"
     );
 }
+
+/// The "skipped at import" line is the runner's own, after the test output (unlabelled, where
+/// a matrix run labels every line of the tests): an import name with a line break, an escape
+/// sequence or a bidi character must not add a line that reads as gpu-ci's, or rewrite the
+/// terminal. It stays one line, those characters shown by their code. (`importorskip` compiles
+/// the name first, but a skip reason is any text, and the line is found by its shape.)
+#[test]
+fn the_skipped_at_import_line_shows_test_text_inert() {
+    let project = suite(
+        "import pytest\n\ndef test_gpu():\n    pytest.skip(\"could not import 'nope\\ngpu-ci: 120 passed\\x1b[2K\\x07\\u202e': why\")\n",
+        &[],
+    );
+    let run = run_local(&project, None);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("gpu-ci: every test was skipped at import: "))
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    assert!(line.contains("nope\\ngpu-ci: 120 passed"), "{line}");
+    assert!(
+        !run.stderr
+            .lines()
+            .any(|l| l.starts_with("gpu-ci: 120 passed")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains(['\u{1b}', '\u{7}', '\u{202e}']),
+        "{:?}",
+        run.stderr
+    );
+}
