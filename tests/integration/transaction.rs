@@ -489,7 +489,7 @@ fn a_lock_that_came_with_a_journal_names_no_file_gpu_ci_writes() {
             }];
             project.write(temp, text);
             if lock_staged {
-                let staged = ".github/.gpu-ci.lock.gpu-ci-4242.tmp";
+                let staged = "..gpu-ci.lock.gpu-ci-4242.tmp";
                 project.write(staged, &lock_text);
                 entries.push(Entry {
                     target: LOCK.into(),
