@@ -80,15 +80,16 @@ pub fn safe_path(tree: &[PathBuf]) -> OsString {
     std::env::join_paths(outside_dirs(tree)).unwrap_or_default()
 }
 
+/// A regular file with an execute bit (on Unix; elsewhere any regular file).
 #[cfg(unix)]
-fn is_executable(path: &Path) -> bool {
+pub fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     path.metadata()
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 #[cfg(not(unix))]
-fn is_executable(path: &Path) -> bool {
+pub fn is_executable(path: &Path) -> bool {
     path.is_file()
 }
 
