@@ -82,11 +82,15 @@ pub fn paint(text: &str, ansi: &str) -> String {
 
 /// Whether a terminal could act on `c` rather than show it: C0 and C1 controls, DEL, and the
 /// bidirectional embeddings, overrides, isolates and marks (U+202A–202E, U+2066–2069,
-/// U+200E/200F, U+061C).
+/// U+200E/200F, U+061C), and the line and paragraph separators U+2028/2029 (a line break to
+/// some terminals and viewers).
 fn is_hostile(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}')
+        || matches!(
+            c,
+            '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{2028}' | '\u{2029}'
+        )
 }
 
 /// `text` with every hostile character but those `keep` allows written as `\u{…}` (a tab as

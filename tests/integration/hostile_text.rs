@@ -133,15 +133,18 @@ fn issue_20_the_config_file_and_oversized_files_are_refused_not_read() {
 fn hostile(c: char) -> bool {
     (c.is_control() && c != '\n' && c != '\t')
         || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}')
+        || matches!(
+            c,
+            '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{2028}' | '\u{2029}'
+        )
 }
 
 /// Text with hostile characters among plain ones.
 fn hostile_text() -> impl Strategy<Value = String> {
     let chars = prop::sample::select(vec![
         '\u{1b}', '\u{7}', '\u{8}', '\r', '\n', '\u{0}', '\u{7f}', '\u{85}', '\u{9b}', '\u{202a}',
-        '\u{202e}', '\u{2066}', '\u{2069}', '\u{200e}', '\u{200f}', '\u{61c}', 'a', 'Z', '3', ' ',
-        '-', '[', ':', '"', '\\', 'é',
+        '\u{202e}', '\u{2066}', '\u{2069}', '\u{200e}', '\u{200f}', '\u{61c}', '\u{2028}',
+        '\u{2029}', 'a', 'Z', '3', ' ', '-', '[', ':', '"', '\\', 'é',
     ]);
     prop::collection::vec(chars, 1..12)
         .prop_map(|v| v.into_iter().collect::<String>())
