@@ -97,33 +97,43 @@ def checked(body):
 
 
 def lines_of(text, chars_per_line):
-    return sum(max(1, -(-len(line) // chars_per_line)) for line in text.split("\n"))
+    return sum(max(1, -(-len(line) // int(chars_per_line))) for line in text.split("\n"))
+
+
+def pre_height(pre):
+    """A <pre> never wraps (`white-space: pre`): one 17.4 px line each, and its padding."""
+    return 17.4 * len("".join(pre.itertext()).split("\n")) + 24 + 12
 
 
 def height_of(root):
-    """The comment's height in pixels, from its blocks (the picture has no layout engine)."""
+    """The comment's height in pixels, from its blocks (the picture has no layout engine): a
+    little more than a browser needs, since fonts differ, rather than a cut-off comment."""
     inner = WIDTH - 2 - 32
-    height = 38 + 32  # the header, the body's padding
+    # Proportional text at 14 px: at most about inner // 7.5 characters a line.
+    per_line = inner // 7.5
+    height = 38 + 32 + 2  # the header, the body's padding, the border
+    first = True
     for block in root:
         tag = block.tag.removeprefix("{" + XHTML + "}")
         text = "".join(block.itertext())
         if tag == "h3":
-            height += 22 + 24
+            height += 22 + 8 + (0 if first else 16)
         elif tag == "h4":
-            height += 18 + 24
+            height += 18 + 8 + (0 if first else 16)
         elif tag == "table":
-            height += 33 * len(block.findall(f".//{{{XHTML}}}tr")) + 12
+            height += 31 * len(block.findall(f".//{{{XHTML}}}tr")) + 12
         elif tag == "pre":
-            height += 18 * lines_of(text, inner // 7) + 24 + 12
+            height += pre_height(block)
         elif tag == "details":
             summary = block.find(f"{{{XHTML}}}summary")
-            height += 21 * lines_of("".join(summary.itertext()), inner // 8) + 8
+            height += 21 * lines_of("".join(summary.itertext()), per_line) + 8
             for pre in block.findall(f"{{{XHTML}}}pre"):
-                height += 18 * lines_of("".join(pre.itertext()), inner // 7) + 24 + 12
+                height += pre_height(pre)
             height += 12
         else:
-            height += 21 * lines_of(text, inner // 8) + 12
-    return height
+            height += 21 * lines_of(text, per_line) + 12
+        first = False
+    return round(height)
 
 
 def svg_of(markdown):
