@@ -286,3 +286,24 @@ fn docs_troubleshooting_names_every_doctor_check() {
         );
     }
 }
+
+/// The README stays one or two screens, and its first screen keeps the two commands a developer
+/// needs: the main job on the bundled example (`readme_example_dry_run_leaves_the_repository_clean`
+/// runs it) and the whole test suite.
+#[test]
+fn docs_the_readme_is_short_and_its_first_screen_has_the_two_commands() {
+    let readme = fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let lines: Vec<&str> = readme.lines().collect();
+    assert!(lines.len() <= 250, "README.md has {} lines", lines.len());
+    let first_screen = lines[..lines.len().min(40)].join("\n");
+    for command in [
+        "cargo run -q -- -C examples/sample-project init --dry-run",
+        "scripts/test.sh",
+        "uvx --from gpu-ci-cli gpu-ci init",
+    ] {
+        assert!(
+            first_screen.contains(command),
+            "the README's first 40 lines lack `{command}`"
+        );
+    }
+}
