@@ -307,3 +307,71 @@ fn docs_the_readme_is_short_and_its_first_screen_has_the_two_commands() {
         );
     }
 }
+
+/// Every file under `dir` whose name ends with `ext`, recursively.
+fn files_under(dir: &std::path::Path, ext: &str, out: &mut Vec<std::path::PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files_under(&path, ext, out);
+        } else if path.to_string_lossy().ends_with(ext) {
+            out.push(path);
+        }
+    }
+}
+
+/// The names a test's name looks like: `a_snake_case_name` in backticks, with three or more
+/// underscores (shorter ones are functions and keys the docs name, not tests).
+fn test_names_in(markdown: &str) -> Vec<String> {
+    markdown
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|name| {
+            name.matches('_').count() >= 3
+                && name.starts_with(|c: char| c.is_ascii_lowercase())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// The security model's threat table, and every other page that names the test behind a claim:
+/// each test it names exists, so a renamed or removed test cannot leave a claim unbacked.
+#[test]
+fn docs_every_test_the_docs_name_exists() {
+    let root = repo_root();
+    let mut sources = Vec::new();
+    files_under(&root.join("tests"), ".rs", &mut sources);
+    files_under(&root.join("src"), ".rs", &mut sources);
+    let mut functions = std::collections::BTreeSet::new();
+    for source in sources {
+        let text = fs::read_to_string(&source).unwrap();
+        for (at, _) in text.match_indices("fn ") {
+            let name: String = text[at + 3..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            functions.insert(name);
+        }
+    }
+    let mut pages = Vec::new();
+    files_under(&root.join("docs"), ".md", &mut pages);
+    let mut named = 0;
+    for page in pages {
+        let text = fs::read_to_string(&page).unwrap();
+        for name in test_names_in(&text) {
+            named += 1;
+            assert!(
+                functions.contains(&name),
+                "{} names the test `{name}`, which does not exist",
+                page.display()
+            );
+        }
+    }
+    let threats = fs::read_to_string(root.join("docs/security.md")).unwrap();
+    assert!(threats.contains("## Threats and what stops them"));
+    assert!(named >= 60, "only {named} test names found in docs/");
+}
