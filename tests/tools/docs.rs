@@ -124,6 +124,11 @@ fn the_readmes_relative_links_lead_to_files_that_exist() {
     );
     assert!(links.iter().any(|l| l == "CONTRIBUTING.md"), "{links:?}");
     assert_eq!(broken_links(&root, &readme), Vec::<String>::new());
+    // And those of the other Markdown files at the root, which link into docs/ too.
+    for other in ["CONTRIBUTING.md", "SECURITY.md", "CHANGELOG.md"] {
+        let text = fs::read_to_string(root.join(other)).unwrap();
+        assert_eq!(broken_links(&root, &text), Vec::<String>::new(), "{other}");
+    }
 
     // The check finds what is broken: a missing page, and one behind an anchor.
     let text = "[ok](README.md) [web](https://example.com/x.md) [here](#top) \
