@@ -143,13 +143,22 @@ fn the_readmes_relative_links_lead_to_files_that_exist() {
     );
 }
 
-/// The number after `**wall time:** ` in a summary, the one part of it that changes each run.
-fn wall_time(summary: &str) -> Option<(usize, usize)> {
-    let start = summary.find("**wall time:** ")? + "**wall time:** ".len();
-    let len = summary[start..]
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(0);
+/// Where the value after `label` (up to ` ·`) stands in a summary: the wall time changes each
+/// run, and the GPU is `none visible` only on a machine without one.
+fn value_of(summary: &str, label: &str) -> Option<(usize, usize)> {
+    let start = summary.find(label)? + label.len();
+    let len = summary[start..].find(" ·")?;
     (len > 0).then_some((start, start + len))
+}
+
+/// `fresh` with the values of `labels` taken from `committed`.
+fn with_values_of(mut fresh: String, committed: &str, labels: &[&str]) -> String {
+    for label in labels {
+        let (start, end) = value_of(&fresh, label).unwrap_or_else(|| panic!("no {label}"));
+        let (c_start, c_end) = value_of(committed, label).unwrap_or_else(|| panic!("no {label}"));
+        fresh.replace_range(start..end, &committed[c_start..c_end]);
+    }
+    fresh
 }
 
 /// `gpu-ci run --local` on tests/fixtures/pr-comment: the summary.md it writes.
@@ -174,15 +183,14 @@ fn the_comment_picture_is_drawn_from_what_the_runner_writes_now() {
     let committed_path = repo_root().join("docs/assets/pr-comment-summary.md");
     let picture_path = repo_root().join("docs/assets/pr-comment.svg");
 
-    let mut fresh = fresh_summary();
+    let fresh = fresh_summary();
     if update {
         fs::write(&committed_path, &fresh).unwrap();
     }
     let committed = fs::read_to_string(&committed_path).unwrap();
-    // The wall time is the committed one's; every other byte is what the runner wrote now.
-    let (start, end) = wall_time(&fresh).expect("the summary has a wall time");
-    let (c_start, c_end) = wall_time(&committed).expect("the committed summary has a wall time");
-    fresh.replace_range(start..end, &committed[c_start..c_end]);
+    // The wall time and the GPU are the committed ones; every other byte is what the runner
+    // wrote now.
+    let fresh = with_values_of(fresh, &committed, &["**GPU:** ", "**wall time:** "]);
     assert!(
         fresh == committed,
         "docs/assets/pr-comment-summary.md is not what the runner writes now: rerun with \
