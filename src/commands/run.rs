@@ -12,7 +12,7 @@ use crate::modal_local::{Client, ModalSettings, Search, find_client, on_path};
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
 use crate::plan::install::InstallPlan;
 use crate::plan::values::{parse_gpu, split_args};
-use crate::plan::{DURATIONS_FILE, Source, Sourced, TestPlan};
+use crate::plan::{Source, Sourced, TestPlan, durations_file};
 use crate::targets::{
     self, GeneratedFile,
     modal::{FILES, IN_CONTAINER, RUNNER},
@@ -422,7 +422,7 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
                 .arg("--shards")
                 .arg(plan.shards.value.to_string())
                 .arg("--durations")
-                .arg(DURATIONS_FILE);
+                .arg(durations_file(root));
         }
         command
             .arg("--")
@@ -471,7 +471,7 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
             .arg(format!("--pytest-args={}", plan.pytest_args.value))
             .env("MODAL_GPU", plan.gpu.value.env_value())
             .env("GPU_CI_SHARDS", plan.shards.value.to_string())
-            .env("GPU_CI_DURATIONS", DURATIONS_FILE);
+            .env("GPU_CI_DURATIONS", durations_file(root));
         (command, runner)
     };
     let (mut command, runner) = command;

@@ -27,8 +27,25 @@ use python::ImageBuilder;
 use values::PythonVersion;
 
 /// The recorded test durations that balance the shards (`gpu-ci durations` writes them; the
-/// runner reads them from its own checkout).
-pub const DURATIONS_FILE: &str = ".github/gpu-ci-durations.json";
+/// runner reads them from its own checkout): beside the lock, so that a project on GitLab or
+/// Bitbucket gets no `.github/` folder.
+pub const DURATIONS_FILE: &str = ".gpu-ci-durations.json";
+
+/// Where gpu-ci 0.1 kept the durations: still read when `DURATIONS_FILE` is missing, and moved
+/// by the next write (`update`, `init`, `pin`).
+pub const LEGACY_DURATIONS_FILE: &str = ".github/gpu-ci-durations.json";
+
+/// The durations file a run reads: `DURATIONS_FILE`, else `LEGACY_DURATIONS_FILE` when only that
+/// one is there (a regular file, no link in its path).
+pub fn durations_file(root: &std::path::Path) -> &'static str {
+    if std::fs::symlink_metadata(root.join(DURATIONS_FILE)).is_err()
+        && crate::project::regular_file(root, LEGACY_DURATIONS_FILE).is_some()
+    {
+        LEGACY_DURATIONS_FILE
+    } else {
+        DURATIONS_FILE
+    }
+}
 
 /// Where a setting's value came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

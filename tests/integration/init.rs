@@ -715,7 +715,7 @@ fn init_shows_the_ignore_line_for_test_outputs_and_writes_no_gitignore() {
             "add the line `/test-outputs/` to .gitignore",
         ))
         .stderr(predicate::str::contains(
-            "commit `.github/gpu-ci-durations.json` when `gpu-ci durations` writes it",
+            "commit `.gpu-ci-durations.json` when `gpu-ci durations` writes it",
         ));
     assert!(
         !project.path(".gitignore").exists(),
