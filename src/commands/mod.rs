@@ -49,6 +49,7 @@ pub fn regenerate_files(root: &Path, plan: &TestPlan, on_edited: OnEdited) -> Re
     let new_lock = Lock::new(
         contexts,
         rendered.iter().map(|f| f.path.to_string()).collect(),
+        plan.settings(),
     );
     let old_lock = match on_edited {
         // init never merges, so a lock it cannot read is simply replaced.

@@ -47,6 +47,13 @@ pub fn durations_file(root: &std::path::Path) -> &'static str {
     }
 }
 
+/// The setting a note about the install source names, whichever of `group`, `extra`,
+/// `requirements` (or `install = "project"`) holds it.
+pub const INSTALL: &str = "install";
+
+/// The setting a note about the project's own CI job names: the job the plan follows.
+pub const CI_JOB: &str = "ci-job";
+
 /// Where a setting's value came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -140,6 +147,8 @@ pub struct TestPlan {
     pub ci: Sourced<Vec<CiSystem>>,
     /// What the image and the test run need beyond the project's metadata.
     pub recipe: recipe::Recipe,
+    /// The project's own CI job the plan learnt from (`name` in its file), if any.
+    pub ci_job: Option<String>,
 }
 
 /// `Some(list)` when it holds anything.
@@ -232,6 +241,24 @@ impl TestPlan {
                 .then_some(self.recipe.submodules.value),
             cuda: self.recipe.cuda.value.map(|cuda| cuda.version.to_string()),
         }
+    }
+
+    /// Every setting's value, by the name a note about it gives ([`build::Notice::setting`]):
+    /// the lock records them, so that a later `init` shows only the notes of settings that are
+    /// new or changed. The install source is one setting ([`INSTALL`]), whichever key holds it.
+    pub fn settings(&self) -> BTreeMap<String, serde_json::Value> {
+        let mut settings: BTreeMap<String, serde_json::Value> = self
+            .describe()
+            .into_iter()
+            .map(|(key, value, _)| match key.as_str() {
+                "group" | "extra" | "requirements" | "install" => {
+                    (INSTALL.to_string(), serde_json::json!({ key: value }))
+                }
+                _ => (key, value),
+            })
+            .collect();
+        settings.insert(CI_JOB.to_string(), serde_json::json!(self.ci_job));
+        settings
     }
 
     /// Every setting as `key`, its value as TOML would write it, and its source: for
