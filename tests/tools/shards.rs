@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::common::{Project, describe, gpu_ci, repo_root, shown};
-use crate::installed::runner_python;
+use crate::installed::{runner_python, stand_ins};
 use crate::runner::{Run, configure, python_in, run_modal, suite};
 use serde_json::json;
 
@@ -451,6 +451,7 @@ fn local(project: &Project, args: &[&str]) -> std::process::Output {
         .arg("--local")
         .args(args)
         .env("PATH", venv_path())
+        .env("PYTHONPATH", stand_ins())
         .output()
         .unwrap()
 }
@@ -596,6 +597,7 @@ fn ctrl_c_stops_every_local_shard() {
         .arg(&project.root)
         .args(["run", "--local", "--shards", "2"])
         .env("PATH", venv_path())
+        .env("PYTHONPATH", stand_ins())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .process_group(0)
