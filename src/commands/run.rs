@@ -653,7 +653,11 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
     // only gpu-ci's group), killed if still there after the grace period.
     // The client's stderr passes through gpu-ci, which keeps its end: when the runner never
     // started, the client's last words say why.
-    let (child::Ended { end, leftovers }, client_stderr) = child::supervise(command, !args.local)?;
+    // On a terminal, the Modal client's start (often several seconds, its image built or
+    // pulled) shows a spinner with the time waited, until the client or the runner says anything.
+    let spinner = (!args.local).then(|| ui::Waiting::start("starting the Modal client"));
+    let (child::Ended { end, leftovers }, client_stderr) =
+        child::supervise(command, !args.local, spinner)?;
     drop(runner);
     let what = if args.local {
         "the local test run"
