@@ -281,6 +281,8 @@ fn test_requirements(plan: &TestPlan, project: &Project) -> Vec<String> {
     let own = crate::project::requirements::normalise(&project.name());
     found
         .into_iter()
+        // A control character (a NUL cannot even be an argument) is no requirement.
+        .filter(|text| !text.contains(char::is_control))
         .filter(|text| requirement_name(text).is_some_and(|name| name != own))
         .collect()
 }

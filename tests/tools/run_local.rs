@@ -382,14 +382,15 @@ fn local_without_pytest_is_an_error_naming_the_install_command() {
 /// project's dependencies and the chosen extra, or the chosen requirements file and its `-r`
 /// includes): one missing in the chosen Python is an error with the install command, exit 2,
 /// before anything runs. A requirement whose marker does not hold here is never counted, nor a
-/// constraint file's; the requirements reach Python as arguments, never as code.
+/// constraint file's; the requirements reach Python as arguments, never as code, and one that
+/// cannot be an argument (a NUL) does not stop the check of the others.
 #[test]
 fn local_checks_the_plans_test_dependencies_before_anything_runs() {
     python();
     let project = Project::fixture("extras-flat");
     let pyproject = project.read("pyproject.toml").replace(
         r#"dependencies = ["torch", "scipy"]"#,
-        r#"dependencies = ["torch", "scipy", "pywin32; sys_platform == 'win32'", "ancient; python_version < '3'", "evil\"), open(\"PWNED\", \"w\"), (\""]"#,
+        r#"dependencies = ["torch", "scipy", "pywin32; sys_platform == 'win32'", "ancient; python_version < '3'", "evil\"), open(\"PWNED\", \"w\"), (\"", "nul\u0000byte"]"#,
     );
     project.write("pyproject.toml", &pyproject);
     project.gpu_ci(&["init", "--yes"]).success();
