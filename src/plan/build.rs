@@ -503,8 +503,10 @@ impl Builder<'_> {
         let framework_declared = self
             .project
             .framework_declared(&install_source.value, framework.value);
-        for text in switch_notes(self.project, install_project.value, &pytest_args.0, &recipe) {
-            self.note("env", printable(&text));
+        for (setting, text) in
+            switch_notes(self.project, install_project.value, &pytest_args.0, &recipe)
+        {
+            self.note(setting, printable(&text));
         }
         Ok(TestPlan {
             project_name: self.project.name(),
@@ -533,7 +535,6 @@ impl Builder<'_> {
             actions: self.action_pins()?,
             ci,
             recipe,
-            ci_job: self.project.ci_job.as_ref().map(|job| job.describe()),
         })
     }
 
@@ -1448,13 +1449,13 @@ fn printable(text: &str) -> String {
 }
 
 /// The build and test switches the project reads that nothing sets: each a note naming the key
-/// that would set it (`env`, `setup`, `pytest-args`).
+/// that would set it (`env`, `setup`, `pytest-args`, `submodules`), with that key.
 pub fn switch_notes(
     project: &Project,
     install: ProjectInstall,
     pytest_args: &str,
     recipe: &Recipe,
-) -> Vec<String> {
+) -> Vec<(&'static str, String)> {
     let switches = &project.switches;
     // Set by `env` (a flag, the config, or the project's CI job through it): no note.
     let set_by_ci = |name: &str| recipe.env.value.contains_key(name);
@@ -1466,38 +1467,38 @@ pub fn switch_notes(
         }
         let name = &read.name;
         if read.is_arch_list() {
-            notes.push(format!(
+            notes.push(("env", format!(
                 "{} reads `{name}` for the CUDA architectures it compiles; gpu-ci sets TORCH_CUDA_ARCH_LIST, not `{name}`: set `env = {{ {name} = \"…\" }}` to the configured GPUs' architectures",
                 read.file
-            ));
+            )));
         } else {
             let value = read
                 .compared_with
                 .as_deref()
                 .map_or("\"…\"".to_string(), toml);
-            notes.push(format!(
+            notes.push(("env", format!(
                 "{} reads `{name}` to decide its native build: set `env = {{ {name} = {value} }}` if the GPU run should build it",
                 read.file
-            ));
+            )));
         }
     }
     for read in &switches.test_env {
         if set_by_ci(&read.name) {
             continue;
         }
-        notes.push(format!(
+        notes.push(("env", format!(
             "{} reads `{}`, a GPU-test or backend selector: set `env = {{ {} = \"…\" }}` if the GPU run needs it",
             read.file, read.name, read.name
-        ));
+        )));
     }
     for (option, file) in &switches.test_options {
         if pytest_args.split_whitespace().any(|w| w == option) {
             continue;
         }
-        notes.push(format!(
+        notes.push(("pytest-args", format!(
             "{file} registers `{option}`, which selects GPU tests: add it to `pytest-args` (--pytest-args \"{} {option}\") if the GPU run should pass it",
             pytest_args
-        ));
+        )));
     }
     if !switches.submodules.is_empty() && !recipe.submodules.value {
         let paths: Vec<String> = switches
@@ -1506,10 +1507,10 @@ pub fn switch_notes(
             .take(3)
             .map(|p| format!("`{p}`"))
             .collect();
-        notes.push(format!(
+        notes.push(("submodules", format!(
             "the project has git submodules ({}): the tree under test is checked out without them; if the build or the tests need them, set `submodules = \"recursive\"`",
             paths.join(", ")
-        ));
+        )));
     }
     if let Some(script) = &switches.build_script
         && install == ProjectInstall::AtStart
@@ -1520,9 +1521,9 @@ pub fn switch_notes(
         } else {
             "bash"
         };
-        notes.push(format!(
+        notes.push(("setup", format!(
             "`{script}` looks like a native build apart from the package's: install-project = \"start\" installs the package without running it; if the tests need what it builds, set `setup = [\"{run} {script}\"]`"
-        ));
+        )));
     }
     notes
 }

@@ -51,7 +51,10 @@ pub fn durations_file(root: &std::path::Path) -> &'static str {
 /// `requirements` (or `install = "project"`) holds it.
 pub const INSTALL: &str = "install";
 
-/// The setting a note about the project's own CI job names: the job the plan follows.
+/// The setting a note about the project's own CI job names: the job the plan follows. Not
+/// recorded (the lock changes only with what gpu-ci renders, so that `update --check` fails
+/// only where a file would change): its notes come with the first init, or with `-v`; what the
+/// job sets has notes of its own, each under its key.
 pub const CI_JOB: &str = "ci-job";
 
 /// Where a setting's value came from.
@@ -147,8 +150,6 @@ pub struct TestPlan {
     pub ci: Sourced<Vec<CiSystem>>,
     /// What the image and the test run need beyond the project's metadata.
     pub recipe: recipe::Recipe,
-    /// The project's own CI job the plan learnt from (`name` in its file), if any.
-    pub ci_job: Option<String>,
 }
 
 /// `Some(list)` when it holds anything.
@@ -247,8 +248,7 @@ impl TestPlan {
     /// the lock records them, so that a later `init` shows only the notes of settings that are
     /// new or changed. The install source is one setting ([`INSTALL`]), whichever key holds it.
     pub fn settings(&self) -> BTreeMap<String, serde_json::Value> {
-        let mut settings: BTreeMap<String, serde_json::Value> = self
-            .describe()
+        self.describe()
             .into_iter()
             .map(|(key, value, _)| match key.as_str() {
                 "group" | "extra" | "requirements" | "install" => {
@@ -256,9 +256,7 @@ impl TestPlan {
                 }
                 _ => (key, value),
             })
-            .collect();
-        settings.insert(CI_JOB.to_string(), serde_json::json!(self.ci_job));
-        settings
+            .collect()
     }
 
     /// Every setting as `key`, its value as TOML would write it, and its source: for
