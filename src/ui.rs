@@ -63,6 +63,11 @@ pub fn init(choice: ColorChoice) {
 }
 
 /// `label:` in bold `ansi` colour when colour is on.
+/// Whether gpu-ci colours its output (decided once by [`init`]).
+pub fn color() -> bool {
+    COLOR.load(Ordering::Relaxed)
+}
+
 fn prefix(label: &str, ansi: &str) -> String {
     if COLOR.load(Ordering::Relaxed) {
         format!("\x1b[1;{ansi}m{label}:\x1b[0m")
@@ -228,6 +233,11 @@ impl Waiting {
             shown: Some(cancel),
             done,
         }
+    }
+
+    /// Whether it shows (once the wait is long enough): stderr is a terminal.
+    pub fn on_terminal(&self) -> bool {
+        self.bar.is_some()
     }
 }
 

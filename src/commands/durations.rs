@@ -1,5 +1,5 @@
 //! `gpu-ci durations`: the time of each test from a run's JUnit XML, written to the small file
-//! that balances the shards (`.github/gpu-ci-durations.json`), sorted and rounded so that its
+//! that balances the shards (`.gpu-ci-durations.json`), sorted and rounded so that its
 //! diffs stay readable.
 
 use std::collections::BTreeMap;

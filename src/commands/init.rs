@@ -1,5 +1,6 @@
 //! `gpu-ci init`: detect, ask what detection could not decide, render, write all-or-nothing.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -10,10 +11,10 @@ use crate::generate::OnEdited;
 use crate::generate::lock::{LOCK, Lock};
 use crate::generate::stamp::recorded_hash;
 use crate::generate::write::read_target;
-use crate::plan::TestPlan;
 use crate::plan::build::{Notice, Prompter, Setup, WhenNotSetUp, load};
 use crate::plan::ci::CiSystem;
 use crate::plan::install::InstallPlan;
+use crate::plan::{INSTALL, TestPlan};
 use crate::preflight;
 use crate::project::Project;
 use crate::targets::{bitbucket, gitlab};
@@ -32,6 +33,7 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
     // A lock that cannot be read counts as none: init then refuses rather than merges, and the
     // write names the problem.
     let set_up = Lock::read_text(root).ok().flatten().is_some();
+    let changed = changed_settings(root, &plan);
     // The runner reads the tree under test as data and follows no symbolic link: a linked
     // pyproject.toml that the dependency layer needs would stop every image build.
     let reads_pyproject = matches!(
@@ -47,9 +49,10 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
         ui::help("replace the link with the file it points to, then commit it");
     }
     if let InstallPlan::Uv { locked: false, .. } = plan.install {
-        notices.push(Notice::Always(
-            "no uv.lock: the image resolves the chosen extra or group for its own Python on Linux when it is built (`uv pip install`), so versions can move between builds; a committed uv.lock (`uv sync --frozen`) pins them, where `uv lock` can resolve every extra for every Python the project allows".into(),
-        ));
+        notices.push(Notice::Always {
+            setting: Some(INSTALL),
+            text: "no uv.lock: the image resolves the chosen extra or group for its own Python on Linux when it is built (`uv pip install`), so versions can move between builds; a committed uv.lock (`uv sync --frozen`) pins them, where `uv lock` can resolve every extra for every Python the project allows".into(),
+        });
     }
 
     if plan.uses(CiSystem::Bitbucket) && !args.force {
@@ -72,7 +75,10 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
         None,
     );
 
-    print_notices(&notices, set_up && changes.is_empty());
+    if let Some(changed) = &changed {
+        print_changes(changed);
+    }
+    print_notices(&notices, changed.as_ref());
     if changes.is_empty() {
         ui::plain(
             "gpu-ci is already set up here; nothing to change (after editing [tool.gpu-ci], run `gpu-ci update`)",
@@ -89,30 +95,89 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
         return Ok(ExitStatus::Failure);
     }
     warn_if_lock_ignored(root);
-    suggest_ignore_lines(root);
+    suggest_ignore_lines(root, changed.is_none());
     report_preflight(&plan, &project);
-    ui::plain("\nnext steps:");
-    for system in &plan.ci.value {
-        ui::plain(&next_steps(*system, &plan.label.value));
+    // Once, and again when a CI system or the label changes (or for --verbose).
+    let steps_changed = changed
+        .as_ref()
+        .is_none_or(|c| c.contains_key("ci") || c.contains_key("label"));
+    if steps_changed || ui::verbosity() == ui::Verbosity::Verbose {
+        ui::plain("\nnext steps:");
+        for system in &plan.ci.value {
+            ui::plain(&next_steps(*system, &plan.label.value));
+        }
     }
     Ok(ExitStatus::Success)
 }
 
-/// What init decided. A second init that changes nothing made every choice before and said so
-/// then: its notes wait for `-v` (warnings are always shown). Where anything changes, the
-/// notes are shown, since any choice may be the one that changed.
-fn print_notices(notices: &[Notice], unchanged: bool) {
+/// The settings whose value differs from what the lock recorded when gpu-ci last wrote the
+/// files (a key on one side only counts), each with its value then and now; `None` where it
+/// recorded none (a first init, a lock from before settings were recorded, or one that cannot
+/// be read): every setting is new.
+fn changed_settings(root: &Path, plan: &TestPlan) -> Option<Changed> {
+    let old = Lock::read(root).ok().flatten()?.settings;
+    if old.is_empty() {
+        return None;
+    }
+    let new = plan.settings();
+    let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    Some(
+        keys.into_iter()
+            .filter(|key| old.get(*key) != new.get(*key))
+            .map(|key| (key.clone(), (old.get(key).cloned(), new.get(key).cloned())))
+            .collect(),
+    )
+}
+
+/// Changed settings by name: the value before and now (`None`: no such setting then or now).
+type Changed = BTreeMap<String, (Option<serde_json::Value>, Option<serde_json::Value>)>;
+
+/// A setting's value as the change line shows it: `key = value` as TOML would write it, the
+/// install source under the key that holds it.
+fn shown_setting(key: &str, value: Option<&serde_json::Value>) -> String {
+    match value {
+        None | Some(serde_json::Value::Null) => format!("no {key}"),
+        Some(serde_json::Value::Object(one)) if key == INSTALL && one.len() == 1 => {
+            let (key, value) = one.iter().next().expect("one entry");
+            format!("{key} = {value}")
+        }
+        Some(value) => format!("{key} = {value}"),
+    }
+}
+
+/// One line per setting a second init changes: what it was, what it is now. The values come
+/// from the project (a test path, a label): shown escaped, as every note is.
+fn print_changes(changed: &Changed) {
+    for (key, (old, new)) in changed {
+        note(&format!(
+            "changed: {} (was {})",
+            shown_setting(key, new.as_ref()),
+            shown_setting(key, old.as_ref())
+        ));
+    }
+}
+
+/// What init decided: warnings always; each note only when its setting is new or changed
+/// (`changed`; `None`: all are), since an earlier init reported the others; `-v` shows those
+/// too, after a line that says so.
+fn print_notices(notices: &[Notice], changed: Option<&Changed>) {
     let (warnings, notes): (Vec<&Notice>, Vec<&Notice>) = notices
         .iter()
         .partition(|n| matches!(n, Notice::Warning(_)));
     warnings.iter().for_each(|n| n.print());
-    if !unchanged {
-        notes.iter().for_each(|n| n.print());
-    } else if ui::verbosity() == ui::Verbosity::Verbose && !notes.is_empty() {
+    let (new, unchanged): (Vec<&Notice>, Vec<&Notice>) =
+        notes
+            .into_iter()
+            .partition(|n| match (changed, n.setting()) {
+                (Some(changed), Some(setting)) => changed.contains_key(setting),
+                _ => true,
+            });
+    new.iter().for_each(|n| n.print());
+    if ui::verbosity() == ui::Verbosity::Verbose && !unchanged.is_empty() {
         ui::note(
-            "the choices below are unchanged since the last init, which reported them; shown for --verbose",
+            "the choices below are unchanged since gpu-ci last wrote the files, and were reported then; shown for --verbose",
         );
-        notes.iter().for_each(|n| n.print());
+        unchanged.iter().for_each(|n| n.print());
     }
 }
 
@@ -188,8 +253,8 @@ fn next_steps(system: CiSystem, label: &str) -> String {
 
 /// `gpu-ci run` writes `test-outputs/`, which no commit wants: the line for `.gitignore`,
 /// shown and never written (the file is the maintainer's); and the durations file, which is
-/// the other way round.
-fn suggest_ignore_lines(root: &Path) {
+/// the other way round (said on the first init only: `first`).
+fn suggest_ignore_lines(root: &Path, first: bool) {
     let ignored =
         crate::isolated::git(root, &["check-ignore", "-q", "--no-index", "test-outputs/"])
             .is_ok_and(|out| out.status.success());
@@ -198,10 +263,13 @@ fn suggest_ignore_lines(root: &Path) {
             "`gpu-ci run` and the workflows' artifacts write test-outputs/, which should not be committed: add the line `/test-outputs/` to .gitignore",
         );
     }
-    note(&format!(
-        "commit `{}` when `gpu-ci durations` writes it: the runner balances shards by it from its own checkout",
-        crate::plan::DURATIONS_FILE
-    ));
+    // Advice once, with the first init's notes (or for --verbose).
+    if first || ui::verbosity() == ui::Verbosity::Verbose {
+        note(&format!(
+            "commit `{}` when `gpu-ci durations` writes it: the runner balances shards by it from its own checkout",
+            crate::plan::DURATIONS_FILE
+        ));
+    }
 }
 
 /// A `*.lock` line in `.gitignore` (common: diffusers has one) leaves the lock out of every

@@ -19,11 +19,11 @@ use crate::generate::lock::{LEGACY_LOCK, LOCK, Lock};
 use crate::generate::write::read_target;
 use crate::generate::{OnEdited, regenerate};
 use crate::plan::ci::CiSystem;
-use crate::plan::{DURATIONS_FILE, TestPlan};
+use crate::plan::{DURATIONS_FILE, LEGACY_DURATIONS_FILE, TestPlan};
 use crate::targets::{self, gitlab, gitlab_include};
 
 /// Every file a gpu-ci write makes, whatever the plan: every target's generated files, the
-/// lock (in either place), the config file, the durations file and `.gitlab-ci.yml` (its `include:` entry). An
+/// lock and the durations file (each in either place), the config file and `.gitlab-ci.yml` (its `include:` entry). An
 /// interrupted write's journal is acted on only for these (never what a lock lists), since a
 /// pull request can carry one (issue 20).
 pub fn own_files() -> Vec<&'static str> {
@@ -35,6 +35,7 @@ pub fn own_files() -> Vec<&'static str> {
             PYPROJECT,
             STANDALONE,
             DURATIONS_FILE,
+            LEGACY_DURATIONS_FILE,
             gitlab::CI_FILE,
         ])
         .collect()
@@ -48,6 +49,7 @@ pub fn regenerate_files(root: &Path, plan: &TestPlan, on_edited: OnEdited) -> Re
     let new_lock = Lock::new(
         contexts,
         rendered.iter().map(|f| f.path.to_string()).collect(),
+        plan.settings(),
     );
     let old_lock = match on_edited {
         // init never merges, so a lock it cannot read is simply replaced.
@@ -73,6 +75,7 @@ pub fn regenerate_files(root: &Path, plan: &TestPlan, on_edited: OnEdited) -> Re
             changes.change(gitlab::CI_FILE, current.as_deref(), new, None);
         }
     }
+    move_durations(root, &mut changes);
     // Files of a target the plan no longer names stay; say so once.
     if let Some(lock) = &old_lock {
         for path in &lock.files {
@@ -84,4 +87,35 @@ pub fn regenerate_files(root: &Path, plan: &TestPlan, on_edited: OnEdited) -> Re
         }
     }
     Ok(changes)
+}
+
+/// The durations file where gpu-ci 0.1 kept it (`.github/`) moves beside the lock with this
+/// write, as the lock does; only a regular file under plain folders (a `.github` linked out of
+/// the project is never read through). Beside a file already in the new place, it is stale:
+/// left, with a note.
+fn move_durations(root: &Path, changes: &mut ChangeSet) {
+    if std::fs::symlink_metadata(root.join(LEGACY_DURATIONS_FILE)).is_err() {
+        return;
+    }
+    if std::fs::symlink_metadata(root.join(DURATIONS_FILE)).is_ok() {
+        changes.note(format!(
+            "    left {LEGACY_DURATIONS_FILE}: the runner reads {DURATIONS_FILE} (delete the old one)"
+        ));
+        return;
+    }
+    let Some(path) = crate::project::regular_file(root, LEGACY_DURATIONS_FILE) else {
+        changes.note(format!(
+            "    left {LEGACY_DURATIONS_FILE}: it or a folder above it is not a plain file or folder (move it to {DURATIONS_FILE} by hand)"
+        ));
+        return;
+    };
+    let text = match crate::project::read_text(&path, LEGACY_DURATIONS_FILE) {
+        Ok(text) => text,
+        Err(err) => {
+            changes.note(format!("    left {LEGACY_DURATIONS_FILE}: {err}"));
+            return;
+        }
+    };
+    changes.change(DURATIONS_FILE, None, text, None);
+    changes.remove_after(LEGACY_DURATIONS_FILE, DURATIONS_FILE);
 }

@@ -12,7 +12,8 @@ use crate::modal_local::{Client, ModalSettings, Search, find_client, on_path};
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
 use crate::plan::install::InstallPlan;
 use crate::plan::values::{parse_gpu, split_args};
-use crate::plan::{DURATIONS_FILE, Source, Sourced, TestPlan};
+use crate::plan::{Source, Sourced, TestPlan, durations_file};
+use crate::project::Project;
 use crate::targets::{
     self, GeneratedFile,
     modal::{FILES, IN_CONTAINER, RUNNER},
@@ -167,6 +168,175 @@ fn check_pytest(plan: &TestPlan, python: &Path, root: &Path) -> Result<()> {
     }
     Err(Error::usage(format!(
         "pytest is not installed for `{}`, so `run --local` cannot run the tests",
+        python.display()
+    ))
+    .with_help(format!(
+        "install the test dependencies: `{}`; then run `gpu-ci run --local` again",
+        install_command(plan, python, root)
+    )))
+}
+
+/// What reads, in the chosen Python, which of the requirements given as arguments (data, never
+/// code) have no installed distribution, one normalised name a line. Run with `-I` (nothing of
+/// the project's folder on the import path), it sees what the test run will: PYTHONPATH and the
+/// user's site folder added back. A requirement with a marker counts only where `packaging` can
+/// evaluate it and it holds here; any failure prints nothing: never a false error.
+const MISSING_DISTRIBUTIONS: &str = r#"import os, re, sys
+import importlib.metadata as md
+extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+if not os.environ.get("PYTHONNOUSERSITE"):
+    import site
+    extra.append(site.getusersitepackages())
+sys.path.extend(os.path.abspath(p) for p in extra)
+def norm(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+installed = set()
+for dist in md.distributions():
+    try:
+        name = dist.metadata["Name"]
+    except Exception:
+        continue
+    if name:
+        installed.add(norm(name))
+try:
+    from packaging.requirements import Requirement
+except Exception:
+    Requirement = None
+missing = []
+for text in sys.argv[1:]:
+    found = re.match(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)", text)
+    if not found:
+        continue
+    name = found.group(1)
+    if ";" in text:
+        if Requirement is None:
+            continue
+        try:
+            requirement = Requirement(text)
+            if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            name = requirement.name
+        except Exception:
+            continue
+    if norm(name) not in installed and norm(name) not in missing:
+        missing.append(norm(name))
+print("\n".join(missing))
+"#;
+
+/// A requirement's name, normalised (PEP 503); `None` where it starts with none.
+fn requirement_name(text: &str) -> Option<String> {
+    let text = text.trim_start();
+    let end = text
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(text.len());
+    let name = text[..end].trim_end_matches(['-', '_', '.']);
+    (!name.is_empty()).then(|| crate::project::requirements::normalise(name))
+}
+
+/// The requirements the plan installs for the tests, as the project writes them: its
+/// dependencies and the chosen extras or groups (uv, Poetry), or the chosen requirements file
+/// and the files it includes. The project itself is left out (a group may name it); so is
+/// what only a build knows (setup.py).
+fn test_requirements(plan: &TestPlan, project: &Project) -> Vec<String> {
+    let tables = |names: Vec<String>| -> Vec<String> {
+        let Some(pyproject) = &project.pyproject else {
+            return Vec::new();
+        };
+        pyproject
+            .requirements
+            .iter()
+            .filter(|(table, _)| names.contains(table))
+            .flat_map(|(_, list)| list.iter().cloned())
+            .collect()
+    };
+    let found = match &plan.install {
+        InstallPlan::Uv { groups, extras, .. } => tables(
+            std::iter::once("project".to_string())
+                .chain(extras.iter().map(|e| format!("extra:{e}")))
+                .chain(groups.iter().map(|g| format!("group:{g}")))
+                .collect(),
+        ),
+        InstallPlan::Poetry { groups, .. } => tables(
+            std::iter::once("poetry".to_string())
+                .chain(groups.iter().map(|g| format!("poetry-group:{g}")))
+                .collect(),
+        ),
+        InstallPlan::Requirements { install, .. } => {
+            let mut files: Vec<String> = Vec::new();
+            for file in install {
+                for found in crate::project::requirements::installing(&project.root, file) {
+                    if !files.contains(&found) {
+                        files.push(found);
+                    }
+                }
+            }
+            files
+                .iter()
+                .filter_map(|file| crate::project::read_regular(&project.root, file))
+                .flat_map(|text| crate::project::requirements::requirement_lines(&text))
+                .collect()
+        }
+        InstallPlan::Source { .. } | InstallPlan::Nothing => Vec::new(),
+    };
+    let own = crate::project::requirements::normalise(&project.name());
+    found
+        .into_iter()
+        // A control character (a NUL cannot even be an argument) is no requirement.
+        .filter(|text| !text.contains(char::is_control))
+        .filter(|text| requirement_name(text).is_some_and(|name| name != own))
+        .collect()
+}
+
+/// `--local` runs the tests in `python`'s environment: a test dependency the plan names that is
+/// not installed there makes the tests skip or fail, and the verdict would be wrong. Checked
+/// before anything runs, as pytest is.
+fn check_test_dependencies(
+    plan: &TestPlan,
+    project: &Project,
+    python: &Path,
+    root: &Path,
+) -> Result<()> {
+    let requirements = test_requirements(plan, project);
+    if requirements.is_empty() {
+        return Ok(());
+    }
+    let output = Command::new(python)
+        .args(["-I", "-c", MISSING_DISTRIBUTIONS])
+        .args(&requirements)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output();
+    let Ok(output) = output else {
+        return Ok(());
+    };
+    if !output.status.success() {
+        return Ok(());
+    }
+    // Only names that were asked about count: the answer is another program's output.
+    let asked: Vec<String> = requirements
+        .iter()
+        .filter_map(|r| requirement_name(r))
+        .collect();
+    let missing: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|name| asked.iter().any(|a| a == name))
+        .map(|name| format!("`{name}`"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let (what, verb) = match missing.as_slice() {
+        [one] => (format!("the test dependency {one}"), "is"),
+        [rest @ .., last] => (
+            format!("the test dependencies {} and {last}", rest.join(", ")),
+            "are",
+        ),
+        [] => unreachable!("not empty"),
+    };
+    Err(Error::usage(format!(
+        "{what} {verb} not installed for `{}`, so `run --local` cannot run the tests",
         python.display()
     ))
     .with_help(format!(
@@ -375,7 +545,10 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
         ..ChoiceArgs::default()
     };
     let Setup {
-        mut plan, notices, ..
+        mut plan,
+        notices,
+        project,
+        ..
     } = load(
         root,
         &flags,
@@ -399,6 +572,7 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
     let command = if args.local {
         let python = local_python(root)?;
         check_pytest(&plan, &python, root)?;
+        check_test_dependencies(&plan, &project, &python, root)?;
         // The plan checked both lists; these splits are the ones the runner would make.
         let mut pytest_args = split_args("test-path", &plan.test_path.value)?;
         pytest_args.extend(split_args("pytest-args", &plan.pytest_args.value)?);
@@ -422,7 +596,7 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
                 .arg("--shards")
                 .arg(plan.shards.value.to_string())
                 .arg("--durations")
-                .arg(DURATIONS_FILE);
+                .arg(durations_file(root));
         }
         command
             .arg("--")
@@ -471,7 +645,7 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
             .arg(format!("--pytest-args={}", plan.pytest_args.value))
             .env("MODAL_GPU", plan.gpu.value.env_value())
             .env("GPU_CI_SHARDS", plan.shards.value.to_string())
-            .env("GPU_CI_DURATIONS", DURATIONS_FILE);
+            .env("GPU_CI_DURATIONS", durations_file(root));
         (command, runner)
     };
     let (mut command, runner) = command;
@@ -481,7 +655,11 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
     // only gpu-ci's group), killed if still there after the grace period.
     // The client's stderr passes through gpu-ci, which keeps its end: when the runner never
     // started, the client's last words say why.
-    let (child::Ended { end, leftovers }, client_stderr) = child::supervise(command, !args.local)?;
+    // On a terminal, the Modal client's start (often several seconds, its image built or
+    // pulled) shows a spinner with the time waited, until the client or the runner says anything.
+    let spinner = (!args.local).then(|| ui::Waiting::start("starting the Modal client"));
+    let (child::Ended { end, leftovers }, client_stderr) =
+        child::supervise(command, !args.local, spinner)?;
     drop(runner);
     let what = if args.local {
         "the local test run"

@@ -295,7 +295,7 @@ fn remove_moved(root: &Path, from: &str, to: &str) {
         ui::warning(&format!(
             "left `{from}` where it is: it or a folder above it is not a plain file or folder"
         ));
-        ui::help(&format!("delete it by hand: `{to}` holds the lock now"));
+        ui::help(&format!("delete it by hand: `{to}` holds it now"));
         return;
     }
     match std::fs::remove_file(root.join(rel)) {
@@ -308,7 +308,7 @@ fn remove_moved(root: &Path, from: &str, to: &str) {
         }
         Err(err) => {
             ui::warning(&format!("cannot remove `{from}`: {err}"));
-            ui::help(&format!("delete it by hand: `{to}` holds the lock now"));
+            ui::help(&format!("delete it by hand: `{to}` holds it now"));
         }
     }
 }

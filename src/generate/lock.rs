@@ -26,14 +26,23 @@ pub struct Lock {
     pub files: Vec<String>,
     /// Each target's template context, by target id.
     pub contexts: Contexts,
+    /// Each setting's value as the plan had it (none in a lock written before they were
+    /// recorded): what the next `init` compares with, to show the notes of changed settings only.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, serde_json::Value>,
 }
 
 impl Lock {
-    pub fn new(contexts: Contexts, files: Vec<String>) -> Lock {
+    pub fn new(
+        contexts: Contexts,
+        files: Vec<String>,
+        settings: BTreeMap<String, serde_json::Value>,
+    ) -> Lock {
         Lock {
             version: env!("CARGO_PKG_VERSION").to_string(),
             files,
             contexts,
+            settings,
         }
     }
 

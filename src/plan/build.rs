@@ -16,7 +16,7 @@ use crate::plan::python::ImageBuilder;
 use crate::plan::recipe::{self, Cuda, Recipe};
 use crate::plan::values::PythonVersion;
 use crate::plan::values::{self, check_text};
-use crate::plan::{Source, Sourced, TestPlan, gpu};
+use crate::plan::{CI_JOB, INSTALL, Source, Sourced, TestPlan, gpu};
 use crate::project::own_ci::Found;
 use crate::project::python::PythonSpec;
 use crate::project::{self, Framework, InstallSource, Project, PythonSource};
@@ -35,22 +35,38 @@ pub struct Setup {
 /// A line for the user about a decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
-    /// A decision `init` reports, naming the flag of init's that changes it.
-    Note(String),
-    /// A note for every command, `run` included.
-    Always(String),
+    /// A decision `init` reports about one setting (a key of [`TestPlan::settings`]), naming
+    /// the flag of init's that changes it.
+    Note {
+        setting: &'static str,
+        text: String,
+    },
+    /// A note for every command, `run` included; about one setting, or none.
+    Always {
+        setting: Option<&'static str>,
+        text: String,
+    },
     Warning(String),
 }
 
 impl Notice {
     /// Whether `run` should say it: init's flags mean nothing there.
     pub fn applies_to_run(&self) -> bool {
-        !matches!(self, Notice::Note(_))
+        !matches!(self, Notice::Note { .. })
+    }
+
+    /// The setting it is about: init shows it only when that setting is new or changed.
+    pub fn setting(&self) -> Option<&'static str> {
+        match self {
+            Notice::Note { setting, .. } => Some(setting),
+            Notice::Always { setting, .. } => *setting,
+            Notice::Warning(_) => None,
+        }
     }
 
     pub fn print(&self) {
         match self {
-            Notice::Note(text) | Notice::Always(text) => ui::note(text),
+            Notice::Note { text, .. } | Notice::Always { text, .. } => ui::note(text),
             Notice::Warning(text) => ui::warning(text),
         }
     }
@@ -93,10 +109,12 @@ pub fn load(
     if !initialised {
         match not_set_up {
             WhenNotSetUp::Proceed => {}
-            WhenNotSetUp::ProceedWithNote => notices.push(Notice::Always(
-                "no gpu-ci settings here; using what detection finds (`gpu-ci init` keeps them)"
-                    .into(),
-            )),
+            WhenNotSetUp::ProceedWithNote => notices.push(Notice::Always {
+                setting: None,
+                text:
+                    "no gpu-ci settings here; using what detection finds (`gpu-ci init` keeps them)"
+                        .into(),
+            }),
             WhenNotSetUp::Refuse => {
                 return Err(Error::usage(
                     "gpu-ci is not set up here: no gpu-ci settings and no lock",
@@ -213,8 +231,9 @@ impl Builder<'_> {
         }
     }
 
-    fn note(&mut self, text: String) {
-        self.notices.push(Notice::Note(text));
+    /// A note about `setting` (a key of [`TestPlan::settings`]).
+    fn note(&mut self, setting: &'static str, text: String) {
+        self.notices.push(Notice::Note { setting, text });
     }
 
     fn build(&mut self) -> Result<TestPlan> {
@@ -222,7 +241,7 @@ impl Builder<'_> {
         let config = self.config;
         if let Some(job) = &self.project.ci_job {
             for text in ci_job_notes(job) {
-                self.note(printable(&text));
+                self.note(CI_JOB, printable(&text));
             }
         }
 
@@ -264,7 +283,7 @@ impl Builder<'_> {
             Some(given) => given,
             None => match &self.project.tests {
                 _ if let Some((paths, job, at)) = self.ci_test_paths() => {
-                    self.note(printable(&format!(
+                    self.note("test-path", printable(&format!(
                         "running the tests in `{paths}`, as the project's CI job {job} does; change it with --test-path"
                     )));
                     (paths, Source::Detected { from: at })
@@ -273,7 +292,7 @@ impl Builder<'_> {
                     if !flags.keep_selection
                         && let Some(folder) = &self.project.tests_beyond_testpaths =>
                 {
-                    self.note(format!(
+                    self.note("test-path", format!(
                             "pytest's testpaths (`{}`) leave part of `{folder}` out, as projects do with GPU-heavy folders; the GPU run tests all of `{folder}`; keep the project's selection with --keep-selection, or change it with --test-path",
                             tests.paths.join(" ")
                         ));
@@ -289,7 +308,7 @@ impl Builder<'_> {
                     let paths: Vec<String> =
                         tests.paths.iter().map(|p| crate::args::quote(p)).collect();
                     let path = paths.join(" ");
-                    self.note(format!(
+                    self.note("test-path", format!(
                         "running the tests in `{path}`, found by {}; change it with --test-path",
                         tests.source
                     ));
@@ -335,7 +354,7 @@ impl Builder<'_> {
                         None => (config::DEFAULT_PYTEST_ARGS.to_string(), None),
                     };
                     let args = format!("{base} -m {marker}");
-                    self.note(format!(
+                    self.note("pytest-args", format!(
                         "{}; the GPU run selects them with `-m {marker}`; keep the project's selection with --keep-selection, or change it with --pytest-args",
                         selection.reason
                     ));
@@ -397,7 +416,7 @@ impl Builder<'_> {
             None => match &self.project.framework_source {
                 Some(file) => {
                     let name = self.project.framework.name();
-                    self.note(format!(
+                    self.note("framework", format!(
                         "GPU framework: {name}, named by `{file}`; it picks the GPU report and CUDA packages; change it with --framework"
                     ));
                     let named = &self.project.frameworks_named;
@@ -408,7 +427,7 @@ impl Builder<'_> {
                         .is_some_and(|job| job.gpu.is_some() && file.starts_with(&job.file));
                     if named.len() > 1 && !from_gpu_job {
                         let names: Vec<&str> = named.iter().map(|f| f.name()).collect();
-                        self.note(format!(
+                        self.note("framework", format!(
                             "the project names several GPU frameworks ({}), and no GPU job says which one it tests: set `framework` (--framework) to the backend the GPU run should use",
                             names.join(", ")
                         ));
@@ -448,9 +467,12 @@ impl Builder<'_> {
             _ => None,
         };
         if let (true, Some(resolver)) = (indexes_set, own_resolver) {
-            self.notices.push(Notice::Always(format!(
-                "{resolver} decides where the project's own dependencies come from; `index-url` and `extra-index-urls` serve what the image adds (`packages`, the framework's build, the build requirements, pytest)"
-            )));
+            self.notices.push(Notice::Always {
+                setting: Some("index-url"),
+                text: format!(
+                    "{resolver} decides where the project's own dependencies come from; `index-url` and `extra-index-urls` serve what the image adds (`packages`, the framework's build, the build requirements, pytest)"
+                ),
+            });
         }
         let image_builds_cuda = builds_cuda && install_project.value == ProjectInstall::InImage;
         let mut cuda_why = None;
@@ -481,8 +503,10 @@ impl Builder<'_> {
         let framework_declared = self
             .project
             .framework_declared(&install_source.value, framework.value);
-        for text in switch_notes(self.project, install_project.value, &pytest_args.0, &recipe) {
-            self.note(printable(&text));
+        for (setting, text) in
+            switch_notes(self.project, install_project.value, &pytest_args.0, &recipe)
+        {
+            self.note(setting, printable(&text));
         }
         Ok(TestPlan {
             project_name: self.project.name(),
@@ -531,6 +555,7 @@ impl Builder<'_> {
             ),
             (None, true) if own_image => {
                 self.note(
+                    "cuda",
                     "the project compiles CUDA code in your base-image, whose CUDA gpu-ci cannot know: torch comes from the indexes as they are; say the image's CUDA with --cuda so torch matches it".into(),
                 );
                 return;
@@ -556,9 +581,10 @@ impl Builder<'_> {
         } else {
             format!("`{}`", cuda.devel_image())
         };
-        self.note(format!(
-            "CUDA {version} ({why}): the image is {image}{torch}; change it with --cuda"
-        ));
+        self.note(
+            "cuda",
+            format!("CUDA {version} ({why}): the image is {image}{torch}; change it with --cuda"),
+        );
     }
 
     /// The CUDA the torch the image installs is built for, where it is not the default
@@ -771,6 +797,7 @@ impl Builder<'_> {
                 let gitmodules = self.project.root.join(".gitmodules");
                 if std::fs::symlink_metadata(&gitmodules).is_ok_and(|m| m.is_file()) {
                     self.note(
+                        "submodules",
                         "the project has git submodules (.gitmodules): every CI target checks the tree under test out with them, recursively, persisting no credentials; turn it off with --no-submodules".into(),
                     );
                     Sourced::new(
@@ -811,7 +838,7 @@ impl Builder<'_> {
     /// every line a kept value came from.
     fn detected_list<T: PartialEq>(
         &mut self,
-        key: &str,
+        key: &'static str,
         found: &[Found],
         check: impl Fn(&str) -> Result<T>,
     ) -> Sourced<Vec<T>> {
@@ -827,10 +854,13 @@ impl Builder<'_> {
                         lines.push(&item.at);
                     }
                 }
-                Err(why) => self.note(printable(&format!(
-                    "`{}` ({}) is left out of `{key}`: {why}",
-                    item.value, item.at
-                ))),
+                Err(why) => self.note(
+                    key,
+                    printable(&format!(
+                        "`{}` ({}) is left out of `{key}`: {why}",
+                        item.value, item.at
+                    )),
+                ),
             }
         }
         if kept.is_empty() {
@@ -883,7 +913,7 @@ impl Builder<'_> {
                 None => recipe::check_env(&one).err().map(|e| e.to_string()),
             };
             if let Some(why) = why {
-                self.note(printable(&format!(
+                self.note("env", printable(&format!(
                     "`{name}` ({}) is left out of `env`: {why}; set it with --env {name}=… if the GPU run needs it",
                     item.at
                 )));
@@ -899,7 +929,7 @@ impl Builder<'_> {
         }
         for (name, found) in &documented {
             if env.get(name) == Some(&found.value) {
-                self.note(printable(&format!(
+                self.note("env", printable(&format!(
                     "the project reads `{name}`, and {} gives it `{}`: set in `env`; change it with --env",
                     found.at, found.value
                 )));
@@ -918,7 +948,7 @@ impl Builder<'_> {
         let kind = if job.gpu.is_some() { "GPU" } else { "CPU" };
         let toml = |s: &str| serde_json::to_string(s).unwrap_or_default();
         let list = |values: Vec<String>| format!("[{}]", values.join(", "));
-        let mut rows: Vec<(&str, String, &Source, &str)> = Vec::new();
+        let mut rows: Vec<(&'static str, String, &Source, &str)> = Vec::new();
         rows.push((
             "packages",
             list(
@@ -992,7 +1022,7 @@ impl Builder<'_> {
             if let Source::Detected { from } = source
                 && from != ".gitmodules"
             {
-                self.note(printable(&format!(
+                self.note(key, printable(&format!(
                     "`{key} = {value}` from the {kind} job (detected: {from}); change it with {flag}"
                 )));
             }
@@ -1032,13 +1062,16 @@ impl Builder<'_> {
             if let Some(chosen) = ci::pick_detected(&systems, gpu_job_on) {
                 let at = systems.iter().position(|s| *s == chosen).unwrap_or(0);
                 let picked = &found[at];
-                self.note(format!(
-                    "writing CI files for {} (from {}); change it with --ci",
-                    picked.name, picked.from
-                ));
+                self.note(
+                    "ci",
+                    format!(
+                        "writing CI files for {} (from {}); change it with --ci",
+                        picked.name, picked.from
+                    ),
+                );
                 for (system, other) in systems.iter().zip(&found) {
                     if *system != chosen {
-                        self.note(format!(
+                        self.note("ci", format!(
                             "the project also uses {} ({}): gpu-ci writes nothing for it and leaves its files as they are; add it with --ci {},{}",
                             system.title(),
                             other.from,
@@ -1067,16 +1100,19 @@ impl Builder<'_> {
         }
         if let Some(minor) = self.project.python_version_file_minor() {
             if builder.supports(minor) {
-                self.note(format!(
-                    "testing on Python 3.{minor}, from .python-version; change it with --python"
-                ));
+                self.note(
+                    "python",
+                    format!(
+                        "testing on Python 3.{minor}, from .python-version; change it with --python"
+                    ),
+                );
                 let from = PythonSource::PythonVersionFile.location();
                 return Ok(Sourced::new(
                     PythonVersion { minor },
                     Source::Detected { from },
                 ));
             }
-            self.note(format!(
+            self.note("python", format!(
                 ".python-version names 3.{minor}, which Modal's image builder {} does not offer ({})",
                 builder.version,
                 builder.range()
@@ -1086,7 +1122,7 @@ impl Builder<'_> {
             && let Some(spec) = PythonSpec::parse(text)
         {
             let version = builder.pick(&spec, text)?;
-            self.note(format!(
+            self.note("python", format!(
                 "testing on Python {version}, which {} `{text}` allows; change it with --python",
                 from.name()
             ));
@@ -1096,9 +1132,12 @@ impl Builder<'_> {
         let (answer, source) = self
             .ask
             .text("Python version to test on", config::DEFAULT_PYTHON)?;
-        self.note(format!(
-            "no Python version found in the project; using {answer}, change it with --python"
-        ));
+        self.note(
+            "python",
+            format!(
+                "no Python version found in the project; using {answer}, change it with --python"
+            ),
+        );
         Ok(Sourced::new(builder.parse_python(&answer)?, source))
     }
 
@@ -1123,6 +1162,7 @@ impl Builder<'_> {
         let detected = |from: &str| Source::Detected { from: from.into() };
         if dependencies_in_build {
             self.note(
+                "install-project",
                 "the dependencies live in setup.py or setup.cfg, which only the project's build can read: the image installs the project from a copy of the tree, so a source change rebuilds that layer; declare them in pyproject.toml or a requirements file to avoid it".into(),
             );
             return Ok(Sourced::new(
@@ -1139,12 +1179,13 @@ impl Builder<'_> {
             .as_ref()
             .map(project::Compiled::reason)
         {
-            self.note(format!(
+            self.note("install-project", format!(
                 "{why}: the project is built in the image after its dependencies, so a source change rebuilds that layer (minutes for CUDA code); set install-project = \"no\" in the config to skip it"
             ));
             return Ok(Sourced::new(ProjectInstall::InImage, detected(&why)));
         }
         self.note(
+            "install-project",
             "the project is installed (editable, without its dependencies) when the container starts, so its metadata and entry points work and a source change rebuilds nothing".into(),
         );
         Ok(Sourced::new(
@@ -1214,7 +1255,7 @@ impl Builder<'_> {
 
     fn detect_install_source(&mut self) -> Result<Sourced<InstallSource>> {
         if let Some((source, at, job)) = self.ci_install_source() {
-            self.note(printable(&format!(
+            self.note(INSTALL, printable(&format!(
                 "installing test dependencies from {}, as the project's CI job {job} does; change it with --group, --extra or --requirements",
                 source.describe()
             )));
@@ -1245,10 +1286,11 @@ impl Builder<'_> {
         let picked = candidates[index].clone();
         if InstallPlan::new(&picked, self.project) == InstallPlan::Nothing {
             self.note(
+                INSTALL,
                 "the project declares no dependencies gpu-ci can read, so the image gets pytest only; name them with --requirements, --extra or --group".into(),
             );
         } else {
-            self.note(format!(
+            self.note(INSTALL, format!(
                 "installing test dependencies from {}; change it with --group, --extra or --requirements",
                 picked.describe()
             ));
@@ -1407,13 +1449,13 @@ fn printable(text: &str) -> String {
 }
 
 /// The build and test switches the project reads that nothing sets: each a note naming the key
-/// that would set it (`env`, `setup`, `pytest-args`).
+/// that would set it (`env`, `setup`, `pytest-args`, `submodules`), with that key.
 pub fn switch_notes(
     project: &Project,
     install: ProjectInstall,
     pytest_args: &str,
     recipe: &Recipe,
-) -> Vec<String> {
+) -> Vec<(&'static str, String)> {
     let switches = &project.switches;
     // Set by `env` (a flag, the config, or the project's CI job through it): no note.
     let set_by_ci = |name: &str| recipe.env.value.contains_key(name);
@@ -1425,38 +1467,38 @@ pub fn switch_notes(
         }
         let name = &read.name;
         if read.is_arch_list() {
-            notes.push(format!(
+            notes.push(("env", format!(
                 "{} reads `{name}` for the CUDA architectures it compiles; gpu-ci sets TORCH_CUDA_ARCH_LIST, not `{name}`: set `env = {{ {name} = \"…\" }}` to the configured GPUs' architectures",
                 read.file
-            ));
+            )));
         } else {
             let value = read
                 .compared_with
                 .as_deref()
                 .map_or("\"…\"".to_string(), toml);
-            notes.push(format!(
+            notes.push(("env", format!(
                 "{} reads `{name}` to decide its native build: set `env = {{ {name} = {value} }}` if the GPU run should build it",
                 read.file
-            ));
+            )));
         }
     }
     for read in &switches.test_env {
         if set_by_ci(&read.name) {
             continue;
         }
-        notes.push(format!(
+        notes.push(("env", format!(
             "{} reads `{}`, a GPU-test or backend selector: set `env = {{ {} = \"…\" }}` if the GPU run needs it",
             read.file, read.name, read.name
-        ));
+        )));
     }
     for (option, file) in &switches.test_options {
         if pytest_args.split_whitespace().any(|w| w == option) {
             continue;
         }
-        notes.push(format!(
+        notes.push(("pytest-args", format!(
             "{file} registers `{option}`, which selects GPU tests: add it to `pytest-args` (--pytest-args \"{} {option}\") if the GPU run should pass it",
             pytest_args
-        ));
+        )));
     }
     if !switches.submodules.is_empty() && !recipe.submodules.value {
         let paths: Vec<String> = switches
@@ -1465,10 +1507,10 @@ pub fn switch_notes(
             .take(3)
             .map(|p| format!("`{p}`"))
             .collect();
-        notes.push(format!(
+        notes.push(("submodules", format!(
             "the project has git submodules ({}): the tree under test is checked out without them; if the build or the tests need them, set `submodules = \"recursive\"`",
             paths.join(", ")
-        ));
+        )));
     }
     if let Some(script) = &switches.build_script
         && install == ProjectInstall::AtStart
@@ -1479,9 +1521,9 @@ pub fn switch_notes(
         } else {
             "bash"
         };
-        notes.push(format!(
+        notes.push(("setup", format!(
             "`{script}` looks like a native build apart from the package's: install-project = \"start\" installs the package without running it; if the tests need what it builds, set `setup = [\"{run} {script}\"]`"
-        ));
+        )));
     }
     notes
 }

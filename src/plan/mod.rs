@@ -27,8 +27,35 @@ use python::ImageBuilder;
 use values::PythonVersion;
 
 /// The recorded test durations that balance the shards (`gpu-ci durations` writes them; the
-/// runner reads them from its own checkout).
-pub const DURATIONS_FILE: &str = ".github/gpu-ci-durations.json";
+/// runner reads them from its own checkout): beside the lock, so that a project on GitLab or
+/// Bitbucket gets no `.github/` folder.
+pub const DURATIONS_FILE: &str = ".gpu-ci-durations.json";
+
+/// Where gpu-ci 0.1 kept the durations: still read when `DURATIONS_FILE` is missing, and moved
+/// by the next write (`update`, `init`, `pin`).
+pub const LEGACY_DURATIONS_FILE: &str = ".github/gpu-ci-durations.json";
+
+/// The durations file a run reads: `DURATIONS_FILE`, else `LEGACY_DURATIONS_FILE` when only that
+/// one is there (a regular file, no link in its path).
+pub fn durations_file(root: &std::path::Path) -> &'static str {
+    if std::fs::symlink_metadata(root.join(DURATIONS_FILE)).is_err()
+        && crate::project::regular_file(root, LEGACY_DURATIONS_FILE).is_some()
+    {
+        LEGACY_DURATIONS_FILE
+    } else {
+        DURATIONS_FILE
+    }
+}
+
+/// The setting a note about the install source names, whichever of `group`, `extra`,
+/// `requirements` (or `install = "project"`) holds it.
+pub const INSTALL: &str = "install";
+
+/// The setting a note about the project's own CI job names: the job the plan follows. Not
+/// recorded (the lock changes only with what gpu-ci renders, so that `update --check` fails
+/// only where a file would change): its notes come with the first init, or with `-v`; what the
+/// job sets has notes of its own, each under its key.
+pub const CI_JOB: &str = "ci-job";
 
 /// Where a setting's value came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -215,6 +242,21 @@ impl TestPlan {
                 .then_some(self.recipe.submodules.value),
             cuda: self.recipe.cuda.value.map(|cuda| cuda.version.to_string()),
         }
+    }
+
+    /// Every setting's value, by the name a note about it gives ([`build::Notice::setting`]):
+    /// the lock records them, so that a later `init` shows only the notes of settings that are
+    /// new or changed. The install source is one setting ([`INSTALL`]), whichever key holds it.
+    pub fn settings(&self) -> BTreeMap<String, serde_json::Value> {
+        self.describe()
+            .into_iter()
+            .map(|(key, value, _)| match key.as_str() {
+                "group" | "extra" | "requirements" | "install" => {
+                    (INSTALL.to_string(), serde_json::json!({ key: value }))
+                }
+                _ => (key, value),
+            })
+            .collect()
     }
 
     /// Every setting as `key`, its value as TOML would write it, and its source: for

@@ -41,6 +41,10 @@ pub struct PyProject {
     /// The names each dependency table lists: `project`, `extra:NAME`, `group:NAME`, `poetry`,
     /// `poetry-group:NAME`; to tell whether the chosen install brings the GPU framework.
     pub tables: Vec<(String, Vec<String>)>,
+    /// The requirements each of `tables` lists as written (PEP 508, markers kept); Poetry's
+    /// tables: the names of those without a condition (`python`, `markers`, `optional`), since
+    /// a check of what is installed must never count a conditional one as missing.
+    pub requirements: Vec<(String, Vec<String>)>,
     /// `[build-system] requires`, as written.
     pub build_requires: Vec<String>,
     /// `[build-system] build-backend`.
@@ -90,6 +94,26 @@ fn keys(item: Option<&Item>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The names of a Poetry dependency table whose entries hold no condition: a version string,
+/// or a table without `python`, `markers`, `platform` or `optional` (never `python` itself).
+fn unconditional(item: Option<&Item>) -> Vec<String> {
+    let Some(table) = item.and_then(Item::as_table_like) else {
+        return Vec::new();
+    };
+    table
+        .iter()
+        .filter(|(name, _)| *name != "python")
+        .filter(|(_, value)| match value.as_table_like() {
+            Some(spec) => ["python", "markers", "platform", "optional"]
+                .iter()
+                .all(|key| spec.get(key).is_none()),
+            // A list holds several conditional specs.
+            None => value.as_str().is_some(),
+        })
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
 fn requirement_name(spec: &str) -> Option<String> {
     let end = spec
         .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
@@ -113,16 +137,17 @@ impl PyProject {
                 .filter_map(|spec| requirement_name(spec))
                 .collect()
         };
-        let mut tables: Vec<(String, Vec<String>)> = vec![(
-            "project".into(),
-            specs(project.and_then(|p| p.get("dependencies"))),
-        )];
+        let dependencies = project.and_then(|p| p.get("dependencies"));
+        let mut tables: Vec<(String, Vec<String>)> = vec![("project".into(), specs(dependencies))];
+        let mut requirements: Vec<(String, Vec<String>)> =
+            vec![("project".into(), strings(dependencies))];
         let optional = project.and_then(|p| p.get("optional-dependencies"));
         let groups = doc.get("dependency-groups");
         for (prefix, table) in [("extra", optional), ("group", groups)] {
             if let Some(table) = table.and_then(Item::as_table_like) {
                 for (name, list) in table.iter() {
                     tables.push((format!("{prefix}:{name}"), specs(Some(list))));
+                    requirements.push((format!("{prefix}:{name}"), strings(Some(list))));
                 }
             }
         }
@@ -131,6 +156,7 @@ impl PyProject {
             "poetry".into(),
             keys(poetry_deps).iter().map(|k| normalise(k)).collect(),
         ));
+        requirements.push(("poetry".into(), unconditional(poetry_deps)));
         for group in keys(poetry_group_table) {
             let deps = poetry_group_table
                 .and_then(|t| t.get(&group))
@@ -139,6 +165,7 @@ impl PyProject {
                 format!("poetry-group:{group}"),
                 keys(deps).iter().map(|k| normalise(k)).collect(),
             ));
+            requirements.push((format!("poetry-group:{group}"), unconditional(deps)));
         }
         let mut names: Vec<String> = tables.iter().flat_map(|(_, n)| n.clone()).collect();
         names.retain(|name| name != "python");
@@ -198,6 +225,7 @@ impl PyProject {
                 .map(str::to_string),
             dependency_names: names,
             tables,
+            requirements,
         })
     }
 }

@@ -133,6 +133,21 @@ pub fn find_files(root: &Path) -> Vec<String> {
 /// `file` and every file it pulls in with `-r`/`-c`, relative to the project root, in
 /// include order; missing or out-of-project files, and symlinks, are left out.
 pub fn with_includes(root: &Path, file: &str) -> Vec<String> {
+    includes(root, file, true)
+}
+
+/// `file` and the files it installs from (`-r`, not the constraints of `-c`), inside the
+/// project, each once.
+pub fn installing(root: &Path, file: &str) -> Vec<String> {
+    includes(root, file, false)
+}
+
+fn includes(root: &Path, file: &str, constraints: bool) -> Vec<String> {
+    let options: &[&str] = if constraints {
+        &["-r", "--requirement", "-c", "--constraint"]
+    } else {
+        &["-r", "--requirement"]
+    };
     let mut found: Vec<String> = Vec::new();
     let mut queue = vec![file.to_string()];
     while let Some(current) = queue.pop() {
@@ -146,7 +161,7 @@ pub fn with_includes(root: &Path, file: &str) -> Vec<String> {
         let dir = Path::new(&current).parent().unwrap_or(Path::new(""));
         for line in text.lines() {
             let line = line.trim();
-            let target = ["-r", "--requirement", "-c", "--constraint"]
+            let target = options
                 .iter()
                 .find_map(|opt| line.strip_prefix(opt))
                 .map(|rest| rest.trim_start_matches('=').trim());
@@ -174,6 +189,39 @@ fn normalise_path(path: &Path) -> Option<String> {
         }
     }
     Some(parts.join("/"))
+}
+
+/// The requirements a requirements file lists, as written (markers kept): lines joined where
+/// they end in `\\`, comments and options (`--hash` …) cut off; includes, options, editable and
+/// path or URL lines skipped (what they install has no name to check here).
+pub fn requirement_lines(text: &str) -> Vec<String> {
+    text.replace("\\\r\n", " ")
+        .replace("\\\n", " ")
+        .lines()
+        .filter_map(|line| {
+            // pip's comments: `#` at the start or after whitespace.
+            let line = match line.find(" #").or_else(|| line.find("\t#")) {
+                Some(at) => &line[..at],
+                None if line.trim_start().starts_with('#') => "",
+                None => line,
+            };
+            let line = match line.find(" --").or_else(|| line.find("\t--")) {
+                Some(at) => &line[..at],
+                None => line,
+            };
+            let line = line.trim();
+            let first = line
+                .split([' ', ';', '[', '<', '>', '=', '!', '~', '@'])
+                .next()?;
+            let archive = [".whl", ".tar.gz", ".zip"]
+                .iter()
+                .any(|end| first.ends_with(end));
+            let named = line.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && !first.contains([':', '/', '\\'])
+                && !archive;
+            named.then(|| line.to_string())
+        })
+        .collect()
 }
 
 /// The distributions a requirements file names (options and includes skipped).
@@ -214,6 +262,33 @@ mod tests {
             with_includes(dir.path(), "requirements/test.txt"),
             ["requirements/test.txt", "requirements/pins.txt", "base.txt"]
         );
+    }
+
+    #[test]
+    fn requirement_lines_keep_markers_and_skip_what_has_no_name() {
+        let text = "# comment\nnumpy>=1.26 # why\ntorch==2.4 \\\n    --hash=sha256:abc\n-r base.txt\n-e .\n./local\ngit+https://x/y.git\npkg @ https://x/pkg.whl\ndist.whl\npywin32; sys_platform == 'win32'\n--index-url https://x\n";
+        assert_eq!(
+            requirement_lines(text),
+            [
+                "numpy>=1.26",
+                "torch==2.4",
+                "pkg @ https://x/pkg.whl",
+                "pywin32; sys_platform == 'win32'"
+            ]
+        );
+    }
+
+    #[test]
+    fn includes_for_installing_leave_constraints_out() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("test.txt"),
+            "-r base.txt\n-c pins.txt\npytest\n",
+        )
+        .unwrap();
+        fs::write(dir.path().join("base.txt"), "numpy\n").unwrap();
+        fs::write(dir.path().join("pins.txt"), "numpy<3\n").unwrap();
+        assert_eq!(installing(dir.path(), "test.txt"), ["test.txt", "base.txt"]);
     }
 
     #[test]

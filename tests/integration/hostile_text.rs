@@ -277,9 +277,9 @@ proptest! {
 }
 
 /// `gpu-ci durations` reads the run's JUnit XML from the project (`test-outputs/junit.xml`) and
-/// writes `.github/gpu-ci-durations.json`: a FIFO in place of the XML is refused, not opened
-/// (opening it blocks), and a `.github` that links out of the project is never written
-/// through (a tree from a tarball can carry both).
+/// writes the durations file (`--output` names one under `.github/` here): a FIFO in place of the
+/// XML is refused, not opened (opening it blocks), and a `.github` that links out of the project
+/// is never written through (a tree from a tarball can carry both).
 #[test]
 fn durations_reads_no_fifo_and_writes_through_no_link_out_of_the_project() {
     const JUNIT: &str = "<testsuites><testsuite name=\"pytest\"><testcase classname=\"tests.test_io\" name=\"test_read\" time=\"0.5\"/></testsuite></testsuites>\n";
@@ -298,7 +298,8 @@ fn durations_reads_no_fifo_and_writes_through_no_link_out_of_the_project() {
     project.write("test-outputs/junit.xml", JUNIT);
     let outside = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(outside.path(), project.path(".github")).unwrap();
-    let output = run_bounded(&project, &["durations"]);
+    let into_github = ["durations", "--output", ".github/gpu-ci-durations.json"];
+    let output = run_bounded(&project, &into_github);
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     assert_eq!(
         fs::read_dir(outside.path()).unwrap().count(),
@@ -306,13 +307,60 @@ fn durations_reads_no_fifo_and_writes_through_no_link_out_of_the_project() {
         "durations wrote through `.github` out of the project: {}",
         describe(&output)
     );
+    // Issue 24: the durations file's own place, beside the lock, as a link out of the project.
+    let target = outside.path().join("victim.json");
+    std::os::unix::fs::symlink(&target, project.path(".gpu-ci-durations.json")).unwrap();
+    let output = run_bounded(&project, &["durations"]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(
+        !target.exists(),
+        "written through the link: {}",
+        describe(&output)
+    );
+    fs::remove_file(project.path(".gpu-ci-durations.json")).unwrap();
     // A real folder: written.
     fs::remove_file(project.path(".github")).unwrap();
-    let output = run_bounded(&project, &["durations"]);
+    let output = run_bounded(&project, &into_github);
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     assert!(
         project
             .read(".github/gpu-ci-durations.json")
             .contains("test_read")
+    );
+}
+
+/// Issue 24: `update` moves the durations file from where gpu-ci 0.1 kept it
+/// (`.github/gpu-ci-durations.json`) beside the lock; a `.github` that links out of the project
+/// (a tree can carry one) is never read through, nor anything removed there.
+#[test]
+fn update_moves_no_durations_file_through_a_linked_github_folder() {
+    // On GitLab, so that nothing else gpu-ci writes goes into `.github`.
+    let project = Project::fixture("uv-groups-src");
+    project
+        .gpu_ci(&["init", "--yes", "--ci", "gitlab"])
+        .success();
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(
+        outside.path().join("gpu-ci-durations.json"),
+        "{\"durations\": {\"secret\": 1.0}, \"version\": 1}\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.path(), project.path(".github")).unwrap();
+    let output = run_bounded(&project, &["update", "--dry-run", "--diff"]);
+    let shown = describe(&output);
+    assert!(!shown.contains("secret"), "read through the link: {shown}");
+    let output = run_bounded(&project, &["update"]);
+    let shown = describe(&output);
+    assert!(
+        shown.contains("left .github/gpu-ci-durations.json: it or a folder above it is not a plain file or folder"),
+        "{shown}"
+    );
+    assert!(
+        !project.path(".gpu-ci-durations.json").exists(),
+        "copied from outside the project: {shown}"
+    );
+    assert!(
+        outside.path().join("gpu-ci-durations.json").is_file(),
+        "removed a file outside the project: {shown}"
     );
 }

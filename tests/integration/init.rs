@@ -159,13 +159,18 @@ fn second_init_changes_nothing() {
     assert_eq!(before, project.snapshot_tree());
 }
 
+/// Issue 24: each note belongs to a setting; a second init shows the notes of the settings that
+/// are new or changed only (compared with what the lock recorded), with a line per change;
+/// `-v` shows the others after a line that says so.
 #[test]
-fn second_init_with_nothing_to_change_is_quiet_and_verbose_shows_why() {
+fn second_init_notes_only_the_settings_that_changed() {
     let project = Project::fixture("uv-groups-src");
     project
         .gpu_ci(&["init", "--yes"])
         .success()
-        .stderr(predicate::str::contains("note: GPU framework: torch"));
+        .stderr(predicate::str::contains("note: GPU framework: torch"))
+        .stderr(predicate::str::contains("commit `.gpu-ci-durations.json`"))
+        .stderr(predicate::str::contains("next steps:"));
     let output = project.gpu_ci(&["init", "--yes"]).success();
     let stderr = String::from_utf8(output.get_output().stderr.clone()).unwrap();
     assert_eq!(
@@ -176,15 +181,59 @@ fn second_init_with_nothing_to_change_is_quiet_and_verbose_shows_why() {
         .gpu_ci(&["-v", "init", "--yes"])
         .success()
         .stderr(predicate::str::contains(
-            "note: the choices below are unchanged since the last init",
+            "note: the choices below are unchanged since gpu-ci last wrote the files",
         ))
         .stderr(predicate::str::contains("note: GPU framework: torch"));
-    // A changed choice brings the notes back.
+
+    // The GPU changes: its change, and none of the other settings' notes.
+    let output = project.gpu_ci(&["init", "--yes", "--gpu", "T4"]).success();
+    let out = output.get_output();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("note: changed: gpu = \"T4\" (was gpu = \"L4\")\n"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("updated .modal/test_runner.py"), "{stderr}");
+    for unchanged in [
+        "GPU framework",
+        "the project is installed",
+        "unchanged since",
+        "commit `.gpu-ci-durations.json`",
+        "next steps:",
+    ] {
+        assert!(!stderr.contains(unchanged), "{unchanged}: {stderr}");
+    }
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(|l| l.starts_with("note: changed: "))
+            .count(),
+        1,
+        "{stderr}"
+    );
+    // With -v, the unchanged settings' notes too, after the line that says so.
     project
-        .gpu_ci(&["init", "--yes", "--gpu", "T4"])
+        .gpu_ci(&["-v", "init", "--yes", "--gpu", "L4"])
         .success()
-        .stderr(predicate::str::contains("note: GPU framework: torch"))
-        .stderr(predicate::str::contains("unchanged since").not());
+        .stderr(predicate::str::contains(
+            "note: changed: gpu = \"L4\" (was gpu = \"T4\")",
+        ))
+        .stderr(predicate::str::contains("unchanged since"))
+        .stderr(predicate::str::contains("note: GPU framework: torch"));
+
+    // A detected setting that changes brings its own note back, with the change.
+    let pyproject = project
+        .read("pyproject.toml")
+        .replace("\"torch>=2.4\"", "\"jax\"");
+    project.write("pyproject.toml", &pyproject);
+    let output = project.gpu_ci(&["init", "--yes"]).success();
+    let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("note: changed: framework = \"jax\" (was framework = \"torch\")"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("note: GPU framework: jax"), "{stderr}");
+    assert!(!stderr.contains("the project is installed"), "{stderr}");
 }
 
 #[test]
@@ -367,7 +416,8 @@ fn dry_run_summarises_per_file_and_diff_shows_every_line() {
         "{stdout}"
     );
     assert!(
-        stdout.ends_with("4 files, +12 -12 (`--diff` shows the lines)\n"),
+        // The lock records the GPU twice: in the runner's context and among the settings.
+        stdout.ends_with("4 files, +13 -13 (`--diff` shows the lines)\n"),
         "{stdout}"
     );
     project
@@ -715,7 +765,7 @@ fn init_shows_the_ignore_line_for_test_outputs_and_writes_no_gitignore() {
             "add the line `/test-outputs/` to .gitignore",
         ))
         .stderr(predicate::str::contains(
-            "commit `.github/gpu-ci-durations.json` when `gpu-ci durations` writes it",
+            "commit `.gpu-ci-durations.json` when `gpu-ci durations` writes it",
         ));
     assert!(
         !project.path(".gitignore").exists(),

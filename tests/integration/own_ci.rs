@@ -507,3 +507,21 @@ fn a_separate_native_build_script_is_named_with_setup() {
         ))
         .stderr(predicate::str::contains("looks like a native build").not());
 }
+
+/// Issue 24: the lock records each setting's value (a second init compares with them), never
+/// what changes no generated file: the GPU job renamed, `update --check` (a pre-commit hook, a
+/// CI step) still finds everything up to date, and init has nothing to say.
+#[test]
+fn renaming_the_gpu_job_changes_no_file_and_no_lock() {
+    let project = Project::fixture("own-gpu-ci");
+    project.gpu_ci(&["init", "--yes"]).success();
+    let workflow = project
+        .read(GPU_WORKFLOW)
+        .replacen("  gpu_test:\n", "  gpu_tests_renamed:\n", 1);
+    project.write(GPU_WORKFLOW, &workflow);
+    project.gpu_ci(&["update", "--check"]).success();
+    project
+        .gpu_ci(&["init", "--yes"])
+        .success()
+        .stderr(predicate::str::contains("nothing to change"));
+}

@@ -31,6 +31,7 @@ const FAKE_MODAL: &str = r#"#!/bin/sh
   echo "cwd=$(pwd)"
   echo "runner-header=$(head -n 1 "$2")"
 } > "$FAKE_LOG"
+if [ -n "$FAKE_SLEEP" ]; then sleep "$FAKE_SLEEP"; fi
 echo "from modal: stdout"
 echo "from modal: stderr" >&2
 # As the real runner does once the client started it.
@@ -417,4 +418,63 @@ fn tests_named_after_the_separator_replace_the_test_path() {
     .stderr(predicate::str::contains(
         "error: `tests/test_vecops.py` after `--` names tests to run, and so does --test-path",
     ));
+}
+
+/// Issue 24: on a terminal, the Modal client's start shows a spinner with the time waited (the
+/// client says nothing for seconds), cleared at its first output, which then streams as before;
+/// in piped output (a CI log) nothing of it. The terminal is a pseudo-terminal (`script`).
+#[test]
+fn run_shows_a_spinner_on_a_terminal_until_the_client_says_something() {
+    let project = Project::initialised("uv-groups-src");
+    let bin = FakeBin::with_modal();
+    // Piped: not a byte of a spinner, whatever the wait.
+    let output = run_cmd(&project, &bin, &[])
+        .env("FAKE_SLEEP", "1.5")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert_eq!(stdout, "from modal: stdout\n");
+    assert!(
+        !stderr.contains("Modal client") && !stderr.contains('\r'),
+        "{stderr}"
+    );
+
+    // On a terminal: the spinner, then the client's lines, and no spinner after them.
+    let gpu_ci = crate::common::gpu_ci_path();
+    let shell = format!(
+        "'{}' -C '{}' run; echo exit=$?",
+        gpu_ci.display(),
+        project.root.display()
+    );
+    let output = Command::new("script")
+        .args(["-q", "-e", "-c", &shell, "/dev/null"])
+        .env_clear()
+        .env("PATH", bin.path())
+        .env("FAKE_LOG", bin.log())
+        .env("HOME", bin.dir.path())
+        .env("TERM", "xterm")
+        .env("MODAL_TOKEN_ID", "ak-test")
+        .env("MODAL_TOKEN_SECRET", "as-test")
+        .env("FAKE_SLEEP", "2")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout);
+    let spinner = shown.find("starting the Modal client (");
+    let first = shown.find("from modal: ");
+    assert!(
+        spinner.is_some() && first.is_some() && spinner < first,
+        "no spinner before the client's first line: {shown:?}"
+    );
+    assert!(
+        !shown[first.unwrap()..].contains("starting the Modal client"),
+        "the spinner came back: {shown:?}"
+    );
+    assert!(shown.contains("from modal: stdout"), "{shown:?}");
+    assert!(shown.contains("from modal: stderr"), "{shown:?}");
+    assert!(shown.contains("exit=0"), "{shown:?}");
 }

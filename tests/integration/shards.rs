@@ -115,7 +115,7 @@ fn run_passes_the_matrix_and_the_shards_to_the_runner() {
     assert!(log.contains("MODAL_GPU=T4;H100\n"), "{log}");
     assert!(log.contains("GPU_CI_SHARDS=3\n"), "{log}");
     assert!(
-        log.contains("GPU_CI_DURATIONS=.github/gpu-ci-durations.json\n"),
+        log.contains("GPU_CI_DURATIONS=.gpu-ci-durations.json\n"),
         "{log}"
     );
     // MODAL_GPU may hold a matrix too; the configured shards apply without the flag.
@@ -150,10 +150,10 @@ fn durations_records_each_test_once_with_its_longest_time() {
         .gpu_ci(&["durations"])
         .success()
         .stderr(predicates::str::contains(
-            "gpu-ci: recorded 3 test durations (7.6 s in all) from test-outputs/junit.xml into .github/gpu-ci-durations.json",
+            "gpu-ci: recorded 3 test durations (7.6 s in all) from test-outputs/junit.xml into .gpu-ci-durations.json",
         ));
     assert_eq!(
-        project.read(".github/gpu-ci-durations.json"),
+        project.read(".gpu-ci-durations.json"),
         "{\n  \"durations\": {\n    \"tests/test_io.py::test_read\": 0.3,\n    \"tests/test_model.py::TestInfer::test_batch\": 1.0,\n    \"tests/test_model.py::test_train[fp16]\": 6.25\n  },\n  \"version\": 1\n}\n"
     );
 
@@ -166,7 +166,7 @@ fn durations_records_each_test_once_with_its_longest_time() {
         .gpu_ci(&["durations", "elsewhere/run.xml"])
         .success()
         .stderr(predicates::str::contains("(1 new, 2 no longer listed)"));
-    let text = project.read(".github/gpu-ci-durations.json");
+    let text = project.read(".gpu-ci-durations.json");
     assert!(
         text.contains("\"tests/test_new.py::test_it\": 2.0"),
         "{text}"
@@ -193,7 +193,7 @@ fn durations_json_says_what_was_recorded() {
         answer(&[]),
         serde_json::json!({
             "junit": "test-outputs/junit.xml",
-            "output": ".github/gpu-ci-durations.json",
+            "output": ".gpu-ci-durations.json",
             "tests": 3,
             "total_seconds": 7.55,
             "new": null,
@@ -209,11 +209,7 @@ fn durations_json_says_what_was_recorded() {
         (second["new"].clone(), second["dropped"].clone()),
         (1.into(), 3.into())
     );
-    assert!(
-        project
-            .read(".github/gpu-ci-durations.json")
-            .contains("test_new")
-    );
+    assert!(project.read(".gpu-ci-durations.json").contains("test_new"));
 }
 
 /// The JUnit XML comes from anyone's test run: only UTF-8 is read, whatever a byte-order mark
@@ -257,8 +253,69 @@ fn durations_reads_utf8_junit_xml_only() {
             "{name}: {stderr}"
         );
         assert!(
-            !project.path(".github/gpu-ci-durations.json").exists(),
+            !project.path(".gpu-ci-durations.json").exists(),
             "{name}: nothing written"
         );
     }
+}
+
+/// Issue 24: the durations file sits beside the lock, so `gpu-ci durations` on a GitLab-only
+/// project makes no `.github/`; `run` reads it there, and reads where gpu-ci 0.1 kept it
+/// (`.github/gpu-ci-durations.json`) while only that one exists; `update` moves that one.
+#[test]
+fn durations_file_sits_beside_the_lock_and_update_moves_the_old_one() {
+    let project = Project::fixture("uv-groups-src");
+    project
+        .gpu_ci(&["init", "--yes", "--ci", "gitlab"])
+        .success()
+        .stderr(predicates::str::contains(
+            "commit `.gpu-ci-durations.json` when `gpu-ci durations` writes it",
+        ));
+    project.write("test-outputs/junit.xml", MATRIX_JUNIT);
+    project.gpu_ci(&["durations"]).success();
+    assert!(project.read(".gpu-ci-durations.json").contains("test_read"));
+    assert!(!project.path(".github").exists(), "durations made .github/");
+
+    // Where gpu-ci 0.1 kept it: read by `run` while it is the only one, then moved by update.
+    let old = project.read(".gpu-ci-durations.json");
+    std::fs::remove_file(project.path(".gpu-ci-durations.json")).unwrap();
+    project.write(".github/gpu-ci-durations.json", &old);
+    let bin = FakeBin::with_modal();
+    run_cmd(&project, &bin, &[]).assert().success();
+    let log = bin.recorded();
+    assert!(
+        log.contains("GPU_CI_DURATIONS=.github/gpu-ci-durations.json\n"),
+        "{log}"
+    );
+    project
+        .gpu_ci(&["update", "--check"])
+        .code(1)
+        .stdout(predicates::str::contains(
+            "would move .github/gpu-ci-durations.json to .gpu-ci-durations.json",
+        ));
+    project
+        .gpu_ci(&["update"])
+        .success()
+        .stderr(predicates::str::contains(
+            "moved .github/gpu-ci-durations.json to .gpu-ci-durations.json",
+        ));
+    assert_eq!(project.read(".gpu-ci-durations.json"), old);
+    assert!(!project.path(".github").exists(), "left an empty .github/");
+    project.gpu_ci(&["update", "--check"]).success();
+    run_cmd(&project, &bin, &[]).assert().success();
+    let log = bin.recorded();
+    assert!(
+        log.contains("GPU_CI_DURATIONS=.gpu-ci-durations.json\n"),
+        "{log}"
+    );
+
+    // Both there: the old one is stale, left with a note, never copied over the new one.
+    project.write(".github/gpu-ci-durations.json", "{}\n");
+    project
+        .gpu_ci(&["update"])
+        .success()
+        .stderr(predicates::str::contains(
+            "left .github/gpu-ci-durations.json: the runner reads .gpu-ci-durations.json",
+        ));
+    assert_eq!(project.read(".gpu-ci-durations.json"), old);
 }

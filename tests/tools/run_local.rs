@@ -8,16 +8,18 @@ use std::time::{Duration, Instant};
 use predicates::prelude::*;
 
 use crate::common::{Project, gpu_ci, gpu_ci_process, repo_root, shown};
-use crate::installed::python;
+use crate::installed::{python, stand_in_dists, stand_ins};
 
 /// A PATH whose python3 is the test venv's, which has pytest.
 fn venv_path() -> String {
     format!("{}:/usr/bin:/bin", repo_root().join(".venv/bin").display())
 }
 
-/// A folder for PYTHONPATH whose `modal` fails to import: `--local` must never need it.
+/// A folder for PYTHONPATH whose `modal` fails to import: `--local` must never need it (and
+/// the stand-ins of the fixture's test dependencies).
 fn no_modal() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    stand_in_dists(dir.path());
     std::fs::create_dir(dir.path().join("modal")).unwrap();
     std::fs::write(
         dir.path().join("modal/__init__.py"),
@@ -41,6 +43,7 @@ fn local_runs_the_suite_for_real_without_the_modal_client() {
         .arg(&project.root)
         .args(["run", "--local"])
         .env("PATH", venv_path())
+        .env("PYTHONPATH", stand_ins())
         .env("PYTHONPATH", blocked.path())
         .assert()
         .success()
@@ -64,6 +67,7 @@ fn local_runs_the_suite_for_real_without_the_modal_client() {
         .arg(&project.root)
         .args(["run", "--local", "--", "-q", "-k", "two or ok"])
         .env("PATH", venv_path())
+        .env("PYTHONPATH", stand_ins())
         .env("PYTHONPATH", blocked.path())
         .assert()
         .code(1)
@@ -89,6 +93,7 @@ fn local_prefers_the_projects_virtualenv() {
         .arg(&project.root)
         .args(["run", "--local"])
         .env("PATH", empty.path())
+        .env("PYTHONPATH", stand_ins())
         .assert()
         .success()
         .stderr(predicate::str::contains("gpu-ci: 1 passed, 0 failed"));
@@ -115,6 +120,7 @@ fn local_stops_the_tests_at_the_deadline() {
         .arg(&project.root)
         .args(["run", "--local", "--", "-v"])
         .env("PATH", venv_path())
+        .env("PYTHONPATH", stand_ins())
         .assert()
         .code(124)
         .stdout(predicate::str::contains(
@@ -150,6 +156,7 @@ fn ctrl_c_stops_pytest_and_exits_130() {
         .arg(&project.root)
         .args(["run", "--local"])
         .env("PATH", venv_path())
+        .env("PYTHONPATH", stand_ins())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0)
@@ -249,6 +256,7 @@ fn finding_11_no_signal_leaves_pytest_or_a_detached_process_running() {
             .arg(&project.root)
             .args(["run", "--local"])
             .env("PATH", venv_path())
+            .env("PYTHONPATH", stand_ins())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -296,6 +304,7 @@ fn finding_11_the_deadline_leaves_no_detached_process_running() {
         .arg(&project.root)
         .args(["run", "--local"])
         .env("PATH", venv_path())
+        .env("PYTHONPATH", stand_ins())
         .output()
         .unwrap();
     let detached = std::fs::read_to_string(&detached_file).expect("the test detached a process");
@@ -348,6 +357,7 @@ fn local_without_pytest_is_an_error_naming_the_install_command() {
             .arg(&project.root)
             .args(["run", "--local"])
             .env("PATH", venv_path())
+            .env("PYTHONPATH", stand_ins())
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -366,4 +376,100 @@ fn local_without_pytest_is_an_error_naming_the_install_command() {
             "{fixture}: nothing was written"
         );
     }
+}
+
+/// Issue 24: `--local` checks not only pytest but every test dependency the plan names (the
+/// project's dependencies and the chosen extra, or the chosen requirements file and its `-r`
+/// includes): one missing in the chosen Python is an error with the install command, exit 2,
+/// before anything runs. A requirement whose marker does not hold here is never counted, nor a
+/// constraint file's; the requirements reach Python as arguments, never as code, and one that
+/// cannot be an argument (a NUL) does not stop the check of the others.
+#[test]
+fn local_checks_the_plans_test_dependencies_before_anything_runs() {
+    python();
+    let project = Project::fixture("extras-flat");
+    let pyproject = project.read("pyproject.toml").replace(
+        r#"dependencies = ["torch", "scipy"]"#,
+        r#"dependencies = ["torch", "scipy", "pywin32; sys_platform == 'win32'", "ancient; python_version < '3'", "evil\"), open(\"PWNED\", \"w\"), (\"", "nul\u0000byte"]"#,
+    );
+    project.write("pyproject.toml", &pyproject);
+    project.gpu_ci(&["init", "--yes"]).success();
+    let empty = tempfile::tempdir().unwrap();
+    let run = |pythonpath: &std::path::Path| {
+        gpu_ci()
+            .arg("-C")
+            .arg(&project.root)
+            .args(["run", "--local"])
+            .env("PATH", venv_path())
+            .env("PYTHONPATH", pythonpath)
+            .output()
+            .unwrap()
+    };
+    let out = run(empty.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "error: the test dependencies `torch`, `scipy`, `evil` and `pytest-xdist` are not installed for `"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("help: install the test dependencies: `uv sync --extra test`"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("pywin32") && !stderr.contains("ancient"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing ran: {stderr}");
+    assert!(
+        !project.path("test-outputs").exists(),
+        "nothing was written"
+    );
+    assert!(!project.path("PWNED").exists(), "a requirement ran as code");
+
+    // Installed (their metadata on PYTHONPATH, as the test run sees it): the tests run.
+    let dists = tempfile::tempdir().unwrap();
+    stand_in_dists(dists.path());
+    let info = dists.path().join("evil-1.dist-info");
+    std::fs::create_dir(&info).unwrap();
+    std::fs::write(
+        info.join("METADATA"),
+        "Metadata-Version: 2.1\nName: evil\nVersion: 1\n",
+    )
+    .unwrap();
+    let out = run(dists.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("gpu-ci: 1 passed"), "{stderr}");
+
+    // A requirements file: its `-r` includes count, its `-c` constraints do not.
+    let project = Project::fixture("extras-flat");
+    project.write("requirements.txt", "absent-base>=1 # the base\n");
+    project.write("constraints.txt", "constrained-only==1\n");
+    project.write(
+        "requirements/test.txt",
+        "-r ../requirements.txt\n-c ../constraints.txt\npytest\nabsent-test ; python_version >= '3'\n",
+    );
+    project
+        .gpu_ci(&["init", "--yes", "--requirements", "requirements/test.txt"])
+        .success();
+    let out = gpu_ci()
+        .arg("-C")
+        .arg(&project.root)
+        .args(["run", "--local"])
+        .env("PATH", venv_path())
+        .env("PYTHONPATH", empty.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "error: the test dependencies `absent-base` and `absent-test` are not installed for `"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("constrained-only"), "{stderr}");
 }

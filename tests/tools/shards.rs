@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::common::{Project, describe, gpu_ci, repo_root, shown};
-use crate::installed::runner_python;
+use crate::installed::{runner_python, stand_ins};
 use crate::runner::{Run, configure, python_in, run_modal, suite};
 use serde_json::json;
 
@@ -451,6 +451,7 @@ fn local(project: &Project, args: &[&str]) -> std::process::Output {
         .arg("--local")
         .args(args)
         .env("PATH", venv_path())
+        .env("PYTHONPATH", stand_ins())
         .output()
         .unwrap()
 }
@@ -596,6 +597,7 @@ fn ctrl_c_stops_every_local_shard() {
         .arg(&project.root)
         .args(["run", "--local", "--shards", "2"])
         .env("PATH", venv_path())
+        .env("PYTHONPATH", stand_ins())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .process_group(0)
@@ -672,5 +674,37 @@ fn fewer_tests_than_shards_run_as_one_named_shard_with_its_folder() {
     assert!(
         summary.contains("1 test in 1 file, split into 1 shard"),
         "{summary}"
+    );
+}
+
+/// Issue 24: the runner reads the durations beside the lock (`.gpu-ci-durations.json`), and
+/// where gpu-ci 0.1 kept them (`.github/gpu-ci-durations.json`) while only that one exists;
+/// GPU_CI_DURATIONS names another. The runner's own line, run in the project's folder.
+#[test]
+fn runner_reads_the_durations_beside_the_lock_else_where_they_were() {
+    let project = Project::fixture("extras-flat");
+    project
+        .gpu_ci(&["init", "--yes", "--ci", "gitlab"])
+        .success();
+    let code = "import os, pathlib\n\
+        line = next(l for l in open('.modal/test_runner.py') if l.startswith('DURATIONS_PATH = '))\n\
+        ns = {'os': os, 'pathlib': pathlib}\n\
+        exec(line, ns)\n\
+        print(ns['DURATIONS_PATH'])";
+    let path = || python_in(&project, code).trim().to_string();
+    assert_eq!(path(), ".gpu-ci-durations.json", "none yet");
+    project.write(".github/gpu-ci-durations.json", "{}\n");
+    assert_eq!(path(), ".github/gpu-ci-durations.json", "only the old one");
+    project.write(".gpu-ci-durations.json", "{}\n");
+    assert_eq!(path(), ".gpu-ci-durations.json", "both");
+    let chosen = runner_python()
+        .current_dir(&project.root)
+        .env("GPU_CI_DURATIONS", "elsewhere.json")
+        .args(["-c", code])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&chosen.stdout).trim(),
+        "elsewhere.json"
     );
 }

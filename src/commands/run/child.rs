@@ -8,9 +8,9 @@
 //! process still descending from gpu-ci is stopped (SIGTERM, then SIGKILL) and reaped. Elsewhere
 //! a process that leaves the client's group and loses its parent escapes: docs/usage.md says so.
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{ChildStderr, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::error::{Error, Result};
+use crate::ui::Waiting;
 
 /// How long the client may take to stop (the Modal client stops its app) after a signal.
 pub const GRACE: Duration = Duration::from_secs(10);
@@ -57,22 +58,34 @@ const STDERR_KEPT: usize = 16 * 1024;
 /// the pipe open).
 const STDERR_DRAIN: Duration = Duration::from_secs(2);
 
-/// The child's stderr passed on to gpu-ci's as it comes, byte for byte, its end kept.
+/// A spinner shown until the child's first output, which clears it: whichever copy sees a
+/// byte first takes it (and drops it) before writing.
+type UntilOutput = Arc<Mutex<Option<Waiting>>>;
+
+/// The child's stderr (or stdout) passed on to gpu-ci's as it comes, byte for byte, its end
+/// kept.
 struct Tee {
     kept: Arc<Mutex<Vec<u8>>>,
     done: mpsc::Receiver<()>,
 }
 
 impl Tee {
-    fn start(mut from: ChildStderr) -> Tee {
+    fn start<W: Write + 'static>(
+        mut from: impl Read + Send + 'static,
+        to: fn() -> W,
+        spinner: UntilOutput,
+    ) -> Tee {
         let kept = Arc::new(Mutex::new(Vec::new()));
         let (tell, done) = mpsc::channel();
         let keep = Arc::clone(&kept);
         std::thread::spawn(move || {
             let mut buffer = [0u8; 8192];
-            let mut out = std::io::stderr();
+            let mut out = to();
             while let Ok(read @ 1..) = from.read(&mut buffer) {
                 let chunk = &buffer[..read];
+                if let Ok(mut spinner) = spinner.lock() {
+                    drop(spinner.take());
+                }
                 let _ = out.write_all(chunk).and_then(|()| out.flush());
                 if let Ok(mut kept) = keep.lock() {
                     kept.extend_from_slice(chunk);
@@ -96,15 +109,42 @@ impl Tee {
 /// Runs `command` to its end in its own process group, with stdin closed (a background group
 /// reading the terminal would be stopped) and stdout and stderr inherited, live; then stops
 /// whatever it left running (see the module's text). With `keep_stderr`, stderr goes through
-/// gpu-ci, which returns its last `STDERR_KEPT` bytes.
-pub fn supervise(command: Command, keep_stderr: bool) -> Result<(Ended, String)> {
+/// gpu-ci, which returns its last `STDERR_KEPT` bytes. A `spinner` that shows on a terminal
+/// stays until the child's first output: its stdout then goes through gpu-ci too (unbuffered,
+/// and with the terminal's width and colour said in the environment, as the child would have
+/// found them on the terminal), so that no line is written beside the spinner.
+pub fn supervise(
+    mut command: Command,
+    keep_stderr: bool,
+    spinner: Option<Waiting>,
+) -> Result<(Ended, String)> {
+    let watch_stdout = spinner.as_ref().is_some_and(Waiting::on_terminal);
+    let spinner: UntilOutput = Arc::new(Mutex::new(spinner));
+    if watch_stdout {
+        command.stdout(Stdio::piped()).env("PYTHONUNBUFFERED", "1");
+        if std::env::var_os("COLUMNS").is_none()
+            && let Some((_, columns)) = dialoguer::console::Term::stdout().size_checked()
+        {
+            command.env("COLUMNS", columns.to_string());
+        }
+        if crate::ui::color() && std::io::stdout().is_terminal() {
+            command.env("FORCE_COLOR", "1");
+        }
+    }
     // Before the spawn, so that every process the run starts and orphans is adopted here.
     descendants::adopt_orphans();
-    let mut tee = None;
-    let end = run_to_end(command, keep_stderr, &mut tee);
+    let mut tees = Tees::default();
+    let end = run_to_end(command, keep_stderr, &spinner, &mut tees);
+    // No output at all: the spinner goes with the child.
+    if let Ok(mut spinner) = spinner.lock() {
+        drop(spinner.take());
+    }
     // Whatever the end, nothing the run started outlives it.
     let leftovers = descendants::stop_all(LEFTOVER_GRACE);
-    let kept = tee.map(Tee::finish).unwrap_or_default();
+    if let Some(stdout) = tees.stdout {
+        stdout.finish();
+    }
+    let kept = tees.stderr.map(Tee::finish).unwrap_or_default();
     Ok((
         Ended {
             end: end?,
@@ -114,7 +154,19 @@ pub fn supervise(command: Command, keep_stderr: bool) -> Result<(Ended, String)>
     ))
 }
 
-fn run_to_end(mut command: Command, keep_stderr: bool, tee: &mut Option<Tee>) -> Result<ChildEnd> {
+/// The copies of the child's streams that go through gpu-ci.
+#[derive(Default)]
+struct Tees {
+    stdout: Option<Tee>,
+    stderr: Option<Tee>,
+}
+
+fn run_to_end(
+    mut command: Command,
+    keep_stderr: bool,
+    spinner: &UntilOutput,
+    tees: &mut Tees,
+) -> Result<ChildEnd> {
     if keep_stderr {
         command.stderr(Stdio::piped());
     }
@@ -127,7 +179,14 @@ fn run_to_end(mut command: Command, keep_stderr: bool, tee: &mut Option<Tee>) ->
         .stdin(Stdio::null())
         .spawn()
         .map_err(|err| Error::usage(format!("cannot start `{program}`: {err}")))?;
-    *tee = child.stderr.take().map(Tee::start);
+    tees.stderr = child
+        .stderr
+        .take()
+        .map(|from| Tee::start(from, std::io::stderr, Arc::clone(spinner)));
+    tees.stdout = child
+        .stdout
+        .take()
+        .map(|from| Tee::start(from, std::io::stdout, Arc::clone(spinner)));
     let lost = |err: std::io::Error| Error::usage(format!("lost `{program}`: {err}"));
     // Its own group: the group's id is the child's pid.
     let group = Pid::from_raw(i32::try_from(child.id()).map_err(|_| Error::internal("pid"))?);
