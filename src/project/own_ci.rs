@@ -131,18 +131,105 @@ pub fn detect(root: &Path) -> Option<CiJob> {
     if let Some(text) = read_ci_file(root, ".gitlab-ci.yml") {
         jobs.extend(gitlab_jobs(root, &text));
     }
-    // A GPU job that runs no tests (a wheel build, a benchmark) says nothing about them.
+    // A GPU job that runs no tests (a wheel build, a benchmark) says nothing about them; of
+    // two as sure, the one with fewer values left out is the one gpu-ci can reproduce.
     let best_gpu = jobs
         .iter()
         .enumerate()
         .filter(|(_, j)| j.0.gpu.is_some() && j.0.pytest.is_some())
-        .max_by_key(|(index, j)| (j.1, std::cmp::Reverse(*index)))
+        .max_by_key(|(index, j)| {
+            (
+                j.1,
+                std::cmp::Reverse(j.0.notes.len()),
+                std::cmp::Reverse(*index),
+            )
+        })
         .map(|(_, j)| j.0.clone());
-    best_gpu.or_else(|| {
+    best_gpu.or_else(|| local_gpu_target(root)).or_else(|| {
         jobs.into_iter()
             .map(|j| j.0)
             .find(|j| j.gpu.is_none() && j.pytest.is_some())
     })
+}
+
+/// A GPU target of the project's Makefile, noxfile or tox.ini (`make test-gpu`, a `tests_gpu`
+/// session, `[testenv:gpu]`) that runs pytest: the GPU job when the CI has none of its own.
+fn local_gpu_target(root: &Path) -> Option<CiJob> {
+    let mut candidates: Vec<(&str, Vec<String>, String)> = Vec::new();
+    let name_ok = |name: &str| {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && is_gpu_word(&name.to_ascii_lowercase())
+    };
+    if let Some(text) = read_ci_file(root, "Makefile") {
+        for line in text.lines() {
+            if let Some((name, rest)) = line.split_once(':')
+                && !rest.starts_with('=')
+                && name_ok(name)
+            {
+                candidates.push(("Makefile", vec!["make".into(), name.into()], name.into()));
+            }
+        }
+    }
+    if let Some(text) = read_ci_file(root, "noxfile.py") {
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("def ")
+                && let Some((name, _)) = rest.split_once('(')
+                && name_ok(name)
+            {
+                candidates.push((
+                    "noxfile.py",
+                    vec!["nox".into(), "-s".into(), name.into()],
+                    name.into(),
+                ));
+            }
+        }
+    }
+    if let Some(text) = read_ci_file(root, "tox.ini") {
+        for line in text.lines() {
+            if let Some(name) = line
+                .trim()
+                .strip_prefix("[testenv:")
+                .and_then(|r| r.strip_suffix(']'))
+                && name_ok(name)
+            {
+                candidates.push((
+                    "tox.ini",
+                    vec!["tox".into(), "-e".into(), name.into()],
+                    name.into(),
+                ));
+            }
+        }
+    }
+    for (file, words, name) in candidates {
+        let text = read_ci_file(root, file).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut reader = Reader {
+            root,
+            job: CiJob {
+                file: file.to_string(),
+                name: name.clone(),
+                gpu: Some(format!("its name `{name}`, no CI job runs it")),
+                ..CiJob::default()
+            },
+            vars: BTreeMap::new(),
+            expressions: BTreeMap::new(),
+            pending: Vec::new(),
+            unresolved: Vec::new(),
+        };
+        let origin = Origin {
+            file,
+            text: &lines,
+            line: locate(&lines, &name, 1),
+        };
+        reader.command(words, origin, 0);
+        if reader.job.pytest.is_some() {
+            return Some(reader.job);
+        }
+    }
+    None
 }
 
 fn read_ci_file(root: &Path, rel: &str) -> Option<String> {
@@ -359,6 +446,23 @@ impl Reader<'_> {
         }
         out.push_str(rest);
         Some(out)
+    }
+
+    /// An env value: `${{ secrets.NAME }}` says which Modal secret key would give it.
+    fn env_value(&mut self, name: &str, value: &str) -> Option<String> {
+        let expr = value
+            .trim()
+            .strip_prefix("${{")
+            .and_then(|v| v.strip_suffix("}}"))
+            .map(str::trim);
+        if let Some(secret) = expr.and_then(|e| e.strip_prefix("secrets.")) {
+            self.pending.push(format!(
+                "`{name}` is the secret `{secret}` in {}: gpu-ci never copies secrets; if the GPU run needs it, create a Modal secret holding `{name}` and name it in `modal-secrets` (--modal-secret NAME)",
+                self.job.file
+            ));
+            return None;
+        }
+        self.expand_expressions(value)
     }
 
     /// A script line with each `${{ expr }}` replaced by its value, or by a shell variable
@@ -612,7 +716,14 @@ impl Reader<'_> {
             if rest.first().map(String::as_str) == Some("-m") && rest.len() > 1 {
                 let mut again = vec![rest[1].clone()];
                 again.extend_from_slice(&rest[2..]);
+                // `X=1 python -m pytest`: X is the tests' environment.
+                let had_pytest = self.job.pytest.is_some();
                 self.command(again, origin, depth);
+                if !had_pytest && self.job.pytest.is_some() {
+                    for (name, value) in prefix_env {
+                        self.set_env(&name, &value, origin);
+                    }
+                }
             } else if let Some(script) = rest.first().filter(|s| s.ends_with(".py")) {
                 self.script_file(script, &words, origin, depth);
             }
@@ -1201,6 +1312,8 @@ impl Reader<'_> {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_')
             {
+                // `PYTEST ?= pytest  # Pytest command`: the comment is no part of the value.
+                let value = value.split('#').next().unwrap_or_default();
                 make_vars.insert(name.trim().to_string(), value.trim().to_string());
             }
         }
@@ -1220,8 +1333,11 @@ impl Reader<'_> {
                 self.make(&prerequisite, depth + 1);
             }
         }
+        // The file's lines with this target's recipe as the shell sees it (variables
+        // substituted), so that each value found keeps its line.
+        let mut expanded: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
         let mut recipe = String::new();
-        for line in &lines[at + 1..] {
+        for (offset, line) in lines[at + 1..].iter().enumerate() {
             let Some(command) = line.strip_prefix('\t') else {
                 break;
             };
@@ -1231,10 +1347,12 @@ impl Reader<'_> {
                     .replace(&format!("$({name})"), value)
                     .replace(&format!("${{{name}}}"), value);
             }
-            recipe.push_str(&command.replace("$$", "$"));
+            let command = command.replace("$$", "$");
+            recipe.push_str(&command);
             recipe.push('\n');
+            expanded[at + 1 + offset] = command;
         }
-        let file_lines: Vec<&str> = text.lines().collect();
+        let file_lines: Vec<&str> = expanded.iter().map(String::as_str).collect();
         let origin = Origin {
             file: "Makefile",
             text: &file_lines,
@@ -1765,7 +1883,7 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
         reader.job.gpu = evidence.as_ref().map(|e| e.0.clone());
         let job_env = env_of(job.get("env"));
         for (name, value) in workflow_env.iter().chain(job_env.iter()) {
-            if let Some(value) = reader.expand_expressions(value) {
+            if let Some(value) = reader.env_value(name, value) {
                 reader
                     .expressions
                     .insert(format!("env.{name}"), value.clone());
@@ -1838,7 +1956,7 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
             let saved = reader.vars.clone();
             let pending = reader.pending.len();
             for (name, value) in &step_env {
-                if let Some(value) = reader.expand_expressions(value) {
+                if let Some(value) = reader.env_value(name, value) {
                     reader.vars.insert(name.clone(), value);
                 }
             }
@@ -2410,6 +2528,10 @@ jobs:
         let workflow = "jobs:\n  zeta_gpu:\n    runs-on: gpu\n    steps:\n      - run: pytest tests/z\n  alpha_gpu:\n    runs-on: gpu\n    steps:\n      - run: pytest tests/a\n";
         let dir = project(&[(".github/workflows/w.yml", workflow)]);
         assert_eq!(detect(dir.path()).unwrap().name, "zeta_gpu");
+        // Of two GPU jobs as sure, the one whose pytest command resolves whole.
+        let workflow = "jobs:\n  zeta_gpu:\n    runs-on: gpu\n    strategy:\n      matrix:\n        module: ${{ fromJson(needs.x.outputs.m) }}\n    steps:\n      - run: pytest tests/${{ matrix.module }}\n  alpha_gpu:\n    runs-on: gpu\n    steps:\n      - run: pytest tests/a\n";
+        let dir = project(&[(".github/workflows/w.yml", workflow), ("tests/a/t.py", "")]);
+        assert_eq!(detect(dir.path()).unwrap().name, "alpha_gpu");
     }
 
     /// A job calling the project's own reusable workflow: its inputs come from `with:` (the
@@ -2586,6 +2708,41 @@ jobs:
             "{job:?}"
         );
         assert_eq!(job.recipe.packages[0].value, "torch");
+        // A secret the tests' step reads is named with the key that gives it.
+        let workflow = "jobs:\n  gpu:\n    runs-on: gpu\n    steps:\n      - env:\n          HF_TOKEN: ${{ secrets.HUB_READ }}\n        run: pytest tests\n";
+        let dir = project(&[(".github/workflows/w.yml", workflow), ("tests/t.py", "")]);
+        let job = detect(dir.path()).expect("a job");
+        assert!(
+            job.notes[0]
+                .starts_with("`HF_TOKEN` is the secret `HUB_READ` in .github/workflows/w.yml")
+                && job.notes[0].contains("`modal-secrets`"),
+            "{:?}",
+            job.notes
+        );
+    }
+
+    /// A Makefile GPU target no CI job calls is the GPU job (before any CPU job), its
+    /// variables' comments no part of their values.
+    #[test]
+    fn a_local_gpu_target_counts_when_no_ci_job_calls_it() {
+        let makefile = "PYTHON ?= python3  # Python command\nPYTEST ?= pytest  # Pytest command\nEXTRA ?=  # more\n\ntest:\n\t$(PYTHON) -m $(PYTEST) $(EXTRA)\n\ntest-gpu:\n\tWORLD_SIZE=1 $(PYTHON) -m $(PYTEST) -m gpu $(EXTRA)\n";
+        let cpu =
+            "jobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make test\n";
+        let dir = project(&[
+            ("Makefile", makefile),
+            (".github/workflows/ci.yml", cpu),
+            ("tests/t.py", ""),
+        ]);
+        let job = detect(dir.path()).expect("a job");
+        assert_eq!(job.describe(), "`test-gpu` in Makefile");
+        assert_eq!(
+            job.pytest_options(),
+            [vec!["-m".to_string(), "gpu".to_string()]]
+        );
+        assert_eq!(job.recipe.env[0].0, "WORLD_SIZE");
+        assert_eq!(job.pytest.unwrap().at, "Makefile:9");
+        let dir = project(&[("Makefile", "test:\n\tpytest\n"), ("tests/t.py", "")]);
+        assert_eq!(detect(dir.path()), None);
     }
 
     #[test]
