@@ -1058,6 +1058,10 @@ impl Reader<'_> {
             ));
             return;
         }
+        // PyPI is every resolver's default: naming it again adds no index.
+        if !main && url.trim_end_matches('/') == "https://pypi.org/simple" {
+            return;
+        }
         let found = Found {
             value: url.to_string(),
             at: origin.at(url),
@@ -2268,6 +2272,17 @@ jobs:
         let job = detect(dir.path()).expect("a job");
         assert!(job.recipe.index_url.is_none(), "{job:?}");
         assert!(!is_install_flag("--progress-bar") && !is_install_flag("-x"));
+        // PyPI named as an extra index is the default one, no index to add.
+        let pypi = "jobs:\n  gpu:\n    runs-on: gpu\n    steps:\n      - run: pip install torch --extra-index-url https://pypi.org/simple/ --extra-index-url https://download.pytorch.org/whl/cu128\n      - run: pytest tests\n";
+        let dir = project(&[(".github/workflows/gpu.yml", pypi), ("tests/t.py", "")]);
+        let job = detect(dir.path()).expect("a job");
+        let extra: Vec<&str> = job
+            .recipe
+            .extra_index_urls
+            .iter()
+            .map(|f| f.value.as_str())
+            .collect();
+        assert_eq!(extra, ["https://download.pytorch.org/whl/cu128"]);
     }
 
     #[test]
