@@ -210,6 +210,7 @@ pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
     let packages = parse_compiled(&String::from_utf8_lossy(&output.stdout));
     let mut problems = Vec::new();
     problems.extend(missing_plugins(project, &packages));
+    problems.extend(missing_imports(plan, project, &packages));
     if let Some(cuda) = toolkit
         && plan.framework.value == Framework::Torch
     {
@@ -389,6 +390,34 @@ fn missing_plugins(project: &Project, packages: &[(String, String)]) -> Vec<Prob
         });
     }
     problems
+}
+
+/// Modules the test files import at their top level that no package of the set provides:
+/// collection would stop at the import. At most a few are named, each with its line.
+fn missing_imports(
+    plan: &TestPlan,
+    project: &Project,
+    packages: &[(String, String)],
+) -> Vec<Problem> {
+    const SHOWN: usize = 5;
+    let names: Vec<String> = packages.iter().map(|(n, _)| n.clone()).collect();
+    let paths = crate::args::split(&plan.test_path.value).unwrap_or_default();
+    crate::project::imports::third_party_imports(&project.root, &paths)
+        .into_iter()
+        .filter(|(module, _)| !crate::project::imports::provided(module, &names))
+        .take(SHOWN)
+        .map(|(module, at)| {
+            let package = module.replace('_', "-").to_ascii_lowercase();
+            Problem {
+                what: format!(
+                    "the tests import `{module}` ({at}), which no package of the image provides"
+                ),
+                fix: format!(
+                    "add its distribution to `packages` (packages = [\"{package}\"], --package {package}) if that is its name"
+                ),
+            }
+        })
+        .collect()
 }
 
 /// torch in the set must be a build for the image's CUDA (`+cu128` for 12.8).
