@@ -1987,7 +1987,7 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
         if evidence.as_ref().is_none_or(|e| e.1 < 3)
             && let Some(modal) = &reader.job.modal
         {
-            evidence = Some((format!("it runs `modal run {}`", modal.value), 3));
+            evidence = Some((format!("its `modal run {}`", modal.value), 3));
             reader.job.gpu = evidence.as_ref().map(|e| e.0.clone());
         }
         // The Modal client such a job installs runs it; the tests' image never needs it.
@@ -2640,7 +2640,7 @@ jobs:
         assert_eq!(job.name, "gpu");
         assert_eq!(
             job.gpu.as_deref(),
-            Some("it runs `modal run dev/modal/tests.py`")
+            Some("its `modal run dev/modal/tests.py`")
         );
         assert_eq!(job.extras[0].value, "dev");
         assert!(job.recipe.packages.is_empty(), "{job:?}");

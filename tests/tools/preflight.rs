@@ -236,7 +236,10 @@ fn a_module_the_tests_import_that_nothing_installs_is_named() {
         "{check:#}"
     );
     assert!(
-        check["fix"].as_str().unwrap().contains("packages = [\"einops\"]"),
+        check["fix"]
+            .as_str()
+            .unwrap()
+            .contains("packages = [\"einops\"]"),
         "{check:#}"
     );
     let fixed = resolving.replace(
