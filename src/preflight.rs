@@ -92,6 +92,10 @@ pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
     let mut sources: Vec<String> = Vec::new();
     let mut extra_args: Vec<String> = Vec::new();
     let mut scope = String::new();
+    // Whether the set is everything the image installs: only then can a module the tests
+    // import be missing from it (a project's own dependencies that setup.py, a lock or an
+    // `-e .` line bring are not in it).
+    let mut whole = true;
     match &plan.install {
         InstallPlan::Uv {
             groups,
@@ -121,10 +125,12 @@ pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
                     return Outcome::Skipped(format!("{file} is not a regular file here"));
                 };
                 let copy = dir.path().join(file);
+                let kept = without_project_lines(&text);
+                whole &= kept.lines().count() == text.lines().count();
                 let written = copy
                     .parent()
                     .is_some_and(|parent| std::fs::create_dir_all(parent).is_ok())
-                    && std::fs::write(&copy, without_project_lines(&text)).is_ok();
+                    && std::fs::write(&copy, kept).is_ok();
                 if !written {
                     return Outcome::Skipped(format!("cannot copy {file}"));
                 }
@@ -210,7 +216,9 @@ pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
     let packages = parse_compiled(&String::from_utf8_lossy(&output.stdout));
     let mut problems = Vec::new();
     problems.extend(missing_plugins(project, &packages));
-    problems.extend(missing_imports(plan, project, &packages));
+    if whole && scope.is_empty() {
+        problems.extend(missing_imports(plan, project, &packages));
+    }
     if let Some(cuda) = toolkit
         && plan.framework.value == Framework::Torch
     {

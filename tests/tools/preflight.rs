@@ -219,7 +219,13 @@ fn a_set_that_resolves_passes_and_a_missing_plugin_fails() {
 /// library, the project's own package and modules beside the tests are no finding.
 #[test]
 fn a_module_the_tests_import_that_nothing_installs_is_named() {
-    let index = index(&["numlib|2.0", "pytest|8.0", "einops|0.8"]);
+    let index = index(&[
+        "numlib|2.0",
+        "pytest|8.0",
+        "einops|0.8",
+        "setuptools|70.0",
+        "wheel|0.44",
+    ]);
     let resolving = PROJECT.replace("test = [\"oldtool\"]", "test = []");
     let project = project(&resolving);
     project.write("demo/__init__.py", "");
@@ -248,6 +254,19 @@ fn a_module_the_tests_import_that_nothing_installs_is_named() {
     );
     project.write("pyproject.toml", &fixed);
     assert_eq!(doctor_json(&project, &index)["status"], "pass");
+    // Dependencies only setup.py knows are not in the set: no import is called missing.
+    let project = Project::empty();
+    project.write(
+        "setup.py",
+        "from setuptools import setup\nsetup(name='demo', install_requires=['einops'])\n",
+    );
+    project.write("gpu-ci.toml", "python = \"3.12\"\n");
+    project.write(
+        "tests/test_x.py",
+        "import einops\n\ndef test_x():\n    pass\n",
+    );
+    let check = doctor_json(&project, &index);
+    assert_eq!(check["status"], "pass", "{check:#}");
 }
 
 /// A project whose test dependencies are requirements files: they are uv's sources, and a
