@@ -256,8 +256,8 @@ const MAX_FILES: usize = 5000;
 const MAX_DEPTH: usize = 12;
 
 /// The modules the test files under `paths` import at their top level that are neither the
-/// standard library nor the project's own (a package or module of the root or `src/`, or a
-/// module beside the tests, as conftest.py puts on the path): each with the first
+/// standard library nor the project's own (a package or module anywhere in its tree: tests
+/// and conftest.py put folders such as `scripts/` on the path): each with the first
 /// `file:line` that imports it.
 pub fn third_party_imports(root: &Path, paths: &[String]) -> BTreeMap<String, String> {
     let mut files: Vec<String> = Vec::new();
@@ -279,17 +279,52 @@ pub fn third_party_imports(root: &Path, paths: &[String]) -> BTreeMap<String, St
             }
         }
     }
-    let own = |name: &str| {
-        local.iter().any(|l| l == name)
-            || ["", "src/"].iter().any(|base| {
-                let path = root.join(format!("{base}{name}"));
-                let file = root.join(format!("{base}{name}.py"));
-                std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
-                    || std::fs::symlink_metadata(&file).is_ok_and(|m| m.is_file())
-            })
-    };
-    found.retain(|name, _| !STDLIB.contains(&name.as_str()) && !own(name));
+    let mut budget = MAX_TREE;
+    tree_names(root, 0, &mut budget, &mut local);
+    found.retain(|name, _| !STDLIB.contains(&name.as_str()) && !local.contains(name));
     found
+}
+
+/// How many entries of the project's tree are looked at for its own module names.
+const MAX_TREE: usize = 50_000;
+
+/// The names of the folders and `.py` modules anywhere in the project's tree (hidden folders,
+/// caches and environments skipped; links never followed).
+fn tree_names(dir: &Path, depth: usize, budget: &mut usize, names: &mut Vec<String>) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if *budget == 0 {
+            return;
+        }
+        *budget -= 1;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        if name.starts_with('.')
+            || matches!(
+                name.as_str(),
+                "__pycache__" | "node_modules" | "site-packages"
+            )
+        {
+            continue;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(entry.path()) else {
+            continue;
+        };
+        if meta.is_dir() {
+            names.push(name);
+            tree_names(&entry.path(), depth + 1, budget, names);
+        } else if meta.is_file()
+            && let Some(stem) = name.strip_suffix(".py")
+        {
+            names.push(stem.to_string());
+        }
+    }
 }
 
 /// Test files (`test_*.py`, `*_test.py`, `conftest.py`) under `rel`, and the module names
@@ -405,10 +440,11 @@ mod tests {
             std::fs::write(path, text).unwrap();
         };
         write("kern/__init__.py", "");
+        write("scripts/tool_helper.py", "");
         write("tests/helpers.py", "import outside_only_in_helpers\n");
         write(
             "tests/test_a.py",
-            "import os, sys\nimport einops.layers as L\nfrom kern import f\nfrom helpers import h\nfrom . import rel\ntry:\n    import optional\nexcept ImportError:\n    pass\nimport torch  # the framework\nfrom yaml import safe_load\n",
+            "import os, sys\nimport einops.layers as L\nfrom kern import f\nimport tool_helper\nfrom helpers import h\nfrom . import rel\ntry:\n    import optional\nexcept ImportError:\n    pass\nimport torch  # the framework\nfrom yaml import safe_load\n",
         );
         write(
             "tests/sub/conftest.py",
@@ -419,6 +455,7 @@ mod tests {
         let names: Vec<&str> = found.keys().map(String::as_str).collect();
         assert_eq!(names, ["einops", "numpy", "torch", "yaml"]);
         assert_eq!(found["einops"], "tests/test_a.py:2");
+        assert_eq!(found["torch"], "tests/test_a.py:11");
         let set: Vec<String> = ["torch", "numpy", "pyyaml", "nvidia-cublas"]
             .iter()
             .map(|s| s.to_string())
