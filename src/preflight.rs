@@ -92,6 +92,10 @@ pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
     let mut sources: Vec<String> = Vec::new();
     let mut extra_args: Vec<String> = Vec::new();
     let mut scope = String::new();
+    // Whether the set is everything the image installs: only then can a module the tests
+    // import be missing from it (a project's own dependencies that setup.py, a lock or an
+    // `-e .` line bring are not in it).
+    let mut whole = true;
     match &plan.install {
         InstallPlan::Uv {
             groups,
@@ -121,10 +125,12 @@ pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
                     return Outcome::Skipped(format!("{file} is not a regular file here"));
                 };
                 let copy = dir.path().join(file);
+                let kept = without_project_lines(&text);
+                whole &= kept.lines().count() == text.lines().count();
                 let written = copy
                     .parent()
                     .is_some_and(|parent| std::fs::create_dir_all(parent).is_ok())
-                    && std::fs::write(&copy, without_project_lines(&text)).is_ok();
+                    && std::fs::write(&copy, kept).is_ok();
                 if !written {
                     return Outcome::Skipped(format!("cannot copy {file}"));
                 }
@@ -210,6 +216,9 @@ pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
     let packages = parse_compiled(&String::from_utf8_lossy(&output.stdout));
     let mut problems = Vec::new();
     problems.extend(missing_plugins(project, &packages));
+    if whole && scope.is_empty() {
+        problems.extend(missing_imports(plan, project, &packages));
+    }
     if let Some(cuda) = toolkit
         && plan.framework.value == Framework::Torch
     {
@@ -389,6 +398,34 @@ fn missing_plugins(project: &Project, packages: &[(String, String)]) -> Vec<Prob
         });
     }
     problems
+}
+
+/// Modules the test files import at their top level that no package of the set provides:
+/// collection would stop at the import. At most a few are named, each with its line.
+fn missing_imports(
+    plan: &TestPlan,
+    project: &Project,
+    packages: &[(String, String)],
+) -> Vec<Problem> {
+    const SHOWN: usize = 5;
+    let names: Vec<String> = packages.iter().map(|(n, _)| n.clone()).collect();
+    let paths = crate::args::split(&plan.test_path.value).unwrap_or_default();
+    crate::project::imports::third_party_imports(&project.root, &paths)
+        .into_iter()
+        .filter(|(module, _)| !crate::project::imports::provided(module, &names))
+        .take(SHOWN)
+        .map(|(module, at)| {
+            let package = module.replace('_', "-").to_ascii_lowercase();
+            Problem {
+                what: format!(
+                    "the tests import `{module}` ({at}), which no package of the image provides"
+                ),
+                fix: format!(
+                    "add its distribution to `packages` (packages = [\"{package}\"], --package {package}) if that is its name"
+                ),
+            }
+        })
+        .collect()
 }
 
 /// torch in the set must be a build for the image's CUDA (`+cu128` for 12.8).

@@ -652,6 +652,14 @@ impl Builder<'_> {
                 take(&entry, "pyproject.toml");
             }
         }
+        // setup.py's literal `install_requires` caps torch as much as pyproject's list.
+        if files.is_empty()
+            && let Some(text) = read_regular(root, "setup.py")
+        {
+            for entry in crate::project::setup_cfg::setup_py_install_requires(&text) {
+                take(&entry, "setup.py");
+            }
+        }
         for file in files {
             for name in requirements::with_includes(root, file) {
                 for line in read_regular(root, &name).unwrap_or_default().lines() {

@@ -12,7 +12,7 @@ use crate::plan::{Source, Sourced};
 
 /// The CUDA versions gpu-ci knows an NVIDIA devel image and a PyTorch wheel index for:
 /// `(major.minor, the image's tag, the index's suffix)`.
-pub const CUDA_VERSIONS: [(&str, &str, &str); 7] = [
+pub const CUDA_VERSIONS: [(&str, &str, &str); 8] = [
     ("11.8", "11.8.0-devel-ubuntu22.04", "cu118"),
     ("12.1", "12.1.1-devel-ubuntu22.04", "cu121"),
     ("12.4", "12.4.1-devel-ubuntu22.04", "cu124"),
@@ -20,6 +20,7 @@ pub const CUDA_VERSIONS: [(&str, &str, &str); 7] = [
     ("12.8", "12.8.1-devel-ubuntu24.04", "cu128"),
     ("12.9", "12.9.1-devel-ubuntu24.04", "cu129"),
     ("13.0", "13.0.1-devel-ubuntu24.04", "cu130"),
+    ("13.2", "13.2.1-devel-ubuntu24.04", "cu132"),
 ];
 
 /// The CUDA of a build image when nothing names one.
@@ -61,12 +62,14 @@ impl Cuda {
     }
 }
 
-/// PyTorch's release compatibility matrix (pytorch/pytorch RELEASE.md, "Release Compatibility
-/// Matrix", and the wheel indexes under download.pytorch.org/whl/): for each torch 2.MINOR,
-/// the CUDA its PyPI wheels for Linux x86_64 are built for, and the CUDA versions of its
-/// wheel indexes that [`CUDA_VERSIONS`] knows, oldest first. A torch newer than the last row
-/// is taken to have the [`DEFAULT_CUDA`] build, as the last rows do.
-pub const TORCH_CUDA: [(u32, &str, &[&str]); 9] = [
+/// PyTorch's release compatibility matrix: for each torch 2.MINOR, the CUDA its PyPI wheel for
+/// Linux x86_64 is built for, and the CUDA versions of its wheel indexes that [`CUDA_VERSIONS`]
+/// knows, oldest first. The PyPI column is what `uv pip compile --python-platform
+/// x86_64-manylinux_2_28` of `torch==2.MINOR.0` resolves (its `nvidia-cuda-runtime`); the
+/// indexes are PyTorch's "previous versions" page and the wheels under
+/// download.pytorch.org/whl/cuXYZ (2.14 and 2.15: only the PyPI build's index is listed, the
+/// others unconfirmed). A torch newer than the last row is taken to have the last row's build.
+pub const TORCH_CUDA: [(u32, &str, &[&str]); 15] = [
     (1, "12.1", &["11.8", "12.1"]),
     (2, "12.1", &["11.8", "12.1"]),
     (3, "12.1", &["11.8", "12.1"]),
@@ -76,6 +79,12 @@ pub const TORCH_CUDA: [(u32, &str, &[&str]); 9] = [
     (7, "12.6", &["11.8", "12.6", "12.8"]),
     (8, "12.8", &["12.6", "12.8", "12.9"]),
     (9, "12.8", &["12.6", "12.8", "13.0"]),
+    (10, "12.8", &["12.6", "12.8", "13.0"]),
+    (11, "13.0", &["12.6", "12.8", "13.0"]),
+    (12, "13.0", &["12.6", "13.0", "13.2"]),
+    (13, "13.0", &["12.6", "13.0", "13.2"]),
+    (14, "13.0", &["13.0"]),
+    (15, "13.2", &["13.2"]),
 ];
 
 /// `(major, minor, whether anything after the minor is non-zero)` of a specifier's version
@@ -524,6 +533,14 @@ mod tests {
         assert_eq!(cuda_for_torch(5).unwrap().version, "12.4");
         assert_eq!(cuda_for_torch(3).unwrap().version, "12.1");
         assert_eq!(cuda_for_torch(0), None);
+        // From 2.12 on there is no CUDA 12.8 build: a cap there needs a CUDA 13 toolkit.
+        assert_eq!(cuda_for_torch(11), None);
+        assert_eq!(cuda_for_torch(12).unwrap().version, "13.2");
+        assert_eq!(cuda_for_torch(14).unwrap().version, "13.0");
+        assert_eq!(cuda_for_torch(15).unwrap().version, "13.2");
+        // Every torch minor PyPI has, 2.1 on, has a row, in order.
+        let minors: Vec<u32> = TORCH_CUDA.iter().map(|(m, ..)| *m).collect();
+        assert_eq!(minors, (1..=15).collect::<Vec<_>>());
         for (_, pypi, cudas) in TORCH_CUDA {
             assert!(Cuda::parse(pypi).is_ok());
             assert!(cudas.iter().all(|c| Cuda::parse(c).is_ok()));
@@ -556,6 +573,19 @@ mod tests {
         assert_eq!(
             cuda(&lock("2.9.0", "https://pypi.org/simple")),
             Some("12.8")
+        );
+        // PyPI's torch moved to CUDA 13 with 2.11, and 13.2 with 2.15.
+        assert_eq!(
+            cuda(&lock("2.11.0", "https://pypi.org/simple")),
+            Some("13.0")
+        );
+        assert_eq!(
+            cuda(&lock("2.15.0", "https://pypi.org/simple")),
+            Some("13.2")
+        );
+        assert_eq!(
+            cuda(&lock("2.16.0", "https://pypi.org/simple")),
+            Some("13.2")
         );
         assert_eq!(
             cuda(&lock("2.5.1+cpu", "https://download.pytorch.org/whl/cpu")),

@@ -1,6 +1,7 @@
 //! Reading a Python project without running any of its code.
 
 pub mod ci;
+pub mod imports;
 pub mod ini;
 pub mod own_ci;
 pub mod pyproject;

@@ -13,8 +13,10 @@ use super::{ini, read_regular, regular_file};
 
 /// Files larger than this are not read as CI configuration.
 const MAX_CI_FILE: usize = 1 << 20;
-/// How deep `make`, `nox`, `tox` and scripts are followed.
+/// How deep `make`, `nox`, `tox`, scripts and reusable workflows are followed.
 const MAX_DEPTH: u32 = 3;
+/// The shell variable a script line's unresolved `${{ … }}` becomes (see `expand_line`).
+const UNRESOLVED: &str = "__GPUCI_UNRESOLVED_";
 
 /// One value the project's CI gives, and where: `.github/workflows/gpu.yml:42`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +65,9 @@ pub struct CiJob {
     pub requirements: Vec<Found>,
     pub recipe: CiRecipe,
     pub pytest: Option<PytestRun>,
+    /// The file a `modal run` of the job names: its tests run on Modal, read from that file
+    /// as text (never imported).
+    pub modal: Option<Found>,
     /// What could not be read or resolved, for notes.
     pub notes: Vec<String>,
 }
@@ -113,24 +118,118 @@ fn is_gpu_word(word: &str) -> bool {
 /// first), else a CPU job that runs pytest; `None` when the project's CI says nothing.
 pub fn detect(root: &Path) -> Option<CiJob> {
     let mut jobs = Vec::new();
-    for (file, text) in workflow_files(root) {
-        jobs.extend(github_jobs(root, &file, &text));
+    let workflows = workflow_files(root);
+    for (file, text) in &workflows {
+        // A reusable workflow the project's own jobs call is read through them, with the
+        // inputs they give.
+        let called = format!("./{file}");
+        if workflows.iter().any(|(_, t)| t.contains(&called)) {
+            continue;
+        }
+        jobs.extend(github_jobs(root, file, text, None));
     }
     if let Some(text) = read_ci_file(root, ".gitlab-ci.yml") {
         jobs.extend(gitlab_jobs(root, &text));
     }
-    // A GPU job that runs no tests (a wheel build, a benchmark) says nothing about them.
+    // A GPU job that runs no tests (a wheel build, a benchmark) says nothing about them; of
+    // two as sure, the one with fewer values left out is the one gpu-ci can reproduce.
     let best_gpu = jobs
         .iter()
         .enumerate()
         .filter(|(_, j)| j.0.gpu.is_some() && j.0.pytest.is_some())
-        .max_by_key(|(index, j)| (j.1, std::cmp::Reverse(*index)))
+        .max_by_key(|(index, j)| {
+            (
+                j.1,
+                std::cmp::Reverse(j.0.notes.len()),
+                std::cmp::Reverse(*index),
+            )
+        })
         .map(|(_, j)| j.0.clone());
-    best_gpu.or_else(|| {
+    best_gpu.or_else(|| local_gpu_target(root)).or_else(|| {
         jobs.into_iter()
             .map(|j| j.0)
             .find(|j| j.gpu.is_none() && j.pytest.is_some())
     })
+}
+
+/// A GPU target of the project's Makefile, noxfile or tox.ini (`make test-gpu`, a `tests_gpu`
+/// session, `[testenv:gpu]`) that runs pytest: the GPU job when the CI has none of its own.
+fn local_gpu_target(root: &Path) -> Option<CiJob> {
+    let mut candidates: Vec<(&str, Vec<String>, String)> = Vec::new();
+    let name_ok = |name: &str| {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && is_gpu_word(&name.to_ascii_lowercase())
+    };
+    if let Some(text) = read_ci_file(root, "Makefile") {
+        for line in text.lines() {
+            if let Some((name, rest)) = line.split_once(':')
+                && !rest.starts_with('=')
+                && name_ok(name)
+            {
+                candidates.push(("Makefile", vec!["make".into(), name.into()], name.into()));
+            }
+        }
+    }
+    if let Some(text) = read_ci_file(root, "noxfile.py") {
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("def ")
+                && let Some((name, _)) = rest.split_once('(')
+                && name_ok(name)
+            {
+                candidates.push((
+                    "noxfile.py",
+                    vec!["nox".into(), "-s".into(), name.into()],
+                    name.into(),
+                ));
+            }
+        }
+    }
+    if let Some(text) = read_ci_file(root, "tox.ini") {
+        for line in text.lines() {
+            if let Some(name) = line
+                .trim()
+                .strip_prefix("[testenv:")
+                .and_then(|r| r.strip_suffix(']'))
+                && name_ok(name)
+            {
+                candidates.push((
+                    "tox.ini",
+                    vec!["tox".into(), "-e".into(), name.into()],
+                    name.into(),
+                ));
+            }
+        }
+    }
+    for (file, words, name) in candidates {
+        let text = read_ci_file(root, file).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut reader = Reader {
+            root,
+            job: CiJob {
+                file: file.to_string(),
+                name: name.clone(),
+                gpu: Some(format!("its name `{name}`, no CI job runs it")),
+                ..CiJob::default()
+            },
+            vars: BTreeMap::new(),
+            expressions: BTreeMap::new(),
+            pending: Vec::new(),
+            unresolved: Vec::new(),
+        };
+        let origin = Origin {
+            file,
+            text: &lines,
+            line: locate(&lines, &name, 1),
+        };
+        reader.command(words, origin, 0);
+        if reader.job.pytest.is_some() {
+            return Some(reader.job);
+        }
+    }
+    None
 }
 
 fn read_ci_file(root: &Path, rel: &str) -> Option<String> {
@@ -159,6 +258,13 @@ pub fn workflow_files(root: &Path) -> Vec<(String, String)> {
             read_ci_file(root, &file).map(|text| (file, text))
         })
         .collect()
+}
+
+/// A CI file parsed as YAML 1.2 core, as GitHub and GitLab read it: `yes`, `on` and `no` are
+/// strings there, never the booleans YAML 1.1 made of them.
+fn parse_yaml(text: &str) -> Option<Value> {
+    let options = serde_saphyr::options! { strict_booleans: true };
+    serde_saphyr::from_str_with_options::<Value>(text, options).ok()
 }
 
 /// The strings of a scalar, a list of scalars, or a mapping's values (one level).
@@ -191,6 +297,22 @@ fn gpu_label(text: &str) -> bool {
     text.to_ascii_lowercase()
         .split(|c: char| !c.is_ascii_alphanumeric())
         .any(|w| is_gpu_word(w) || w.contains("nvidia") || MODELS.contains(&w))
+}
+
+/// Words of a runner label, image or name that say AMD (ROCm, Instinct `mi250`/`mi300x`): such
+/// a job's settings never serve an NVIDIA image. `amd64` is an architecture, not AMD's GPUs.
+fn amd_label(text: &str) -> bool {
+    text.to_ascii_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| {
+            w == "amd"
+                || w == "hip"
+                || w == "radeon"
+                || w.starts_with("rocm")
+                || (w.len() >= 5
+                    && w.starts_with("mi")
+                    && w[2..5].chars().all(|c| c.is_ascii_digit()))
+        })
 }
 
 /// Why a job runs on a GPU, and how sure that is (3: its runner or container, 2: its name,
@@ -276,12 +398,27 @@ struct Reader<'a> {
     vars: BTreeMap<String, String>,
     /// `${{ … }}` expressions that resolve (`matrix.python`, `env.X`, `inputs.y`).
     expressions: BTreeMap<String, String>,
+    /// What could not be resolved, said only when the command or step it was in installs or
+    /// tests (an `echo ${{ github.sha }}` is no news).
+    pending: Vec<String>,
+    /// The expressions of script lines that resolve to nothing, by number (see `expand_line`).
+    unresolved: Vec<String>,
 }
 
 impl Reader<'_> {
     fn note(&mut self, text: String) {
         if !self.job.notes.contains(&text) {
             self.job.notes.push(text);
+        }
+    }
+
+    /// The pending notes from `from` on: said when `keep`, else dropped.
+    fn commit_pending(&mut self, from: usize, keep: bool) {
+        let from = from.min(self.pending.len());
+        for text in self.pending.drain(from..).collect::<Vec<_>>() {
+            if keep {
+                self.note(text);
+            }
         }
     }
 
@@ -298,7 +435,7 @@ impl Reader<'_> {
             match self.expressions.get(expr) {
                 Some(value) => out.push_str(value),
                 None => {
-                    self.note(format!(
+                    self.pending.push(format!(
                         "`${{{{ {expr} }}}}` in {} has no value the workflow gives; left out",
                         self.job.file
                     ));
@@ -311,7 +448,49 @@ impl Reader<'_> {
         Some(out)
     }
 
-    /// `$NAME` and `${NAME}` replaced from the known variables, or `None` (with a note).
+    /// An env value: `${{ secrets.NAME }}` says which Modal secret key would give it.
+    fn env_value(&mut self, name: &str, value: &str) -> Option<String> {
+        let expr = value
+            .trim()
+            .strip_prefix("${{")
+            .and_then(|v| v.strip_suffix("}}"))
+            .map(str::trim);
+        if let Some(secret) = expr.and_then(|e| e.strip_prefix("secrets.")) {
+            self.pending.push(format!(
+                "`{name}` is the secret `{secret}` in {}: gpu-ci never copies secrets; if the GPU run needs it, create a Modal secret holding `{name}` and name it in `modal-secrets` (--modal-secret NAME)",
+                self.job.file
+            ));
+            return None;
+        }
+        self.expand_expressions(value)
+    }
+
+    /// A script line with each `${{ expr }}` replaced by its value, or by a shell variable
+    /// nothing sets (`${__GPUCI_UNRESOLVED_0}`), so that only a command that installs or tests
+    /// says what was left out; `None` for an unclosed `${{`.
+    fn expand_line(&mut self, text: &str) -> Option<String> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${{") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 3..];
+            let end = after.find("}}")?;
+            let expr = after[..end].trim();
+            match self.expressions.get(expr) {
+                Some(value) => out.push_str(value),
+                None => {
+                    out.push_str(&format!("${{{UNRESOLVED}{}}}", self.unresolved.len()));
+                    self.unresolved.push(expr.to_string());
+                }
+            }
+            rest = &after[end + 2..];
+        }
+        out.push_str(rest);
+        Some(out)
+    }
+
+    /// `$NAME` and `${NAME}` replaced from the known variables, or `None` (with a pending
+    /// note).
     fn expand_shell(&mut self, word: &str) -> Option<String> {
         if !word.contains('$') {
             return Some(word.to_string());
@@ -333,7 +512,7 @@ impl Reader<'_> {
             }
             let name: String = chars[start..end].iter().collect();
             if name.is_empty() || (braced && chars.get(end) != Some(&'}')) {
-                self.note(format!(
+                self.pending.push(format!(
                     "`{word}` in {} is computed by the shell; left out",
                     self.job.file
                 ));
@@ -342,8 +521,16 @@ impl Reader<'_> {
             match self.vars.get(&name) {
                 Some(value) => out.push_str(value),
                 None => {
-                    self.note(format!(
-                        "`${name}` in {} has no value the workflow gives; left out",
+                    let what = match name
+                        .strip_prefix(UNRESOLVED)
+                        .and_then(|n| n.parse::<usize>().ok())
+                        .and_then(|n| self.unresolved.get(n))
+                    {
+                        Some(expr) => format!("`${{{{ {expr} }}}}`"),
+                        None => format!("`${name}`"),
+                    };
+                    self.pending.push(format!(
+                        "{what} in {} has no value the workflow gives; left out",
                         self.job.file
                     ));
                     return None;
@@ -407,7 +594,7 @@ impl Reader<'_> {
                 line: cursor,
                 ..origin
             };
-            let Some(line) = self.expand_expressions(line) else {
+            let Some(line) = self.expand_line(line) else {
                 continue;
             };
             let Ok(words) = crate::args::split(&line) else {
@@ -434,7 +621,33 @@ impl Reader<'_> {
         }
     }
 
-    fn command(&mut self, mut words: Vec<String>, origin: Origin, depth: u32) {
+    /// One command; what it could not resolve is said only when it installs, tests, sets the
+    /// environment or runs a tool that does (`pip`, `pytest`, `make`, `export`, ...).
+    fn command(&mut self, words: Vec<String>, origin: Origin, depth: u32) {
+        let relevant = words.iter().any(|w| {
+            let program = w.rsplit('/').next().unwrap_or("");
+            matches!(
+                program,
+                "pip"
+                    | "pip3"
+                    | "uv"
+                    | "install"
+                    | "pytest"
+                    | "py.test"
+                    | "coverage"
+                    | "make"
+                    | "nox"
+                    | "tox"
+                    | "modal"
+                    | "export"
+            )
+        });
+        let from = self.pending.len();
+        self.run_command(words, origin, depth);
+        self.commit_pending(from, relevant);
+    }
+
+    fn run_command(&mut self, mut words: Vec<String>, origin: Origin, depth: u32) {
         while words
             .first()
             .is_some_and(|w| matches!(w.as_str(), "then" | "else" | "do" | "time" | "sudo" | "-E"))
@@ -503,7 +716,14 @@ impl Reader<'_> {
             if rest.first().map(String::as_str) == Some("-m") && rest.len() > 1 {
                 let mut again = vec![rest[1].clone()];
                 again.extend_from_slice(&rest[2..]);
+                // `X=1 python -m pytest`: X is the tests' environment.
+                let had_pytest = self.job.pytest.is_some();
                 self.command(again, origin, depth);
+                if !had_pytest && self.job.pytest.is_some() {
+                    for (name, value) in prefix_env {
+                        self.set_env(&name, &value, origin);
+                    }
+                }
             } else if let Some(script) = rest.first().filter(|s| s.ends_with(".py")) {
                 self.script_file(script, &words, origin, depth);
             }
@@ -547,6 +767,9 @@ impl Reader<'_> {
                 if let Some(at) = rest.iter().position(|w| w == "-m") {
                     self.command(rest[at + 1..].to_vec(), origin, depth);
                 }
+            }
+            "modal" if rest.first().map(String::as_str) == Some("run") => {
+                self.modal_run(&rest[1..], origin, depth);
             }
             "git" if rest.first().map(String::as_str) == Some("submodule") => {
                 let value = if rest.iter().any(|w| w == "--recursive") {
@@ -609,6 +832,82 @@ impl Reader<'_> {
                 self.script_file(&script, &words, origin, depth);
             }
             _ => {}
+        }
+    }
+
+    /// `modal run FILE[::FUNCTION]` or `modal run -m MODULE[::FUNCTION]`: the tests run on
+    /// Modal. The file is read as text, never imported: the shell commands its function passes
+    /// to `subprocess` (string literals only) are read like a step.
+    fn modal_run(&mut self, args: &[String], origin: Origin, depth: u32) {
+        let mut module = false;
+        let mut target = None;
+        let mut i = 0;
+        while i < args.len() {
+            match args[i].as_str() {
+                "-m" => module = true,
+                "-e" | "--env" | "--name" => i += 1,
+                other if other.starts_with('-') => {}
+                other => {
+                    target = Some(other.to_string());
+                    break;
+                }
+            }
+            i += 1;
+        }
+        let Some(target) = target else {
+            return;
+        };
+        let (path, function) = match target.split_once("::") {
+            Some((path, function)) => (path.to_string(), Some(function.to_string())),
+            None => (target.clone(), None),
+        };
+        let rel = if module {
+            format!("{}.py", path.replace('.', "/"))
+        } else {
+            path.trim_start_matches("./").to_string()
+        };
+        if !rel.ends_with(".py") || !inside(self.root, &rel) {
+            return;
+        }
+        let Some(text) = read_ci_file(self.root, &rel) else {
+            return;
+        };
+        if self.job.modal.is_none() {
+            self.job.modal = Some(Found {
+                value: rel.clone(),
+                at: origin.at("modal"),
+            });
+        }
+        if depth >= MAX_DEPTH {
+            return;
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        let (from, to) = match &function {
+            Some(name) => match python_function(&lines, name) {
+                Some(range) => range,
+                None => return,
+            },
+            None => (0, lines.len()),
+        };
+        let body = lines[from..to].join("\n");
+        for call in [
+            "subprocess.run(",
+            "subprocess.check_call(",
+            "subprocess.call(",
+            "os.system(",
+        ] {
+            for (offset, _) in body.match_indices(call) {
+                let Some(script) = shell_of_call(&body[offset + call.len()..]) else {
+                    continue;
+                };
+                let line = from + 1 + body[..offset].matches('\n').count();
+                let origin = Origin {
+                    file: &rel,
+                    text: &lines,
+                    line,
+                };
+                self.script(&script, origin, depth + 1);
+            }
         }
     }
 
@@ -759,6 +1058,10 @@ impl Reader<'_> {
             ));
             return;
         }
+        // PyPI is every resolver's default: naming it again adds no index.
+        if !main && url.trim_end_matches('/') == "https://pypi.org/simple" {
+            return;
+        }
         let found = Found {
             value: url.to_string(),
             at: origin.at(url),
@@ -850,8 +1153,9 @@ impl Reader<'_> {
         if self.job.pytest.is_some() {
             return;
         }
-        // Reporting, parallelism and coverage: the runner has its own.
-        const DROP_VALUED: [&str; 22] = [
+        // Reporting, parallelism and coverage: the runner has its own. Stopping early
+        // (`-x`, `--maxfail`) is the project's choice for its GPU minutes: kept.
+        const DROP_VALUED: [&str; 21] = [
             "-n",
             "--numprocesses",
             "--dist",
@@ -868,15 +1172,21 @@ impl Reader<'_> {
             "--tb",
             "--timeout",
             "--basetemp",
-            "--maxfail",
             "--rootdir",
             "-c",
             "--html",
             "--log-level",
             "-o",
         ];
-        const KEEP_VALUED: [&str; 6] =
-            ["-m", "-k", "-p", "--ignore", "--ignore-glob", "--deselect"];
+        const KEEP_VALUED: [&str; 7] = [
+            "-m",
+            "-k",
+            "-p",
+            "--ignore",
+            "--ignore-glob",
+            "--deselect",
+            "--maxfail",
+        ];
         // Listing or debugging runs test nothing.
         if args.iter().any(|a| {
             matches!(
@@ -938,7 +1248,6 @@ impl Reader<'_> {
                         "--showlocals"
                             | "--verbose"
                             | "--quiet"
-                            | "--exitfirst"
                             | "--capture"
                             | "--no-header"
                             | "--forked"
@@ -966,7 +1275,16 @@ impl Reader<'_> {
                 if !dropped {
                     run.options.push(group);
                 }
-            } else if arg.starts_with('-') {
+            } else if let Some(cluster) = arg.strip_prefix('-') {
+                // Short flags (`-xvs`): `-x` is kept; the rest is the runner's own (`-v`,
+                // `-s`) or, from a flag that takes one (`-rA`), a value.
+                let exit_first = cluster
+                    .chars()
+                    .take_while(|c| !"rkmpnco".contains(*c))
+                    .any(|c| c == 'x');
+                if exit_first && !run.options.contains(&vec!["-x".to_string()]) {
+                    run.options.push(vec!["-x".to_string()]);
+                }
                 i += 1;
             } else {
                 if exists(arg) {
@@ -998,6 +1316,8 @@ impl Reader<'_> {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_')
             {
+                // `PYTEST ?= pytest  # Pytest command`: the comment is no part of the value.
+                let value = value.split('#').next().unwrap_or_default();
                 make_vars.insert(name.trim().to_string(), value.trim().to_string());
             }
         }
@@ -1017,8 +1337,11 @@ impl Reader<'_> {
                 self.make(&prerequisite, depth + 1);
             }
         }
+        // The file's lines with this target's recipe as the shell sees it (variables
+        // substituted), so that each value found keeps its line.
+        let mut expanded: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
         let mut recipe = String::new();
-        for line in &lines[at + 1..] {
+        for (offset, line) in lines[at + 1..].iter().enumerate() {
             let Some(command) = line.strip_prefix('\t') else {
                 break;
             };
@@ -1028,10 +1351,12 @@ impl Reader<'_> {
                     .replace(&format!("$({name})"), value)
                     .replace(&format!("${{{name}}}"), value);
             }
-            recipe.push_str(&command.replace("$$", "$"));
+            let command = command.replace("$$", "$");
+            recipe.push_str(&command);
             recipe.push('\n');
+            expanded[at + 1 + offset] = command;
         }
-        let file_lines: Vec<&str> = text.lines().collect();
+        let file_lines: Vec<&str> = expanded.iter().map(String::as_str).collect();
         let origin = Origin {
             file: "Makefile",
             text: &file_lines,
@@ -1151,6 +1476,72 @@ fn inside(root: &Path, rel: &str) -> bool {
     true
 }
 
+/// The lines `[from, to)` of the body of `def NAME(` in a Python file's lines.
+fn python_function(lines: &[&str], name: &str) -> Option<(usize, usize)> {
+    let at = lines.iter().position(|l| {
+        let l = l.trim_start();
+        l.strip_prefix("async ")
+            .unwrap_or(l)
+            .starts_with(&format!("def {name}("))
+    })?;
+    let indent = lines[at].len() - lines[at].trim_start().len();
+    let end = lines[at + 1..]
+        .iter()
+        .position(|l| !l.trim().is_empty() && l.len() - l.trim_start().len() <= indent)
+        .map_or(lines.len(), |p| at + 1 + p);
+    Some((at + 1, end))
+}
+
+/// The shell command a `subprocess.run(…)` call passes, from its first argument: a string
+/// literal (a shell line), or a list of them (one: a shell line; several: the words).
+/// `None` when any part is computed (an f-string with `{…}`, a name).
+fn shell_of_call(text: &str) -> Option<String> {
+    let text = text.trim_start();
+    let (list, inner) = match text.strip_prefix('[') {
+        Some(inner) => (true, inner),
+        None => (false, text),
+    };
+    let mut words = Vec::new();
+    let mut rest = inner.trim_start();
+    loop {
+        let prefix_len = rest
+            .find(['"', '\''])
+            .filter(|&p| rest[..p].chars().all(|c| matches!(c, 'r' | 'R')))?;
+        let quote = rest[prefix_len..].chars().next()?;
+        let after = &rest[prefix_len + 1..];
+        let end = after.find(quote)?;
+        let word = &after[..end];
+        if word.contains('\\') {
+            return None;
+        }
+        words.push(word.to_string());
+        rest = after[end + 1..].trim_start();
+        if !list {
+            break;
+        }
+        match rest.chars().next() {
+            Some(',') => {
+                rest = rest[1..].trim_start();
+                if rest.starts_with(']') {
+                    break;
+                }
+            }
+            Some(']') => break,
+            _ => return None,
+        }
+    }
+    if words.len() == 1 {
+        return words.pop();
+    }
+    Some(
+        words
+            .iter()
+            .map(|w| crate::args::quote(w))
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
 /// `NAME=value` as a shell assignment.
 fn assignment(word: &str) -> Option<(String, String)> {
     let (name, value) = word.split_once('=')?;
@@ -1227,10 +1618,106 @@ fn env_of(value: Option<&Value>) -> Vec<(String, String)> {
     }
 }
 
-/// The jobs of one GitHub workflow file, each read, with its GPU rank.
-fn github_jobs(root: &Path, file: &str, text: &str) -> Vec<(CiJob, u8)> {
+/// Who calls a reusable workflow (`uses: ./.github/workflows/x.yml`): the inputs its `with:`
+/// gives, how deep the calls go, and whether the calling workflow tests changes.
+struct Call {
+    given: BTreeMap<String, String>,
+    depth: u32,
+    on_changes: u8,
+}
+
+/// One matrix value into `matrix.NAME`, a mapping's keys into `matrix.NAME.KEY` (nested
+/// matrices: `${{ matrix.gpu.sm }}`); an expression (`fromJson`) gives nothing.
+fn put_matrix_value(into: &mut BTreeMap<String, String>, name: &str, value: &Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                put_matrix_value(into, &format!("{name}.{key}"), inner);
+            }
+        }
+        other => {
+            if let Some(text) = scalar(other).filter(|v| !v.contains("${{")) {
+                into.insert(format!("matrix.{name}"), text);
+            }
+        }
+    }
+}
+
+/// A matrix value as a note shows it.
+fn shown(value: &Value) -> String {
+    scalar(value).unwrap_or_else(|| serde_json::to_string(value).unwrap_or_default())
+}
+
+/// The first combination of a job's matrix, as the expressions that read it, and for each name
+/// the matrix gives several values, that name and the first value (for a note).
+fn matrix_first(job: &Value) -> (BTreeMap<String, String>, Vec<(String, String)>) {
+    let mut first = BTreeMap::new();
+    let mut several = Vec::new();
+    let Some(Value::Object(matrix)) = job.get("strategy").and_then(|s| s.get("matrix")) else {
+        return (first, several);
+    };
+    let named = |key: &String| key != "include" && key != "exclude";
+    for (name, values) in matrix.iter().filter(|(k, _)| named(k)) {
+        let value = match values {
+            Value::Array(items) => {
+                let Some(value) = items.first() else {
+                    continue;
+                };
+                if items.len() > 1 {
+                    several.push((name.clone(), shown(value)));
+                }
+                value
+            }
+            other => other,
+        };
+        put_matrix_value(&mut first, name, value);
+    }
+    // `include:` alone lists the combinations; beside other names, an entry that agrees with
+    // the first combination adds its other names to it.
+    if let Some(Value::Array(entries)) = matrix.get("include") {
+        let base = matrix.keys().any(named);
+        for (index, entry) in entries.iter().enumerate() {
+            let Value::Object(entry) = entry else {
+                continue;
+            };
+            if !base {
+                if index == 0 {
+                    if entries.len() > 1 {
+                        several.push(("include".into(), shown(&Value::Object(entry.clone()))));
+                    }
+                    for (key, value) in entry {
+                        put_matrix_value(&mut first, key, value);
+                    }
+                }
+                continue;
+            }
+            let agrees = entry.iter().all(|(key, value)| {
+                !matrix.contains_key(key)
+                    || scalar(value)
+                        .is_some_and(|v| first.get(&format!("matrix.{key}")) == Some(&v))
+            });
+            if agrees {
+                for (key, value) in entry.iter().filter(|(k, _)| !matrix.contains_key(*k)) {
+                    put_matrix_value(&mut first, key, value);
+                }
+            }
+        }
+    }
+    (first, several)
+}
+
+/// The inputs of a reusable workflow an external job calls that carry its runner, container,
+/// shell and submodules (`pytorch/test-infra`'s `linux_job_v2.yml`: `runner`, `docker-image`,
+/// `script`, `submodules`).
+const CALL_RUNNER: [&str; 4] = ["runner", "runs-on", "runner-label", "runner_label"];
+const CALL_IMAGE: [&str; 4] = ["docker-image", "docker_image", "container-image", "image"];
+const CALL_SCRIPT: [&str; 3] = ["script", "run", "command"];
+
+/// The jobs of one GitHub workflow file, each read, with its GPU rank; `call`: the file is a
+/// reusable workflow another job calls.
+fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<(CiJob, u8)> {
     let lines: Vec<&str> = text.lines().collect();
-    let Ok(workflow) = serde_saphyr::from_str::<Value>(text) else {
+    let Some(workflow) = parse_yaml(text) else {
         return Vec::new();
     };
     let workflow_name = workflow
@@ -1238,7 +1725,7 @@ fn github_jobs(root: &Path, file: &str, text: &str) -> Vec<(CiJob, u8)> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let mut inputs: Vec<(String, String)> = Vec::new();
+    let mut inputs: BTreeMap<String, String> = BTreeMap::new();
     if let Some(Value::Object(map)) = workflow
         .get("on")
         .and_then(|on| on.get("workflow_call"))
@@ -1246,7 +1733,15 @@ fn github_jobs(root: &Path, file: &str, text: &str) -> Vec<(CiJob, u8)> {
     {
         for (name, input) in map {
             if let Some(default) = input.get("default").and_then(scalar) {
-                inputs.push((name.clone(), default));
+                inputs.insert(name.clone(), default);
+            }
+        }
+        // What the caller's `with:` gives beats the defaults; only declared inputs exist.
+        if let Some(call) = call {
+            for (name, value) in &call.given {
+                if map.contains_key(name) {
+                    inputs.insert(name.clone(), value.clone());
+                }
             }
         }
     }
@@ -1257,45 +1752,103 @@ fn github_jobs(root: &Path, file: &str, text: &str) -> Vec<(CiJob, u8)> {
         Some(other) => strings_of(other),
         None => Vec::new(),
     };
-    let on_changes = u8::from(triggers.iter().any(|t| {
-        matches!(
-            t.as_str(),
-            "push" | "pull_request" | "pull_request_target" | "merge_group"
-        )
-    }));
+    let on_changes = call.map_or_else(
+        || {
+            u8::from(triggers.iter().any(|t| {
+                matches!(
+                    t.as_str(),
+                    "push" | "pull_request" | "pull_request_target" | "merge_group"
+                )
+            }))
+        },
+        |call| call.on_changes,
+    );
+    let depth = call.map_or(0, |c| c.depth);
     let Some(Value::Object(jobs)) = workflow.get("jobs") else {
         return Vec::new();
     };
     let mut found = Vec::new();
     for (key, job) in jobs {
+        let job_line = line_of_key(text, key, locate(&lines, "jobs:", 1));
         // Names and labels with `${{ matrix.x }}` read as their first value; any other
         // expression says nothing (`${{ inputs.cuda-version }}` names no GPU).
-        let matrix_first: BTreeMap<String, String> =
-            match job.get("strategy").and_then(|s| s.get("matrix")) {
-                Some(Value::Object(matrix)) => matrix
-                    .iter()
-                    .filter_map(|(name, values)| {
-                        let first = match values {
-                            Value::Array(items) => items.first().and_then(scalar),
-                            other => scalar(other),
-                        }
-                        .filter(|v| !v.contains("${{"))?;
-                        Some((format!("matrix.{name}"), first))
-                    })
-                    .collect(),
-                _ => BTreeMap::new(),
-            };
-        let plain = |text: &str| without_expressions(text, &matrix_first);
+        let (matrix, several) = matrix_first(job);
+        let mut known = matrix.clone();
+        for (name, value) in &inputs {
+            known.insert(format!("inputs.{name}"), value.clone());
+        }
+        let plain = |text: &str| without_expressions(text, &known);
         let name = job.get("name").and_then(Value::as_str).unwrap_or(key);
         let plain_name = plain(name);
-        let runner: Vec<String> = job
-            .get("runs-on")
-            .map(strings_of)
-            .unwrap_or_default()
-            .iter()
-            .map(|l| plain(l))
-            .collect();
+        let mut reader = Reader {
+            root,
+            job: CiJob {
+                file: file.to_string(),
+                name: plain_name.clone(),
+                ..CiJob::default()
+            },
+            vars: BTreeMap::new(),
+            expressions: known.clone(),
+            pending: Vec::new(),
+            unresolved: Vec::new(),
+        };
+        for (name, value) in several {
+            reader.note(format!(
+                "the matrix of {} gives `{name}` several values; using the first, `{value}`",
+                reader.job.describe()
+            ));
+        }
+        let origin = Origin {
+            file,
+            text: &lines,
+            line: job_line,
+        };
+        // A job that calls a reusable workflow: its `with:` values, as far as they resolve.
+        let uses = job.get("uses").and_then(Value::as_str);
+        let mut with: BTreeMap<String, String> = BTreeMap::new();
+        if uses.is_some()
+            && let Some(Value::Object(map)) = job.get("with")
+        {
+            for (name, value) in map {
+                if let Some(value) = scalar(value).and_then(|v| reader.expand_expressions(&v)) {
+                    with.insert(name.clone(), value);
+                }
+            }
+            reader.pending.clear();
+        }
+        if let Some(called) = uses.and_then(|u| u.strip_prefix("./")) {
+            // A reusable workflow of the project's own: its jobs, with these inputs.
+            if depth < MAX_DEPTH
+                && called.starts_with(".github/workflows/")
+                && let Some(called_text) = read_ci_file(root, called)
+            {
+                let call = Call {
+                    given: with,
+                    depth: depth + 1,
+                    on_changes,
+                };
+                found.extend(
+                    github_jobs(root, called, &called_text, Some(&call))
+                        .into_iter()
+                        .map(|(job, rank)| (job_line, job, rank)),
+                );
+            }
+            continue;
+        }
+        let pick = |names: &[&str]| names.iter().find_map(|n| with.get(*n).cloned());
+        let external = uses.is_some_and(|u| u.contains("/.github/workflows/"));
+        let runner: Vec<String> = match (external, pick(&CALL_RUNNER)) {
+            (true, Some(label)) => vec![label],
+            _ => job
+                .get("runs-on")
+                .map(strings_of)
+                .unwrap_or_default()
+                .iter()
+                .map(|l| plain(l))
+                .collect(),
+        };
         let (image, options) = match job.get("container") {
+            _ if external => (pick(&CALL_IMAGE), None),
             Some(Value::String(image)) => (Some(plain(image)), None),
             Some(container) => (
                 container.get("image").and_then(scalar).map(|i| plain(&i)),
@@ -1303,59 +1856,38 @@ fn github_jobs(root: &Path, file: &str, text: &str) -> Vec<(CiJob, u8)> {
             ),
             None => (None, None),
         };
-        let evidence = gpu_evidence(
+        // An AMD (ROCm) job is never the GPU job of an NVIDIA image, nor a CPU job.
+        let gpu_inputs: Vec<&String> = with
+            .iter()
+            .filter(|(name, _)| name.contains("gpu"))
+            .map(|(_, value)| value)
+            .collect();
+        if runner.iter().any(|l| amd_label(l))
+            || image.as_deref().is_some_and(amd_label)
+            || amd_label(key)
+            || amd_label(&plain_name)
+            || gpu_inputs.iter().any(|v| amd_label(v))
+        {
+            continue;
+        }
+        let mut evidence = gpu_evidence(
             &runner,
             image.as_deref(),
             options.as_deref(),
             &[key.as_str(), &plain_name],
             &plain(&format!("{workflow_name} {file}")),
         );
-        let job_line = line_of_key(text, key, locate(&lines, "jobs:", 1));
-        let mut reader = Reader {
-            root,
-            job: CiJob {
-                file: file.to_string(),
-                name: plain_name.clone(),
-                gpu: evidence.as_ref().map(|e| e.0.clone()),
-                ..CiJob::default()
-            },
-            vars: BTreeMap::new(),
-            expressions: BTreeMap::new(),
-        };
-        for (name, value) in &inputs {
-            reader
-                .expressions
-                .insert(format!("inputs.{name}"), value.clone());
+        if evidence.as_ref().is_none_or(|e| e.1 < 3)
+            && let Some((name, value)) = with.iter().find(|(name, value)| {
+                name.contains("gpu") && is_gpu_word(&value.to_ascii_lowercase())
+            })
+        {
+            evidence = Some((format!("its input `{name}: {value}`"), 3));
         }
-        if let Some(Value::Object(matrix)) = job.get("strategy").and_then(|s| s.get("matrix")) {
-            for (name, values) in matrix {
-                let first = match values {
-                    Value::Array(items) => {
-                        if items.len() > 1 && scalar(&items[0]).is_some() {
-                            reader.note(format!(
-                                "the matrix of {} gives `{name}` several values; using the first, `{}`",
-                                reader.job.describe(),
-                                scalar(&items[0]).unwrap_or_default()
-                            ));
-                        }
-                        items.first().and_then(scalar)
-                    }
-                    other => scalar(other),
-                };
-                // `${{ fromJson(...) }}`: computed when the workflow runs, no value here.
-                if let Some(first) = first.filter(|v| !v.contains("${{")) {
-                    reader.expressions.insert(format!("matrix.{name}"), first);
-                }
-            }
-        }
-        let origin = Origin {
-            file,
-            text: &lines,
-            line: job_line,
-        };
+        reader.job.gpu = evidence.as_ref().map(|e| e.0.clone());
         let job_env = env_of(job.get("env"));
         for (name, value) in workflow_env.iter().chain(job_env.iter()) {
-            if let Some(value) = reader.expand_expressions(value) {
+            if let Some(value) = reader.env_value(name, value) {
                 reader
                     .expressions
                     .insert(format!("env.{name}"), value.clone());
@@ -1366,6 +1898,31 @@ fn github_jobs(root: &Path, file: &str, text: &str) -> Vec<(CiJob, u8)> {
                     Origin { line: 1, ..origin }
                 };
                 reader.set_env(name, &value, at);
+            }
+        }
+        reader.commit_pending(0, true);
+        if external {
+            // The called workflow is not in the project: the inputs that carry its shell and
+            // its submodules are read as this job's, as data.
+            if let Some(sub) = with.get("submodules").filter(|s| *s != "false") {
+                reader.job.recipe.submodules = Some(Found {
+                    at: origin.at("submodules:"),
+                    value: if sub == "recursive" {
+                        "recursive"
+                    } else {
+                        "true"
+                    }
+                    .into(),
+                });
+            }
+            if let Some((input, script)) = CALL_SCRIPT.iter().find_map(|n| {
+                job.get("with")
+                    .and_then(|w| w.get(*n))
+                    .and_then(Value::as_str)
+                    .map(|s| (*n, s.to_string()))
+            }) {
+                let line = locate(&lines, &format!("{input}:"), job_line);
+                reader.script(&script, Origin { line, ..origin }, depth);
             }
         }
         let steps = match job.get("steps") {
@@ -1401,15 +1958,19 @@ fn github_jobs(root: &Path, file: &str, text: &str) -> Vec<(CiJob, u8)> {
             let step_origin = Origin { line, ..origin };
             let step_env = env_of(step.get("env"));
             let saved = reader.vars.clone();
+            let pending = reader.pending.len();
             for (name, value) in &step_env {
-                if let Some(value) = reader.expand_expressions(value) {
+                if let Some(value) = reader.env_value(name, value) {
                     reader.vars.insert(name.clone(), value);
                 }
             }
             let had_pytest = reader.job.pytest.is_some();
-            reader.script(run, step_origin, 0);
-            // A step's env belongs to the job's tests when that step runs them.
-            if !had_pytest && reader.job.pytest.is_some() {
+            reader.script(run, step_origin, depth);
+            // A step's env belongs to the job's tests when that step runs them; what it
+            // could not resolve is said only then.
+            let runs_tests = !had_pytest && reader.job.pytest.is_some();
+            reader.commit_pending(pending, runs_tests);
+            if runs_tests {
                 for (name, _) in &step_env {
                     if let Some(value) = reader.vars.get(name).cloned() {
                         let at = Origin {
@@ -1421,6 +1982,19 @@ fn github_jobs(root: &Path, file: &str, text: &str) -> Vec<(CiJob, u8)> {
                 }
             }
             reader.vars = saved;
+        }
+        // Tests run on Modal (`modal run FILE`) from a job without a GPU of its own.
+        if evidence.as_ref().is_none_or(|e| e.1 < 3)
+            && let Some(modal) = &reader.job.modal
+        {
+            evidence = Some((format!("its `modal run {}`", modal.value), 3));
+            reader.job.gpu = evidence.as_ref().map(|e| e.0.clone());
+        }
+        // The Modal client such a job installs runs it; the tests' image never needs it.
+        if reader.job.modal.is_some() {
+            reader.job.recipe.packages.retain(|p| {
+                crate::project::requirements::package_names(&p.value) != ["modal".to_string()]
+            });
         }
         found.push((
             job_line,
@@ -1483,7 +2057,7 @@ impl Reader<'_> {
 fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
     let lines: Vec<&str> = text.lines().collect();
     let file = ".gitlab-ci.yml";
-    let Ok(config) = serde_saphyr::from_str::<Value>(text) else {
+    let Some(config) = parse_yaml(text) else {
         return Vec::new();
     };
     let Value::Object(map) = &config else {
@@ -1500,6 +2074,12 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
             Value::String(s) => Some(s.clone()),
             other => other.get("name").and_then(scalar),
         });
+        if tags.iter().any(|t| amd_label(t))
+            || image.as_deref().is_some_and(amd_label)
+            || amd_label(key)
+        {
+            continue;
+        }
         let evidence = gpu_evidence(&tags, image.as_deref(), None, &[key.as_str()], "");
         let job_line = line_of_key(text, key, 1);
         let origin = Origin {
@@ -1517,6 +2097,8 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
             },
             vars: BTreeMap::new(),
             expressions: BTreeMap::new(),
+            pending: Vec::new(),
+            unresolved: Vec::new(),
         };
         for (name, value) in global_env.iter().chain(env_of(job.get("variables")).iter()) {
             if name == "GIT_SUBMODULE_STRATEGY" {
@@ -1690,6 +2272,17 @@ jobs:
         let job = detect(dir.path()).expect("a job");
         assert!(job.recipe.index_url.is_none(), "{job:?}");
         assert!(!is_install_flag("--progress-bar") && !is_install_flag("-x"));
+        // PyPI named as an extra index is the default one, no index to add.
+        let pypi = "jobs:\n  gpu:\n    runs-on: gpu\n    steps:\n      - run: pip install torch --extra-index-url https://pypi.org/simple/ --extra-index-url https://download.pytorch.org/whl/cu128\n      - run: pytest tests\n";
+        let dir = project(&[(".github/workflows/gpu.yml", pypi), ("tests/t.py", "")]);
+        let job = detect(dir.path()).expect("a job");
+        let extra: Vec<&str> = job
+            .recipe
+            .extra_index_urls
+            .iter()
+            .map(|f| f.value.as_str())
+            .collect();
+        assert_eq!(extra, ["https://download.pytorch.org/whl/cu128"]);
     }
 
     #[test]
@@ -1950,6 +2543,221 @@ jobs:
         let workflow = "jobs:\n  zeta_gpu:\n    runs-on: gpu\n    steps:\n      - run: pytest tests/z\n  alpha_gpu:\n    runs-on: gpu\n    steps:\n      - run: pytest tests/a\n";
         let dir = project(&[(".github/workflows/w.yml", workflow)]);
         assert_eq!(detect(dir.path()).unwrap().name, "zeta_gpu");
+        // Of two GPU jobs as sure, the one whose pytest command resolves whole.
+        let workflow = "jobs:\n  zeta_gpu:\n    runs-on: gpu\n    strategy:\n      matrix:\n        module: ${{ fromJson(needs.x.outputs.m) }}\n    steps:\n      - run: pytest tests/${{ matrix.module }}\n  alpha_gpu:\n    runs-on: gpu\n    steps:\n      - run: pytest tests/a\n";
+        let dir = project(&[(".github/workflows/w.yml", workflow), ("tests/a/t.py", "")]);
+        assert_eq!(detect(dir.path()).unwrap().name, "alpha_gpu");
+    }
+
+    /// A job calling the project's own reusable workflow: its inputs come from `with:` (the
+    /// caller's matrix resolved); an external reusable workflow's `runner` and `script` inputs
+    /// are the job's label and shell, read as data.
+    #[test]
+    fn reusable_workflows_are_followed_with_their_inputs() {
+        let caller = "on: [pull_request]\njobs:\n  cuda:\n    strategy:\n      matrix:\n        torch: ['2.8.0', '2.7.1']\n    uses: ./.github/workflows/runner.yml\n    with:\n      runner: linux-gpu-l4\n      torch: ${{ matrix.torch }}\n";
+        let called = "on:\n  workflow_call:\n    inputs:\n      runner:\n        type: string\n      torch:\n        type: string\n        default: '2.0'\n      marks:\n        type: string\n        default: cuda\njobs:\n  test:\n    runs-on: ${{ inputs.runner }}\n    steps:\n      - run: pip install torch==${{ inputs.torch }}\n      - run: pytest tests -m ${{ inputs.marks }}\n";
+        let dir = project(&[
+            (".github/workflows/pr.yml", caller),
+            (".github/workflows/runner.yml", called),
+            ("tests/t.py", ""),
+        ]);
+        let job = detect(dir.path()).expect("a job");
+        assert_eq!(job.file, ".github/workflows/runner.yml");
+        assert_eq!(job.gpu.as_deref(), Some("its runner `linux-gpu-l4`"));
+        assert_eq!(job.recipe.packages[0].value, "torch==2.8.0", "{job:?}");
+        assert_eq!(
+            job.pytest_options(),
+            [vec!["-m".to_string(), "cuda".to_string()]]
+        );
+        let external = "on: [push]\njobs:\n  tests:\n    uses: org/infra/.github/workflows/linux_job.yml@main\n    with:\n      runner: linux.g5.4xlarge.nvidia.gpu\n      gpu-arch-type: cuda\n      submodules: recursive\n      script: |\n        pip install -e '.[dev]' einops\n        pytest tests -k 'not slow'\n";
+        let dir = project(&[(".github/workflows/gpu.yml", external), ("tests/t.py", "")]);
+        let job = detect(dir.path()).expect("a job");
+        assert_eq!(
+            job.gpu.as_deref(),
+            Some("its runner `linux.g5.4xlarge.nvidia.gpu`")
+        );
+        assert_eq!(job.extras[0].value, "dev");
+        assert_eq!(job.recipe.packages[0].value, "einops");
+        assert_eq!(job.recipe.packages[0].at, ".github/workflows/gpu.yml:10");
+        assert_eq!(job.recipe.submodules.as_ref().unwrap().value, "recursive");
+        assert_eq!(
+            job.pytest.as_ref().unwrap().at,
+            ".github/workflows/gpu.yml:11"
+        );
+        // The label alone says nothing; the `gpu-arch-type` input does.
+        let dir = project(&[
+            (
+                ".github/workflows/gpu.yml",
+                &external.replace("linux.g5.4xlarge.nvidia.gpu", "linux.large"),
+            ),
+            ("tests/t.py", ""),
+        ]);
+        let job = detect(dir.path()).expect("a job");
+        assert_eq!(job.gpu.as_deref(), Some("its input `gpu-arch-type: cuda`"));
+    }
+
+    /// An AMD job (ROCm labels, containers and inputs, Instinct boards) is never the job an
+    /// NVIDIA image follows, even listed first; `amd64` is no AMD GPU.
+    #[test]
+    fn amd_jobs_are_never_the_gpu_job() {
+        for amd in [
+            "    runs-on: [self-hosted, mi300x]\n",
+            "    runs-on: linux.rocm.gpu.2\n",
+            "    runs-on: gpu\n    container: rocm/pytorch:latest\n",
+            "    runs-on: [self-hosted, amd, gpu]\n",
+        ] {
+            let workflow = format!(
+                "jobs:\n  first:\n{amd}    steps:\n      - run: pytest tests/amd\n  second:\n    runs-on: [self-hosted, linux-amd64, a100]\n    steps:\n      - run: pytest tests/cuda\n"
+            );
+            let dir = project(&[
+                (".github/workflows/w.yml", &workflow),
+                ("tests/amd/t.py", ""),
+                ("tests/cuda/t.py", ""),
+            ]);
+            let job = detect(dir.path()).expect("a job");
+            assert_eq!(job.name, "second", "{amd}");
+            assert_eq!(job.pytest.unwrap().paths, ["tests/cuda"]);
+        }
+        let external = "jobs:\n  rocm:\n    uses: org/infra/.github/workflows/job.yml@main\n    with:\n      runner: linux.gpu\n      gpu-arch-type: rocm\n      script: pytest tests\n";
+        let dir = project(&[(".github/workflows/w.yml", external), ("tests/t.py", "")]);
+        assert_eq!(detect(dir.path()), None);
+        assert!(!amd_label("ubuntu-24.04-amd64") && amd_label("MI250") && !amd_label("mixed"));
+    }
+
+    /// A job on a hosted runner that runs `modal run FILE` runs its tests on a GPU: the file is
+    /// read as text, its `subprocess` shell lines like a step; never imported.
+    #[test]
+    fn a_modal_run_is_a_gpu_job_read_from_the_file_text() {
+        let workflow = "on: [pull_request]\njobs:\n  lint:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest tests/cpu\n  gpu:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pip install modal\n      - run: modal run -m dev.modal.tests::gpu_tests\n";
+        let modal = "import modal\nimport subprocess\n\n@app.function(gpu=\"H100\")\ndef other():\n    subprocess.run([\"pip install evil\"], shell=True)\n\n@app.function(gpu=\"H100\")\ndef gpu_tests():\n    subprocess.run(\n        [\"uv pip install -e '.[dev]' --system\"],\n        check=True,\n        shell=True,\n    )\n    subprocess.run([f\"pip install 'x=={X}'\"], shell=True)\n    subprocess.run([\"pytest\", \"tests/gpu\", \"-x\"], check=True)\n";
+        let dir = project(&[
+            (".github/workflows/w.yml", workflow),
+            ("dev/modal/tests.py", modal),
+            ("tests/cpu/t.py", ""),
+            ("tests/gpu/t.py", ""),
+        ]);
+        let job = detect(dir.path()).expect("a job");
+        assert_eq!(job.name, "gpu");
+        assert_eq!(
+            job.gpu.as_deref(),
+            Some("its `modal run dev/modal/tests.py`")
+        );
+        assert_eq!(job.extras[0].value, "dev");
+        assert!(job.recipe.packages.is_empty(), "{job:?}");
+        let run = job.pytest.as_ref().unwrap();
+        assert_eq!(run.paths, ["tests/gpu"]);
+        assert_eq!(run.options, [vec!["-x".to_string()]]);
+        assert_eq!(run.at, "dev/modal/tests.py:16");
+        assert_eq!(shell_of_call("[\"a b\", 'c']"), Some("'a b' c".to_string()));
+        assert_eq!(shell_of_call("cmd, shell=True)"), None);
+    }
+
+    /// `${{ matrix.gpu.sm }}` reads the first entry's key; `include:` alone gives the first
+    /// combination; several values are said with the one taken.
+    #[test]
+    fn nested_and_included_matrix_values_resolve() {
+        let workflow = "jobs:\n  gpu:\n    strategy:\n      matrix:\n        gpu: [{sm: 89, runner: l4-runner}, {sm: 90, runner: h100-runner}]\n    runs-on: ${{ matrix.gpu.runner }}\n    steps:\n      - run: TORCH_CUDA_ARCH_LIST=${{ matrix.gpu.sm }} pytest tests\n";
+        let dir = project(&[(".github/workflows/w.yml", workflow), ("tests/t.py", "")]);
+        let job = detect(dir.path()).expect("a job");
+        assert_eq!(job.gpu.as_deref(), Some("its runner `l4-runner`"));
+        assert_eq!(job.recipe.env[0].1.value, "89", "{job:?}");
+        assert!(
+            job.notes
+                .iter()
+                .any(|n| n.contains("gives `gpu` several values; using the first, `{\"runner\":\"l4-runner\",\"sm\":89}`")),
+            "{:?}",
+            job.notes
+        );
+        let include = "jobs:\n  gpu:\n    strategy:\n      matrix:\n        python: ['3.11']\n        include:\n          - python: '3.12'\n            runner: wrong\n          - python: '3.11'\n            runner: a100-box\n            marks: cuda\n    runs-on: ${{ matrix.runner }}\n    steps:\n      - run: pytest tests -m ${{ matrix.marks }}\n";
+        let dir = project(&[(".github/workflows/w.yml", include), ("tests/t.py", "")]);
+        let job = detect(dir.path()).expect("a job");
+        assert_eq!(job.gpu.as_deref(), Some("its runner `a100-box`"));
+        assert_eq!(
+            job.pytest_options(),
+            [vec!["-m".to_string(), "cuda".to_string()]]
+        );
+        assert!(
+            job.notes.iter().all(|n| !n.contains("several")),
+            "{:?}",
+            job.notes
+        );
+    }
+
+    /// `-x`, `--exitfirst` and `--maxfail` are the project's choice: kept; `-rx` is a report.
+    #[test]
+    fn stopping_early_is_kept() {
+        for (command, kept) in [
+            ("pytest tests -xvs", vec![vec!["-x"]]),
+            ("pytest tests --exitfirst", vec![vec!["--exitfirst"]]),
+            ("pytest tests --maxfail 3", vec![vec!["--maxfail", "3"]]),
+            ("pytest tests --maxfail=3", vec![vec!["--maxfail=3"]]),
+            ("pytest tests -rx -v", vec![]),
+        ] {
+            let workflow =
+                format!("jobs:\n  gpu:\n    runs-on: gpu\n    steps:\n      - run: {command}\n");
+            let dir = project(&[(".github/workflows/w.yml", &workflow), ("tests/t.py", "")]);
+            let job = detect(dir.path()).expect("a job");
+            assert_eq!(job.pytest_options(), kept, "{command}");
+        }
+    }
+
+    /// Steps and commands that neither install nor test say nothing of what they leave out;
+    /// YAML 1.1 `yes`/`no`/`on` are strings, as GitHub reads them.
+    #[test]
+    fn quiet_steps_and_yaml_core_strings() {
+        let workflow = "env:\n  FLAG: yes\n  OTHER: on\njobs:\n  gpu:\n    runs-on: gpu\n    env:\n      OFF: no\n    steps:\n      - env:\n          TOKEN: ${{ secrets.X }}\n        run: echo ${{ github.sha }} && X=$(nproc)\n      - run: |\n          echo $UNSET\n          pip install ${{ inputs.extra }} torch\n          pytest tests\n";
+        let dir = project(&[(".github/workflows/w.yml", workflow), ("tests/t.py", "")]);
+        let job = detect(dir.path()).expect("a job");
+        let env: Vec<(&str, &str)> = job
+            .recipe
+            .env
+            .iter()
+            .map(|(n, f)| (n.as_str(), f.value.as_str()))
+            .collect();
+        assert_eq!(env, [("FLAG", "yes"), ("OTHER", "on"), ("OFF", "no")]);
+        assert_eq!(
+            job.notes,
+            [
+                "`${{ inputs.extra }}` in .github/workflows/w.yml has no value the workflow gives; left out"
+            ],
+            "{job:?}"
+        );
+        assert_eq!(job.recipe.packages[0].value, "torch");
+        // A secret the tests' step reads is named with the key that gives it.
+        let workflow = "jobs:\n  gpu:\n    runs-on: gpu\n    steps:\n      - env:\n          HF_TOKEN: ${{ secrets.HUB_READ }}\n        run: pytest tests\n";
+        let dir = project(&[(".github/workflows/w.yml", workflow), ("tests/t.py", "")]);
+        let job = detect(dir.path()).expect("a job");
+        assert!(
+            job.notes[0]
+                .starts_with("`HF_TOKEN` is the secret `HUB_READ` in .github/workflows/w.yml")
+                && job.notes[0].contains("`modal-secrets`"),
+            "{:?}",
+            job.notes
+        );
+    }
+
+    /// A Makefile GPU target no CI job calls is the GPU job (before any CPU job), its
+    /// variables' comments no part of their values.
+    #[test]
+    fn a_local_gpu_target_counts_when_no_ci_job_calls_it() {
+        let makefile = "PYTHON ?= python3  # Python command\nPYTEST ?= pytest  # Pytest command\nEXTRA ?=  # more\n\ntest:\n\t$(PYTHON) -m $(PYTEST) $(EXTRA)\n\ntest-gpu:\n\tWORLD_SIZE=1 $(PYTHON) -m $(PYTEST) -m gpu $(EXTRA)\n";
+        let cpu =
+            "jobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make test\n";
+        let dir = project(&[
+            ("Makefile", makefile),
+            (".github/workflows/ci.yml", cpu),
+            ("tests/t.py", ""),
+        ]);
+        let job = detect(dir.path()).expect("a job");
+        assert_eq!(job.describe(), "`test-gpu` in Makefile");
+        assert_eq!(
+            job.pytest_options(),
+            [vec!["-m".to_string(), "gpu".to_string()]]
+        );
+        assert_eq!(job.recipe.env[0].0, "WORLD_SIZE");
+        assert_eq!(job.pytest.unwrap().at, "Makefile:9");
+        let dir = project(&[("Makefile", "test:\n\tpytest\n"), ("tests/t.py", "")]);
+        assert_eq!(detect(dir.path()), None);
     }
 
     #[test]

@@ -57,6 +57,48 @@ pub fn setup_py_names(text: &str) -> Vec<String> {
     names
 }
 
+/// The requirements of setup.py's `install_requires=[...]` when it is a literal list of
+/// strings, as written (`"torch>=2.4,<2.8"`); a computed list gives nothing. Never run.
+pub fn setup_py_install_requires(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices("install_requires") {
+        let rest = text[at + "install_requires".len()..].trim_start();
+        let Some(body) = rest
+            .strip_prefix('=')
+            .filter(|r| !r.starts_with('='))
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix('['))
+        else {
+            continue;
+        };
+        let mut items = Vec::new();
+        let mut chars = body.chars();
+        let mut literal = true;
+        while let Some(c) = chars.next() {
+            match c {
+                ']' => break,
+                '"' | '\'' => {
+                    let item: String = chars.by_ref().take_while(|d| *d != c).collect();
+                    items.push(item);
+                }
+                '#' => {
+                    chars.by_ref().take_while(|d| *d != '\n').for_each(drop);
+                }
+                ',' => {}
+                c if c.is_whitespace() => {}
+                _ => {
+                    literal = false;
+                    break;
+                }
+            }
+        }
+        if literal {
+            found.extend(items);
+        }
+    }
+    found
+}
+
 /// Extra names setup.py's text defines: `extras["test"] = ...`, `extra_deps['dev'] = ...`, or
 /// the keys of an `extras_require={...}` literal.
 pub fn setup_py_extras(text: &str) -> Vec<String> {
@@ -150,6 +192,18 @@ mod tests {
             ("test".to_string(), vec!["pytest".to_string()])
         );
         assert!(cfg.dependency_names().contains(&"cupy-cuda12x".to_string()));
+    }
+
+    #[test]
+    fn setup_py_install_requires_is_read_when_literal() {
+        let text = "setup(\n    install_requires=[\n        \"torch>=2.4,<2.7\",  # capped\n        'numpy',\n    ],\n)\n";
+        assert_eq!(
+            setup_py_install_requires(text),
+            ["torch>=2.4,<2.7", "numpy"]
+        );
+        assert!(setup_py_install_requires("setup(install_requires=deps)").is_empty());
+        assert!(setup_py_install_requires("install_requires=[\"a\"] + extra").len() == 1);
+        assert!(setup_py_install_requires("install_requires=[f(x), \"torch<2.5\"]").is_empty());
     }
 
     #[test]

@@ -80,7 +80,7 @@ fn the_gpu_jobs_pytest_command_and_install_are_followed_with_their_lines() {
         "`packages = [\"torch\", \"torchvision\", \"torchao\", \"lm-eval==0.4.5\"]` from the GPU job (detected: .github/workflows/gpu_test.yaml:27, .github/workflows/gpu_test.yaml:31); change it with --package",
         "`env = { RUN_ONLY_CUDA_TESTS = \"1\", TOKENIZERS_PARALLELISM = \"false\" }` from the GPU job (detected: .github/workflows/gpu_test.yaml:7, .github/workflows/gpu_test.yaml:16); change it with --env",
         "`submodules = true` from the GPU job (detected: .github/workflows/gpu_test.yaml:21)",
-        "`${{ secrets.HF_TOKEN }}` in .github/workflows/gpu_test.yaml has no value the workflow gives; left out",
+        "`HF_TOKEN` is the secret `HF_TOKEN` in .github/workflows/gpu_test.yaml: gpu-ci never copies secrets; if the GPU run needs it, create a Modal secret holding `HF_TOKEN` and name it in `modal-secrets` (--modal-secret NAME)",
         "the matrix of `gpu_test` in .github/workflows/gpu_test.yaml gives `torch-version` several values; using the first, `stable`",
     ] {
         assert!(stderr.contains(expected), "{expected}\n{stderr}");

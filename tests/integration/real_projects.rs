@@ -334,6 +334,13 @@ pub const REAL_FIXTURES: [&str; 7] = [
     "warp",
 ];
 
+/// Small projects, each written to reproduce one way a project's own GPU CI is read
+/// (tests/fixtures/rules/): a reusable workflow of its own called with `with:` beside an AMD
+/// job, an external reusable workflow whose inputs carry the runner and the script with a
+/// nested matrix, a hosted job that runs `modal run FILE`, and a Makefile GPU target no CI
+/// job calls. None is a copy of a real project's files.
+pub const RULE_FIXTURES: [&str; 4] = ["external-ci", "make-target", "modal-ci", "reusable-ci"];
+
 /// The image's layers as the rendered runner chains them, one call a line, and whether the
 /// project is installed when the container starts.
 fn image_layers(runner: &str) -> String {
@@ -356,8 +363,13 @@ fn image_layers(runner: &str) -> String {
 #[test]
 fn what_init_picks_on_each_real_layout() {
     let mut text = String::new();
-    for name in REAL_FIXTURES {
-        let project = Project::fixture(&format!("real/{name}"));
+    let fixtures = REAL_FIXTURES
+        .iter()
+        .map(|name| format!("real/{name}"))
+        .chain(RULE_FIXTURES.iter().map(|name| format!("rules/{name}")));
+    for fixture in fixtures {
+        let name = fixture.trim_start_matches("real/");
+        let project = Project::fixture(&fixture);
         let init = project
             .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
             .success();

@@ -429,6 +429,32 @@ fn a_torch_cap_picks_the_devel_image_and_index_of_its_cuda() {
     assert_eq!(json["cuda"]["value"], "12.1", "{json:#}");
 }
 
+/// setup.py's literal `install_requires` caps torch like pyproject's list; a cap from torch
+/// 2.12 on (no CUDA 12.8 build) takes a CUDA 13 toolkit.
+#[test]
+fn a_torch_cap_in_setup_py_or_past_cuda_12_picks_its_cuda() {
+    let project = Project::empty();
+    project.write(
+        "setup.py",
+        "from setuptools import setup\nfrom torch.utils.cpp_extension import BuildExtension, CUDAExtension\nsetup(\n    name='kern',\n    python_requires='>=3.10',\n    install_requires=[\n        'torch>=2.1,<2.6',  # the kernels need 2.5's API\n        'numpy',\n    ],\n    extras_require={'test': ['pytest']},\n    ext_modules=[CUDAExtension('kern._C', ['csrc/k.cu'])],\n    cmdclass={'build_ext': BuildExtension},\n)\n",
+    );
+    project.write("csrc/k.cu", "");
+    project.write("tests/test_k.py", "def test_k():\n    pass\n");
+    let json = config_json(&project, &[]);
+    assert_eq!(json["cuda"]["value"], "12.4", "{json:#}");
+    assert_eq!(json["cuda"]["source"]["from"], "setup.py");
+    let project = cuda_extension("torch>=2.10,<2.13");
+    let json = config_json(&project, &[]);
+    assert_eq!(json["cuda"]["value"], "13.2", "{json:#}");
+    project.gpu_ci(&["init", "--yes"]).success();
+    let runner = project.read(".modal/test_runner.py");
+    assert!(
+        runner.contains("nvidia/cuda:13.2.1-devel-ubuntu24.04"),
+        "{runner}"
+    );
+    assert!(runner.contains("whl/cu132"), "{runner}");
+}
+
 /// A lock's torch is what `uv sync --frozen` installs: the image takes its CUDA, and a `cuda`
 /// that differs is named by init and failed by doctor's pre-flight (no uv, no network).
 #[test]

@@ -214,6 +214,61 @@ fn a_set_that_resolves_passes_and_a_missing_plugin_fails() {
     assert_eq!(doctor_json(&project, &index)["status"], "pass");
 }
 
+/// Issue 22: the tests import a module nothing declares (`einops`); collection would stop at
+/// the import. The pre-flight names it and the `packages` line that adds it; the standard
+/// library, the project's own package and modules beside the tests are no finding.
+#[test]
+fn a_module_the_tests_import_that_nothing_installs_is_named() {
+    let index = index(&[
+        "numlib|2.0",
+        "pytest|8.0",
+        "einops|0.8",
+        "setuptools|70.0",
+        "wheel|0.44",
+    ]);
+    let resolving = PROJECT.replace("test = [\"oldtool\"]", "test = []");
+    let project = project(&resolving);
+    project.write("demo/__init__.py", "");
+    project.write("tests/helpers.py", "");
+    project.write(
+        "tests/test_x.py",
+        "import os\nimport numlib\nimport einops\nfrom demo import x\nfrom helpers import h\n\ndef test_x():\n    pass\n",
+    );
+    let check = doctor_json(&project, &index);
+    assert_eq!(check["status"], "fail", "{check:#}");
+    assert_eq!(
+        check["detail"],
+        "the tests import `einops` (tests/test_x.py:3), which no package of the image provides",
+        "{check:#}"
+    );
+    assert!(
+        check["fix"]
+            .as_str()
+            .unwrap()
+            .contains("packages = [\"einops\"]"),
+        "{check:#}"
+    );
+    let fixed = resolving.replace(
+        "extra = \"test\"\n",
+        "extra = \"test\"\npackages = [\"einops\"]\n",
+    );
+    project.write("pyproject.toml", &fixed);
+    assert_eq!(doctor_json(&project, &index)["status"], "pass");
+    // Dependencies only setup.py knows are not in the set: no import is called missing.
+    let project = Project::empty();
+    project.write(
+        "setup.py",
+        "from setuptools import setup\nsetup(name='demo', install_requires=['einops'])\n",
+    );
+    project.write("gpu-ci.toml", "python = \"3.12\"\n");
+    project.write(
+        "tests/test_x.py",
+        "import einops\n\ndef test_x():\n    pass\n",
+    );
+    let check = doctor_json(&project, &index);
+    assert_eq!(check["status"], "pass", "{check:#}");
+}
+
 /// A project whose test dependencies are requirements files: they are uv's sources, and a
 /// conflict among them is a conflict, not a refused command line.
 #[test]
