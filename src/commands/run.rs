@@ -6,10 +6,11 @@ use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
 use crate::args::quote;
-use crate::cli::{ChoiceArgs, RunArgs};
+use crate::cli::RunArgs;
 use crate::error::{Error, ExitStatus, IoOp, Result};
 use crate::modal_local::{Client, ModalSettings, Search, find_client, on_path};
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
+use crate::plan::choices::Choices;
 use crate::plan::install::InstallPlan;
 use crate::plan::values::{parse_gpu, split_args};
 use crate::plan::{DURATIONS_FILE, Source, Sourced, TestPlan};
@@ -363,7 +364,7 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
         ))
         .with_help("name the tests once: after `--`, or with --test-path"));
     }
-    let flags = ChoiceArgs {
+    let flags = Choices {
         gpu: args.gpu.clone(),
         shards: args.shards,
         test_path: if targets.is_empty() {
@@ -372,7 +373,7 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
             Some(joined(&targets))
         },
         pytest_args: (!args.pytest_args.is_empty()).then(|| joined(&options)),
-        ..ChoiceArgs::default()
+        ..Choices::default()
     };
     let Setup {
         mut plan, notices, ..
