@@ -45,6 +45,11 @@ pub const FILES: [GeneratedFile; 4] = [RUNNER, IN_CONTAINER, RESULTS, LOCAL_RUN]
 /// part, the shared results and `--local`. `update` migrates a project from it.
 pub const OLD_LAYOUT: [&str; 2] = [RUNNER.path, IN_CONTAINER.path];
 
+/// Whether a lock's files are the old layout's: the runner without its shared results file.
+pub fn is_old_layout(files: &[String]) -> bool {
+    files.iter().any(|f| f == IN_CONTAINER.path) && !files.iter().any(|f| f == RESULTS.path)
+}
+
 /// `uv sync` from the project's metadata.
 #[derive(Debug, Serialize)]
 struct UvLayer {
