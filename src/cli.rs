@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::plan::choices::Choices;
 use crate::ui::ColorChoice;
 
 /// What ends a command's help: its own text, its examples, then its exit codes from the one
@@ -427,15 +428,63 @@ pub struct ChoiceArgs {
     pub cuda: Option<String>,
 }
 
-impl ChoiceArgs {
-    /// `--submodules` / `--no-submodules`, the last one given; `None` when neither was.
-    pub fn submodules(&self) -> Option<bool> {
-        if self.submodules {
-            Some(true)
-        } else if self.no_submodules {
-            Some(false)
-        } else {
-            None
+impl From<&ChoiceArgs> for Choices {
+    /// The plan's view of these flags; `--submodules` / `--no-submodules`, the last one given.
+    fn from(args: &ChoiceArgs) -> Choices {
+        let ChoiceArgs {
+            gpu,
+            shards,
+            python,
+            test_path,
+            pytest_args,
+            label,
+            group,
+            extra,
+            requirements,
+            fork_prs,
+            framework,
+            keep_selection,
+            ci,
+            packages,
+            index_url,
+            extra_index_urls,
+            env,
+            modal_secrets,
+            setup,
+            apt,
+            submodules,
+            no_submodules,
+            cuda,
+        } = args.clone();
+        Choices {
+            gpu,
+            shards,
+            python,
+            test_path,
+            pytest_args,
+            label,
+            group,
+            extra,
+            requirements,
+            fork_prs,
+            framework,
+            keep_selection,
+            ci,
+            packages,
+            index_url,
+            extra_index_urls,
+            env,
+            modal_secrets,
+            setup,
+            apt,
+            submodules: if submodules {
+                Some(true)
+            } else if no_submodules {
+                Some(false)
+            } else {
+                None
+            },
+            cuda,
         }
     }
 }

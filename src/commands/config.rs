@@ -6,12 +6,13 @@ use std::path::Path;
 use crate::cli::ConfigArgs;
 use crate::error::{ExitStatus, Result};
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
+use crate::plan::choices::Choices;
 use crate::ui;
 
 pub fn run(args: &ConfigArgs, root: &Path) -> Result<ExitStatus> {
     let Setup { plan, .. } = load(
         root,
-        &args.choices,
+        &Choices::from(&args.choices),
         &Prompter::DEFAULTS,
         WhenNotSetUp::Proceed,
     )?;

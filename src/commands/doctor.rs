@@ -13,7 +13,7 @@ use crate::commands::regenerate_files;
 use crate::config::ConfigFile;
 use crate::error::{Error, ExitStatus, Result};
 use crate::generate::OnEdited;
-use crate::generate::lock::LOCK;
+use crate::generate::lock::{LOCK, Lock};
 use crate::generate::merge::has_conflict_markers;
 use crate::generate::write::read_target;
 use crate::github::GitHub;
@@ -28,7 +28,7 @@ use crate::plan::python::ImageBuilder;
 use crate::preflight;
 use crate::project::Project;
 use crate::project::python::PythonSpec;
-use crate::targets::{self, Target, bitbucket, gitlab, gitlab_include};
+use crate::targets::{self, Target, bitbucket, gitlab, gitlab_include, modal};
 use crate::ui;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -128,6 +128,20 @@ fn generated_check(root: &Path, plan: Option<&TestPlan>) -> Check {
     let Some(plan) = plan else {
         return skip(ID, TITLE, "needs a valid config");
     };
+    // Issue 27: the runner split by where it runs; a project from before has two files.
+    if let Ok(Some(lock)) = Lock::read(root)
+        && modal::is_old_layout(&lock.files)
+    {
+        return fail(
+            ID,
+            TITLE,
+            format!(
+                "the runner is in the old two-file layout ({}), from before gpu-ci split it by where it runs",
+                modal::OLD_LAYOUT.join(" and ")
+            ),
+            "run `gpu-ci update`: it moves the runner to four files and carries your edits into them (`gpu-ci update --check` shows the diff)",
+        );
+    }
     match regenerate_files(root, plan, OnEdited::Merge { force: false }) {
         Ok(changes) if changes.is_empty() => {
             pass(ID, TITLE, "current with the config and templates")

@@ -12,6 +12,7 @@ use crate::generate::lock::{LOCK, Lock};
 use crate::generate::stamp::recorded_hash;
 use crate::generate::write::read_target;
 use crate::plan::build::{Notice, Prompter, Setup, WhenNotSetUp, load};
+use crate::plan::choices::Choices;
 use crate::plan::ci::CiSystem;
 use crate::plan::install::InstallPlan;
 use crate::plan::{INSTALL, TestPlan};
@@ -29,7 +30,12 @@ pub fn run(args: &InitArgs, root: &Path) -> Result<ExitStatus> {
         plan,
         mut notices,
         project,
-    } = load(root, &args.choices, &ask, WhenNotSetUp::Proceed)?;
+    } = load(
+        root,
+        &Choices::from(&args.choices),
+        &ask,
+        WhenNotSetUp::Proceed,
+    )?;
     // A lock that cannot be read counts as none: init then refuses rather than merges, and the
     // write names the problem.
     let set_up = Lock::read_text(root).ok().flatten().is_some();

@@ -14,13 +14,15 @@ use std::path::Path;
 
 use crate::config::{PYPROJECT, STANDALONE};
 use crate::error::Result;
+use crate::generate::carry::{OldFile, carry};
 use crate::generate::changes::ChangeSet;
 use crate::generate::lock::{LEGACY_LOCK, LOCK, Lock};
+use crate::generate::merge::has_conflict_markers;
 use crate::generate::write::read_target;
-use crate::generate::{OnEdited, regenerate};
+use crate::generate::{OnEdited, Rendered, regenerate, written_base};
 use crate::plan::ci::CiSystem;
 use crate::plan::{DURATIONS_FILE, LEGACY_DURATIONS_FILE, TestPlan};
-use crate::targets::{self, gitlab, gitlab_include};
+use crate::targets::{self, gitlab, gitlab_include, modal};
 
 /// Every file a gpu-ci write makes, whatever the plan: every target's generated files, the
 /// lock and the durations file (each in either place), the config file and `.gitlab-ci.yml` (its `include:` entry). An
@@ -61,6 +63,13 @@ pub fn regenerate_files(root: &Path, plan: &TestPlan, on_edited: OnEdited) -> Re
         .as_ref()
         .filter(|lock| lock.version == env!("CARGO_PKG_VERSION"))
         .and_then(|lock| targets::render(&lock.contexts).ok());
+    let mut notes = Vec::new();
+    let decided = match (&old_lock, on_edited) {
+        (Some(lock), OnEdited::Merge { .. }) if modal::is_old_layout(&lock.files) => {
+            migrate_runner(root, &rendered, base.as_deref(), &mut notes)?
+        }
+        _ => Vec::new(),
+    };
     let mut changes = regenerate(
         root,
         &rendered,
@@ -68,7 +77,11 @@ pub fn regenerate_files(root: &Path, plan: &TestPlan, on_edited: OnEdited) -> Re
         old_lock.as_ref(),
         base.as_deref(),
         on_edited,
+        &decided,
     )?;
+    for line in notes {
+        changes.note(line);
+    }
     if plan.uses(CiSystem::Gitlab) {
         let current = read_target(root, gitlab::CI_FILE)?;
         if let Some(new) = gitlab_include::with_include(current.as_deref())? {
@@ -118,4 +131,79 @@ fn move_durations(root: &Path, changes: &mut ChangeSet) {
     };
     changes.change(DURATIONS_FILE, None, text, None);
     changes.remove_after(LEGACY_DURATIONS_FILE, DURATIONS_FILE);
+}
+
+/// A project whose runner is still in the two files of before issue 27: the maintainer's edits
+/// to them, carried into the four new files (`generate::carry`), each edit that could not be
+/// carried named in `notes` with its lines. Empty (the files then merge one by one, as any
+/// update's) when there is nothing to carry or what gpu-ci wrote cannot be recovered, or a file
+/// still holds conflict markers.
+fn migrate_runner(
+    root: &Path,
+    rendered: &[Rendered],
+    base: Option<&[Rendered]>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<(String, String)>> {
+    let mut old = Vec::new();
+    for path in modal::OLD_LAYOUT {
+        let Some(current) = read_target(root, path)? else {
+            continue;
+        };
+        let current = crate::newlines::to_lf(&current);
+        if has_conflict_markers(&current) {
+            return Ok(Vec::new());
+        }
+        let Some(written) = written_base(root, path, &current, base) else {
+            return Ok(Vec::new());
+        };
+        old.push((path, written, current));
+    }
+    let edited = old
+        .iter()
+        .filter(|(_, base, current)| base != current)
+        .count();
+    let new: Vec<(String, String)> = rendered
+        .iter()
+        .filter(|file| modal::FILES.iter().any(|f| f.path == file.path))
+        .map(|file| (file.path.to_string(), file.contents.clone()))
+        .collect();
+    let olds: Vec<OldFile> = old
+        .iter()
+        .map(|(path, base, current)| OldFile {
+            path,
+            base,
+            current,
+        })
+        .collect();
+    let carried = carry(&olds, &new);
+    let names: Vec<&str> = modal::FILES.iter().map(|f| f.path).collect();
+    notes.push(format!(
+        "    moved the runner to {} files by where they run ({}){}",
+        names.len(),
+        names.join(", "),
+        if edited == 0 {
+            String::new()
+        } else {
+            format!(
+                "; your edits: {} carried, {} left out (below)",
+                carried.carried,
+                carried.left.len()
+            )
+        }
+    ));
+    for left in &carried.left {
+        let lines = if left.first == left.last {
+            format!("line {}", left.first)
+        } else {
+            format!("lines {}-{}", left.first, left.last)
+        };
+        notes.push(format!(
+            "    could not carry your edit to {} ({lines}): the code around it changed; make it again by hand where that code is now:",
+            left.path
+        ));
+        for line in left.diff.lines() {
+            notes.push(format!("        {line}"));
+        }
+    }
+    Ok(carried.files)
 }

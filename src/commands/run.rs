@@ -1,22 +1,23 @@
 //! `gpu-ci run`: run the GPU tests now, on Modal through its client, or here with `--local`,
-//! which runs the runner's in-container script directly, without the Modal client.
+//! which runs the runner's local_run.py (and through it in_container.py), without the Modal client.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
 use crate::args::quote;
-use crate::cli::{ChoiceArgs, RunArgs};
+use crate::cli::RunArgs;
 use crate::error::{Error, ExitStatus, IoOp, Result};
 use crate::modal_local::{Client, ModalSettings, Search, find_client, on_path};
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
+use crate::plan::choices::Choices;
 use crate::plan::install::InstallPlan;
 use crate::plan::values::{parse_gpu, split_args};
 use crate::plan::{Source, Sourced, TestPlan, durations_file};
 use crate::project::Project;
 use crate::targets::{
     self, GeneratedFile,
-    modal::{FILES, IN_CONTAINER, RUNNER},
+    modal::{FILES, LOCAL_RUN, RUNNER},
 };
 use crate::ui::{self, note, warning};
 use child::ChildEnd;
@@ -88,7 +89,7 @@ impl Runner {
 }
 
 /// The Python for `--local`: the project's `.venv/bin/python`, else `python3`; 3.9 or newer,
-/// as the runner's in-container script needs. No Modal client is needed.
+/// as the runner's local_run.py needs. No Modal client is needed.
 fn local_python(root: &Path) -> Result<PathBuf> {
     let venv = root.join(".venv/bin/python");
     let python = if venv.is_file() {
@@ -533,7 +534,7 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
         ))
         .with_help("name the tests once: after `--`, or with --test-path"));
     }
-    let flags = ChoiceArgs {
+    let flags = Choices {
         gpu: args.gpu.clone(),
         shards: args.shards,
         test_path: if targets.is_empty() {
@@ -542,7 +543,7 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
             Some(joined(&targets))
         },
         pytest_args: (!args.pytest_args.is_empty()).then(|| joined(&options)),
-        ..ChoiceArgs::default()
+        ..Choices::default()
     };
     let Setup {
         mut plan,
@@ -576,7 +577,7 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
         // The plan checked both lists; these splits are the ones the runner would make.
         let mut pytest_args = split_args("test-path", &plan.test_path.value)?;
         pytest_args.extend(split_args("pytest-args", &plan.pytest_args.value)?);
-        let runner = Runner::find(root, &plan, IN_CONTAINER)?;
+        let runner = Runner::find(root, &plan, LOCAL_RUN)?;
         if plan.gpu.value.is_matrix() {
             note(&format!(
                 "--local runs the suite once, on this machine's GPU; the GPU matrix ({}) applies on Modal",
@@ -586,8 +587,8 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
         let mut command = Command::new(python);
         command
             .arg("-u")
-            .arg(runner.path(IN_CONTAINER))
-            .args(["--local", "--output-dir", "test-outputs", "--deadline"])
+            .arg(runner.path(LOCAL_RUN))
+            .args(["--output-dir", "test-outputs", "--deadline"])
             .arg(plan.timeout.value.to_string());
         if plan.shards.value > 1 {
             // Shards are processes here, balanced by the recorded durations when there are any

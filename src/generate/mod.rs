@@ -1,6 +1,7 @@
 //! Turning rendered files into changes on disk: the hash stamp, the lock, the three-way merge,
 //! diffs, and the all-or-nothing write. Knows nothing of what the files say.
 
+pub mod carry;
 pub mod changes;
 pub mod diff;
 pub mod engine;
@@ -88,7 +89,9 @@ impl Lost {
 /// The changes that bring the generated files and the lock to `rendered`.
 ///
 /// `base` is what the lock re-renders to (when its version is this one): the files as gpu-ci
-/// last wrote them, the base of each merge.
+/// last wrote them, the base of each merge. `decided` holds files whose text the caller
+/// already settled under `OnEdited::Merge` (edits carried across a split, `carry`): they are
+/// written as they are, instead of merged.
 pub fn regenerate(
     root: &Path,
     rendered: &[Rendered],
@@ -96,6 +99,7 @@ pub fn regenerate(
     old_lock: Option<&Lock>,
     base: Option<&[Rendered]>,
     on_edited: OnEdited,
+    decided: &[(String, String)],
 ) -> Result<ChangeSet> {
     let mut changes = ChangeSet::default();
     let mut refused = Vec::new();
@@ -110,6 +114,14 @@ pub fn regenerate(
             Some(old) if crlf => keep_line_endings(old, &text),
             _ => text,
         };
+        let settled = decided.iter().find(|(path, _)| path == new.path);
+        if let (OnEdited::Merge { .. }, Some((_, text))) = (on_edited, settled) {
+            if old_lf.as_deref() != Some(text.as_str()) {
+                let verb = (*text != new.contents).then_some("edits carried");
+                changes.change(new.path, old, form(text.clone()), verb);
+            }
+            continue;
+        }
         match on_edited {
             OnEdited::Refuse { force } => {
                 if old_lf.as_deref().is_some_and(|old| old != new.contents) && !force {
@@ -163,6 +175,21 @@ pub fn regenerate(
         changes.remove_after(LEGACY_LOCK, LOCK);
     }
     Ok(changes)
+}
+
+/// What gpu-ci last wrote in the file that now holds `current`: itself when it is unedited,
+/// else as `recover_base` finds it; `None` when it cannot be recovered.
+pub fn written_base(
+    root: &Path,
+    path: &str,
+    current: &str,
+    base: Option<&[Rendered]>,
+) -> Option<String> {
+    let recorded = recorded_hash(current)?;
+    if content_hash(current) == recorded {
+        return Some(current.to_string());
+    }
+    recover_base(root, path, recorded, base)
 }
 
 /// The file as gpu-ci last wrote it: from the lock's render when it matches the recorded hash,

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::cli::ChoiceArgs;
 use crate::config::{self, ConfigFile, RawConfig};
 use crate::error::{Error, Result};
 use crate::generate::lock::{LEGACY_LOCK, LOCK};
 use crate::pins::{self, ActionPin, PINNED_ACTIONS};
+use crate::plan::choices::Choices;
 use crate::plan::ci::{self, CiSystem};
 use crate::plan::install::{InstallPlan, ProjectInstall};
 use crate::plan::pep508;
@@ -87,7 +87,7 @@ pub enum WhenNotSetUp {
 pub fn load_set_up(root: &Path) -> Result<Setup> {
     load(
         root,
-        &ChoiceArgs::default(),
+        &Choices::default(),
         &Prompter::DEFAULTS,
         WhenNotSetUp::Refuse,
     )
@@ -96,7 +96,7 @@ pub fn load_set_up(root: &Path) -> Result<Setup> {
 /// Reads the project and its config, then builds the plan from flags, config, detection, `ask`.
 pub fn load(
     root: &Path,
-    flags: &ChoiceArgs,
+    flags: &Choices,
     ask: &Prompter,
     not_set_up: WhenNotSetUp,
 ) -> Result<Setup> {
@@ -192,7 +192,7 @@ fn prompt_error(err: dialoguer::Error) -> Error {
 }
 
 struct Builder<'a> {
-    flags: &'a ChoiceArgs,
+    flags: &'a Choices,
     config: &'a RawConfig,
     section: String,
     project: &'a Project,
@@ -787,7 +787,7 @@ impl Builder<'_> {
         };
         let apt = list(self, &flags.apt, "apt", "apt", &config.apt);
         recipe::check_apt(&apt.value)?;
-        let submodules = match (flags.submodules(), config.submodules) {
+        let submodules = match (flags.submodules, config.submodules) {
             (Some(on), _) => Sourced::new(
                 on,
                 Self::flag(if on { "submodules" } else { "no-submodules" }),

@@ -4,6 +4,7 @@
 //! then a default; the targets render this plan and nothing else.
 
 pub mod build;
+pub mod choices;
 pub mod ci;
 pub mod gpu;
 pub mod install;

@@ -1,6 +1,8 @@
-//! The Modal test runner every CI target runs: `test_runner.py`, the trusted side (the image,
-//! the sandbox, the summary), and `in_container.py`, what runs next to the code under test (the
-//! GPU report and pytest), which `gpu-ci run --local` runs directly.
+//! The Modal test runner every CI target runs, in files by where they run: `test_runner.py`,
+//! the trusted side next to the Modal token (the image, the sandboxes, the read-back);
+//! `in_container.py`, the one file the sandbox gets (the GPU report, pytest, the plugin);
+//! `gpu_ci_results.py`, pure functions both the trusted side and `local_run.py` use (JUnit, the
+//! split, the merge, the summary); and `local_run.py`, what `gpu-ci run --local` runs.
 
 use serde::Serialize;
 
@@ -13,17 +15,40 @@ use crate::plan::recipe::{self, Cuda};
 use crate::plan::values::{MAX_RUNS, MAX_SHARDS};
 use crate::project::{Framework, Layout};
 
+/// The trusted side: `modal run .modal/test_runner.py`, as every workflow calls it.
 pub const RUNNER: GeneratedFile = GeneratedFile {
     path: ".modal/test_runner.py",
     template: "modal/test_runner.py.j2",
 };
 
+/// What runs in the sandbox, next to the code under test.
 pub const IN_CONTAINER: GeneratedFile = GeneratedFile {
     path: ".modal/in_container.py",
     template: "modal/in_container.py.j2",
 };
 
-pub const FILES: [GeneratedFile; 2] = [RUNNER, IN_CONTAINER];
+/// Pure functions of bytes both sides use; a name no project's module is likely to have.
+pub const RESULTS: GeneratedFile = GeneratedFile {
+    path: ".modal/gpu_ci_results.py",
+    template: "modal/gpu_ci_results.py.j2",
+};
+
+/// `gpu-ci run --local`: the tests on this machine, with no Modal client.
+pub const LOCAL_RUN: GeneratedFile = GeneratedFile {
+    path: ".modal/local_run.py",
+    template: "modal/local_run.py.j2",
+};
+
+pub const FILES: [GeneratedFile; 4] = [RUNNER, IN_CONTAINER, RESULTS, LOCAL_RUN];
+
+/// What the runner was before issue 27: the trusted side and one file that held the sandbox's
+/// part, the shared results and `--local`. `update` migrates a project from it.
+pub const OLD_LAYOUT: [&str; 2] = [RUNNER.path, IN_CONTAINER.path];
+
+/// Whether a lock's files are the old layout's: the runner without its shared results file.
+pub fn is_old_layout(files: &[String]) -> bool {
+    files.iter().any(|f| f == IN_CONTAINER.path) && !files.iter().any(|f| f == RESULTS.path)
+}
 
 /// `uv sync` from the project's metadata.
 #[derive(Debug, Serialize)]

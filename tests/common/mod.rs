@@ -18,12 +18,14 @@ pub const FIXTURES: [&str; 6] = [
     "no-pyproject",
 ];
 
-pub const GENERATED: [&str; 5] = [
+pub const GENERATED: [&str; 7] = [
     ".github/workflows/_modal-gpu-tests.yml",
     ".github/workflows/label-gpu-tests.yml",
     ".github/workflows/run-gpu-tests.yml",
     ".modal/test_runner.py",
     ".modal/in_container.py",
+    ".modal/gpu_ci_results.py",
+    ".modal/local_run.py",
 ];
 
 /// The option sets every fixture is generated with for the structural checks and the checkers.

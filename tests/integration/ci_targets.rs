@@ -17,7 +17,12 @@ const GITHUB: [&str; 3] = [
     ".github/workflows/label-gpu-tests.yml",
     ".github/workflows/run-gpu-tests.yml",
 ];
-const RUNNER: [&str; 2] = [".modal/test_runner.py", ".modal/in_container.py"];
+const RUNNER: [&str; 4] = [
+    ".modal/test_runner.py",
+    ".modal/in_container.py",
+    ".modal/gpu_ci_results.py",
+    ".modal/local_run.py",
+];
 const LOCK: &str = ".gpu-ci.lock";
 
 fn parse(text: &str) -> Value {

@@ -16,7 +16,7 @@ use crate::fake_github::{FakeGitHub, State, TOKEN, committed_project};
 use crate::snapshots::settings;
 
 /// The generated files and the lock, as the fake GitHub holds them on `main`.
-const ON_MAIN: [&str; 5] = crate::common::GENERATED;
+const ON_MAIN: [&str; 7] = crate::common::GENERATED;
 
 /// A home folder with a Modal token, and a PATH holding only git and a fake `modal`.
 struct Machine {

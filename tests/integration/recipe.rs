@@ -8,12 +8,14 @@ use crate::snapshots::settings;
 
 /// Every file `init --ci github,gitlab,bitbucket` writes, but the lock (whose contexts repeat
 /// what the files say).
-const FILES: [&str; 9] = [
+const FILES: [&str; 11] = [
     ".github/workflows/_modal-gpu-tests.yml",
     ".github/workflows/label-gpu-tests.yml",
     ".github/workflows/run-gpu-tests.yml",
     ".modal/test_runner.py",
     ".modal/in_container.py",
+    ".modal/gpu_ci_results.py",
+    ".modal/local_run.py",
     ".gitlab/gpu-ci.yml",
     "bitbucket-pipelines.yml",
     ".gitlab-ci.yml",

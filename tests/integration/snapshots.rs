@@ -1,6 +1,7 @@
-//! Snapshots of everything `init --yes` writes, one per fixture layout, and of `--help`.
+//! Snapshots of everything `init --yes` writes: the default layout whole, every other fixture
+//! layout and option as its difference from it; and of `--help`.
 
-use crate::common::{FIXTURES, Project, gpu_ci};
+use crate::common::{FIXTURES, GENERATED, Project, gpu_ci};
 
 /// Shared insta settings: top-level `snapshots/`, no module prefix, versions censored.
 pub fn settings() -> insta::Settings {
@@ -13,34 +14,94 @@ pub fn settings() -> insta::Settings {
     settings
 }
 
-fn init_snapshot(fixture: &str, args: &[&str]) -> String {
+/// The layout whose generated files are snapshotted whole; every other scenario's snapshot
+/// holds only how its files differ from these (issue 27: a template change is one reviewed
+/// diff, not seven copies of the runner).
+const DEFAULT: &str = "uv-groups-src";
+
+fn init(fixture: &str, args: &[&str]) -> Project {
     let project = Project::fixture(fixture);
     let mut full = vec!["init", "--yes"];
     full.extend_from_slice(args);
     project.gpu_ci(&full).success();
+    project
+}
+
+fn config_of(project: &Project) -> String {
     let config = if project.path("pyproject.toml").is_file() {
         "pyproject.toml"
     } else {
         "gpu-ci.toml"
     };
-    format!(
-        "{}\n=== {config} ===\n{}",
-        project.generated(),
-        project.read(config)
-    )
+    format!("=== {config} ===\n{}", project.read(config))
+}
+
+/// Every generated file whole, and the config.
+fn whole(project: &Project) -> String {
+    format!("{}\n{}", project.generated(), config_of(project))
+}
+
+/// A file with its hash line censored, so that only what it says is compared.
+fn unhashed(text: &str) -> String {
+    text.lines()
+        .map(|line| match line.find("gpu-ci-hash: ") {
+            Some(at) => format!("{}gpu-ci-hash: [HASH]", &line[..at]),
+            None => line.to_string(),
+        })
+        .map(|line| line + "\n")
+        .collect()
+}
+
+/// Each generated file as a diff from the default layout's (the changed regions with three
+/// lines of context, hunk headers without line numbers, so that a template change elsewhere
+/// moves nothing here), `as in …` where it is the same; the config whole.
+fn against_default(default: &Project, project: &Project) -> String {
+    let mut text = String::new();
+    for rel in GENERATED {
+        let (base, new) = (unhashed(&default.read(rel)), unhashed(&project.read(rel)));
+        if base == new {
+            text += &format!("=== {rel}: as in init-{DEFAULT} ===\n");
+            continue;
+        }
+        text += &format!("=== {rel}: changes from init-{DEFAULT} ===\n");
+        let diff = similar::TextDiff::from_lines(&base, &new);
+        for group in diff.grouped_ops(3) {
+            text += "@@\n";
+            for op in &group {
+                for change in diff.iter_changes(op) {
+                    let sign = match change.tag() {
+                        similar::ChangeTag::Equal => ' ',
+                        similar::ChangeTag::Delete => '-',
+                        similar::ChangeTag::Insert => '+',
+                    };
+                    text += &format!("{sign}{}", change.value());
+                }
+            }
+        }
+    }
+    text + &config_of(project)
+}
+
+/// The default layout, whole.
+#[test]
+fn default_layout_whole() {
+    let text = whole(&init(DEFAULT, &[]));
+    settings().bind(|| insta::assert_snapshot!(format!("init-{DEFAULT}"), text));
 }
 
 #[test]
 fn every_fixture_layout() {
-    for fixture in FIXTURES {
-        let text = init_snapshot(fixture, &[]);
+    let default = init(DEFAULT, &[]);
+    for fixture in FIXTURES.iter().filter(|f| **f != DEFAULT) {
+        let text = against_default(&default, &init(fixture, &[]));
         settings().bind(|| insta::assert_snapshot!(format!("init-{fixture}"), text));
     }
 }
 
 #[test]
 fn fork_mode() {
-    let text = init_snapshot("uv-groups-src", &["--fork-prs", "--gpu", "H100:2"]);
+    let default = init(DEFAULT, &[]);
+    let text = against_default(&default, &init(DEFAULT, &["--fork-prs", "--gpu", "H100:2"]));
     settings().bind(|| insta::assert_snapshot!("init-uv-groups-src-fork-prs", text));
 }
 

@@ -9,9 +9,11 @@ use crate::common::{Project, describe};
 use crate::installed::tool;
 
 /// Every generated Python file of a project with every CI target.
-const GENERATED: [&str; 4] = [
+const GENERATED: [&str; 6] = [
     ".modal/test_runner.py",
     ".modal/in_container.py",
+    ".modal/gpu_ci_results.py",
+    ".modal/local_run.py",
     ".gitlab/gpu-ci-note.py",
     ".bitbucket/gpu-ci-comment.py",
 ];

@@ -59,8 +59,7 @@ fn the_project_is_installed_so_metadata_entry_points_and_namespaces_work() {
             .env("PYTHONPATH", &pytest_site)
             // No uv here: the script falls back to pip.
             .env("PATH", venv.path().join("bin"))
-            .arg(".modal/in_container.py")
-            .arg("--local");
+            .arg(".modal/in_container.py");
         if install {
             cmd.arg("--install-project");
         }

@@ -17,6 +17,8 @@ use crate::modal_api::{ModalApi, gpu_ci_run, modal_run};
 
 const RUNNER: &str = ".modal/test_runner.py";
 const IN_CONTAINER: &str = ".modal/in_container.py";
+const RESULTS: &str = ".modal/gpu_ci_results.py";
+const LOCAL_RUN: &str = ".modal/local_run.py";
 
 #[test]
 fn runner_compiles_lints_and_imports_under_modal() {
@@ -27,7 +29,12 @@ fn runner_compiles_lints_and_imports_under_modal() {
             args.extend_from_slice(options);
             project.gpu_ci(&args).success();
 
-            for (file, target) in [(RUNNER, "py311"), (IN_CONTAINER, "py39")] {
+            for (file, target) in [
+                (RUNNER, "py311"),
+                (IN_CONTAINER, "py39"),
+                (RESULTS, "py39"),
+                (LOCAL_RUN, "py39"),
+            ] {
                 let path = project.path(file);
                 let compile = runner_python()
                     .args(["-m", "py_compile"])
@@ -107,10 +114,67 @@ fn no_path_of_the_local_side_deserialises_container_output() {
             "{fixture}: every exec (the tests, a shard's test list, a file read back) reads bytes"
         );
         assert_eq!(runner.matches("sandbox.exec(").count(), 3, "{fixture}");
-        // The in-container script runs without the Modal client, and never imports it.
+        // The in-container script runs without the Modal client, and never imports it; nor
+        // does it load another file of gpu-ci's: it is the only one the sandbox gets (issue 27).
         let inside = project.read(IN_CONTAINER);
         assert!(!inside.contains("import modal"), "{fixture}");
         assert!(!inside.contains("pickle"), "{fixture}");
+        for load in [
+            "spec_from_file_location",
+            "runpy",
+            "import gpu_ci",
+            "RESULTS.",
+        ] {
+            assert!(
+                !inside.contains(load),
+                "{fixture}: `{load}` in in_container.py"
+            );
+        }
+        assert!(
+            runner.contains("with_name(\"in_container.py\"), REMOTE_SCRIPT")
+                && !runner.contains("with_name(\"gpu_ci_results.py\"), REMOTE")
+                && !runner.contains("with_name(\"local_run.py\"), REMOTE"),
+            "{fixture}: the image gets in_container.py and no other file of gpu-ci's"
+        );
+        // The shared results are pure: no import that reads or writes anything, no open().
+        let results = project.read(RESULTS);
+        let imports: Vec<&str> = results
+            .lines()
+            .filter(|l| l.starts_with("import ") || l.starts_with("from "))
+            .collect();
+        assert_eq!(
+            imports,
+            [
+                "from __future__ import annotations",
+                "import html",
+                "import json",
+                "import math",
+                "import re",
+                "import shlex",
+                "import statistics",
+                "import xml.etree.ElementTree as ET",
+                "from xml.parsers import expat",
+            ],
+            "{fixture}: gpu_ci_results.py imports only what computes"
+        );
+        for io in [
+            "open(",
+            "print(",
+            "input(",
+            "__import__",
+            "importlib",
+            "exec(",
+            "eval(",
+        ] {
+            assert!(
+                !results.contains(io),
+                "{fixture}: `{io}` in gpu_ci_results.py"
+            );
+        }
+        assert!(
+            !project.read(LOCAL_RUN).contains("import modal"),
+            "{fixture}"
+        );
     }
 }
 
@@ -191,11 +255,11 @@ pub fn run_modal(project: &Project, faults: serde_json::Value) -> Run {
     }
 }
 
-/// `gpu-ci run --local`'s command, by hand: the in-container script with the test venv.
+/// `gpu-ci run --local`'s command, by hand: local_run.py with the test venv.
 pub fn run_local(project: &Project, extra_path: Option<&Path>) -> Run {
     let mut cmd = runner_python();
     cmd.current_dir(&project.root)
-        .args(["-u", IN_CONTAINER, "--local", "--deadline", "60", "--"])
+        .args(["-u", LOCAL_RUN, "--deadline", "60", "--"])
         .args(configured_args(project));
     if let Some(path) = extra_path {
         cmd.env("PYTHONPATH", path);
@@ -672,7 +736,7 @@ fn a_line_appears_while_its_test_still_runs() {
     let mut local = runner_python();
     local
         .current_dir(&project.root)
-        .args(["-u", IN_CONTAINER, "--local", "--", "test/", "-v", "-s"])
+        .args(["-u", LOCAL_RUN, "--", "test/", "-v", "-s"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     let (live, seen) = first_sight(local.spawn().unwrap(), "before the sleep");
@@ -844,7 +908,7 @@ fn the_framework_is_asked_inside_pytest() {
     );
     let mut cmd = runner_python();
     cmd.current_dir(&project.root)
-        .args(["-u", IN_CONTAINER, "--local", "--", "tests", "-s"])
+        .args(["-u", LOCAL_RUN, "--", "tests", "-s"])
         .env("PYTHONPATH", fakes.path());
     let output = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

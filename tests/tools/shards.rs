@@ -58,7 +58,7 @@ const VALIDATE: &str = r#"
 import glob, json, runpy, sys
 import xml.etree.ElementTree as ET
 import xmlschema
-ns = runpy.run_path(".modal/in_container.py")
+ns = runpy.run_path(".modal/gpu_ci_results.py")
 text = open(XSD, encoding="utf-8").read()
 xunit1 = text.replace(
     '<xs:attribute name="group" type="xs:string"/>\n        </xs:complexType>\n    </xs:element>\n\n    <xs:element name="testsuite">',
@@ -121,7 +121,7 @@ fn the_split_is_deterministic_balanced_and_keeps_files_whole() {
     let project = Project::initialised("uv-groups-src");
     let harness = r#"
 import json, runpy
-ns = runpy.run_path(".modal/in_container.py")
+ns = runpy.run_path(".modal/gpu_ci_results.py")
 split, select = ns["split_shards"], ns["shard_selection"]
 ids = [f"t/a.py::t{i}" for i in range(4)] + [f"t/b.py::t{i}" for i in range(3)] + ["t/c.py::t0", "t/c.py::t1", "t/d.py::t0"]
 
@@ -169,7 +169,7 @@ fn a_collected_list_is_checked_before_it_is_used() {
     let project = Project::initialised("uv-groups-src");
     let harness = r#"
 import json, runpy
-ns = runpy.run_path(".modal/in_container.py")
+ns = runpy.run_path(".modal/gpu_ci_results.py")
 parse = ns["parse_collected"]
 ids, files = parse(json.dumps({"ids": ["t/a.py::x", "t/a.py::x", "t/b.py::y"], "errors": ["t/c.py", "t", "t/d.py::k"]}).encode())
 assert ids == ["t/a.py::x", "t/b.py::y"] and files == ["t/c.py"], (ids, files)
@@ -458,7 +458,7 @@ fn local(project: &Project, args: &[&str]) -> std::process::Output {
 
 /// Each test's outcome from the run's JUnit XML, by node id.
 fn outcomes(project: &Project) -> BTreeMap<String, String> {
-    let code = "import json, runpy\nns = runpy.run_path('.modal/in_container.py')\n\
+    let code = "import json, runpy\nns = runpy.run_path('.modal/gpu_ci_results.py')\n\
         import xml.etree.ElementTree as ET\n\
         root = ET.parse('test-outputs/junit.xml').getroot()\n\
         print(json.dumps({ns['node_id'](c): ns['case_outcome'](c)[0] for c in root.iter('testcase')}))";
@@ -554,8 +554,7 @@ fn a_listing_that_fails_stops_every_shard_with_pytests_code() {
         .current_dir(&project.root)
         .args([
             "-u",
-            ".modal/in_container.py",
-            "--local",
+            ".modal/local_run.py",
             "--shards",
             "2",
             "--",

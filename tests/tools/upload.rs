@@ -361,6 +361,8 @@ fn finding_13_run_tree_tests_another_checkout_as_data_with_this_runner() {
     );
     pr.write(".modal/test_runner.py", &plant);
     pr.write(".modal/in_container.py", &plant);
+    pr.write(".modal/gpu_ci_results.py", &plant);
+    pr.write(".modal/local_run.py", &plant);
     pr.write("modal/__init__.py", &plant);
     pr.write(
         ".venv/bin/python",
