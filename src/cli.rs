@@ -312,6 +312,12 @@ pub struct ChoiceArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::config::MAX_SHARDS)))]
     pub shards: Option<u32>,
 
+    /// The most one run may cost on Modal's GPUs, in USD (2.50): the run's deadline becomes
+    /// what it buys, every shard and GPU of the matrix included, when that is below `timeout`
+    /// [config: `max-cost`].
+    #[arg(long, value_name = "DOLLARS", value_parser = parse_max_cost)]
+    pub max_cost: Option<f64>,
+
     /// Python version of the test image, as 3.12 [default: detected, else 3.12].
     #[arg(long, value_name = "X.Y")]
     pub python: Option<String>,
@@ -425,6 +431,15 @@ pub struct ChoiceArgs {
     /// [config: `cuda`].
     #[arg(long, value_name = "X.Y", help_heading = "Image recipe")]
     pub cuda: Option<String>,
+}
+
+fn parse_max_cost(text: &str) -> Result<f64, String> {
+    let dollars = text
+        .trim()
+        .trim_start_matches('$')
+        .parse::<f64>()
+        .map_err(|_| format!("`{text}` is not an amount of US dollars, as 2.50"))?;
+    crate::config::check_max_cost(dollars)
 }
 
 impl ChoiceArgs {

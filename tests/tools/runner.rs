@@ -1207,3 +1207,76 @@ fn the_skipped_at_import_line_shows_test_text_inert() {
         run.stderr
     );
 }
+
+/// Issue 26: `max-cost` sets the sandbox's lifetime to what it buys on the GPU the run asks
+/// for, and the summary says which bound applied.
+#[test]
+fn a_budget_is_the_sandbox_lifetime_and_the_summary_says_so() {
+    let project = suite("def test_one():\n    assert True\n", &["--gpu", "H100"]);
+    // H100 at $0.001097 a second: $0.20 buys 182 s, under the default hour.
+    configure(&project, "max-cost = 0.2");
+    let run = run_modal(&project, json!({}));
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.events("create")[0]["timeout"], 182);
+    assert!(
+        run.stderr
+            .contains("gpu-ci: deadline 3 min (max-cost $0.20)"),
+        "{}",
+        run.stderr
+    );
+    let summary = shown(&project.read("test-outputs/summary.md"));
+    assert!(
+        summary.contains("deadline 3 min (max-cost $0.20)"),
+        "{summary}"
+    );
+}
+
+/// Issue 26: the runner sums the budget as `gpu-ci config` does (plan/budget.rs) for a GPU or
+/// shard count given at start (`MODAL_GPU`, `--shards`): each entry of the matrix at its
+/// dearest fallback, every shard; a budget that buys too little stops the run before anything
+/// is built.
+#[test]
+fn the_runner_sums_the_budget_as_config_does() {
+    let project = suite("def test_one():\n    assert True\n", &[]);
+    configure(&project, "max-cost = 5");
+    let assert = project
+        .gpu_ci(&[
+            "config",
+            "--gpu",
+            "T4",
+            "--gpu",
+            "H100:2,A100-80GB",
+            "--shards",
+            "3",
+        ])
+        .success();
+    let said = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let harness = r#"
+import runpy
+ns = runpy.run_path(".modal/test_runner.py")
+seconds, note = ns["budget_deadline"]([["T4"], ["H100:2", "A100-80GB"]], 3)
+print(seconds, note)
+try:
+    ns["budget_deadline"]([["B200:8"]], 4)
+except ns["StopRun"] as error:
+    print(error)
+"#;
+    let printed = python_in(&project, harness);
+    let mut lines = printed.lines();
+    // $5 / (($0.000164 + $0.002194) × 3) = 706 s.
+    assert_eq!(
+        lines.next().unwrap(),
+        "706 deadline 11 min (max-cost $5.00)"
+    );
+    assert!(
+        said.contains("note: deadline 11 min (max-cost $5.00)"),
+        "{said}"
+    );
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("max-cost $5.00 buys 90 s of 1 GPU setting(s) × 4 shard(s)"),
+        "{printed}"
+    );
+}
