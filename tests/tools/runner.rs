@@ -1280,3 +1280,86 @@ except ns["StopRun"] as error:
         "{printed}"
     );
 }
+
+/// Issue 26: every run leaves test-outputs/gpu-ci-cost.json, the ledger `gpu-ci costs` reads:
+/// its trigger from the CI system's own variables, each sandbox's GPU, devices, time and cost
+/// as measured on this side, and totals that add up.
+#[test]
+fn every_run_leaves_a_cost_ledger_that_adds_up() {
+    let project = suite(
+        "def test_one():\n    assert True\n\ndef test_two():\n    assert True\n",
+        &["--gpu", "T4", "--gpu", "H100:2", "--shards", "2"],
+    );
+    let api = ModalApi::start(json!({}));
+    let output = modal_run(&api, &project, &[("GITHUB_EVENT_NAME", "push")]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let ledger: serde_json::Value =
+        serde_json::from_str(&project.read("test-outputs/gpu-ci-cost.json")).unwrap();
+    assert_eq!(ledger["schema"], 1);
+    assert_eq!(ledger["trigger"], "push");
+    assert_eq!(ledger["shards"], 2);
+    assert_eq!(ledger["deadline_seconds"], 3600);
+    assert_eq!(ledger["max_cost_usd"], serde_json::Value::Null);
+    let runs = ledger["runs"].as_array().unwrap();
+    let mut gpus: Vec<(&str, u64)> = runs
+        .iter()
+        .map(|run| {
+            (
+                run["gpu"].as_str().unwrap(),
+                run["devices"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    gpus.sort_unstable();
+    assert_eq!(gpus, [("H100", 2), ("H100", 2), ("T4", 1), ("T4", 1)]);
+    let price = |gpu: &str| if gpu == "T4" { 0.000164 } else { 0.001097 };
+    let (mut seconds, mut cost) = (0.0, 0.0);
+    for run in runs {
+        let (gpu, devices) = (
+            run["gpu"].as_str().unwrap(),
+            run["devices"].as_f64().unwrap(),
+        );
+        let run_seconds = run["seconds"].as_f64().unwrap();
+        assert!(run_seconds > 0.0, "{run}");
+        let run_cost = run["cost_usd"].as_f64().unwrap();
+        assert!(
+            (run_cost - price(gpu) * devices * run_seconds).abs() < 1e-5,
+            "{run}"
+        );
+        seconds += run_seconds * devices;
+        cost += run_cost;
+    }
+    assert!(
+        (ledger["gpu_seconds"].as_f64().unwrap() - seconds).abs() < 0.01,
+        "{ledger}"
+    );
+    assert!(
+        (ledger["cost_usd"].as_f64().unwrap() - cost).abs() < 1e-5,
+        "{ledger}"
+    );
+    for stamp in [&ledger["started"], &ledger["ended"]] {
+        let stamp = stamp.as_str().unwrap();
+        assert!(
+            stamp.len() == 20 && stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T',
+            "{stamp}"
+        );
+    }
+    assert!(ledger["started"].as_str() <= ledger["ended"].as_str());
+
+    // One sandbox; a trigger that is not a plain event name is not taken for one.
+    let project = suite("def test_one():\n    assert True\n", &[]);
+    let output = modal_run(
+        &api,
+        &project,
+        &[
+            ("GITHUB_EVENT_NAME", "push\n::error::x"),
+            ("CI_PIPELINE_SOURCE", "merge_request_event"),
+        ],
+    );
+    assert!(output.status.success(), "{}", describe(&output));
+    let ledger: serde_json::Value =
+        serde_json::from_str(&project.read("test-outputs/gpu-ci-cost.json")).unwrap();
+    assert_eq!(ledger["trigger"], "merge_request_event");
+    assert_eq!(ledger["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(ledger["runs"][0]["gpu"], "L4");
+}
