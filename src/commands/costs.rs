@@ -153,12 +153,12 @@ fn print_report(repo: &Repo, since: &str, report: &Report, credit: f64) {
     let table = |title: &str, count: &str, rows: &std::collections::BTreeMap<String, Sums>| {
         ui::out("");
         ui::out(&format!(
-            "{title:<16} {count:>9} {:>10} {:>10}",
+            "{title:<20} {count:>9} {:>10} {:>10}",
             "GPU time", "cost"
         ));
         for (name, sums) in rows {
             ui::out(&ui::escaped(&format!(
-                "{name:<16} {:>9} {:>10} {:>10}",
+                "{name:<20} {:>9} {:>10} {:>10}",
                 sums.count,
                 duration(sums.gpu_seconds),
                 cost(sums)
@@ -169,12 +169,12 @@ fn print_report(repo: &Repo, since: &str, report: &Report, credit: f64) {
     table("GPU", "sandboxes", &report.by_gpu);
     ui::out("");
     ui::out(&format!(
-        "{:<16} {:>9} {:>10} {:>10}  of Modal's ${credit:.0} monthly credit",
+        "{:<20} {:>9} {:>10} {:>10}  of Modal's ${credit:.0} monthly credit",
         "month", "runs", "GPU time", "cost"
     ));
     for (month, sums) in &report.by_month {
         ui::out(&ui::escaped(&format!(
-            "{month:<16} {:>9} {:>10} {:>10}  {:.0}%",
+            "{month:<20} {:>9} {:>10} {:>10}  {:.0}%",
             sums.count,
             duration(sums.gpu_seconds),
             cost(sums),
