@@ -102,6 +102,8 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Record the test durations of a run's JUnit XML, which balance the shards.
     Durations(DurationsArgs),
+    /// Show what the GPU runs cost, per trigger, GPU and month, from their artifacts on GitHub.
+    Costs(CostsArgs),
     /// Print shell completions for bash, zsh, fish or PowerShell.
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one per subcommand with --out-dir.
@@ -313,6 +315,12 @@ pub struct ChoiceArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::config::MAX_SHARDS)))]
     pub shards: Option<u32>,
 
+    /// The most one run may cost on Modal's GPUs, in USD (2.50): the run's deadline becomes
+    /// what it buys, every shard and GPU of the matrix included, when that is below `timeout`
+    /// [config: `max-cost`].
+    #[arg(long, value_name = "DOLLARS", value_parser = parse_max_cost)]
+    pub max_cost: Option<f64>,
+
     /// Python version of the test image, as 3.12 [default: detected, else 3.12].
     #[arg(long, value_name = "X.Y")]
     pub python: Option<String>,
@@ -428,12 +436,31 @@ pub struct ChoiceArgs {
     pub cuda: Option<String>,
 }
 
+fn parse_max_cost(text: &str) -> Result<f64, String> {
+    let dollars = text
+        .trim()
+        .trim_start_matches('$')
+        .parse::<f64>()
+        .map_err(|_| format!("`{text}` is not an amount of US dollars, as 2.50"))?;
+    crate::config::check_max_cost(dollars)
+}
+
+fn parse_credit(text: &str) -> Result<f64, String> {
+    text.trim()
+        .trim_start_matches('$')
+        .parse::<f64>()
+        .ok()
+        .filter(|dollars| dollars.is_finite() && *dollars > 0.0 && *dollars <= 1e6)
+        .ok_or_else(|| format!("`{text}` is not an amount of US dollars above 0, as 30"))
+}
+
 impl From<&ChoiceArgs> for Choices {
     /// The plan's view of these flags; `--submodules` / `--no-submodules`, the last one given.
     fn from(args: &ChoiceArgs) -> Choices {
         let ChoiceArgs {
             gpu,
             shards,
+            max_cost,
             python,
             test_path,
             pytest_args,
@@ -459,6 +486,7 @@ impl From<&ChoiceArgs> for Choices {
         Choices {
             gpu,
             shards,
+            max_cost,
             python,
             test_path,
             pytest_args,
@@ -556,6 +584,42 @@ A sharded run balances its shards by these durations (a test without one weighs 
 the others); without the file, by the number of tests per file. Commit the file: the runner
 reads it from its own checkout. Refresh it now and then from a whole run's JUnit XML (a run
 with shards or a GPU matrix writes a merged one; a test on several GPUs keeps its longest time).";
+
+const COSTS_HELP: &str = "\
+Each run writes test-outputs/gpu-ci-cost.json (its trigger, GPUs, GPU seconds and estimated
+cost) into the gpu-test-outputs artifact; this reads the artifacts of the runs since --since
+through GitHub's API, in memory (nothing is written), and sums them. An artifact that cannot
+be read (too large, not a zip gpu-ci reads, a path out of its folder, a zip bomb, a ledger that
+is not gpu-ci's) is named and left out. The workflows keep artifacts 30 days.
+
+Environment:
+  GITHUB_TOKEN, GH_TOKEN a token that may read the repository's Actions (Actions: read)
+  GITHUB_API_URL         the API to call [default: https://api.github.com]";
+
+#[derive(Debug, Args)]
+#[command(after_help = after_help("costs", COSTS_HELP, &[
+    ("gpu-ci costs", "the last 30 days of the `origin` remote's repository"),
+    ("gpu-ci costs --since 2026-11-01 --json", "since a date, as JSON for a script"),
+]))]
+pub struct CostsArgs {
+    /// How far back: a number of days (`30d`) or a date (`2026-11-01`).
+    #[arg(long, value_name = "DAYS|DATE", default_value = "30d")]
+    pub since: String,
+
+    /// The GitHub repository [default: from the `origin` remote].
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+
+    /// Modal's free credit a month, in USD, each month is set against [default: 30, the
+    /// Starter plan's; 100 on the Team plan].
+    #[arg(long, value_name = "DOLLARS", value_parser = parse_credit)]
+    pub credit: Option<f64>,
+
+    /// Print JSON: `{"runs", "gpu_seconds", "cost_usd", "by_trigger", "by_gpu", "by_month",
+    /// "refused", …}`.
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Debug, Args)]
 #[command(after_help = after_help("durations", DURATIONS_HELP, &[

@@ -21,6 +21,8 @@ pub const DEFAULT_BRANCH: &str = "main";
 pub const DEFAULT_SHARDS: u32 = 1;
 /// The most shards a GPU's run is split into.
 pub const MAX_SHARDS: u32 = 32;
+/// The largest `max-cost` taken, in USD: a bound against a slip of the keyboard (`20000`).
+pub const MAX_COST_LIMIT: f64 = 10_000.0;
 
 /// Every key `[tool.gpu-ci]` accepts.
 pub const KEYS: &[&str] = &[
@@ -34,6 +36,7 @@ pub const KEYS: &[&str] = &[
     "requirements",
     "fork-prs",
     "timeout",
+    "max-cost",
     "base-image",
     "framework",
     "allow-no-tests",
@@ -73,6 +76,8 @@ pub enum KeyType {
     Shards,
     /// A whole number of seconds, at least 1 (and at most u32's).
     Seconds,
+    /// An amount of US dollars above 0, at most [`MAX_COST_LIMIT`] (`2`, `0.5`).
+    Dollars,
 }
 
 /// Every key with its type and what it sets, in [`KEYS`]' order.
@@ -122,6 +127,11 @@ pub const KEY_TYPES: &[(&str, KeyType, &str)] = &[
         "timeout",
         KeyType::Seconds,
         "seconds before a run is stopped",
+    ),
+    (
+        "max-cost",
+        KeyType::Dollars,
+        "the most one run may cost on Modal's GPUs, in USD: its deadline, all shards and GPUs of the matrix included",
     ),
     (
         "base-image",
@@ -231,6 +241,8 @@ pub struct RawConfig {
     pub requirements: Option<String>,
     pub fork_prs: Option<bool>,
     pub timeout: Option<u32>,
+    /// The budget of one run in USD, which bounds its deadline.
+    pub max_cost: Option<f64>,
     pub base_image: Option<String>,
     pub framework: Option<String>,
     pub allow_no_tests: Option<bool>,
@@ -479,6 +491,17 @@ impl ConfigFile {
                         ))
                     })?)
                 }
+                "max-cost" => {
+                    let dollars = item
+                        .as_float()
+                        .or_else(|| item.as_integer().map(|n| n as f64))
+                        .and_then(|d| check_max_cost(d).ok());
+                    raw.max_cost = Some(dollars.ok_or_else(|| {
+                        Error::usage(format!(
+                            "`max-cost` in {where_} must be an amount of US dollars above 0 and at most {MAX_COST_LIMIT}, as `max-cost = 2.5`"
+                        ))
+                    })?)
+                }
                 unknown => {
                     let mut err = Error::usage(format!("unknown key `{unknown}` in {where_}"));
                     err = match closest(unknown, KEYS) {
@@ -573,6 +596,7 @@ impl ConfigFile {
         set("requirements", text(&settings.requirements));
         set("fork-prs", settings.fork_prs.map(value));
         set("timeout", settings.timeout.map(|t| value(i64::from(t))));
+        set("max-cost", settings.max_cost.map(value));
         set("base-image", text(&settings.base_image));
         set("framework", text(&settings.framework));
         set("allow-no-tests", settings.allow_no_tests.map(value));
@@ -660,6 +684,18 @@ fn set_string_table(
 }
 
 /// A TOML array of strings, or `None` for anything else.
+/// `max-cost` as given (a flag or the config): a finite amount above 0, at most
+/// [`MAX_COST_LIMIT`].
+pub fn check_max_cost(dollars: f64) -> std::result::Result<f64, String> {
+    if dollars.is_finite() && dollars > 0.0 && dollars <= MAX_COST_LIMIT {
+        Ok(dollars)
+    } else {
+        Err(format!(
+            "max-cost `{dollars}` is not an amount of US dollars above 0 and at most {MAX_COST_LIMIT}"
+        ))
+    }
+}
+
 fn string_list(item: &Item) -> Option<Vec<String>> {
     item.as_array()?
         .iter()

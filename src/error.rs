@@ -230,6 +230,20 @@ pub const COMMAND_EXIT_CODES: &[(&str, &[(DocumentedCode, &str)])] = &[
         ],
     ),
     (
+        "costs",
+        &[
+            (
+                Status(ExitStatus::Success),
+                "the costs were shown (an artifact that could not be read is named and left out)",
+            ),
+            (
+                Status(ExitStatus::Usage),
+                "bad input, no token, or GitHub could not list the artifacts",
+            ),
+            INTERNAL,
+        ],
+    ),
+    (
         "completions",
         &[
             (Status(ExitStatus::Success), "the script was printed"),

@@ -8,6 +8,7 @@ pub mod args;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod costs;
 pub mod error;
 pub mod generate;
 pub mod github;
@@ -114,6 +115,10 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Doctor(args) => {
             drop(session);
             commands::doctor::run(&args, &root)
+        }
+        Command::Costs(args) => {
+            drop(session);
+            commands::costs::run(&args, &root)
         }
         Command::Github(GithubCommand::Setup(args)) => {
             drop(session);

@@ -17,6 +17,14 @@ pub fn run(args: &ConfigArgs, root: &Path) -> Result<ExitStatus> {
         WhenNotSetUp::Proceed,
     )?;
     let rows = plan.describe();
+    // Which bound sets the deadline, when a budget is set (issue 26).
+    if let Some(dollars) = plan.max_cost.value {
+        ui::note(&crate::plan::budget::describe(
+            &plan.deadline,
+            dollars,
+            plan.timeout.value,
+        ));
+    }
     if args.json {
         let settings: serde_json::Map<String, serde_json::Value> = rows
             .into_iter()
@@ -89,7 +97,7 @@ fn allowed_values(key: &str) -> Option<Vec<&'static str>> {
 /// (`config::KEY_TYPES`) and the plan's lists of known values: `gpu-ci config --schema`, and
 /// `gpu-ci.schema.json` at the repository's root for editors.
 pub fn schema() -> serde_json::Value {
-    use crate::config::{KEY_TYPES, KeyType, MAX_SHARDS};
+    use crate::config::{KEY_TYPES, KeyType, MAX_COST_LIMIT, MAX_SHARDS};
     use serde_json::json;
     let mut properties = serde_json::Map::new();
     for (key, kind, description) in KEY_TYPES {
@@ -110,6 +118,9 @@ pub fn schema() -> serde_json::Value {
             }),
             KeyType::Shards => json!({ "type": "integer", "minimum": 1, "maximum": MAX_SHARDS }),
             KeyType::Seconds => json!({ "type": "integer", "minimum": 1, "maximum": u32::MAX }),
+            KeyType::Dollars => {
+                json!({ "type": "number", "exclusiveMinimum": 0, "maximum": MAX_COST_LIMIT })
+            }
         };
         property["description"] = json!(description);
         properties.insert((*key).to_string(), property);

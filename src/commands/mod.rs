@@ -2,6 +2,7 @@
 
 pub mod completions;
 pub mod config;
+pub mod costs;
 pub mod doctor;
 pub mod durations;
 pub mod github_setup;

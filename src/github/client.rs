@@ -34,6 +34,8 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 /// GitHub's REST API for one command. `tags` and `repo` add the calls themselves.
 pub struct GitHub {
     http: Client,
+    /// For the one redirect of a download to GitHub's storage: no token, no further redirect.
+    storage: Client,
     base: String,
     /// A `Secret`: it prints as `[redacted]` wherever it might be formatted.
     token: Option<Secret>,
@@ -200,6 +202,25 @@ fn check_api_url(base: &str) -> Result<()> {
     }
 }
 
+/// Where a download may be redirected to: https, or plain http to this machine (a test's
+/// server), with no credentials in the address.
+fn storage_url_allowed(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or("").trim_matches(['[', ']']);
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    url.username().is_empty()
+        && url.password().is_none()
+        && (url.scheme() == "https" || (url.scheme() == "http" && loopback))
+}
+
+/// `2026-11-26T14:05:00Z` from seconds since the epoch.
+pub fn iso_time(epoch: i64) -> String {
+    let text = utc_time(epoch);
+    format!("{}T{}Z", &text[..10], &text[11..19])
+}
+
 /// How many redirects within one origin a call follows (as reqwest's default).
 const MAX_REDIRECTS: usize = 10;
 
@@ -259,8 +280,15 @@ impl GitHub {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|err| Error::network("cannot start an HTTP client", Some(Box::new(err))))?;
+        let storage = Client::builder()
+            .user_agent(concat!("gpu-ci/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|err| Error::network("cannot start an HTTP client", Some(Box::new(err))))?;
         Ok(GitHub {
             http,
+            storage,
             base: base.trim().trim_end_matches('/').to_string(),
             token,
             retry_delay,
@@ -383,16 +411,78 @@ impl GitHub {
             url: response.url().to_string(),
             remaining,
             reset,
-            body: self.body(response, context)?,
+            body: self.body(response, MAX_BODY, context)?,
         })
     }
 
-    /// The body, read to its end within the deadline; refused past `MAX_BODY`.
-    fn body(&self, mut response: Response, context: &Context) -> Result<Vec<u8>> {
-        let too_large = || context.unusable(format!("it is larger than {} MiB", MAX_BODY >> 20));
+    /// A file GitHub serves through its storage, as an artifact's zip (issue 26): the call with
+    /// the token; a redirect to another origin (GitHub's storage, a signed address that carries
+    /// its own authorisation) is followed once, without the token, only to https (plain http
+    /// only to this machine, a test's server), and no further. The body is capped at `limit`,
+    /// within the command's one deadline. One try: the caller treats a failure as one file lost.
+    pub fn download(&self, path: &str, limit: usize, context: &Context) -> Result<Vec<u8>> {
+        let url = format!("{}{path}", self.base);
+        let _waiting =
+            crate::ui::Waiting::start(&format!("waiting for GitHub to {}", context.doing));
+        let mut request = self
+            .http
+            .get(&url)
+            .timeout(self.time_left(context)?.min(STEP_TIMEOUT))
+            .header("Accept", "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28");
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token.expose());
+        }
+        let failed = |err: reqwest::Error| {
+            if Instant::now() >= self.deadline {
+                context.past_deadline(self.budget)
+            } else {
+                Error::network(
+                    format!("cannot {}: no answer", context.doing),
+                    Some(Box::new(err)),
+                )
+                .with_help(context.advice.try_later)
+            }
+        };
+        let response = request.send().map_err(failed)?;
+        if response.status().is_success() {
+            return self.body(response, limit, context);
+        }
+        if !response.status().is_redirection() {
+            return Err(context.unusable(format!("GitHub answered {}", response.status())));
+        }
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| response.url().join(v).ok())
+            .ok_or_else(|| context.unusable("a redirect without a usable address"))?;
+        if !storage_url_allowed(&location) {
+            return Err(context.unusable(format!(
+                "a redirect to {}, which is neither https nor this machine; nothing was sent there",
+                shown(&location.origin().ascii_serialization())
+            )));
+        }
+        let response = self
+            .storage
+            .get(location)
+            .timeout(self.time_left(context)?.min(STEP_TIMEOUT))
+            .send()
+            .map_err(failed)?;
+        if !response.status().is_success() {
+            return Err(
+                context.unusable(format!("GitHub's storage answered {}", response.status()))
+            );
+        }
+        self.body(response, limit, context)
+    }
+
+    /// The body, read to its end within the deadline; refused past `limit` bytes.
+    fn body(&self, mut response: Response, limit: usize, context: &Context) -> Result<Vec<u8>> {
+        let too_large = || context.unusable(format!("it is larger than {} MiB", limit >> 20));
         if response
             .content_length()
-            .is_some_and(|length| length > MAX_BODY as u64)
+            .is_some_and(|length| length > limit as u64)
         {
             return Err(too_large());
         }
@@ -418,7 +508,7 @@ impl GitHub {
             if read == 0 {
                 return Ok(body);
             }
-            if body.len() + read > MAX_BODY {
+            if body.len() + read > limit {
                 return Err(too_large());
             }
             body.extend_from_slice(&chunk[..read]);

@@ -16,7 +16,7 @@ use crate::plan::python::ImageBuilder;
 use crate::plan::recipe::{self, Cuda, Recipe};
 use crate::plan::values::PythonVersion;
 use crate::plan::values::{self, check_text};
-use crate::plan::{CI_JOB, INSTALL, Source, Sourced, TestPlan, gpu};
+use crate::plan::{CI_JOB, INSTALL, Source, Sourced, TestPlan, budget, gpu};
 use crate::project::own_ci::Found;
 use crate::project::python::PythonSpec;
 use crate::project::{self, Framework, InstallSource, Project, PythonSource};
@@ -265,6 +265,21 @@ impl Builder<'_> {
             (None, None) => Sourced::default(config::DEFAULT_SHARDS),
         };
         values::check_runs(&gpu.value, shards.value)?;
+        let timeout = self.configured_or("timeout", config.timeout, config::DEFAULT_TIMEOUT);
+        let max_cost = match (flags.max_cost, config.max_cost) {
+            (Some(dollars), _) => Sourced::new(Some(dollars), Self::flag("max-cost")),
+            (None, Some(dollars)) => Sourced::new(Some(dollars), self.config_key("max-cost")),
+            (None, None) => Sourced::default(None),
+        };
+        let deadline = budget::deadline(timeout.value, max_cost.value, &gpu.value, shards.value)
+            .map_err(|msg| {
+                Error::usage(msg).with_help(
+                    "`max-cost` in [tool.gpu-ci] (or --max-cost) is the most one run may cost, in USD",
+                )
+            })?;
+        if let Some(dollars) = max_cost.value {
+            self.note(budget::describe(&deadline, dollars, timeout.value));
+        }
 
         let image_builder = match &config.image_builder {
             Some(version) => Sourced::new(
@@ -521,7 +536,9 @@ impl Builder<'_> {
             branch: Sourced::new(branch.0, branch.1),
             environment,
             fork_prs,
-            timeout: self.configured_or("timeout", config.timeout, config::DEFAULT_TIMEOUT),
+            timeout,
+            max_cost,
+            deadline,
             allow_no_tests: self.configured_or("allow-no-tests", config.allow_no_tests, false),
             base_image,
             framework,

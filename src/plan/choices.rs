@@ -8,6 +8,8 @@ pub struct Choices {
     /// GPU specs; more than one is a matrix.
     pub gpu: Vec<String>,
     pub shards: Option<u32>,
+    /// `max-cost` in USD.
+    pub max_cost: Option<f64>,
     pub python: Option<String>,
     pub test_path: Option<String>,
     pub pytest_args: Option<String>,

@@ -45,6 +45,17 @@ impl fmt::Display for GpuSpec {
     }
 }
 
+impl GpuSpec {
+    /// What one second of this spec costs: its type's price × its devices.
+    pub fn price_per_second(&self) -> f64 {
+        let price = GPU_TYPES
+            .iter()
+            .find(|(name, _)| *name == self.kind)
+            .map_or(0.0, |(_, price)| *price);
+        price * f64::from(self.count)
+    }
+}
+
 impl GpuChoice {
     /// The form `MODAL_GPU` and the runner take: `H100` or `H100:2,A100-80GB`.
     pub fn env_value(&self) -> String {
@@ -81,6 +92,25 @@ impl GpuMatrix {
     /// Every GPU spec any entry may ask for.
     pub fn specs(&self) -> impl Iterator<Item = &GpuSpec> {
         self.0.iter().flat_map(|choice| choice.0.iter())
+    }
+
+    /// What one second of a whole run can cost at most: every entry on its dearest GPU of
+    /// those a sandbox may get (a fallback list's first two: the first try and the one retry),
+    /// in `shards` sandboxes each.
+    pub fn worst_price_per_second(&self, shards: u32) -> f64 {
+        let per_shard: f64 = self
+            .0
+            .iter()
+            .map(|choice| {
+                choice
+                    .0
+                    .iter()
+                    .take(2)
+                    .map(GpuSpec::price_per_second)
+                    .fold(0.0, f64::max)
+            })
+            .sum();
+        per_shard * f64::from(shards)
     }
 
     /// Each entry as people write it: `["T4", "H100, A100-80GB"]`.

@@ -3,6 +3,7 @@
 //! `build` settles each value from flags, then the config, then detection, then a question,
 //! then a default; the targets render this plan and nothing else.
 
+pub mod budget;
 pub mod build;
 pub mod choices;
 pub mod ci;
@@ -128,6 +129,11 @@ pub struct TestPlan {
     pub environment: Sourced<Option<String>>,
     pub fork_prs: Sourced<bool>,
     pub timeout: Sourced<u32>,
+    /// `max-cost`: the budget of one run in USD; `None`: no budget.
+    pub max_cost: Sourced<Option<f64>>,
+    /// The run's deadline for the configured GPUs and shards: the lower of `timeout` and what
+    /// `max-cost` buys (the runner sums again for a GPU given at start).
+    pub deadline: budget::Deadline,
     pub allow_no_tests: Sourced<bool>,
     /// `None`: the framework's default base image.
     pub base_image: Sourced<Option<String>>,
@@ -205,6 +211,7 @@ impl TestPlan {
             requirements,
             fork_prs: self.fork_prs.value.then_some(true),
             timeout: (self.timeout.value != config::DEFAULT_TIMEOUT).then_some(self.timeout.value),
+            max_cost: self.max_cost.value,
             base_image: self.base_image.value.clone(),
             framework: chosen(&self.framework.source).then(|| self.framework.value.name().into()),
             allow_no_tests: self.allow_no_tests.value.then_some(true),
@@ -326,6 +333,13 @@ impl TestPlan {
                 "timeout".into(),
                 json!(self.timeout.value),
                 &self.timeout.source,
+            ),
+            (
+                "max-cost".into(),
+                self.max_cost
+                    .value
+                    .map_or(Value::Null, |dollars| json!(dollars)),
+                &self.max_cost.source,
             ),
             (
                 "allow-no-tests".into(),

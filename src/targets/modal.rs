@@ -116,6 +116,11 @@ pub struct Context {
     /// The command that installs the project in the image, from a copy of the tree, run in it.
     install_in_image: Option<String>,
     timeout: u32,
+    /// `max-cost` in USD (`None`: no budget), which the runner turns into the deadline for the
+    /// GPUs and shards of the run as it starts.
+    max_cost: Option<f64>,
+    /// The shortest deadline a budget may leave.
+    min_budget_seconds: u32,
     allow_no_tests: bool,
     base_image: Option<String>,
     import_paths: Vec<&'static str>,
@@ -333,6 +338,8 @@ pub fn context(plan: &TestPlan) -> Context {
         install_at_start: plan.install_project.value == ProjectInstall::AtStart,
         install_in_image: install_in_image(plan).map(|c| in_copy(&c)),
         timeout: plan.timeout.value,
+        max_cost: plan.max_cost.value,
+        min_budget_seconds: crate::plan::budget::MIN_BUDGET_SECONDS,
         allow_no_tests: plan.allow_no_tests.value,
         base_image: plan
             .base_image

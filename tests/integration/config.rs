@@ -218,3 +218,89 @@ fn the_table_leaves_the_action_pins_out_unless_all() {
         "{json:#}"
     );
 }
+
+/// Issue 26: `max-cost` (a flag, or the config) becomes the deadline when it buys less than
+/// `timeout`; `config` says which bound applies and where the budget came from.
+#[test]
+fn max_cost_bounds_the_deadline_and_config_says_which_bound_applies() {
+    let project = Project::fixture("uv-groups-src");
+    // H100 at $0.001097 a second: $2 buys 1823 s, under the default hour.
+    let assert = project
+        .gpu_ci(&["config", "--gpu", "H100", "--max-cost", "2"])
+        .success();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(
+            "deadline 30 min (max-cost $2.00): the budget allows less than timeout's 60 min"
+        ),
+        "{stderr}"
+    );
+    let json = config_json(&project, &["--gpu", "H100", "--max-cost", "2"]);
+    assert_eq!(json["max-cost"]["value"], 2.0);
+    assert_eq!(json["max-cost"]["source"]["flag"], "--max-cost");
+
+    // Four shards of two devices each, in the config: the budget buys an eighth.
+    crate::common::add_config(
+        &project,
+        "gpu = \"H100:2\"\nshards = 4\nmax-cost = 16\ntimeout = 600\n",
+    );
+    let json = config_json(&project, &[]);
+    assert_eq!(json["max-cost"]["value"], 16.0);
+    assert_eq!(source_kind(&json, "max-cost"), "config");
+    let assert = project.gpu_ci(&["config"]).success();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    // $16 / ($0.002194 × 4) = 1823 s: more than the timeout, which wins.
+    assert!(
+        stderr.contains("deadline 10 min (timeout): max-cost $16.00 would allow 30 min"),
+        "{stderr}"
+    );
+    let text = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("max-cost = 16.0"), "{text}");
+
+    // With no budget the row is there, empty, from the default.
+    let json = config_json(&Project::fixture("extras-flat"), &[]);
+    assert_eq!(json["max-cost"]["value"], serde_json::Value::Null);
+    assert_eq!(source_kind(&json, "max-cost"), "default");
+}
+
+/// Issue 26: a budget too small to run anything, and amounts that are not one, are refused
+/// with a one-line error that says what would do, before anything is written.
+#[test]
+fn a_budget_that_buys_no_run_or_is_no_amount_is_refused() {
+    let project = Project::fixture("uv-groups-src");
+    project
+        .gpu_ci(&[
+            "init",
+            "--yes",
+            "--gpu",
+            "H100",
+            "--shards",
+            "4",
+            "--max-cost",
+            "0.05",
+        ])
+        .code(2)
+        .stderr(predicates::str::contains(
+            "error: max-cost $0.05 buys 11 s of H100 × 4 shards",
+        ))
+        .stderr(predicates::str::contains(
+            "raise max-cost to at least $0.53",
+        ));
+    assert!(!project.path(".github").exists(), "nothing written");
+    for bad in ["0", "-1", "nan", "inf", "two", "20000"] {
+        project
+            .gpu_ci(&["config", &format!("--max-cost={bad}")])
+            .code(2)
+            .stderr(predicates::str::contains("--max-cost"));
+    }
+    for bad in ["0", "-2.5", "\"2\"", "20000", "true"] {
+        let fresh = Project::fixture("uv-groups-src");
+        crate::common::add_config(&fresh, &format!("max-cost = {bad}\n"));
+        fresh
+            .gpu_ci(&["config"])
+            .code(2)
+            .stderr(predicates::str::contains(
+                "`max-cost` in [tool.gpu-ci] in pyproject.toml must be an amount of US dollars",
+            ));
+    }
+}

@@ -6,6 +6,7 @@ mod arguments;
 mod ci_targets;
 mod completions;
 mod config;
+mod costs;
 mod docs;
 mod doctor;
 mod errors;

@@ -149,6 +149,7 @@ fn help_texts() {
         ("help-pin", vec!["pin", "--help"]),
         ("help-github-setup", vec!["github", "setup", "--help"]),
         ("help-doctor", vec!["doctor", "--help"]),
+        ("help-costs", vec!["costs", "--help"]),
     ] {
         let output = gpu_ci().args(&args).output().unwrap();
         assert!(output.status.success());

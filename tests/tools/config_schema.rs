@@ -51,6 +51,9 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
         ("requirements", json!("requirements-gpu.txt"), true),
         ("fork-prs", json!(true), true),
         ("timeout", json!(600), true),
+        ("max-cost", json!(2), true),
+        ("max-cost", json!(0.25), true),
+        ("max-cost", json!(10000), true),
         (
             "base-image",
             json!("nvcr.io/nvidia/pytorch:25.01-py3"),
@@ -92,6 +95,10 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
         ("timeout", json!(0), false),
         ("timeout", json!(-1), false),
         ("timeout", json!("600"), false),
+        ("max-cost", json!(0), false),
+        ("max-cost", json!(-1.5), false),
+        ("max-cost", json!(10000.5), false),
+        ("max-cost", json!("2"), false),
         ("gpu", json!(1), false),
         ("gpu", json!([1]), false),
         ("ci", json!({ "github": "yes" }), false),
@@ -118,7 +125,9 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
             ("array", json!(["x"])),
             ("object", json!({ "A": "b" })),
         ] {
-            if !types.contains(&kind) {
+            // A number takes a whole number too (`max-cost = 2`).
+            let taken = types.contains(&kind) || (kind == "integer" && types.contains(&"number"));
+            if !taken {
                 // A list of strings where a list is taken counts as that list (gpu, ci).
                 cases.push((key, wrong, false));
             }

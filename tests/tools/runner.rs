@@ -1271,3 +1271,159 @@ fn the_skipped_at_import_line_shows_test_text_inert() {
         run.stderr
     );
 }
+
+/// Issue 26: `max-cost` sets the sandbox's lifetime to what it buys on the GPU the run asks
+/// for, and the summary says which bound applied.
+#[test]
+fn a_budget_is_the_sandbox_lifetime_and_the_summary_says_so() {
+    let project = suite("def test_one():\n    assert True\n", &["--gpu", "H100"]);
+    // H100 at $0.001097 a second: $0.20 buys 182 s, under the default hour.
+    configure(&project, "max-cost = 0.2");
+    let run = run_modal(&project, json!({}));
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.events("create")[0]["timeout"], 182);
+    assert!(
+        run.stderr
+            .contains("gpu-ci: deadline 3 min (max-cost $0.20)"),
+        "{}",
+        run.stderr
+    );
+    let summary = shown(&project.read("test-outputs/summary.md"));
+    assert!(
+        summary.contains("deadline 3 min (max-cost $0.20)"),
+        "{summary}"
+    );
+}
+
+/// Issue 26: the runner sums the budget as `gpu-ci config` does (plan/budget.rs) for a GPU or
+/// shard count given at start (`MODAL_GPU`, `--shards`): each entry of the matrix at its
+/// dearest fallback, every shard; a budget that buys too little stops the run before anything
+/// is built.
+#[test]
+fn the_runner_sums_the_budget_as_config_does() {
+    let project = suite("def test_one():\n    assert True\n", &[]);
+    configure(&project, "max-cost = 5");
+    let assert = project
+        .gpu_ci(&[
+            "config",
+            "--gpu",
+            "T4",
+            "--gpu",
+            "H100:2,A100-80GB",
+            "--shards",
+            "3",
+        ])
+        .success();
+    let said = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let harness = r#"
+import runpy
+ns = runpy.run_path(".modal/test_runner.py")
+seconds, note = ns["budget_deadline"]([["T4"], ["H100:2", "A100-80GB"]], 3)
+print(seconds, note)
+try:
+    ns["budget_deadline"]([["B200:8"]], 4)
+except ns["StopRun"] as error:
+    print(error)
+"#;
+    let printed = python_in(&project, harness);
+    let mut lines = printed.lines();
+    // $5 / (($0.000164 + $0.002194) × 3) = 706 s.
+    assert_eq!(
+        lines.next().unwrap(),
+        "706 deadline 11 min (max-cost $5.00)"
+    );
+    assert!(
+        said.contains("note: deadline 11 min (max-cost $5.00)"),
+        "{said}"
+    );
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("max-cost $5.00 buys 90 s of 1 GPU setting(s) × 4 shard(s)"),
+        "{printed}"
+    );
+}
+
+/// Issue 26: every run leaves test-outputs/gpu-ci-cost.json, the ledger `gpu-ci costs` reads:
+/// its trigger from the CI system's own variables, each sandbox's GPU, devices, time and cost
+/// as measured on this side, and totals that add up.
+#[test]
+fn every_run_leaves_a_cost_ledger_that_adds_up() {
+    let project = suite(
+        "def test_one():\n    assert True\n\ndef test_two():\n    assert True\n",
+        &["--gpu", "T4", "--gpu", "H100:2", "--shards", "2"],
+    );
+    let api = ModalApi::start(json!({}));
+    let output = modal_run(&api, &project, &[("GITHUB_EVENT_NAME", "push")]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let ledger: serde_json::Value =
+        serde_json::from_str(&project.read("test-outputs/gpu-ci-cost.json")).unwrap();
+    assert_eq!(ledger["schema"], 1);
+    assert_eq!(ledger["trigger"], "push");
+    assert_eq!(ledger["shards"], 2);
+    assert_eq!(ledger["deadline_seconds"], 3600);
+    assert_eq!(ledger["max_cost_usd"], serde_json::Value::Null);
+    let runs = ledger["runs"].as_array().unwrap();
+    let mut gpus: Vec<(&str, u64)> = runs
+        .iter()
+        .map(|run| {
+            (
+                run["gpu"].as_str().unwrap(),
+                run["devices"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    gpus.sort_unstable();
+    assert_eq!(gpus, [("H100", 2), ("H100", 2), ("T4", 1), ("T4", 1)]);
+    let price = |gpu: &str| if gpu == "T4" { 0.000164 } else { 0.001097 };
+    let (mut seconds, mut cost) = (0.0, 0.0);
+    for run in runs {
+        let (gpu, devices) = (
+            run["gpu"].as_str().unwrap(),
+            run["devices"].as_f64().unwrap(),
+        );
+        let run_seconds = run["seconds"].as_f64().unwrap();
+        assert!(run_seconds > 0.0, "{run}");
+        let run_cost = run["cost_usd"].as_f64().unwrap();
+        assert!(
+            (run_cost - price(gpu) * devices * run_seconds).abs() < 1e-5,
+            "{run}"
+        );
+        seconds += run_seconds * devices;
+        cost += run_cost;
+    }
+    assert!(
+        (ledger["gpu_seconds"].as_f64().unwrap() - seconds).abs() < 0.01,
+        "{ledger}"
+    );
+    assert!(
+        (ledger["cost_usd"].as_f64().unwrap() - cost).abs() < 1e-5,
+        "{ledger}"
+    );
+    for stamp in [&ledger["started"], &ledger["ended"]] {
+        let stamp = stamp.as_str().unwrap();
+        assert!(
+            stamp.len() == 20 && stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T',
+            "{stamp}"
+        );
+    }
+    assert!(ledger["started"].as_str() <= ledger["ended"].as_str());
+
+    // One sandbox; a trigger that is not a plain event name is not taken for one.
+    let project = suite("def test_one():\n    assert True\n", &[]);
+    let output = modal_run(
+        &api,
+        &project,
+        &[
+            ("GITHUB_EVENT_NAME", "push\n::error::x"),
+            ("CI_PIPELINE_SOURCE", "merge_request_event"),
+        ],
+    );
+    assert!(output.status.success(), "{}", describe(&output));
+    let ledger: serde_json::Value =
+        serde_json::from_str(&project.read("test-outputs/gpu-ci-cost.json")).unwrap();
+    assert_eq!(ledger["trigger"], "merge_request_event");
+    assert_eq!(ledger["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(ledger["runs"][0]["gpu"], "L4");
+}
