@@ -10,7 +10,7 @@ use std::fs;
 
 use clap::CommandFactory;
 use gpu_ci::cli::Cli;
-use gpu_ci::config::{DEFAULT_GPU, DEFAULT_TIMEOUT, KEY_TYPES, KeyType, MAX_SHARDS};
+use gpu_ci::config::{DEFAULT_GPU, DEFAULT_TIMEOUT, KEY_TYPES, KeyType, MAX_COST_LIMIT, MAX_SHARDS};
 use gpu_ci::plan::gpu::{GPU_PRICES_DATE, GPU_TYPES};
 
 use crate::common::{Project, gpu_ci, repo_root};
@@ -57,6 +57,7 @@ fn type_name(kind: KeyType) -> String {
         KeyType::Table => "table of strings".into(),
         KeyType::Shards => format!("integer, 1 to {MAX_SHARDS}"),
         KeyType::Seconds => "integer (seconds), at least 1".into(),
+        KeyType::Dollars => format!("number (US dollars), above 0, at most {MAX_COST_LIMIT}"),
     }
 }
 
