@@ -278,7 +278,10 @@ impl Builder<'_> {
                 )
             })?;
         if let Some(dollars) = max_cost.value {
-            self.note("max-cost", budget::describe(&deadline, dollars, timeout.value));
+            self.note(
+                "max-cost",
+                budget::describe(&deadline, dollars, timeout.value),
+            );
         }
 
         let image_builder = match &config.image_builder {

@@ -10,7 +10,9 @@ use std::fs;
 
 use clap::CommandFactory;
 use gpu_ci::cli::Cli;
-use gpu_ci::config::{DEFAULT_GPU, DEFAULT_TIMEOUT, KEY_TYPES, KeyType, MAX_COST_LIMIT, MAX_SHARDS};
+use gpu_ci::config::{
+    DEFAULT_GPU, DEFAULT_TIMEOUT, KEY_TYPES, KeyType, MAX_COST_LIMIT, MAX_SHARDS,
+};
 use gpu_ci::plan::gpu::{GPU_PRICES_DATE, GPU_TYPES};
 
 use crate::common::{Project, gpu_ci, repo_root};

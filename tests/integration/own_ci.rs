@@ -515,9 +515,10 @@ fn a_separate_native_build_script_is_named_with_setup() {
 fn renaming_the_gpu_job_changes_no_file_and_no_lock() {
     let project = Project::fixture("own-gpu-ci");
     project.gpu_ci(&["init", "--yes"]).success();
-    let workflow = project
-        .read(GPU_WORKFLOW)
-        .replacen("  gpu_test:\n", "  gpu_tests_renamed:\n", 1);
+    let workflow =
+        project
+            .read(GPU_WORKFLOW)
+            .replacen("  gpu_test:\n", "  gpu_tests_renamed:\n", 1);
     project.write(GPU_WORKFLOW, &workflow);
     project.gpu_ci(&["update", "--check"]).success();
     project
