@@ -46,7 +46,8 @@ fn run(cmd: &mut Command) -> String {
 /// The wheel for this version: reused when newer than every input, else built.
 fn wheel() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wheel");
-    let prefix = format!("gpu_ci-{}-", env!("CARGO_PKG_VERSION"));
+    // The distribution `gpu-ci-cli`, normalised as wheel file names spell it.
+    let prefix = format!("gpu_ci_cli-{}-", env!("CARGO_PKG_VERSION"));
     let existing = std::fs::read_dir(&dir).ok().and_then(|entries| {
         entries.flatten().map(|e| e.path()).find(|p| {
             p.file_name()
@@ -110,6 +111,16 @@ fn a_fresh_venv_gets_a_working_gpu_ci_from_the_wheel() {
             "--disable-pip-version-check",
         ])
         .arg(&wheel));
+    // The distribution is `gpu-ci-cli` (the name `uvx --from`, `uv tool install` and `pipx
+    // install` take), its command `gpu-ci`.
+    let show = run(Command::new(venv.path().join("bin/python")).args([
+        "-m",
+        "pip",
+        "show",
+        "--disable-pip-version-check",
+        "gpu-ci-cli",
+    ]));
+    assert!(show.contains("Name: gpu-ci-cli\n"), "{show}");
     let gpu_ci = venv.path().join("bin/gpu-ci");
     assert!(
         gpu_ci.is_file(),
