@@ -31,6 +31,7 @@ mod run;
 mod shards;
 mod signals;
 mod snapshots;
+mod tls;
 mod transaction;
 mod update;
 mod update_property;
