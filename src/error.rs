@@ -9,7 +9,7 @@ use std::panic::{self, PanicHookInfo};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// How gpu-ci ends, documented in `--help` and the README; mapped to a code in one place.
+/// How gpu-ci ends, documented in `--help` and docs/usage.md; mapped to a code in one place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
     /// Everything went as asked.
@@ -73,7 +73,7 @@ const INTERNAL: (DocumentedCode, &str) = (
 );
 
 /// Every command's exit codes, and what each means for that command: the one table its
-/// `--help`, its man page and the README's list come from. The command is named by its words
+/// `--help`, its man page and docs/usage.md's list come from. The command is named by its words
 /// after `gpu-ci` (`""` for gpu-ci itself, which lists every code any command can return).
 pub const COMMAND_EXIT_CODES: &[(&str, &[(DocumentedCode, &str)])] = &[
     (

@@ -6,6 +6,7 @@ mod arguments;
 mod ci_targets;
 mod completions;
 mod config;
+mod docs;
 mod doctor;
 mod errors;
 mod fake_github;

@@ -12,6 +12,7 @@ mod checkers;
 mod ci_scripts;
 mod completions;
 mod config_schema;
+mod docs;
 mod fake_forge;
 mod installed;
 mod junit;

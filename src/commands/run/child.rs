@@ -6,7 +6,7 @@
 //! its session (`setsid`), and whose parent ended, is adopted by gpu-ci rather than by init. When
 //! the client has ended, for whatever reason (its exit, a signal, the tests' deadline), every
 //! process still descending from gpu-ci is stopped (SIGTERM, then SIGKILL) and reaped. Elsewhere
-//! a process that leaves the client's group and loses its parent escapes: the README says so.
+//! a process that leaves the client's group and loses its parent escapes: docs/usage.md says so.
 
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -291,7 +291,7 @@ mod descendants {
 }
 
 /// Elsewhere there is no subreaper: what left the client's process group and lost its parent
-/// is not found (the README says so).
+/// is not found (docs/usage.md says so).
 #[cfg(not(target_os = "linux"))]
 mod descendants {
     use std::time::Duration;
