@@ -15,6 +15,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::{Instant, SystemTime};
 
 use crate::common::{Project, describe, repo_root, scrub_env};
@@ -49,8 +50,15 @@ fn run(cmd: &mut Command) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-/// The wheel for this version: reused when newer than every input, else built.
+/// The wheel for this version, found or built once for both tests (each of which would
+/// otherwise remove the other's wheel folder while it builds).
 fn wheel() -> PathBuf {
+    static WHEEL: OnceLock<PathBuf> = OnceLock::new();
+    WHEEL.get_or_init(find_or_build_wheel).clone()
+}
+
+/// The wheel for this version: reused when newer than every input, else built.
+fn find_or_build_wheel() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wheel");
     // The distribution `gpu-ci-cli`, normalised as wheel file names spell it.
     let prefix = format!("gpu_ci_cli-{}-", env!("CARGO_PKG_VERSION"));
