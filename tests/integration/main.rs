@@ -22,6 +22,7 @@ mod hostile_text;
 mod init;
 mod isolation;
 mod merge_property;
+mod metadata;
 mod own_ci;
 mod pin;
 mod prompts;
