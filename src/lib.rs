@@ -4,6 +4,14 @@
 //! from flags, config and detection, `targets` render the plan, `generate` writes the files;
 //! `commands` wire these together. ARCHITECTURE.md has the map and the rules.
 
+// `run` starts pytest in a process group of its own and passes signals on to it (process groups,
+// SIGTERM/SIGKILL, `std::os::unix`): Linux and macOS only. Said once, here, rather than as a page
+// of unresolved imports.
+#[cfg(not(unix))]
+compile_error!(
+    "gpu-ci supports Linux and macOS only: Windows is not supported (on Windows, use WSL)"
+);
+
 pub mod args;
 pub mod cli;
 pub mod commands;

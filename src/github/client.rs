@@ -253,6 +253,15 @@ fn redirect_target(response: &Response) -> String {
     }
 }
 
+/// rustls's cryptography is *ring* (reqwest's `rustls-no-provider`, rustls's `ring`): no C
+/// library to build, unlike the aws-lc-rs that reqwest's `rustls` feature brings. reqwest
+/// takes the process-wide default provider, so it is installed before the first client is
+/// built; a second call finds it installed (`Err`, ignored). Certificates are still checked by
+/// reqwest's platform verifier, against the system's roots.
+fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl GitHub {
     /// A client for `GITHUB_API_URL`, with `GITHUB_TOKEN` or `GH_TOKEN`; the deadline of all
     /// its calls starts now.
@@ -274,6 +283,7 @@ impl GitHub {
         };
         let retry_delay = millis("GPU_CI_RETRY_DELAY_MS").unwrap_or(Duration::from_millis(500));
         let budget = millis("GPU_CI_HTTP_DEADLINE_MS").unwrap_or(DEADLINE);
+        install_crypto_provider();
         let http = Client::builder()
             .user_agent(concat!("gpu-ci/", env!("CARGO_PKG_VERSION")))
             .redirect(same_origin_redirects())

@@ -20,6 +20,7 @@ mod lint;
 mod markdown;
 mod modal_api;
 mod modal_harness;
+mod own_workflows;
 mod pre_commit;
 mod preflight;
 mod project_install;
