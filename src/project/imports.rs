@@ -288,7 +288,25 @@ pub fn third_party_imports(root: &Path, paths: &[String]) -> BTreeMap<String, St
 /// How many entries of the project's tree are looked at for its own module names.
 const MAX_TREE: usize = 50_000;
 
-/// The names of the folders and `.py` modules anywhere in the project's tree (hidden folders,
+/// Hidden folders that hold no module of the project's: version control, environments, caches.
+/// Other hidden folders are walked: CI scripts (`.github/scripts/`) are modules tests put on
+/// the path.
+const HIDDEN_SKIPPED: [&str; 12] = [
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    ".tox",
+    ".nox",
+    ".eggs",
+    ".cache",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".ipynb_checkpoints",
+];
+
+/// The names of the folders and `.py` modules anywhere in the project's tree (version control,
 /// caches and environments skipped; links never followed).
 fn tree_names(dir: &Path, depth: usize, budget: &mut usize, names: &mut Vec<String>) {
     if depth > MAX_DEPTH {
@@ -305,7 +323,7 @@ fn tree_names(dir: &Path, depth: usize, budget: &mut usize, names: &mut Vec<Stri
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
-        if name.starts_with('.')
+        if HIDDEN_SKIPPED.contains(&name.as_str())
             || matches!(
                 name.as_str(),
                 "__pycache__" | "node_modules" | "site-packages"
@@ -317,9 +335,16 @@ fn tree_names(dir: &Path, depth: usize, budget: &mut usize, names: &mut Vec<Stri
             continue;
         };
         if meta.is_dir() {
-            names.push(name);
+            // A virtual environment under any name holds installed packages, not the project's.
+            if entry.path().join("pyvenv.cfg").exists() {
+                continue;
+            }
+            if !name.starts_with('.') {
+                names.push(name);
+            }
             tree_names(&entry.path(), depth + 1, budget, names);
         } else if meta.is_file()
+            && !name.starts_with('.')
             && let Some(stem) = name.strip_suffix(".py")
         {
             names.push(stem.to_string());
@@ -450,10 +475,24 @@ mod tests {
             "tests/sub/conftest.py",
             "from tests.sub import x\nimport numpy as np\n",
         );
+        // CI scripts a test puts on its path (`sys.path.insert(0, ".github/scripts/ci")`) are
+        // the project's own; an environment or version control under any name is not.
+        write(".github/scripts/ci/launch.py", "");
+        write(
+            "tests/test_ci.py",
+            "import launch\nimport yaml\nimport requests\n",
+        );
+        write(
+            ".venv/lib/python3.12/site-packages/requests/__init__.py",
+            "",
+        );
+        write("env2/pyvenv.cfg", "home = /usr/bin\n");
+        write("env2/lib/yaml/__init__.py", "");
+        write(".git/hooks/torch.py", "");
         std::os::unix::fs::symlink("/etc", dir.path().join("tests/etc")).unwrap();
         let found = third_party_imports(dir.path(), &["tests/".to_string()]);
         let names: Vec<&str> = found.keys().map(String::as_str).collect();
-        assert_eq!(names, ["einops", "numpy", "torch", "yaml"]);
+        assert_eq!(names, ["einops", "numpy", "requests", "torch", "yaml"]);
         assert_eq!(found["einops"], "tests/test_a.py:2");
         assert_eq!(found["torch"], "tests/test_a.py:11");
         let set: Vec<String> = ["torch", "numpy", "pyyaml", "nvidia-cublas"]
