@@ -1150,9 +1150,6 @@ impl Reader<'_> {
     }
 
     fn pytest(&mut self, args: &[String], origin: Origin) {
-        if self.job.pytest.is_some() {
-            return;
-        }
         // Reporting, parallelism and coverage: the runner has its own. Stopping early
         // (`-x`, `--maxfail`) is the project's choice for its GPU minutes: kept.
         const DROP_VALUED: [&str; 21] = [
@@ -1203,6 +1200,17 @@ impl Reader<'_> {
                     | "-V"
             )
         }) {
+            return;
+        }
+        if let Some(first) = &self.job.pytest {
+            // One run is what gpu-ci reproduces; the others are said, not dropped silently.
+            let text = format!(
+                "{} also runs pytest (`{}`); gpu-ci follows the first run ({}) only: widen `test-path` or change `pytest-args` if the GPU run should cover it",
+                origin.at("pytest"),
+                args.join(" "),
+                first.at
+            );
+            self.note(text);
             return;
         }
         let mut run = PytestRun {
@@ -1351,7 +1359,17 @@ impl Reader<'_> {
                     .replace(&format!("$({name})"), value)
                     .replace(&format!("${{{name}}}"), value);
             }
-            let command = command.replace("$$", "$");
+            let (command, left_out) = without_make_references(&command);
+            // Said where the line tests or installs (an `echo $(X)` is no news).
+            let matters = command
+                .split_whitespace()
+                .any(|w| w.contains("pytest") || w == "install" || w == "sync");
+            for reference in left_out.into_iter().filter(|_| matters) {
+                self.note(format!(
+                    "`{reference}` in Makefile:{} is a make function or a variable the Makefile does not set; left out",
+                    at + 2 + offset
+                ));
+            }
             recipe.push_str(&command);
             recipe.push('\n');
             expanded[at + 1 + offset] = command;
@@ -1454,6 +1472,54 @@ impl Reader<'_> {
 }
 
 /// Whether `rel` names a file or folder inside `root`: relative, no `..`, no link at any depth.
+/// A make recipe line as the shell gets it: `$$` is a `$`, and each `$(…)` or `${…}` left after
+/// the Makefile's own variables (a function such as `$(if …,…,)`, a variable it does not set)
+/// removed, shown short (`$(if …)`) in the second value.
+fn without_make_references(line: &str) -> (String, Vec<String>) {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::new();
+    let mut left_out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '$' && chars.get(i + 1) == Some(&'$') {
+            out.push('$');
+            i += 2;
+            continue;
+        }
+        let close = match chars.get(i + 1) {
+            Some('(') if chars[i] == '$' => ')',
+            Some('{') if chars[i] == '$' => '}',
+            _ => {
+                out.push(chars[i]);
+                i += 1;
+                continue;
+            }
+        };
+        let open = chars[i + 1];
+        let mut depth = 0;
+        let mut end = i + 1;
+        while end < chars.len() {
+            if chars[end] == open {
+                depth += 1;
+            } else if chars[end] == close {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            end += 1;
+        }
+        let inner: String = chars[i + 2..end.min(chars.len())].iter().collect();
+        let shown = match inner.split_once(char::is_whitespace) {
+            Some((head, _)) => format!("${open}{head} …{close}"),
+            None => format!("${open}{inner}{close}"),
+        };
+        left_out.push(shown);
+        i = end + 1;
+    }
+    (out, left_out)
+}
+
 fn inside(root: &Path, rel: &str) -> bool {
     let parts: Vec<&str> = rel
         .split('/')
@@ -2756,6 +2822,36 @@ jobs:
         );
         assert_eq!(job.recipe.env[0].0, "WORLD_SIZE");
         assert_eq!(job.pytest.unwrap().at, "Makefile:9");
+        // Make functions and variables the Makefile does not set are left out whole, with a
+        // note; a second pytest run is said, never merged.
+        let makefile = "tests_gpu:\n\tpython -m pytest tests/a.py -k \"not slow\" $(if $(IS_CI),--report-log \"a.log\",)\n\tpython -m pytest -m single tests/b.py $(EXTRA)\n\techo $$HOME $(NOTHING)\n";
+        let dir = project(&[
+            ("Makefile", makefile),
+            ("tests/a.py", ""),
+            ("tests/b.py", ""),
+        ]);
+        let job = detect(dir.path()).expect("a job");
+        let run = job.pytest.clone().unwrap();
+        assert_eq!(run.paths, ["tests/a.py"]);
+        assert_eq!(
+            run.options,
+            [vec!["-k".to_string(), "not slow".to_string()]]
+        );
+        assert_eq!(
+            job.notes,
+            [
+                "`$(if …)` in Makefile:2 is a make function or a variable the Makefile does not set; left out",
+                "`$(EXTRA)` in Makefile:3 is a make function or a variable the Makefile does not set; left out",
+                "Makefile:3 also runs pytest (`-m single tests/b.py`); gpu-ci follows the first run (Makefile:2) only: widen `test-path` or change `pytest-args` if the GPU run should cover it",
+            ]
+        );
+        assert_eq!(
+            without_make_references("a $$(date) ${X} $(call f,$(Y)) b"),
+            (
+                "a $(date)   b".to_string(),
+                vec!["${X}".to_string(), "$(call …)".to_string()]
+            )
+        );
         let dir = project(&[("Makefile", "test:\n\tpytest\n"), ("tests/t.py", "")]);
         assert_eq!(detect(dir.path()), None);
     }
