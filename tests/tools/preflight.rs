@@ -173,6 +173,50 @@ fn conflicting_extras_are_reported_with_uvs_message_and_the_key_that_fixes_them(
         check["fix"].as_str().unwrap().contains("`packages`"),
         "{check:#}"
     );
+    // On the screen, uv's message keeps its lines: indented under the row, each escaped,
+    // never one line of `\u{a}`.
+    let screen = gpu_ci()
+        .arg("-C")
+        .arg(&project.root)
+        .arg("doctor")
+        .env("PATH", path_with_uv())
+        .env_remove("UV_OFFLINE")
+        .env("UV_DEFAULT_INDEX", &index.url)
+        .env("UV_CACHE_DIR", project.path(".uv-cache"))
+        .output()
+        .unwrap();
+    let screen = String::from_utf8(screen.stdout).unwrap();
+    assert!(!screen.contains("\\u{a}"), "{screen}");
+    let row = screen
+        .lines()
+        .position(|l| l.contains("dependencies resolve"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    let rest: Vec<&str> = screen.lines().skip(row + 1).collect();
+    assert!(
+        rest[0].starts_with("    ")
+            && rest
+                .iter()
+                .take_while(|l| l.starts_with("    "))
+                .any(|l| l.contains("oldtool")),
+        "{screen}"
+    );
+    // init says the same, uv's lines indented under its warning.
+    let init = gpu_ci()
+        .arg("-C")
+        .arg(&project.root)
+        .args(["init", "--yes", "--force"])
+        .env("PATH", path_with_uv())
+        .env_remove("UV_OFFLINE")
+        .env("UV_DEFAULT_INDEX", &index.url)
+        .env("UV_CACHE_DIR", project.path(".uv-cache"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(init.stderr).unwrap();
+    assert!(!stderr.contains("\\u{a}"), "{stderr}");
+    assert!(
+        stderr.contains("so its build would fail:\n  ") && stderr.contains("help: "),
+        "{stderr}"
+    );
 }
 
 #[test]
