@@ -218,6 +218,7 @@ fn local_gpu_target(root: &Path) -> Option<CiJob> {
             expressions: BTreeMap::new(),
             pending: Vec::new(),
             unresolved: Vec::new(),
+            more_runs: Vec::new(),
         };
         let origin = Origin {
             file,
@@ -403,6 +404,8 @@ struct Reader<'a> {
     pending: Vec<String>,
     /// The expressions of script lines that resolve to nothing, by number (see `expand_line`).
     unresolved: Vec<String>,
+    /// Where the job runs pytest after the run it follows: one note says them all.
+    more_runs: Vec<String>,
 }
 
 impl Reader<'_> {
@@ -420,6 +423,22 @@ impl Reader<'_> {
                 self.note(text);
             }
         }
+    }
+
+    /// The note that names the pytest runs after the one followed (`first`).
+    fn more_runs_note(&self, first: &str) -> String {
+        let shown: Vec<&str> = self.more_runs.iter().take(4).map(String::as_str).collect();
+        let more = if self.more_runs.len() > 4 {
+            ", …"
+        } else {
+            ""
+        };
+        format!(
+            "the job runs pytest {} more time{} ({}{more}); gpu-ci follows the first run ({first}) only: widen `test-path` or change `pytest-args` if the GPU run should cover them",
+            self.more_runs.len(),
+            if self.more_runs.len() == 1 { "" } else { "s" },
+            shown.join(", ")
+        )
     }
 
     /// `${{ expr }}` replaced by its value, or `None` (with a note) when the workflow does not
@@ -1203,14 +1222,19 @@ impl Reader<'_> {
             return;
         }
         if let Some(first) = &self.job.pytest {
-            // One run is what gpu-ci reproduces; the others are said, not dropped silently.
-            let text = format!(
-                "{} also runs pytest (`{}`); gpu-ci follows the first run ({}) only: widen `test-path` or change `pytest-args` if the GPU run should cover it",
-                origin.at("pytest"),
-                args.join(" "),
-                first.at
-            );
-            self.note(text);
+            // One run is what gpu-ci reproduces; the others are said (in one note), not
+            // dropped silently.
+            let first = first.at.clone();
+            let old = self.more_runs_note(&first);
+            let at = origin.at("pytest");
+            if at != first && !self.more_runs.contains(&at) {
+                self.more_runs.push(at);
+            }
+            let new = self.more_runs_note(&first);
+            match self.job.notes.iter().position(|n| *n == old) {
+                Some(index) => self.job.notes[index] = new,
+                None => self.note(new),
+            }
             return;
         }
         let mut run = PytestRun {
@@ -1366,8 +1390,7 @@ impl Reader<'_> {
                 .any(|w| w.contains("pytest") || w == "install" || w == "sync");
             for reference in left_out.into_iter().filter(|_| matters) {
                 self.note(format!(
-                    "`{reference}` in Makefile:{} is a make function or a variable the Makefile does not set; left out",
-                    at + 2 + offset
+                    "`{reference}` in the Makefile is a make function or a variable it does not set; left out"
                 ));
             }
             recipe.push_str(&command);
@@ -1857,6 +1880,7 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
             expressions: known.clone(),
             pending: Vec::new(),
             unresolved: Vec::new(),
+            more_runs: Vec::new(),
         };
         for (name, value) in several {
             reader.note(format!(
@@ -2165,6 +2189,7 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
             expressions: BTreeMap::new(),
             pending: Vec::new(),
             unresolved: Vec::new(),
+            more_runs: Vec::new(),
         };
         for (name, value) in global_env.iter().chain(env_of(job.get("variables")).iter()) {
             if name == "GIT_SUBMODULE_STRATEGY" {
@@ -2824,7 +2849,7 @@ jobs:
         assert_eq!(job.pytest.unwrap().at, "Makefile:9");
         // Make functions and variables the Makefile does not set are left out whole, with a
         // note; a second pytest run is said, never merged.
-        let makefile = "tests_gpu:\n\tpython -m pytest tests/a.py -k \"not slow\" $(if $(IS_CI),--report-log \"a.log\",)\n\tpython -m pytest -m single tests/b.py $(EXTRA)\n\techo $$HOME $(NOTHING)\n";
+        let makefile = "tests_gpu:\n\tpython -m pytest tests/a.py -k \"not slow\" $(if $(IS_CI),--report-log \"a.log\",)\n\tpython -m pytest -m single tests/b.py $(EXTRA)\n\tpytest tests/b.py $(if $(IS_CI),x,)\n\techo $$HOME $(NOTHING)\n";
         let dir = project(&[
             ("Makefile", makefile),
             ("tests/a.py", ""),
@@ -2840,9 +2865,9 @@ jobs:
         assert_eq!(
             job.notes,
             [
-                "`$(if …)` in Makefile:2 is a make function or a variable the Makefile does not set; left out",
-                "`$(EXTRA)` in Makefile:3 is a make function or a variable the Makefile does not set; left out",
-                "Makefile:3 also runs pytest (`-m single tests/b.py`); gpu-ci follows the first run (Makefile:2) only: widen `test-path` or change `pytest-args` if the GPU run should cover it",
+                "`$(if …)` in the Makefile is a make function or a variable it does not set; left out",
+                "`$(EXTRA)` in the Makefile is a make function or a variable it does not set; left out",
+                "the job runs pytest 2 more times (Makefile:3, Makefile:4); gpu-ci follows the first run (Makefile:2) only: widen `test-path` or change `pytest-args` if the GPU run should cover them",
             ]
         );
         assert_eq!(
