@@ -298,6 +298,32 @@ fn a_module_the_tests_import_that_nothing_installs_is_named() {
     );
     project.write("pyproject.toml", &fixed);
     assert_eq!(doctor_json(&project, &index)["status"], "pass");
+    // More than five: five named with their lines, the rest in one finding, and one
+    // `packages` line for all of them (the next try is one line, not one per run).
+    project.write(
+        "tests/test_many.py",
+        "import mod_a\nimport mod_b\nimport mod_c\nimport mod_d\nimport mod_e\nimport mod_f\nimport mod_g\n",
+    );
+    let check = doctor_json(&project, &index);
+    assert_eq!(check["status"], "fail", "{check:#}");
+    let detail = check["detail"].as_str().unwrap();
+    assert_eq!(detail.lines().count(), 6, "{detail}");
+    assert!(
+        detail.contains("`mod_e` (tests/test_many.py:5)"),
+        "{detail}"
+    );
+    assert!(
+        detail.ends_with(
+            "the tests import 2 more modules no package of the image provides: `mod_f`, `mod_g`"
+        ),
+        "{detail}"
+    );
+    assert!(
+        check["fix"].as_str().unwrap().ends_with(
+            "add them all to `packages` at once, where these are their distributions' names: \"mod-a\", \"mod-b\", \"mod-c\", \"mod-d\", \"mod-e\", \"mod-f\", \"mod-g\""
+        ),
+        "{check:#}"
+    );
     // Dependencies only setup.py knows are not in the set: no import is called missing.
     let project = Project::empty();
     project.write(
