@@ -410,12 +410,17 @@ fn missing_imports(
     const SHOWN: usize = 5;
     let names: Vec<String> = packages.iter().map(|(n, _)| n.clone()).collect();
     let paths = crate::args::split(&plan.test_path.value).unwrap_or_default();
-    crate::project::imports::third_party_imports(&project.root, &paths)
-        .into_iter()
-        .filter(|(module, _)| !crate::project::imports::provided(module, &names))
+    let missing: Vec<(String, String)> =
+        crate::project::imports::third_party_imports(&project.root, &paths)
+            .into_iter()
+            .filter(|(module, _)| !crate::project::imports::provided(module, &names))
+            .collect();
+    let package = |module: &str| module.replace('_', "-").to_ascii_lowercase();
+    let mut problems: Vec<Problem> = missing
+        .iter()
         .take(SHOWN)
         .map(|(module, at)| {
-            let package = module.replace('_', "-").to_ascii_lowercase();
+            let package = package(module);
             Problem {
                 what: format!(
                     "the tests import `{module}` ({at}), which no package of the image provides"
@@ -425,7 +430,32 @@ fn missing_imports(
                 ),
             }
         })
-        .collect()
+        .collect();
+    // The rest in one problem, and every name in one line: the next try is one config line,
+    // not one per run.
+    if missing.len() > SHOWN {
+        let more: Vec<String> = missing[SHOWN..]
+            .iter()
+            .map(|(module, _)| format!("`{module}`"))
+            .collect();
+        let all: Vec<String> = missing
+            .iter()
+            .map(|(module, _)| format!("\"{}\"", package(module)))
+            .collect();
+        problems.push(Problem {
+            what: format!(
+                "the tests import {} more module{} no package of the image provides: {}",
+                more.len(),
+                if more.len() == 1 { "" } else { "s" },
+                more.join(", ")
+            ),
+            fix: format!(
+                "add them all to `packages` at once, where these are their distributions' names: {}",
+                all.join(", ")
+            ),
+        });
+    }
+    problems
 }
 
 /// torch in the set must be a build for the image's CUDA (`+cu128` for 12.8).

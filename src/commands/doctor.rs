@@ -771,9 +771,14 @@ fn print_screen(checks: &[Check], failed: usize) {
             Status::Fail => ui::paint("✗", "31"),
             Status::Skip => ui::paint("-", "2"),
         };
-        // Details and fixes quote the project (a key, a value, a path): escaped, one line.
-        let detail = ui::escaped(&check.detail);
+        // Details and fixes quote the project (a key, a value, a path): escaped, one line each;
+        // a detail of several lines (uv's message) goes on indented, under the row's text.
+        let mut lines = check.detail.lines();
+        let detail = ui::escaped(lines.next().unwrap_or_default());
         println!("{mark} {:width$}  {detail}", check.title);
+        for line in lines {
+            println!("  {:width$}  {}", "", ui::escaped(line));
+        }
         if let Some(fix) = &check.fix {
             let fix = ui::escaped(fix);
             println!("  {:width$}  {} {fix}", "", ui::paint("fix:", "1;32"));

@@ -191,14 +191,25 @@ fn print_notices(notices: &[Notice], changed: Option<&Changed>) {
 /// warning; without uv, a note that `doctor` runs it.
 fn report_preflight(plan: &TestPlan, project: &Project) {
     match preflight::resolve(plan, project) {
-        preflight::Outcome::Skipped(why) => note(&format!(
-            "pre-flight resolve skipped: {why}; `gpu-ci doctor` runs it where uv and the index are at hand"
-        )),
+        preflight::Outcome::Skipped(why) => {
+            // uv's message, when there is one, on indented lines of its own.
+            let mut lines = why.lines();
+            note(&format!(
+                "pre-flight resolve skipped (`gpu-ci doctor` runs it where uv and the index are at hand): {}",
+                lines.next().unwrap_or_default()
+            ));
+            for line in lines {
+                ui::plain(&format!("  {}", ui::escaped(line)));
+            }
+        }
         preflight::Outcome::Conflict { message, fix } => {
             warning(&format!(
-                "pre-flight: uv found no dependency set for the image (Python {} on Linux x86_64), so its build would fail:\n{message}",
+                "pre-flight: uv found no dependency set for the image (Python {} on Linux x86_64), so its build would fail:",
                 plan.python.value
             ));
+            for line in message.lines() {
+                ui::plain(&format!("  {}", ui::escaped(line)));
+            }
             ui::help(&fix);
         }
         preflight::Outcome::Resolved {

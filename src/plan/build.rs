@@ -1540,18 +1540,35 @@ pub fn switch_notes(
             paths.join(", ")
         )));
     }
+    // The toolkit a build script looks for: only a CUDA devel image (`cuda`) has nvcc.
+    let toolkit = (switches.build_script_needs_nvcc && recipe.cuda.value.is_none())
+        .then(|| format!("cuda = \"{}\"", super::recipe::DEFAULT_CUDA));
     if let Some(script) = &switches.build_script
         && install == ProjectInstall::AtStart
-        && recipe.setup.value.is_empty()
     {
         let run = if script.ends_with(".py") {
             "python"
         } else {
             "bash"
         };
-        notes.push(("setup", format!(
-            "`{script}` looks like a native build apart from the package's: install-project = \"start\" installs the package without running it; if the tests need what it builds, set `setup = [\"{run} {script}\"]`"
-        )));
+        if recipe.setup.value.is_empty() {
+            let cuda = toolkit.as_ref().map_or(String::new(), |line| {
+                format!(", with `{line}`: it looks for nvcc, which only a CUDA devel image has")
+            });
+            notes.push(("setup", format!(
+                "`{script}` looks like a native build apart from the package's: install-project = \"start\" installs the package without running it; if the tests need what it builds, set `setup = [\"{run} {script}\"]`{cuda}"
+            )));
+        } else if let Some(line) = &toolkit
+            && recipe
+                .setup
+                .value
+                .iter()
+                .any(|c| c.contains(script.as_str()))
+        {
+            notes.push(("cuda", format!(
+                "`{script}`, which `setup` runs, looks for nvcc, which only a CUDA devel image has: set `{line}` (--cuda), or it builds without CUDA"
+            )));
+        }
     }
     notes
 }

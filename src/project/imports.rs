@@ -271,7 +271,15 @@ pub fn third_party_imports(root: &Path, paths: &[String]) -> BTreeMap<String, St
         let Some(text) = read_regular(root, rel) else {
             continue;
         };
+        // Lines inside a triple-quoted string (a script of another language the test
+        // writes out) are data, not imports.
+        let mut in_string: Option<&str> = None;
         for (index, line) in text.lines().enumerate() {
+            let starts_inside = in_string.is_some();
+            in_string = after_triple_quotes(line, in_string);
+            if starts_inside {
+                continue;
+            }
             for module in imported(line) {
                 found
                     .entry(module)
@@ -288,7 +296,25 @@ pub fn third_party_imports(root: &Path, paths: &[String]) -> BTreeMap<String, St
 /// How many entries of the project's tree are looked at for its own module names.
 const MAX_TREE: usize = 50_000;
 
-/// The names of the folders and `.py` modules anywhere in the project's tree (hidden folders,
+/// Hidden folders that hold no module of the project's: version control, environments, caches.
+/// Other hidden folders are walked: CI scripts (`.github/scripts/`) are modules tests put on
+/// the path.
+const HIDDEN_SKIPPED: [&str; 12] = [
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    ".tox",
+    ".nox",
+    ".eggs",
+    ".cache",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".ipynb_checkpoints",
+];
+
+/// The names of the folders and `.py` modules anywhere in the project's tree (version control,
 /// caches and environments skipped; links never followed).
 fn tree_names(dir: &Path, depth: usize, budget: &mut usize, names: &mut Vec<String>) {
     if depth > MAX_DEPTH {
@@ -305,7 +331,7 @@ fn tree_names(dir: &Path, depth: usize, budget: &mut usize, names: &mut Vec<Stri
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
-        if name.starts_with('.')
+        if HIDDEN_SKIPPED.contains(&name.as_str())
             || matches!(
                 name.as_str(),
                 "__pycache__" | "node_modules" | "site-packages"
@@ -317,9 +343,16 @@ fn tree_names(dir: &Path, depth: usize, budget: &mut usize, names: &mut Vec<Stri
             continue;
         };
         if meta.is_dir() {
-            names.push(name);
+            // A virtual environment under any name holds installed packages, not the project's.
+            if entry.path().join("pyvenv.cfg").exists() {
+                continue;
+            }
+            if !name.starts_with('.') {
+                names.push(name);
+            }
             tree_names(&entry.path(), depth + 1, budget, names);
         } else if meta.is_file()
+            && !name.starts_with('.')
             && let Some(stem) = name.strip_suffix(".py")
         {
             names.push(stem.to_string());
@@ -382,6 +415,33 @@ fn walk(root: &Path, rel: &str, depth: usize, files: &mut Vec<String>, local: &m
     }
 }
 
+/// Whether the text after `line` is inside a triple-quoted string (`Some` of its quotes),
+/// given whether `line` starts inside one.
+fn after_triple_quotes<'a>(line: &str, mut inside: Option<&'a str>) -> Option<&'a str> {
+    let mut rest = line;
+    loop {
+        match inside {
+            Some(quotes) => match rest.find(quotes) {
+                Some(at) => {
+                    rest = &rest[at + 3..];
+                    inside = None;
+                }
+                None => return inside,
+            },
+            None => {
+                let code = rest.split('#').next().unwrap_or_default();
+                let next = ["\"\"\"", "'''"]
+                    .into_iter()
+                    .filter_map(|q| code.find(q).map(|at| (at, q)))
+                    .min();
+                let (at, quotes) = next?;
+                rest = &rest[at + 3..];
+                inside = Some(quotes);
+            }
+        }
+    }
+}
+
 /// The top-level modules a line imports when it is an import at the module's top level
 /// (`import a.b as c, d`, `from a.b import c`); relative imports name none.
 fn imported(line: &str) -> Vec<String> {
@@ -403,6 +463,10 @@ fn imported(line: &str) -> Vec<String> {
     let Some(rest) = line.strip_prefix("import ") else {
         return Vec::new();
     };
+    // `import { a } from "./x"`, `import a from "b"`: another language's syntax.
+    if rest.contains('{') || rest.contains(" from ") {
+        return Vec::new();
+    }
     rest.split(',')
         .filter_map(|part| {
             let module = part.split_whitespace().next()?;
@@ -450,10 +514,44 @@ mod tests {
             "tests/sub/conftest.py",
             "from tests.sub import x\nimport numpy as np\n",
         );
+        // CI scripts a test puts on its path (`sys.path.insert(0, ".github/scripts/ci")`) are
+        // the project's own; an environment or version control under any name is not.
+        write(".github/scripts/ci/launch.py", "");
+        write(
+            "tests/test_ci.py",
+            "import launch\nimport yaml\nimport requests\n",
+        );
+        write(
+            ".venv/lib/python3.12/site-packages/requests/__init__.py",
+            "",
+        );
+        write("env2/pyvenv.cfg", "home = /usr/bin\n");
+        write("env2/lib/yaml/__init__.py", "");
+        write(".git/hooks/torch.py", "");
+        // A script of another language a test writes out is data, whatever it imports.
+        write(
+            "tests/test_js.py",
+            "SCRIPT = \"\"\"\nimport { settle, syncTail } from \"./harness.ts\";\nimport jsdefault from \"lib\";\n\"\"\"\nONE = '''x''' # '''\nimport inline_after_one_line_string\nX = '''\nimport inside\n'''\nimport pandas\n",
+        );
         std::os::unix::fs::symlink("/etc", dir.path().join("tests/etc")).unwrap();
         let found = third_party_imports(dir.path(), &["tests/".to_string()]);
         let names: Vec<&str> = found.keys().map(String::as_str).collect();
-        assert_eq!(names, ["einops", "numpy", "torch", "yaml"]);
+        assert_eq!(
+            names,
+            [
+                "einops",
+                "inline_after_one_line_string",
+                "numpy",
+                "pandas",
+                "requests",
+                "torch",
+                "yaml"
+            ]
+        );
+        assert_eq!(
+            imported("import jsdefault from \"lib\";"),
+            Vec::<String>::new()
+        );
         assert_eq!(found["einops"], "tests/test_a.py:2");
         assert_eq!(found["torch"], "tests/test_a.py:11");
         let set: Vec<String> = ["torch", "numpy", "pyyaml", "nvidia-cublas"]

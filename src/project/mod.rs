@@ -642,11 +642,22 @@ impl Project {
     }
 
     /// What the build needs installed first, for a build without isolation: `[build-system]
-    /// requires`, else setuptools' own.
+    /// requires`, else setuptools' own, with ninja for torch's extension builder
+    /// (`CUDAExtension`, `CppExtension`), which without it compiles file by file (hours for a
+    /// CUDA library such as flash-attention).
     pub fn build_requires(&self) -> Vec<String> {
         match self.pyproject.as_ref().filter(|p| p.has_build_system) {
             Some(p) if !p.build_requires.is_empty() => p.build_requires.clone(),
-            _ => vec!["setuptools>=61".into(), "wheel".into()],
+            _ => {
+                let mut requires = vec!["setuptools>=61".to_string(), "wheel".to_string()];
+                if matches!(
+                    self.compiled,
+                    Some(Compiled::Extension("CUDAExtension" | "CppExtension"))
+                ) {
+                    requires.push("ninja".into());
+                }
+                requires
+            }
         }
     }
 

@@ -218,6 +218,7 @@ fn local_gpu_target(root: &Path) -> Option<CiJob> {
             expressions: BTreeMap::new(),
             pending: Vec::new(),
             unresolved: Vec::new(),
+            more_runs: Vec::new(),
         };
         let origin = Origin {
             file,
@@ -403,6 +404,8 @@ struct Reader<'a> {
     pending: Vec<String>,
     /// The expressions of script lines that resolve to nothing, by number (see `expand_line`).
     unresolved: Vec<String>,
+    /// Where the job runs pytest after the run it follows: one note says them all.
+    more_runs: Vec<String>,
 }
 
 impl Reader<'_> {
@@ -420,6 +423,22 @@ impl Reader<'_> {
                 self.note(text);
             }
         }
+    }
+
+    /// The note that names the pytest runs after the one followed (`first`).
+    fn more_runs_note(&self, first: &str) -> String {
+        let shown: Vec<&str> = self.more_runs.iter().take(4).map(String::as_str).collect();
+        let more = if self.more_runs.len() > 4 {
+            ", …"
+        } else {
+            ""
+        };
+        format!(
+            "the job runs pytest {} more time{} ({}{more}); gpu-ci follows the first run ({first}) only: widen `test-path` or change `pytest-args` if the GPU run should cover them",
+            self.more_runs.len(),
+            if self.more_runs.len() == 1 { "" } else { "s" },
+            shown.join(", ")
+        )
     }
 
     /// `${{ expr }}` replaced by its value, or `None` (with a note) when the workflow does not
@@ -1150,9 +1169,6 @@ impl Reader<'_> {
     }
 
     fn pytest(&mut self, args: &[String], origin: Origin) {
-        if self.job.pytest.is_some() {
-            return;
-        }
         // Reporting, parallelism and coverage: the runner has its own. Stopping early
         // (`-x`, `--maxfail`) is the project's choice for its GPU minutes: kept.
         const DROP_VALUED: [&str; 21] = [
@@ -1203,6 +1219,22 @@ impl Reader<'_> {
                     | "-V"
             )
         }) {
+            return;
+        }
+        if let Some(first) = &self.job.pytest {
+            // One run is what gpu-ci reproduces; the others are said (in one note), not
+            // dropped silently.
+            let first = first.at.clone();
+            let old = self.more_runs_note(&first);
+            let at = origin.at("pytest");
+            if at != first && !self.more_runs.contains(&at) {
+                self.more_runs.push(at);
+            }
+            let new = self.more_runs_note(&first);
+            match self.job.notes.iter().position(|n| *n == old) {
+                Some(index) => self.job.notes[index] = new,
+                None => self.note(new),
+            }
             return;
         }
         let mut run = PytestRun {
@@ -1351,7 +1383,16 @@ impl Reader<'_> {
                     .replace(&format!("$({name})"), value)
                     .replace(&format!("${{{name}}}"), value);
             }
-            let command = command.replace("$$", "$");
+            let (command, left_out) = without_make_references(&command);
+            // Said where the line tests or installs (an `echo $(X)` is no news).
+            let matters = command
+                .split_whitespace()
+                .any(|w| w.contains("pytest") || w == "install" || w == "sync");
+            for reference in left_out.into_iter().filter(|_| matters) {
+                self.note(format!(
+                    "`{reference}` in the Makefile is a make function or a variable it does not set; left out"
+                ));
+            }
             recipe.push_str(&command);
             recipe.push('\n');
             expanded[at + 1 + offset] = command;
@@ -1454,6 +1495,54 @@ impl Reader<'_> {
 }
 
 /// Whether `rel` names a file or folder inside `root`: relative, no `..`, no link at any depth.
+/// A make recipe line as the shell gets it: `$$` is a `$`, and each `$(…)` or `${…}` left after
+/// the Makefile's own variables (a function such as `$(if …,…,)`, a variable it does not set)
+/// removed, shown short (`$(if …)`) in the second value.
+fn without_make_references(line: &str) -> (String, Vec<String>) {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::new();
+    let mut left_out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '$' && chars.get(i + 1) == Some(&'$') {
+            out.push('$');
+            i += 2;
+            continue;
+        }
+        let close = match chars.get(i + 1) {
+            Some('(') if chars[i] == '$' => ')',
+            Some('{') if chars[i] == '$' => '}',
+            _ => {
+                out.push(chars[i]);
+                i += 1;
+                continue;
+            }
+        };
+        let open = chars[i + 1];
+        let mut depth = 0;
+        let mut end = i + 1;
+        while end < chars.len() {
+            if chars[end] == open {
+                depth += 1;
+            } else if chars[end] == close {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            end += 1;
+        }
+        let inner: String = chars[i + 2..end.min(chars.len())].iter().collect();
+        let shown = match inner.split_once(char::is_whitespace) {
+            Some((head, _)) => format!("${open}{head} …{close}"),
+            None => format!("${open}{inner}{close}"),
+        };
+        left_out.push(shown);
+        i = end + 1;
+    }
+    (out, left_out)
+}
+
 fn inside(root: &Path, rel: &str) -> bool {
     let parts: Vec<&str> = rel
         .split('/')
@@ -1791,6 +1880,7 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
             expressions: known.clone(),
             pending: Vec::new(),
             unresolved: Vec::new(),
+            more_runs: Vec::new(),
         };
         for (name, value) in several {
             reader.note(format!(
@@ -2099,6 +2189,7 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
             expressions: BTreeMap::new(),
             pending: Vec::new(),
             unresolved: Vec::new(),
+            more_runs: Vec::new(),
         };
         for (name, value) in global_env.iter().chain(env_of(job.get("variables")).iter()) {
             if name == "GIT_SUBMODULE_STRATEGY" {
@@ -2756,6 +2847,36 @@ jobs:
         );
         assert_eq!(job.recipe.env[0].0, "WORLD_SIZE");
         assert_eq!(job.pytest.unwrap().at, "Makefile:9");
+        // Make functions and variables the Makefile does not set are left out whole, with a
+        // note; a second pytest run is said, never merged.
+        let makefile = "tests_gpu:\n\tpython -m pytest tests/a.py -k \"not slow\" $(if $(IS_CI),--report-log \"a.log\",)\n\tpython -m pytest -m single tests/b.py $(EXTRA)\n\tpytest tests/b.py $(if $(IS_CI),x,)\n\techo $$HOME $(NOTHING)\n";
+        let dir = project(&[
+            ("Makefile", makefile),
+            ("tests/a.py", ""),
+            ("tests/b.py", ""),
+        ]);
+        let job = detect(dir.path()).expect("a job");
+        let run = job.pytest.clone().unwrap();
+        assert_eq!(run.paths, ["tests/a.py"]);
+        assert_eq!(
+            run.options,
+            [vec!["-k".to_string(), "not slow".to_string()]]
+        );
+        assert_eq!(
+            job.notes,
+            [
+                "`$(if …)` in the Makefile is a make function or a variable it does not set; left out",
+                "`$(EXTRA)` in the Makefile is a make function or a variable it does not set; left out",
+                "the job runs pytest 2 more times (Makefile:3, Makefile:4); gpu-ci follows the first run (Makefile:2) only: widen `test-path` or change `pytest-args` if the GPU run should cover them",
+            ]
+        );
+        assert_eq!(
+            without_make_references("a $$(date) ${X} $(call f,$(Y)) b"),
+            (
+                "a $(date)   b".to_string(),
+                vec!["${X}".to_string(), "$(call …)".to_string()]
+            )
+        );
         let dir = project(&[("Makefile", "test:\n\tpytest\n"), ("tests/t.py", "")]);
         assert_eq!(detect(dir.path()), None);
     }

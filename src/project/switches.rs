@@ -48,6 +48,9 @@ pub struct Switches {
     pub test_options: Vec<(String, String)>,
     /// A native build script at the root (`build_lib.py`, `build.sh`), kept apart from setup.py.
     pub build_script: Option<String>,
+    /// Whether that script looks for the CUDA toolkit (`nvcc`, `CUDA_HOME`), which only a CUDA
+    /// devel image has.
+    pub build_script_needs_nvcc: bool,
     /// The paths `.gitmodules` declares: vendored code (CUTLASS and the like) a checkout without
     /// submodules lacks.
     pub submodules: Vec<String>,
@@ -246,7 +249,18 @@ pub fn detect(root: &Path, setup_py: Option<&str>, tests: &[String]) -> Switches
         .filter(|name| is_native_build_script(name))
         .collect();
     scripts.sort();
-    switches.build_script = scripts.into_iter().next();
+    for script in scripts {
+        let text = read_regular(root, &script).unwrap_or_default();
+        let (native, nvcc) = native_build_evidence(&text);
+        // A bare `build.sh` builds anything (a frontend, a release); its text must show a
+        // native build.
+        if is_bare_build_name(&script) && !native {
+            continue;
+        }
+        switches.build_script = Some(script);
+        switches.build_script_needs_nvcc = nvcc;
+        break;
+    }
     switches.submodules = read_regular(root, ".gitmodules")
         .map(|text| submodule_paths(&text))
         .unwrap_or_default();
@@ -268,6 +282,47 @@ fn submodule_paths(text: &str) -> Vec<String> {
         })
         .filter(|path| !path.is_empty())
         .collect()
+}
+
+/// `build.sh` or `build.py`: a name that says nothing of what is built.
+fn is_bare_build_name(name: &str) -> bool {
+    matches!(name, "build.sh" | "build.py")
+}
+
+/// What a build script's text shows, as words: `(native, nvcc)`: it runs a compiler or a
+/// native build tool (nvcc, CMake, gcc, `build_ext`, ...); it looks for the CUDA toolkit
+/// (`nvcc`, `CUDA_HOME`, `CUDA_PATH`, `/usr/local/cuda`).
+fn native_build_evidence(text: &str) -> (bool, bool) {
+    const NATIVE: [&str; 14] = [
+        "nvcc",
+        "cmake",
+        "build_ext",
+        "gcc",
+        "g++",
+        "clang",
+        "clang++",
+        "ninja",
+        "make",
+        "meson",
+        "bazel",
+        "hipcc",
+        "nvrtc",
+        "cc",
+    ];
+    let mut native = false;
+    let mut nvcc = false;
+    for word in text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '/' | '.')))
+        .map(|w| w.trim_matches(['.', '/']).to_ascii_lowercase())
+    {
+        let word = word.as_str();
+        nvcc |= word == "nvcc"
+            || word.ends_with("cuda_home")
+            || word.ends_with("cuda_path")
+            || word.starts_with("usr/local/cuda");
+        native |= NATIVE.contains(&word) || word.contains("cuda") || word.ends_with(".cu");
+    }
+    (native || nvcc, nvcc)
 }
 
 /// `build.sh`, `build_lib.py`, `build-native.sh`, `build_ext.py`: a build of native code, not
@@ -345,6 +400,50 @@ mod tests {
         ] {
             assert!(!is_native_build_script(no), "{no}");
         }
+    }
+
+    #[test]
+    fn a_bare_build_script_counts_only_when_its_text_builds_native_code() {
+        let dir = tempfile::tempdir().unwrap();
+        // A frontend and release script: no compiler, no toolkit.
+        std::fs::write(
+            dir.path().join("build.sh"),
+            "#!/usr/bin/env bash\ncd studio/frontend\nnpm ci && npm run build\npython -m build\ntwine upload dist/*\n",
+        )
+        .unwrap();
+        let found = detect(dir.path(), None, &[]);
+        assert_eq!(found.build_script, None);
+        // The same name running CMake builds native code; no toolkit is looked for.
+        std::fs::write(
+            dir.path().join("build.sh"),
+            "mkdir -p build && cd build && cmake .. && make -j\n",
+        )
+        .unwrap();
+        let found = detect(dir.path(), None, &[]);
+        assert_eq!(found.build_script.as_deref(), Some("build.sh"));
+        assert!(!found.build_script_needs_nvcc);
+        // A name that says native counts as before; its text says it looks for nvcc.
+        std::fs::write(
+            dir.path().join("build_lib.py"),
+            "for env in ['WARP_CUDA_PATH', 'CUDA_HOME']:\n    pass\nnvcc = shutil.which('nvcc')\n",
+        )
+        .unwrap();
+        std::fs::remove_file(dir.path().join("build.sh")).unwrap();
+        let found = detect(dir.path(), None, &[]);
+        assert_eq!(found.build_script.as_deref(), Some("build_lib.py"));
+        assert!(found.build_script_needs_nvcc);
+        assert_eq!(
+            native_build_evidence("path = '/usr/local/cuda'\n"),
+            (true, true)
+        );
+        assert_eq!(
+            native_build_evidence("echo cudagraph docs\n"),
+            (true, false)
+        );
+        assert_eq!(
+            native_build_evidence("vite build && cp -r dist out\n"),
+            (false, false)
+        );
     }
 
     #[test]

@@ -479,7 +479,8 @@ fn a_switch_whose_value_the_docs_give_becomes_env() {
 }
 
 /// A native library built by a script of its own: install-project = "start" says so, and a
-/// build the project's GPU job runs is named as `setup`.
+/// build the project's GPU job runs is named as `setup`; a script that looks for nvcc also
+/// gets `cuda` named, the one key that puts nvcc in the image.
 #[test]
 fn a_separate_native_build_script_is_named_with_setup() {
     let project = Project::empty();
@@ -493,7 +494,7 @@ fn a_separate_native_build_script_is_named_with_setup() {
         .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
         .success()
         .stderr(predicate::str::contains(
-            "`build_lib.py` looks like a native build apart from the package's: install-project = \"start\" installs the package without running it; if the tests need what it builds, set `setup = [\"python build_lib.py\"]`",
+            "`build_lib.py` looks like a native build apart from the package's: install-project = \"start\" installs the package without running it; if the tests need what it builds, set `setup = [\"python build_lib.py\"]`, with `cuda = \"12.8\"`: it looks for nvcc, which only a CUDA devel image has",
         ));
     project.write(
         ".github/workflows/ci.yml",
@@ -505,7 +506,24 @@ fn a_separate_native_build_script_is_named_with_setup() {
         .stderr(predicate::str::contains(
             "`setup = [\"python build_lib.py --quick\"]` from the GPU job (detected: .github/workflows/ci.yml:5); change it with --setup",
         ))
+        .stderr(predicate::str::contains(
+            "`build_lib.py`, which `setup` runs, looks for nvcc, which only a CUDA devel image has: set `cuda = \"12.8\"` (--cuda), or it builds without CUDA",
+        ))
         .stderr(predicate::str::contains("looks like a native build").not());
+    // With the toolkit asked for, nothing is left to say.
+    project
+        .gpu_ci(&["init", "--yes", "--dry-run", "--diff", "--cuda", "12.8"])
+        .success()
+        .stderr(predicate::str::contains("looks for nvcc").not());
+    // A script that never looks for the toolkit gets no `cuda`.
+    project.write(
+        "build_lib.py",
+        "import subprocess\nsubprocess.run(['cmake', '--build', 'native'])\n",
+    );
+    project
+        .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
+        .success()
+        .stderr(predicate::str::contains("looks for nvcc").not());
 }
 
 /// Issue 24: the lock records each setting's value (a second init compares with them), never

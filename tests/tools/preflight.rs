@@ -173,6 +173,50 @@ fn conflicting_extras_are_reported_with_uvs_message_and_the_key_that_fixes_them(
         check["fix"].as_str().unwrap().contains("`packages`"),
         "{check:#}"
     );
+    // On the screen, uv's message keeps its lines: indented under the row, each escaped,
+    // never one line of `\u{a}`.
+    let screen = gpu_ci()
+        .arg("-C")
+        .arg(&project.root)
+        .arg("doctor")
+        .env("PATH", path_with_uv())
+        .env_remove("UV_OFFLINE")
+        .env("UV_DEFAULT_INDEX", &index.url)
+        .env("UV_CACHE_DIR", project.path(".uv-cache"))
+        .output()
+        .unwrap();
+    let screen = String::from_utf8(screen.stdout).unwrap();
+    assert!(!screen.contains("\\u{a}"), "{screen}");
+    let row = screen
+        .lines()
+        .position(|l| l.contains("dependencies resolve"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    let rest: Vec<&str> = screen.lines().skip(row + 1).collect();
+    assert!(
+        rest[0].starts_with("    ")
+            && rest
+                .iter()
+                .take_while(|l| l.starts_with("    "))
+                .any(|l| l.contains("oldtool")),
+        "{screen}"
+    );
+    // init says the same, uv's lines indented under its warning.
+    let init = gpu_ci()
+        .arg("-C")
+        .arg(&project.root)
+        .args(["init", "--yes", "--force"])
+        .env("PATH", path_with_uv())
+        .env_remove("UV_OFFLINE")
+        .env("UV_DEFAULT_INDEX", &index.url)
+        .env("UV_CACHE_DIR", project.path(".uv-cache"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(init.stderr).unwrap();
+    assert!(!stderr.contains("\\u{a}"), "{stderr}");
+    assert!(
+        stderr.contains("so its build would fail:\n  ") && stderr.contains("help: "),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -254,6 +298,32 @@ fn a_module_the_tests_import_that_nothing_installs_is_named() {
     );
     project.write("pyproject.toml", &fixed);
     assert_eq!(doctor_json(&project, &index)["status"], "pass");
+    // More than five: five named with their lines, the rest in one finding, and one
+    // `packages` line for all of them (the next try is one line, not one per run).
+    project.write(
+        "tests/test_many.py",
+        "import mod_a\nimport mod_b\nimport mod_c\nimport mod_d\nimport mod_e\nimport mod_f\nimport mod_g\n",
+    );
+    let check = doctor_json(&project, &index);
+    assert_eq!(check["status"], "fail", "{check:#}");
+    let detail = check["detail"].as_str().unwrap();
+    assert_eq!(detail.lines().count(), 6, "{detail}");
+    assert!(
+        detail.contains("`mod_e` (tests/test_many.py:5)"),
+        "{detail}"
+    );
+    assert!(
+        detail.ends_with(
+            "the tests import 2 more modules no package of the image provides: `mod_f`, `mod_g`"
+        ),
+        "{detail}"
+    );
+    assert!(
+        check["fix"].as_str().unwrap().ends_with(
+            "add them all to `packages` at once, where these are their distributions' names: \"mod-a\", \"mod-b\", \"mod-c\", \"mod-d\", \"mod-e\", \"mod-f\", \"mod-g\""
+        ),
+        "{check:#}"
+    );
     // Dependencies only setup.py knows are not in the set: no import is called missing.
     let project = Project::empty();
     project.write(
