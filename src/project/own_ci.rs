@@ -64,6 +64,9 @@ pub struct CiJob {
     /// Requirements files it installs (`-r requirements/test.txt`), inside the project.
     pub requirements: Vec<Found>,
     pub recipe: CiRecipe,
+    /// The Pythons the job sets up, as written (`3.11`): setup-python's or setup-miniconda's
+    /// `python-version` (every value of the matrix name it reads), or a `python:3.11` container.
+    pub python: Vec<Found>,
     pub pytest: Option<PytestRun>,
     /// The file a `modal run` of the job names: its tests run on Modal, read from that file
     /// as text (never imported).
@@ -1795,6 +1798,137 @@ fn matrix_first(job: &Value) -> (BTreeMap<String, String>, Vec<(String, String)>
     (first, several)
 }
 
+/// Every value a job's matrix gives `name`: its list (or single value), then what `include:`
+/// entries give it; scalars only, as text.
+fn matrix_values(job: &Value, name: &str) -> Vec<String> {
+    let Some(Value::Object(matrix)) = job.get("strategy").and_then(|s| s.get("matrix")) else {
+        return Vec::new();
+    };
+    let mut values: Vec<String> = match matrix.get(name) {
+        Some(Value::Array(items)) => items.iter().filter_map(scalar).collect(),
+        Some(other) => scalar(other).into_iter().collect(),
+        None => Vec::new(),
+    };
+    if let Some(Value::Array(entries)) = matrix.get("include") {
+        values.extend(
+            entries
+                .iter()
+                .filter_map(|entry| entry.get(name).and_then(scalar)),
+        );
+    }
+    values.retain(|v| !v.contains("${{"));
+    let mut unique = Vec::new();
+    for value in values {
+        if !unique.contains(&value) {
+            unique.push(value);
+        }
+    }
+    unique
+}
+
+/// The Pythons a job's steps set up with `actions/setup-python` or
+/// `conda-incubator/setup-miniconda` (`python-version`, each line of it), each with its line;
+/// a `${{ matrix.NAME }}` gives every value of the matrix's NAME (whose names come second).
+/// A value with an expression the workflow does not give is left out.
+fn setup_pythons(
+    job: &Value,
+    known: &BTreeMap<String, String>,
+    lines: &[&str],
+    file: &str,
+    job_line: usize,
+) -> (Vec<Found>, Vec<String>) {
+    let mut found = Vec::new();
+    let mut names = Vec::new();
+    let Some(Value::Array(steps)) = job.get("steps") else {
+        return (found, names);
+    };
+    // Steps are searched in order: two that use the same action have lines of their own.
+    let mut cursor = job_line;
+    for step in steps {
+        let Some(uses) = step.get("uses").and_then(Value::as_str) else {
+            continue;
+        };
+        let step_line = locate(lines, uses, cursor);
+        cursor = step_line + 1;
+        if !(uses.starts_with("actions/setup-python@")
+            || uses.starts_with("conda-incubator/setup-miniconda@"))
+        {
+            continue;
+        }
+        let Some(text) = step
+            .get("with")
+            .and_then(|w| w.get("python-version"))
+            .and_then(scalar)
+        else {
+            continue;
+        };
+        let matrix_name = text
+            .trim()
+            .strip_prefix("${{")
+            .and_then(|t| t.strip_suffix("}}"))
+            .and_then(|t| t.trim().strip_prefix("matrix."))
+            .filter(|n| !n.is_empty() && !n.contains(|c: char| c.is_whitespace() || c == '.'));
+        if let Some(name) = matrix_name {
+            let values = matrix_values(job, name);
+            if values.is_empty() {
+                continue;
+            }
+            let matrix_line = locate(lines, &format!("{name}:"), job_line);
+            for value in values {
+                let at = format!("{file}:{}", locate(lines, &value, matrix_line));
+                found.push(Found { value, at });
+            }
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+            continue;
+        }
+        let at = format!("{file}:{}", locate(lines, "python-version", step_line));
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            if !expressions_known(line, known) {
+                continue;
+            }
+            found.push(Found {
+                value: without_expressions(line, known).trim().to_string(),
+                at: at.clone(),
+            });
+        }
+    }
+    (found, names)
+}
+
+/// Whether every `${{ … }}` of `text` has a value in `known`.
+fn expressions_known(text: &str, known: &BTreeMap<String, String>) -> bool {
+    let mut rest = text;
+    while let Some(start) = rest.find("${{") {
+        let after = &rest[start + 3..];
+        let Some(end) = after.find("}}") else {
+            return false;
+        };
+        if !known.contains_key(after[..end].trim()) {
+            return false;
+        }
+        rest = &after[end + 2..];
+    }
+    true
+}
+
+/// The Python of an official Python image (`python:3.11-slim`, `docker.io/library/python:3.12`):
+/// `3.11`; `None` for any other image.
+fn image_python(image: &str) -> Option<String> {
+    let last = image.trim().rsplit('/').next()?;
+    let (repository, tag) = last.split_once(':')?;
+    if repository != "python" {
+        return None;
+    }
+    let version: String = tag
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let version = version.trim_end_matches('.');
+    (version.starts_with("3.") && version.len() > 2).then(|| version.to_string())
+}
+
 /// The inputs of a reusable workflow an external job calls that carry its runner, container,
 /// shell and submodules (`pytorch/test-infra`'s `linux_job_v2.yml`: `runner`, `docker-image`,
 /// `script`, `submodules`).
@@ -1882,11 +2016,21 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
             unresolved: Vec::new(),
             more_runs: Vec::new(),
         };
+        let (pythons, python_names) = setup_pythons(job, &known, &lines, file, job_line);
+        reader.job.python = pythons;
         for (name, value) in several {
-            reader.note(format!(
-                "the matrix of {} gives `{name}` several values; using the first, `{value}`",
-                reader.job.describe()
-            ));
+            let text = if python_names.contains(&name) {
+                format!(
+                    "the matrix of {} gives `{name}` several values: the GPU run's Python is the newest of them that Modal's image builder offers (see `python`); anything else that reads it takes the first, `{value}`",
+                    reader.job.describe()
+                )
+            } else {
+                format!(
+                    "the matrix of {} gives `{name}` several values; using the first, `{value}`",
+                    reader.job.describe()
+                )
+            };
+            reader.note(text);
         }
         let origin = Origin {
             file,
@@ -1946,6 +2090,14 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
             ),
             None => (None, None),
         };
+        if let Some(image) = &image
+            && let Some(version) = image_python(image)
+        {
+            reader.job.python.push(Found {
+                value: version,
+                at: origin.at(image),
+            });
+        }
         // An AMD (ROCm) job is never the GPU job of an NVIDIA image, nor a CPU job.
         let gpu_inputs: Vec<&String> = with
             .iter()
@@ -2191,6 +2343,14 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
             unresolved: Vec::new(),
             more_runs: Vec::new(),
         };
+        if let Some(image) = &image
+            && let Some(version) = image_python(image)
+        {
+            reader.job.python.push(Found {
+                value: version,
+                at: origin.at(image),
+            });
+        }
         for (name, value) in global_env.iter().chain(env_of(job.get("variables")).iter()) {
             if name == "GIT_SUBMODULE_STRATEGY" {
                 if value != "none" {
@@ -2879,6 +3039,42 @@ jobs:
         );
         let dir = project(&[("Makefile", "test:\n\tpytest\n"), ("tests/t.py", "")]);
         assert_eq!(detect(dir.path()), None);
+    }
+
+    #[test]
+    fn pythons_from_setup_steps_matrices_and_images() {
+        assert_eq!(image_python("python:3.11-slim").as_deref(), Some("3.11"));
+        assert_eq!(
+            image_python("docker.io/library/python:3.12.4-bookworm").as_deref(),
+            Some("3.12.4")
+        );
+        assert_eq!(image_python("nvidia/cuda:12.4.1-devel"), None);
+        assert_eq!(image_python("python:latest"), None);
+        assert_eq!(image_python("mypython:3.11"), None);
+        let workflow = "jobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    strategy:\n      matrix:\n        py: ['3.10', '3.11']\n        include:\n          - py: '3.12'\n    env:\n      PY: '3.9'\n    steps:\n      - uses: actions/setup-python@v5\n        with:\n          python-version: ${{ matrix.py }}\n      - uses: conda-incubator/setup-miniconda@v3\n        with:\n          python-version: ${{ env.PY }}\n      - uses: actions/setup-python@v5\n        with:\n          python-version: |\n            3.8\n            3.13\n      - run: pytest tests\n";
+        let dir = project(&[(".github/workflows/gpu.yml", workflow), ("tests/t.py", "")]);
+        let job = detect(dir.path()).expect("a job");
+        let pythons: Vec<(&str, &str)> = job
+            .python
+            .iter()
+            .map(|f| (f.value.as_str(), f.at.as_str()))
+            .collect();
+        // `env.PY` is no expression the job's matrix or inputs give: left out.
+        assert_eq!(
+            pythons,
+            [
+                ("3.10", ".github/workflows/gpu.yml:6"),
+                ("3.11", ".github/workflows/gpu.yml:6"),
+                ("3.12", ".github/workflows/gpu.yml:8"),
+                ("3.8", ".github/workflows/gpu.yml:20"),
+                ("3.13", ".github/workflows/gpu.yml:20"),
+            ],
+            "{job:?}"
+        );
+        assert!(
+            job.notes.iter().any(|n| n.contains("the GPU run's Python")),
+            "{job:?}"
+        );
     }
 
     #[test]

@@ -544,3 +544,59 @@ fn renaming_the_gpu_job_changes_no_file_and_no_lock() {
         .success()
         .stderr(predicate::str::contains("nothing to change"));
 }
+
+const SETUP_WORKFLOW: &str = ".github/workflows/gpu.yml";
+
+/// realproj.md gap 1: the GPU job's Python (setup-python from a matrix) is the plan's, the
+/// newest the image builder offers, with its line; the matrix note no longer claims the first.
+#[test]
+fn the_gpu_jobs_python_is_the_newest_its_matrix_gives_that_the_builder_offers() {
+    let project = Project::fixture("gpu-job-setup");
+    let json = config_json(&project, &[]);
+    assert_eq!(json["python"]["value"], "3.11", "{json:#}");
+    assert_eq!(
+        json["python"]["source"]["from"],
+        format!("{SETUP_WORKFLOW}:14")
+    );
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    for expected in [
+        "testing on Python 3.11, as the project's GPU job `gpu_tests` in .github/workflows/gpu.yml sets up, the newest of the Pythons it sets up (3.9, 3.10, 3.11) that Modal's image builder 2026.10 offers (detected: .github/workflows/gpu.yml:14); change it with --python",
+        "the matrix of `gpu_tests` in .github/workflows/gpu.yml gives `python-version` several values: the GPU run's Python is the newest of them that Modal's image builder offers (see `python`); anything else that reads it takes the first, `3.9`",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+    assert!(!stderr.contains("using the first, `3.9`"), "{stderr}");
+    // An older builder offers 3.10 too: still the newest, 3.11 -- unless the project's
+    // constraint leaves it out; a flag still wins.
+    let original = project.read("pyproject.toml");
+    project.write("pyproject.toml", &original.replace(">=3.9", ">=3.9,<3.11"));
+    crate::common::add_config(&project, "image-builder = \"2025.06\"\n");
+    let json = config_json(&project, &[]);
+    assert_eq!(json["python"]["value"], "3.10", "{json:#}");
+    assert_eq!(
+        json["python"]["source"]["from"],
+        format!("{SETUP_WORKFLOW}:14")
+    );
+    let json = config_json(&project, &["--python", "3.12"]);
+    assert_eq!(json["python"]["source"]["flag"], "--python");
+    // A container of the official Python image is the job's Python too; none the builder
+    // offers: a note, and the project's constraint decides.
+    project.write("pyproject.toml", &original);
+    project.write(
+        SETUP_WORKFLOW,
+        "on: [pull_request]\njobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    container: docker.io/library/python:3.10-slim\n    steps:\n      - run: pytest tests\n",
+    );
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("the project's GPU job `gpu` in .github/workflows/gpu.yml sets up Python 3.10, which Modal's image builder 2026.10 does not offer (3.11 to 3.15) or requires-python `>=3.9` does not allow; choosing the Python another way"),
+        "{stderr}"
+    );
+    let json = config_json(&project, &[]);
+    assert_eq!(json["python"]["value"], "3.12", "{json:#}");
+    assert_eq!(
+        json["python"]["source"]["from"],
+        "`requires-python` in pyproject.toml"
+    );
+}
