@@ -806,7 +806,14 @@ impl Builder<'_> {
             setup
         };
         let apt = list(self, &flags.apt, "apt", "apt", &config.apt);
-        recipe::check_apt(&apt.value)?;
+        let apt = if apt.source == Source::Default {
+            self.detected_list("apt", found.map_or(&no_found, |r| &r.apt), |name| {
+                recipe::check_apt(&[name.to_string()]).map(|()| name.to_string())
+            })
+        } else {
+            recipe::check_apt(&apt.value)?;
+            apt
+        };
         let submodules = match (flags.submodules, config.submodules) {
             (Some(on), _) => Sourced::new(
                 on,
@@ -1044,6 +1051,12 @@ impl Builder<'_> {
             list(recipe.setup.value.iter().map(|c| toml(c)).collect()),
             &recipe.setup.source,
             "--setup",
+        ));
+        rows.push((
+            "apt",
+            list(recipe.apt.value.iter().map(|n| toml(n)).collect()),
+            &recipe.apt.source,
+            "--apt",
         ));
         for (key, value, source, flag) in rows {
             // `.gitmodules` is the one source of these keys that is not the CI job.

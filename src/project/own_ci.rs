@@ -39,6 +39,8 @@ pub struct CiRecipe {
     pub submodules: Option<Found>,
     /// Native build commands the job runs (`python build_lib.py`).
     pub setup: Vec<Found>,
+    /// Debian packages its `apt-get install` / `apt install` lines add, as written.
+    pub apt: Vec<Found>,
 }
 
 /// The pytest command a job runs, split: paths, and the options worth keeping.
@@ -662,6 +664,8 @@ impl Reader<'_> {
                     | "tox"
                     | "modal"
                     | "export"
+                    | "apt-get"
+                    | "apt"
             )
         });
         let from = self.pending.len();
@@ -789,6 +793,9 @@ impl Reader<'_> {
                 if let Some(at) = rest.iter().position(|w| w == "-m") {
                     self.command(rest[at + 1..].to_vec(), origin, depth);
                 }
+            }
+            "apt-get" | "apt" if rest.first().map(String::as_str) == Some("install") => {
+                self.apt_install(&rest[1..], origin);
             }
             "modal" if rest.first().map(String::as_str) == Some("run") => {
                 self.modal_run(&rest[1..], origin, depth);
@@ -1043,6 +1050,38 @@ impl Reader<'_> {
                     self.install_target(arg, origin);
                     i += 1;
                 }
+            }
+        }
+    }
+
+    /// `apt-get install [-y] [--no-install-recommends] PKG...`: the packages as written (the
+    /// plan checks each as the `apt` key does); options and their values are not packages.
+    fn apt_install(&mut self, args: &[String], origin: Origin) {
+        let mut i = 0;
+        while i < args.len() {
+            let arg = &args[i];
+            // The options apt-get gives a value as the next word.
+            if matches!(
+                arg.as_str(),
+                "-o" | "--option"
+                    | "-t"
+                    | "--target-release"
+                    | "--default-release"
+                    | "-c"
+                    | "--config-file"
+            ) {
+                i += 2;
+                continue;
+            }
+            i += 1;
+            if arg.starts_with('-') || arg.is_empty() {
+                continue;
+            }
+            if !self.job.recipe.apt.iter().any(|f| f.value == *arg) {
+                self.job.recipe.apt.push(Found {
+                    value: arg.clone(),
+                    at: origin.at(arg),
+                });
             }
         }
     }

@@ -600,3 +600,56 @@ fn the_gpu_jobs_python_is_the_newest_its_matrix_gives_that_the_builder_offers() 
         "`requires-python` in pyproject.toml"
     );
 }
+
+/// realproj.md gap 8: the GPU job's `apt-get install` lines are the detected `apt`, each name
+/// checked as the key's own; options and their values are never packages.
+#[test]
+fn the_gpu_jobs_apt_get_install_lines_are_the_detected_apt() {
+    let project = Project::fixture("gpu-job-setup");
+    let json = config_json(&project, &[]);
+    // The nightly job's `apt install -y ffmpeg` is another job's.
+    assert_eq!(
+        json["apt"]["value"],
+        serde_json::json!(["build-essential", "libsndfile1"]),
+        "{json:#}"
+    );
+    assert_eq!(
+        json["apt"]["source"]["from"],
+        format!("{SETUP_WORKFLOW}:23")
+    );
+    let init = project.gpu_ci(&["init", "--yes"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("`apt = [\"build-essential\", \"libsndfile1\"]` from the GPU job (detected: .github/workflows/gpu.yml:23); change it with --apt"),
+        "{stderr}"
+    );
+    let config = project.read("pyproject.toml");
+    assert!(
+        config.contains("apt = [\"build-essential\", \"libsndfile1\"]"),
+        "{config}"
+    );
+    assert!(project.generated().contains("libsndfile1"));
+    // A flag wins; a name the key refuses is left out with a note, the rest kept.
+    let json = config_json(&project, &["--apt", "ffmpeg"]);
+    assert_eq!(json["apt"]["value"], serde_json::json!(["ffmpeg"]));
+    assert_eq!(json["apt"]["source"]["flag"], "--apt");
+    let project = Project::fixture("gpu-job-setup");
+    project.write(
+        SETUP_WORKFLOW,
+        "on: [pull_request]\njobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: apt update && apt install -y -o Dpkg::Options::=--force-confnew -t bookworm-backports 'Bad_Name' libgl1 git=1:2.39.5-0+deb12u2 $EXTRA\n      - run: pytest tests\n",
+    );
+    let json = config_json(&project, &[]);
+    assert_eq!(
+        json["apt"]["value"],
+        serde_json::json!(["libgl1", "git=1:2.39.5-0+deb12u2"]),
+        "{json:#}"
+    );
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    for expected in [
+        "`Bad_Name` (.github/workflows/gpu.yml:6) is left out of `apt`: `apt`: `Bad_Name` is not a Debian package name",
+        "`$EXTRA` in .github/workflows/gpu.yml has no value the workflow gives; left out",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+}
