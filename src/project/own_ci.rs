@@ -56,6 +56,8 @@ pub struct PytestRun {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CiJob {
     pub file: String,
+    /// The line the job starts on in `file`.
+    pub line: usize,
     pub name: String,
     /// Why it runs on a GPU (`runner label `…``); `None`: a CPU job.
     pub gpu: Option<String>,
@@ -81,6 +83,11 @@ impl CiJob {
     /// `file` and the job's name, for notes.
     pub fn describe(&self) -> String {
         format!("`{}` in {}", self.name, self.file)
+    }
+
+    /// The job's name and its line (`gpu` (.github/workflows/gpu.yml:12)), for notes.
+    pub fn describe_at(&self) -> String {
+        format!("`{}` ({}:{})", self.name, self.file, self.line)
     }
 
     /// The pytest options to keep: a CPU job's selections that leave GPU tests out never are.
@@ -138,7 +145,7 @@ pub fn detect(root: &Path) -> Option<CiJob> {
     }
     // A GPU job that runs no tests (a wheel build, a benchmark) says nothing about them; of
     // two as sure, the one with fewer values left out is the one gpu-ci can reproduce.
-    let best_gpu = jobs
+    let best = jobs
         .iter()
         .enumerate()
         .filter(|(_, j)| j.0.gpu.is_some() && j.0.pytest.is_some())
@@ -149,12 +156,73 @@ pub fn detect(root: &Path) -> Option<CiJob> {
                 std::cmp::Reverse(*index),
             )
         })
-        .map(|(_, j)| j.0.clone());
+        .map(|(index, _)| index);
+    let best_gpu = best.map(|chosen| {
+        let mut job = jobs[chosen].0.clone();
+        if let Some(note) = passed_over_note(&jobs, chosen) {
+            job.notes.push(note);
+        }
+        job
+    });
     best_gpu.or_else(|| local_gpu_target(root)).or_else(|| {
         jobs.into_iter()
             .map(|j| j.0)
             .find(|j| j.gpu.is_none() && j.pytest.is_some())
     })
+}
+
+/// The note that names the other GPU jobs (`jobs[chosen]` is the one followed), each with its
+/// line and why the chosen one won over it; `None` when there are none.
+fn passed_over_note(jobs: &[(CiJob, u8)], chosen: usize) -> Option<String> {
+    const SHOWN: usize = 5;
+    let (best, best_rank) = &jobs[chosen];
+    let evidence = |rank: u8| rank / 2;
+    let reasons: Vec<String> = jobs
+        .iter()
+        .enumerate()
+        .filter(|(index, (job, _))| *index != chosen && job.gpu.is_some())
+        .map(|(index, (job, rank))| {
+            let why = if job.pytest.is_none() {
+                "runs no pytest".to_string()
+            } else if evidence(*rank) < evidence(*best_rank) {
+                format!(
+                    "is a GPU job only by {}, the chosen one by {}",
+                    job.gpu.as_deref().unwrap_or_default(),
+                    best.gpu.as_deref().unwrap_or_default()
+                )
+            } else if rank < best_rank {
+                "does not run on pushes or pull requests (the chosen one does)".to_string()
+            } else if job.notes.len() > best.notes.len() {
+                format!(
+                    "leaves out {} value{} it could not read (the chosen one {})",
+                    job.notes.len(),
+                    if job.notes.len() == 1 { "" } else { "s" },
+                    best.notes.len()
+                )
+            } else if index > chosen {
+                "comes after the chosen one, which is as sure a GPU job".to_string()
+            } else {
+                "is as sure a GPU job".to_string()
+            };
+            format!("{} {why}", job.describe_at())
+        })
+        .collect();
+    if reasons.is_empty() {
+        return None;
+    }
+    let more = if reasons.len() > SHOWN {
+        format!("; and {} more", reasons.len() - SHOWN)
+    } else {
+        String::new()
+    };
+    let shown: Vec<&str> = reasons.iter().take(SHOWN).map(String::as_str).collect();
+    Some(format!(
+        "the project has {} other GPU job{}, passed over for {}: {}{more}; if the GPU run should follow one of them, set `test-path` and `pytest-args` (--test-path, --pytest-args) as it runs them",
+        reasons.len(),
+        if reasons.len() == 1 { "" } else { "s" },
+        best.describe_at(),
+        shown.join("; ")
+    ))
 }
 
 /// A GPU target of the project's Makefile, noxfile or tox.ini (`make test-gpu`, a `tests_gpu`
@@ -215,6 +283,7 @@ fn local_gpu_target(root: &Path) -> Option<CiJob> {
             root,
             job: CiJob {
                 file: file.to_string(),
+                line: locate(&lines, &name, 1),
                 name: name.clone(),
                 gpu: Some(format!("its name `{name}`, no CI job runs it")),
                 ..CiJob::default()
@@ -2046,6 +2115,7 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
             root,
             job: CiJob {
                 file: file.to_string(),
+                line: job_line,
                 name: plain_name.clone(),
                 ..CiJob::default()
             },
@@ -2372,6 +2442,7 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
             root,
             job: CiJob {
                 file: file.to_string(),
+                line: job_line,
                 name: key.clone(),
                 gpu: evidence.as_ref().map(|e| e.0.clone()),
                 ..CiJob::default()
