@@ -863,9 +863,7 @@ impl Reader<'_> {
                     self.command(rest[at + 1..].to_vec(), origin, depth);
                 }
             }
-            "apt-get" | "apt" if rest.first().map(String::as_str) == Some("install") => {
-                self.apt_install(&rest[1..], origin);
-            }
+            "apt-get" | "apt" => self.apt_install(rest, origin),
             "modal" if rest.first().map(String::as_str) == Some("run") => {
                 self.modal_run(&rest[1..], origin, depth);
             }
@@ -1126,7 +1124,19 @@ impl Reader<'_> {
     /// `apt-get install [-y] [--no-install-recommends] PKG...`: the packages as written (the
     /// plan checks each as the `apt` key does); options and their values are not packages.
     fn apt_install(&mut self, args: &[String], origin: Origin) {
+        // Options may come before the command too (`apt-get -y install`).
         let mut i = 0;
+        while i < args.len() && args[i].starts_with('-') {
+            i += if matches!(args[i].as_str(), "-o" | "-t" | "-c") {
+                2
+            } else {
+                1
+            };
+        }
+        if args.get(i).map(String::as_str) != Some("install") {
+            return;
+        }
+        i += 1;
         while i < args.len() {
             let arg = &args[i];
             // The options apt-get gives a value as the next word.

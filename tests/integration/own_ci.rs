@@ -636,12 +636,12 @@ fn the_gpu_jobs_apt_get_install_lines_are_the_detected_apt() {
     let project = Project::fixture("gpu-job-setup");
     project.write(
         SETUP_WORKFLOW,
-        "on: [pull_request]\njobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: apt update && apt install -y -o Dpkg::Options::=--force-confnew -t bookworm-backports 'Bad_Name' libgl1 git=1:2.39.5-0+deb12u2 $EXTRA\n      - run: pytest tests\n",
+        "on: [pull_request]\njobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: apt update && apt install -y -o Dpkg::Options::=--force-confnew -t bookworm-backports 'Bad_Name' libgl1 git=1:2.39.5-0+deb12u2 $EXTRA\n      - run: sudo apt-get -qq -o Acquire::Retries=3 install ffmpeg && apt-get -y remove vim\n      - run: pytest tests\n",
     );
     let json = config_json(&project, &[]);
     assert_eq!(
         json["apt"]["value"],
-        serde_json::json!(["libgl1", "git=1:2.39.5-0+deb12u2"]),
+        serde_json::json!(["libgl1", "git=1:2.39.5-0+deb12u2", "ffmpeg"]),
         "{json:#}"
     );
     let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
