@@ -177,10 +177,25 @@ fn passed_over_note(jobs: &[(CiJob, u8)], chosen: usize) -> Option<String> {
     const SHOWN: usize = 5;
     let (best, best_rank) = &jobs[chosen];
     let evidence = |rank: u8| rank / 2;
-    let reasons: Vec<String> = jobs
+    // The jobs that test, surest first, before those that run no pytest; a reusable workflow
+    // two callers share is one job.
+    let mut others: Vec<(usize, &(CiJob, u8))> = jobs
         .iter()
         .enumerate()
         .filter(|(index, (job, _))| *index != chosen && job.gpu.is_some())
+        .collect();
+    others.sort_by_key(|(index, (job, rank))| {
+        (job.pytest.is_none(), std::cmp::Reverse(*rank), *index)
+    });
+    let mut seen = vec![best.describe_at()];
+    others.retain(|(_, (job, _))| {
+        let at = job.describe_at();
+        let new = !seen.contains(&at);
+        seen.push(at);
+        new
+    });
+    let reasons: Vec<String> = others
+        .into_iter()
         .map(|(index, (job, rank))| {
             let why = if job.pytest.is_none() {
                 "runs no pytest".to_string()

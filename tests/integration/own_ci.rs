@@ -662,23 +662,33 @@ fn the_gpu_jobs_passed_over_are_named_with_their_lines_and_why() {
     let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
     let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
     assert!(
-        stderr.contains("the project has 3 other GPU jobs, passed over for `gpu_tests` (.github/workflows/gpu.yml:10): `gpu_benchmarks` (.github/workflows/gpu.yml:5) runs no pytest; `cuda_docs` (.github/workflows/gpu.yml:26) is a GPU job only by its name `cuda_docs`, the chosen one by its runner `gpu`; `nightly_gpu` (.github/workflows/nightly.yml:6) does not run on pushes or pull requests (the chosen one does); if the GPU run should follow one of them, set `test-path` and `pytest-args` (--test-path, --pytest-args) as it runs them"),
+        stderr.contains("the project has 3 other GPU jobs, passed over for `gpu_tests` (.github/workflows/gpu.yml:10): `nightly_gpu` (.github/workflows/nightly.yml:6) does not run on pushes or pull requests (the chosen one does); `cuda_docs` (.github/workflows/gpu.yml:26) is a GPU job only by its name `cuda_docs`, the chosen one by its runner `gpu`; `gpu_benchmarks` (.github/workflows/gpu.yml:5) runs no pytest; if the GPU run should follow one of them, set `test-path` and `pytest-args` (--test-path, --pytest-args) as it runs them"),
         "{stderr}"
     );
+    // The jobs that test come first, the surest first; then those that run no pytest.
     // As sure as each other: the one with fewer values left out, else the first.
     project.write(
         ".github/workflows/nightly.yml",
         "on: [pull_request]\njobs:\n  gpu_a:\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: pytest examples -k \"$PATTERN\"\n  gpu_b:\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: pytest tests\n  gpu_c:\n    name: \"gpu_c \\e[2J\"\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: pytest tests -x\n",
     );
-    project.write(SETUP_WORKFLOW, "on: [pull_request]\njobs: {}\n");
+    // A reusable workflow two jobs call is one job.
+    project.write(
+        SETUP_WORKFLOW,
+        "on: [pull_request]\njobs:\n  one:\n    uses: ./.github/workflows/_bench.yml\n  two:\n    uses: ./.github/workflows/_bench.yml\n",
+    );
+    project.write(
+        ".github/workflows/_bench.yml",
+        "on:\n  workflow_call:\njobs:\n  bench:\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: python bench.py\n",
+    );
     let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
     let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
     assert!(
-        stderr.contains("the project has 2 other GPU jobs, passed over for `gpu_b` (.github/workflows/nightly.yml:7): `gpu_a` (.github/workflows/nightly.yml:3) leaves out 1 value it could not read (the chosen one 0); `gpu_c \\u{1b}[2J` (.github/workflows/nightly.yml:11) comes after the chosen one, which is as sure a GPU job;"),
+        stderr.contains("the project has 3 other GPU jobs, passed over for `gpu_b` (.github/workflows/nightly.yml:7): `gpu_a` (.github/workflows/nightly.yml:3) leaves out 1 value it could not read (the chosen one 0); `gpu_c \\u{1b}[2J` (.github/workflows/nightly.yml:11) comes after the chosen one, which is as sure a GPU job; `bench` (.github/workflows/_bench.yml:4) runs no pytest; if"),
         "{stderr}"
     );
     assert!(!stderr.contains('\u{1b}'), "{stderr}");
     // One GPU job: no such note.
+    project.write(".github/workflows/_bench.yml", "on: [push]\njobs: {}\n");
     project.write(
         ".github/workflows/nightly.yml",
         "on: [pull_request]\njobs:\n  gpu_b:\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: pytest tests\n",
