@@ -806,7 +806,14 @@ impl Builder<'_> {
             setup
         };
         let apt = list(self, &flags.apt, "apt", "apt", &config.apt);
-        recipe::check_apt(&apt.value)?;
+        let apt = if apt.source == Source::Default {
+            self.detected_list("apt", found.map_or(&no_found, |r| &r.apt), |name| {
+                recipe::check_apt(&[name.to_string()]).map(|()| name.to_string())
+            })
+        } else {
+            recipe::check_apt(&apt.value)?;
+            apt
+        };
         let submodules = match (flags.submodules, config.submodules) {
             (Some(on), _) => Sourced::new(
                 on,
@@ -1045,6 +1052,12 @@ impl Builder<'_> {
             &recipe.setup.source,
             "--setup",
         ));
+        rows.push((
+            "apt",
+            list(recipe.apt.value.iter().map(|n| toml(n)).collect()),
+            &recipe.apt.source,
+            "--apt",
+        ));
         for (key, value, source, flag) in rows {
             // `.gitmodules` is the one source of these keys that is not the CI job.
             if let Source::Detected { from } = source
@@ -1119,12 +1132,17 @@ impl Builder<'_> {
         Ok(Sourced::default(vec![CiSystem::Github]))
     }
 
-    /// A flag or the config, else `.python-version` when the builder offers it, else what the
-    /// project's constraint allows (3.12 first), else a question.
+    /// A flag or the config, else the newest Python the project's GPU job sets up that the
+    /// builder offers (and the project's constraint allows), else `.python-version` when the
+    /// builder offers it, else what the project's constraint allows (3.12 first), else a
+    /// question.
     fn python(&mut self, builder: &ImageBuilder) -> Result<Sourced<PythonVersion>> {
         if let Some((text, source)) = self.given("python", &self.flags.python, &self.config.python)
         {
             return Ok(Sourced::new(builder.parse_python(&text)?, source));
+        }
+        if let Some(version) = self.gpu_job_python(builder) {
+            return Ok(version);
         }
         if let Some(minor) = self.project.python_version_file_minor() {
             if builder.supports(minor) {
@@ -1167,6 +1185,71 @@ impl Builder<'_> {
             ),
         );
         Ok(Sourced::new(builder.parse_python(&answer)?, source))
+    }
+
+    /// The newest Python the project's GPU job sets up (a matrix gives several) that Modal's
+    /// image builder offers and the project's own constraint allows, with the line it is
+    /// written on; `None`, with a note when the job names some, when there is none.
+    fn gpu_job_python(&mut self, builder: &ImageBuilder) -> Option<Sourced<PythonVersion>> {
+        let project = self.project;
+        let job = project.ci_job.as_ref().filter(|job| job.gpu.is_some())?;
+        if job.python.is_empty() {
+            return None;
+        }
+        let spec = project
+            .python_constraint()
+            .and_then(|(text, from)| PythonSpec::parse(text).map(|spec| (spec, text, from)));
+        let mut written: Vec<String> = Vec::new();
+        let mut best: Option<(u32, &Found)> = None;
+        for found in &job.python {
+            let Some(minor) = python_minor(&found.value) else {
+                continue;
+            };
+            let shown = format!("3.{minor}");
+            if !written.contains(&shown) {
+                written.push(shown);
+            }
+            let allowed = spec.as_ref().is_none_or(|(spec, _, _)| spec.allows(minor));
+            if builder.supports(minor) && allowed && best.is_none_or(|(b, _)| minor > b) {
+                best = Some((minor, found));
+            }
+        }
+        if written.is_empty() {
+            return None;
+        }
+        let Some((minor, found)) = best else {
+            let constraint = spec.as_ref().map_or(String::new(), |(_, text, from)| {
+                format!(" or {} `{text}` does not allow", from.name())
+            });
+            self.note("python", printable(&format!(
+                "the project's GPU job {} sets up Python {}, which Modal's image builder {} does not offer ({}){constraint}; choosing the Python another way; change it with --python",
+                job.describe(),
+                written.join(", "),
+                builder.version,
+                builder.range()
+            )));
+            return None;
+        };
+        let of = if written.len() > 1 {
+            format!(
+                ", the newest of the Pythons it sets up ({}) that Modal's image builder {} offers",
+                written.join(", "),
+                builder.version
+            )
+        } else {
+            String::new()
+        };
+        self.note("python", printable(&format!(
+            "testing on Python 3.{minor}, as the project's GPU job {} sets up{of} (detected: {}); change it with --python",
+            job.describe(),
+            found.at
+        )));
+        Some(Sourced::new(
+            PythonVersion { minor },
+            Source::Detected {
+                from: found.at.clone(),
+            },
+        ))
     }
 
     /// How the project itself gets installed: the config, else by what its build needs.
@@ -1460,6 +1543,18 @@ pub fn ci_job_notes(job: &project::own_ci::CiJob) -> Vec<String> {
     let mut notes = vec![format!("following {by}")];
     notes.extend(job.notes.iter().cloned());
     notes
+}
+
+/// The minor of a Python version a CI job writes (`3.11`, `3.11.4`, `3.12-dev`); `None` for
+/// anything else (`3.x`, `pypy3.10`). YAML reads an unquoted `3.10` as `3.1`, as GitHub does.
+fn python_minor(text: &str) -> Option<u32> {
+    let rest = text.trim().strip_prefix("3.")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let after = rest[digits.len()..].chars().next();
+    if digits.is_empty() || after.is_some_and(|c| c != '.' && c != '-') {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 /// Text from the project's files, shown on a terminal: control characters escaped, so that a

@@ -39,6 +39,8 @@ pub struct CiRecipe {
     pub submodules: Option<Found>,
     /// Native build commands the job runs (`python build_lib.py`).
     pub setup: Vec<Found>,
+    /// Debian packages its `apt-get install` / `apt install` lines add, as written.
+    pub apt: Vec<Found>,
 }
 
 /// The pytest command a job runs, split: paths, and the options worth keeping.
@@ -54,6 +56,8 @@ pub struct PytestRun {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CiJob {
     pub file: String,
+    /// The line the job starts on in `file`.
+    pub line: usize,
     pub name: String,
     /// Why it runs on a GPU (`runner label `…``); `None`: a CPU job.
     pub gpu: Option<String>,
@@ -64,6 +68,9 @@ pub struct CiJob {
     /// Requirements files it installs (`-r requirements/test.txt`), inside the project.
     pub requirements: Vec<Found>,
     pub recipe: CiRecipe,
+    /// The Pythons the job sets up, as written (`3.11`): setup-python's or setup-miniconda's
+    /// `python-version` (every value of the matrix name it reads), or a `python:3.11` container.
+    pub python: Vec<Found>,
     pub pytest: Option<PytestRun>,
     /// The file a `modal run` of the job names: its tests run on Modal, read from that file
     /// as text (never imported).
@@ -76,6 +83,11 @@ impl CiJob {
     /// `file` and the job's name, for notes.
     pub fn describe(&self) -> String {
         format!("`{}` in {}", self.name, self.file)
+    }
+
+    /// The job's name and its line (`gpu` (.github/workflows/gpu.yml:12)), for notes.
+    pub fn describe_at(&self) -> String {
+        format!("`{}` ({}:{})", self.name, self.file, self.line)
     }
 
     /// The pytest options to keep: a CPU job's selections that leave GPU tests out never are.
@@ -133,7 +145,7 @@ pub fn detect(root: &Path) -> Option<CiJob> {
     }
     // A GPU job that runs no tests (a wheel build, a benchmark) says nothing about them; of
     // two as sure, the one with fewer values left out is the one gpu-ci can reproduce.
-    let best_gpu = jobs
+    let best = jobs
         .iter()
         .enumerate()
         .filter(|(_, j)| j.0.gpu.is_some() && j.0.pytest.is_some())
@@ -144,12 +156,88 @@ pub fn detect(root: &Path) -> Option<CiJob> {
                 std::cmp::Reverse(*index),
             )
         })
-        .map(|(_, j)| j.0.clone());
+        .map(|(index, _)| index);
+    let best_gpu = best.map(|chosen| {
+        let mut job = jobs[chosen].0.clone();
+        if let Some(note) = passed_over_note(&jobs, chosen) {
+            job.notes.push(note);
+        }
+        job
+    });
     best_gpu.or_else(|| local_gpu_target(root)).or_else(|| {
         jobs.into_iter()
             .map(|j| j.0)
             .find(|j| j.gpu.is_none() && j.pytest.is_some())
     })
+}
+
+/// The note that names the other GPU jobs (`jobs[chosen]` is the one followed), each with its
+/// line and why the chosen one won over it; `None` when there are none.
+fn passed_over_note(jobs: &[(CiJob, u8)], chosen: usize) -> Option<String> {
+    const SHOWN: usize = 5;
+    let (best, best_rank) = &jobs[chosen];
+    let evidence = |rank: u8| rank / 2;
+    // The jobs that test, surest first, before those that run no pytest; a reusable workflow
+    // two callers share is one job.
+    let mut others: Vec<(usize, &(CiJob, u8))> = jobs
+        .iter()
+        .enumerate()
+        .filter(|(index, (job, _))| *index != chosen && job.gpu.is_some())
+        .collect();
+    others.sort_by_key(|(index, (job, rank))| {
+        (job.pytest.is_none(), std::cmp::Reverse(*rank), *index)
+    });
+    let mut seen = vec![best.describe_at()];
+    others.retain(|(_, (job, _))| {
+        let at = job.describe_at();
+        let new = !seen.contains(&at);
+        seen.push(at);
+        new
+    });
+    let reasons: Vec<String> = others
+        .into_iter()
+        .map(|(index, (job, rank))| {
+            let why = if job.pytest.is_none() {
+                "runs no pytest".to_string()
+            } else if evidence(*rank) < evidence(*best_rank) {
+                format!(
+                    "is a GPU job only by {}, the chosen one by {}",
+                    job.gpu.as_deref().unwrap_or_default(),
+                    best.gpu.as_deref().unwrap_or_default()
+                )
+            } else if rank < best_rank {
+                "does not run on pushes or pull requests (the chosen one does)".to_string()
+            } else if job.notes.len() > best.notes.len() {
+                format!(
+                    "leaves out {} value{} it could not read (the chosen one {})",
+                    job.notes.len(),
+                    if job.notes.len() == 1 { "" } else { "s" },
+                    best.notes.len()
+                )
+            } else if index > chosen {
+                "comes after the chosen one, which is as sure a GPU job".to_string()
+            } else {
+                "is as sure a GPU job".to_string()
+            };
+            format!("{} {why}", job.describe_at())
+        })
+        .collect();
+    if reasons.is_empty() {
+        return None;
+    }
+    let more = if reasons.len() > SHOWN {
+        format!("; and {} more", reasons.len() - SHOWN)
+    } else {
+        String::new()
+    };
+    let shown: Vec<&str> = reasons.iter().take(SHOWN).map(String::as_str).collect();
+    Some(format!(
+        "the project has {} other GPU job{}, passed over for {}: {}{more}; if the GPU run should follow one of them, set `test-path` and `pytest-args` (--test-path, --pytest-args) as it runs them",
+        reasons.len(),
+        if reasons.len() == 1 { "" } else { "s" },
+        best.describe_at(),
+        shown.join("; ")
+    ))
 }
 
 /// A GPU target of the project's Makefile, noxfile or tox.ini (`make test-gpu`, a `tests_gpu`
@@ -210,6 +298,7 @@ fn local_gpu_target(root: &Path) -> Option<CiJob> {
             root,
             job: CiJob {
                 file: file.to_string(),
+                line: locate(&lines, &name, 1),
                 name: name.clone(),
                 gpu: Some(format!("its name `{name}`, no CI job runs it")),
                 ..CiJob::default()
@@ -659,6 +748,8 @@ impl Reader<'_> {
                     | "tox"
                     | "modal"
                     | "export"
+                    | "apt-get"
+                    | "apt"
             )
         });
         let from = self.pending.len();
@@ -787,6 +878,7 @@ impl Reader<'_> {
                     self.command(rest[at + 1..].to_vec(), origin, depth);
                 }
             }
+            "apt-get" | "apt" => self.apt_install(rest, origin),
             "modal" if rest.first().map(String::as_str) == Some("run") => {
                 self.modal_run(&rest[1..], origin, depth);
             }
@@ -1040,6 +1132,50 @@ impl Reader<'_> {
                     self.install_target(arg, origin);
                     i += 1;
                 }
+            }
+        }
+    }
+
+    /// `apt-get install [-y] [--no-install-recommends] PKG...`: the packages as written (the
+    /// plan checks each as the `apt` key does); options and their values are not packages.
+    fn apt_install(&mut self, args: &[String], origin: Origin) {
+        // Options may come before the command too (`apt-get -y install`).
+        let mut i = 0;
+        while i < args.len() && args[i].starts_with('-') {
+            i += if matches!(args[i].as_str(), "-o" | "-t" | "-c") {
+                2
+            } else {
+                1
+            };
+        }
+        if args.get(i).map(String::as_str) != Some("install") {
+            return;
+        }
+        i += 1;
+        while i < args.len() {
+            let arg = &args[i];
+            // The options apt-get gives a value as the next word.
+            if matches!(
+                arg.as_str(),
+                "-o" | "--option"
+                    | "-t"
+                    | "--target-release"
+                    | "--default-release"
+                    | "-c"
+                    | "--config-file"
+            ) {
+                i += 2;
+                continue;
+            }
+            i += 1;
+            if arg.starts_with('-') || arg.is_empty() {
+                continue;
+            }
+            if !self.job.recipe.apt.iter().any(|f| f.value == *arg) {
+                self.job.recipe.apt.push(Found {
+                    value: arg.clone(),
+                    at: origin.at(arg),
+                });
             }
         }
     }
@@ -1795,6 +1931,137 @@ fn matrix_first(job: &Value) -> (BTreeMap<String, String>, Vec<(String, String)>
     (first, several)
 }
 
+/// Every value a job's matrix gives `name`: its list (or single value), then what `include:`
+/// entries give it; scalars only, as text.
+fn matrix_values(job: &Value, name: &str) -> Vec<String> {
+    let Some(Value::Object(matrix)) = job.get("strategy").and_then(|s| s.get("matrix")) else {
+        return Vec::new();
+    };
+    let mut values: Vec<String> = match matrix.get(name) {
+        Some(Value::Array(items)) => items.iter().filter_map(scalar).collect(),
+        Some(other) => scalar(other).into_iter().collect(),
+        None => Vec::new(),
+    };
+    if let Some(Value::Array(entries)) = matrix.get("include") {
+        values.extend(
+            entries
+                .iter()
+                .filter_map(|entry| entry.get(name).and_then(scalar)),
+        );
+    }
+    values.retain(|v| !v.contains("${{"));
+    let mut unique = Vec::new();
+    for value in values {
+        if !unique.contains(&value) {
+            unique.push(value);
+        }
+    }
+    unique
+}
+
+/// The Pythons a job's steps set up with `actions/setup-python` or
+/// `conda-incubator/setup-miniconda` (`python-version`, each line of it), each with its line;
+/// a `${{ matrix.NAME }}` gives every value of the matrix's NAME (whose names come second).
+/// A value with an expression the workflow does not give is left out.
+fn setup_pythons(
+    job: &Value,
+    known: &BTreeMap<String, String>,
+    lines: &[&str],
+    file: &str,
+    job_line: usize,
+) -> (Vec<Found>, Vec<String>) {
+    let mut found = Vec::new();
+    let mut names = Vec::new();
+    let Some(Value::Array(steps)) = job.get("steps") else {
+        return (found, names);
+    };
+    // Steps are searched in order: two that use the same action have lines of their own.
+    let mut cursor = job_line;
+    for step in steps {
+        let Some(uses) = step.get("uses").and_then(Value::as_str) else {
+            continue;
+        };
+        let step_line = locate(lines, uses, cursor);
+        cursor = step_line + 1;
+        if !(uses.starts_with("actions/setup-python@")
+            || uses.starts_with("conda-incubator/setup-miniconda@"))
+        {
+            continue;
+        }
+        let Some(text) = step
+            .get("with")
+            .and_then(|w| w.get("python-version"))
+            .and_then(scalar)
+        else {
+            continue;
+        };
+        let matrix_name = text
+            .trim()
+            .strip_prefix("${{")
+            .and_then(|t| t.strip_suffix("}}"))
+            .and_then(|t| t.trim().strip_prefix("matrix."))
+            .filter(|n| !n.is_empty() && !n.contains(|c: char| c.is_whitespace() || c == '.'));
+        if let Some(name) = matrix_name {
+            let values = matrix_values(job, name);
+            if values.is_empty() {
+                continue;
+            }
+            let matrix_line = locate(lines, &format!("{name}:"), job_line);
+            for value in values {
+                let at = format!("{file}:{}", locate(lines, &value, matrix_line));
+                found.push(Found { value, at });
+            }
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+            continue;
+        }
+        let at = format!("{file}:{}", locate(lines, "python-version", step_line));
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            if !expressions_known(line, known) {
+                continue;
+            }
+            found.push(Found {
+                value: without_expressions(line, known).trim().to_string(),
+                at: at.clone(),
+            });
+        }
+    }
+    (found, names)
+}
+
+/// Whether every `${{ … }}` of `text` has a value in `known`.
+fn expressions_known(text: &str, known: &BTreeMap<String, String>) -> bool {
+    let mut rest = text;
+    while let Some(start) = rest.find("${{") {
+        let after = &rest[start + 3..];
+        let Some(end) = after.find("}}") else {
+            return false;
+        };
+        if !known.contains_key(after[..end].trim()) {
+            return false;
+        }
+        rest = &after[end + 2..];
+    }
+    true
+}
+
+/// The Python of an official Python image (`python:3.11-slim`, `docker.io/library/python:3.12`):
+/// `3.11`; `None` for any other image.
+fn image_python(image: &str) -> Option<String> {
+    let last = image.trim().rsplit('/').next()?;
+    let (repository, tag) = last.split_once(':')?;
+    if repository != "python" {
+        return None;
+    }
+    let version: String = tag
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let version = version.trim_end_matches('.');
+    (version.starts_with("3.") && version.len() > 2).then(|| version.to_string())
+}
+
 /// The inputs of a reusable workflow an external job calls that carry its runner, container,
 /// shell and submodules (`pytorch/test-infra`'s `linux_job_v2.yml`: `runner`, `docker-image`,
 /// `script`, `submodules`).
@@ -1873,6 +2140,7 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
             root,
             job: CiJob {
                 file: file.to_string(),
+                line: job_line,
                 name: plain_name.clone(),
                 ..CiJob::default()
             },
@@ -1882,11 +2150,21 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
             unresolved: Vec::new(),
             more_runs: Vec::new(),
         };
+        let (pythons, python_names) = setup_pythons(job, &known, &lines, file, job_line);
+        reader.job.python = pythons;
         for (name, value) in several {
-            reader.note(format!(
-                "the matrix of {} gives `{name}` several values; using the first, `{value}`",
-                reader.job.describe()
-            ));
+            let text = if python_names.contains(&name) {
+                format!(
+                    "the matrix of {} gives `{name}` several values: the GPU run's Python is the newest of them that Modal's image builder offers (see `python`); anything else that reads it takes the first, `{value}`",
+                    reader.job.describe()
+                )
+            } else {
+                format!(
+                    "the matrix of {} gives `{name}` several values; using the first, `{value}`",
+                    reader.job.describe()
+                )
+            };
+            reader.note(text);
         }
         let origin = Origin {
             file,
@@ -1946,6 +2224,14 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
             ),
             None => (None, None),
         };
+        if let Some(image) = &image
+            && let Some(version) = image_python(image)
+        {
+            reader.job.python.push(Found {
+                value: version,
+                at: origin.at(image),
+            });
+        }
         // An AMD (ROCm) job is never the GPU job of an NVIDIA image, nor a CPU job.
         let gpu_inputs: Vec<&String> = with
             .iter()
@@ -2181,6 +2467,7 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
             root,
             job: CiJob {
                 file: file.to_string(),
+                line: job_line,
                 name: key.clone(),
                 gpu: evidence.as_ref().map(|e| e.0.clone()),
                 ..CiJob::default()
@@ -2191,6 +2478,14 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
             unresolved: Vec::new(),
             more_runs: Vec::new(),
         };
+        if let Some(image) = &image
+            && let Some(version) = image_python(image)
+        {
+            reader.job.python.push(Found {
+                value: version,
+                at: origin.at(image),
+            });
+        }
         for (name, value) in global_env.iter().chain(env_of(job.get("variables")).iter()) {
             if name == "GIT_SUBMODULE_STRATEGY" {
                 if value != "none" {
@@ -2879,6 +3174,42 @@ jobs:
         );
         let dir = project(&[("Makefile", "test:\n\tpytest\n"), ("tests/t.py", "")]);
         assert_eq!(detect(dir.path()), None);
+    }
+
+    #[test]
+    fn pythons_from_setup_steps_matrices_and_images() {
+        assert_eq!(image_python("python:3.11-slim").as_deref(), Some("3.11"));
+        assert_eq!(
+            image_python("docker.io/library/python:3.12.4-bookworm").as_deref(),
+            Some("3.12.4")
+        );
+        assert_eq!(image_python("nvidia/cuda:12.4.1-devel"), None);
+        assert_eq!(image_python("python:latest"), None);
+        assert_eq!(image_python("mypython:3.11"), None);
+        let workflow = "jobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    strategy:\n      matrix:\n        py: ['3.10', '3.11']\n        include:\n          - py: '3.12'\n    env:\n      PY: '3.9'\n    steps:\n      - uses: actions/setup-python@v5\n        with:\n          python-version: ${{ matrix.py }}\n      - uses: conda-incubator/setup-miniconda@v3\n        with:\n          python-version: ${{ env.PY }}\n      - uses: actions/setup-python@v5\n        with:\n          python-version: |\n            3.8\n            3.13\n      - run: pytest tests\n";
+        let dir = project(&[(".github/workflows/gpu.yml", workflow), ("tests/t.py", "")]);
+        let job = detect(dir.path()).expect("a job");
+        let pythons: Vec<(&str, &str)> = job
+            .python
+            .iter()
+            .map(|f| (f.value.as_str(), f.at.as_str()))
+            .collect();
+        // `env.PY` is no expression the job's matrix or inputs give: left out.
+        assert_eq!(
+            pythons,
+            [
+                ("3.10", ".github/workflows/gpu.yml:6"),
+                ("3.11", ".github/workflows/gpu.yml:6"),
+                ("3.12", ".github/workflows/gpu.yml:8"),
+                ("3.8", ".github/workflows/gpu.yml:20"),
+                ("3.13", ".github/workflows/gpu.yml:20"),
+            ],
+            "{job:?}"
+        );
+        assert!(
+            job.notes.iter().any(|n| n.contains("the GPU run's Python")),
+            "{job:?}"
+        );
     }
 
     #[test]

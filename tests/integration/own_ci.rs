@@ -544,3 +544,160 @@ fn renaming_the_gpu_job_changes_no_file_and_no_lock() {
         .success()
         .stderr(predicate::str::contains("nothing to change"));
 }
+
+const SETUP_WORKFLOW: &str = ".github/workflows/gpu.yml";
+
+/// realproj.md gap 1: the GPU job's Python (setup-python from a matrix) is the plan's, the
+/// newest the image builder offers, with its line; the matrix note no longer claims the first.
+#[test]
+fn the_gpu_jobs_python_is_the_newest_its_matrix_gives_that_the_builder_offers() {
+    let project = Project::fixture("gpu-job-setup");
+    let json = config_json(&project, &[]);
+    assert_eq!(json["python"]["value"], "3.11", "{json:#}");
+    assert_eq!(
+        json["python"]["source"]["from"],
+        format!("{SETUP_WORKFLOW}:14")
+    );
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    for expected in [
+        "testing on Python 3.11, as the project's GPU job `gpu_tests` in .github/workflows/gpu.yml sets up, the newest of the Pythons it sets up (3.9, 3.10, 3.11) that Modal's image builder 2026.10 offers (detected: .github/workflows/gpu.yml:14); change it with --python",
+        "the matrix of `gpu_tests` in .github/workflows/gpu.yml gives `python-version` several values: the GPU run's Python is the newest of them that Modal's image builder offers (see `python`); anything else that reads it takes the first, `3.9`",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+    assert!(!stderr.contains("using the first, `3.9`"), "{stderr}");
+    // An older builder offers 3.10 too: still the newest, 3.11 -- unless the project's
+    // constraint leaves it out; a flag still wins.
+    let original = project.read("pyproject.toml");
+    project.write("pyproject.toml", &original.replace(">=3.9", ">=3.9,<3.11"));
+    crate::common::add_config(&project, "image-builder = \"2025.06\"\n");
+    let json = config_json(&project, &[]);
+    assert_eq!(json["python"]["value"], "3.10", "{json:#}");
+    assert_eq!(
+        json["python"]["source"]["from"],
+        format!("{SETUP_WORKFLOW}:14")
+    );
+    let json = config_json(&project, &["--python", "3.12"]);
+    assert_eq!(json["python"]["source"]["flag"], "--python");
+    // A container of the official Python image is the job's Python too; none the builder
+    // offers: a note, and the project's constraint decides.
+    project.write("pyproject.toml", &original);
+    project.write(
+        SETUP_WORKFLOW,
+        "on: [pull_request]\njobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    container: docker.io/library/python:3.10-slim\n    steps:\n      - run: pytest tests\n",
+    );
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("the project's GPU job `gpu` in .github/workflows/gpu.yml sets up Python 3.10, which Modal's image builder 2026.10 does not offer (3.11 to 3.15) or requires-python `>=3.9` does not allow; choosing the Python another way"),
+        "{stderr}"
+    );
+    let json = config_json(&project, &[]);
+    assert_eq!(json["python"]["value"], "3.12", "{json:#}");
+    assert_eq!(
+        json["python"]["source"]["from"],
+        "`requires-python` in pyproject.toml"
+    );
+}
+
+/// realproj.md gap 8: the GPU job's `apt-get install` lines are the detected `apt`, each name
+/// checked as the key's own; options and their values are never packages.
+#[test]
+fn the_gpu_jobs_apt_get_install_lines_are_the_detected_apt() {
+    let project = Project::fixture("gpu-job-setup");
+    let json = config_json(&project, &[]);
+    // The nightly job's `apt install -y ffmpeg` is another job's.
+    assert_eq!(
+        json["apt"]["value"],
+        serde_json::json!(["build-essential", "libsndfile1"]),
+        "{json:#}"
+    );
+    assert_eq!(
+        json["apt"]["source"]["from"],
+        format!("{SETUP_WORKFLOW}:23")
+    );
+    let init = project.gpu_ci(&["init", "--yes"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("`apt = [\"build-essential\", \"libsndfile1\"]` from the GPU job (detected: .github/workflows/gpu.yml:23); change it with --apt"),
+        "{stderr}"
+    );
+    let config = project.read("pyproject.toml");
+    assert!(
+        config.contains("apt = [\"build-essential\", \"libsndfile1\"]"),
+        "{config}"
+    );
+    assert!(project.generated().contains("libsndfile1"));
+    // A flag wins; a name the key refuses is left out with a note, the rest kept.
+    let json = config_json(&project, &["--apt", "ffmpeg"]);
+    assert_eq!(json["apt"]["value"], serde_json::json!(["ffmpeg"]));
+    assert_eq!(json["apt"]["source"]["flag"], "--apt");
+    let project = Project::fixture("gpu-job-setup");
+    project.write(
+        SETUP_WORKFLOW,
+        "on: [pull_request]\njobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: apt update && apt install -y -o Dpkg::Options::=--force-confnew -t bookworm-backports 'Bad_Name' libgl1 git=1:2.39.5-0+deb12u2 $EXTRA\n      - run: sudo apt-get -qq -o Acquire::Retries=3 install ffmpeg && apt-get -y remove vim\n      - run: pytest tests\n",
+    );
+    let json = config_json(&project, &[]);
+    assert_eq!(
+        json["apt"]["value"],
+        serde_json::json!(["libgl1", "git=1:2.39.5-0+deb12u2", "ffmpeg"]),
+        "{json:#}"
+    );
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    for expected in [
+        "`Bad_Name` (.github/workflows/gpu.yml:6) is left out of `apt`: `apt`: `Bad_Name` is not a Debian package name",
+        "`$EXTRA` in .github/workflows/gpu.yml has no value the workflow gives; left out",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+}
+
+/// realproj.md gap 7: the GPU jobs passed over are named, each with its line and why the
+/// chosen one won; their names are workflow text, escaped.
+#[test]
+fn the_gpu_jobs_passed_over_are_named_with_their_lines_and_why() {
+    let project = Project::fixture("gpu-job-setup");
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("the project has 3 other GPU jobs, passed over for `gpu_tests` (.github/workflows/gpu.yml:10): `nightly_gpu` (.github/workflows/nightly.yml:6) does not run on pushes or pull requests (the chosen one does); `cuda_docs` (.github/workflows/gpu.yml:26) is a GPU job only by its name `cuda_docs`, the chosen one by its runner `gpu`; `gpu_benchmarks` (.github/workflows/gpu.yml:5) runs no pytest; if the GPU run should follow one of them, set `test-path` and `pytest-args` (--test-path, --pytest-args) as it runs them"),
+        "{stderr}"
+    );
+    // The jobs that test come first, the surest first; then those that run no pytest.
+    // As sure as each other: the one with fewer values left out, else the first.
+    project.write(
+        ".github/workflows/nightly.yml",
+        "on: [pull_request]\njobs:\n  gpu_a:\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: pytest examples -k \"$PATTERN\"\n  gpu_b:\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: pytest tests\n  gpu_c:\n    name: \"gpu_c \\e[2J\"\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: pytest tests -x\n",
+    );
+    // A reusable workflow two jobs call is one job.
+    project.write(
+        SETUP_WORKFLOW,
+        "on: [pull_request]\njobs:\n  one:\n    uses: ./.github/workflows/_bench.yml\n  two:\n    uses: ./.github/workflows/_bench.yml\n",
+    );
+    project.write(
+        ".github/workflows/_bench.yml",
+        "on:\n  workflow_call:\njobs:\n  bench:\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: python bench.py\n",
+    );
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("the project has 3 other GPU jobs, passed over for `gpu_b` (.github/workflows/nightly.yml:7): `gpu_a` (.github/workflows/nightly.yml:3) leaves out 1 value it could not read (the chosen one 0); `gpu_c \\u{1b}[2J` (.github/workflows/nightly.yml:11) comes after the chosen one, which is as sure a GPU job; `bench` (.github/workflows/_bench.yml:4) runs no pytest; if"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\u{1b}'), "{stderr}");
+    // One GPU job: no such note.
+    project.write(".github/workflows/_bench.yml", "on: [push]\njobs: {}\n");
+    project.write(
+        ".github/workflows/nightly.yml",
+        "on: [pull_request]\njobs:\n  gpu_b:\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: pytest tests\n",
+    );
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("following the project's GPU job `gpu_b`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("passed over"), "{stderr}");
+}
