@@ -533,6 +533,22 @@ impl Reader<'_> {
     /// `${{ expr }}` replaced by its value, or `None` (with a note) when the workflow does not
     /// give one.
     fn expand_expressions(&mut self, text: &str) -> Option<String> {
+        self.expand_with(text, |walk, expr| {
+            walk.pending.push(format!(
+                "`${{{{ {expr} }}}}` in {} has no value the workflow gives; left out",
+                walk.job.file
+            ));
+            None
+        })
+    }
+
+    /// `text` with each `${{ expr }}` replaced by the workflow's value, else by what `missing`
+    /// gives (`None` ends it); `None` for an unclosed `${{`.
+    fn expand_with(
+        &mut self,
+        text: &str,
+        mut missing: impl FnMut(&mut Self, &str) -> Option<String>,
+    ) -> Option<String> {
         let mut out = String::new();
         let mut rest = text;
         while let Some(start) = rest.find("${{") {
@@ -542,13 +558,7 @@ impl Reader<'_> {
             let expr = after[..end].trim();
             match self.expressions.get(expr) {
                 Some(value) => out.push_str(value),
-                None => {
-                    self.pending.push(format!(
-                        "`${{{{ {expr} }}}}` in {} has no value the workflow gives; left out",
-                        self.job.file
-                    ));
-                    return None;
-                }
+                None => out.push_str(&missing(self, expr)?),
             }
             rest = &after[end + 2..];
         }
@@ -577,24 +587,11 @@ impl Reader<'_> {
     /// nothing sets (`${__GPUCI_UNRESOLVED_0}`), so that only a command that installs or tests
     /// says what was left out; `None` for an unclosed `${{`.
     fn expand_line(&mut self, text: &str) -> Option<String> {
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("${{") {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + 3..];
-            let end = after.find("}}")?;
-            let expr = after[..end].trim();
-            match self.expressions.get(expr) {
-                Some(value) => out.push_str(value),
-                None => {
-                    out.push_str(&format!("${{{UNRESOLVED}{}}}", self.unresolved.len()));
-                    self.unresolved.push(expr.to_string());
-                }
-            }
-            rest = &after[end + 2..];
-        }
-        out.push_str(rest);
-        Some(out)
+        self.expand_with(text, |walk, expr| {
+            let variable = format!("${{{UNRESOLVED}{}}}", walk.unresolved.len());
+            walk.unresolved.push(expr.to_string());
+            Some(variable)
+        })
     }
 
     /// `$NAME` and `${NAME}` replaced from the known variables, or `None` (with a pending
