@@ -1136,14 +1136,22 @@ impl Reader<'_> {
     /// `apt-get install [-y] [--no-install-recommends] PKG...`: the packages as written (the
     /// plan checks each as the `apt` key does); options and their values are not packages.
     fn apt_install(&mut self, args: &[String], origin: Origin) {
+        // The options apt-get gives a value as the next word.
+        let takes_value = |arg: &str| {
+            matches!(
+                arg,
+                "-o" | "--option"
+                    | "-t"
+                    | "--target-release"
+                    | "--default-release"
+                    | "-c"
+                    | "--config-file"
+            )
+        };
         // Options may come before the command too (`apt-get -y install`).
         let mut i = 0;
         while i < args.len() && args[i].starts_with('-') {
-            i += if matches!(args[i].as_str(), "-o" | "-t" | "-c") {
-                2
-            } else {
-                1
-            };
+            i += if takes_value(&args[i]) { 2 } else { 1 };
         }
         if args.get(i).map(String::as_str) != Some("install") {
             return;
@@ -1151,16 +1159,7 @@ impl Reader<'_> {
         i += 1;
         while i < args.len() {
             let arg = &args[i];
-            // The options apt-get gives a value as the next word.
-            if matches!(
-                arg.as_str(),
-                "-o" | "--option"
-                    | "-t"
-                    | "--target-release"
-                    | "--default-release"
-                    | "-c"
-                    | "--config-file"
-            ) {
+            if takes_value(arg) {
                 i += 2;
                 continue;
             }
