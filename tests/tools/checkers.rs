@@ -1,6 +1,7 @@
 //! The external checkers over every fixture × option set: zizmor (pedantic persona, offline,
 //! no audit configured off), actionlint and the workflow schema.
 
+use std::path::PathBuf;
 use std::process::Command;
 
 use crate::common::{all_generated, describe, repo_root};
@@ -10,7 +11,16 @@ use crate::installed::{actionlint, tool};
 fn zizmor_actionlint_and_schema_find_nothing() {
     let projects = all_generated();
     let files: Vec<_> = projects.iter().flat_map(|(_, p)| p.workflows()).collect();
+    let folders: Vec<_> = projects
+        .iter()
+        .map(|(_, p)| p.path(".github/workflows"))
+        .collect();
+    assert_checkers_find_nothing(&folders, &files);
+}
 
+/// zizmor (pedantic persona, offline, tests/checkers/zizmor.yml) over `zizmor_targets`, and
+/// actionlint and the workflow schema over `files`: none finds anything.
+pub fn assert_checkers_find_nothing(zizmor_targets: &[PathBuf], files: &[PathBuf]) {
     let zizmor = Command::new(tool("zizmor"))
         .args([
             "--offline",
@@ -22,17 +32,17 @@ fn zizmor_actionlint_and_schema_find_nothing() {
         ])
         .arg("--config")
         .arg(repo_root().join("tests/checkers/zizmor.yml"))
-        .args(projects.iter().map(|(_, p)| p.path(".github/workflows")))
+        .args(zizmor_targets)
         .output()
         .unwrap();
     assert!(zizmor.status.success(), "zizmor: {}", describe(&zizmor));
 
-    let lint = actionlint().args(&files).output().unwrap();
+    let lint = actionlint().args(files).output().unwrap();
     assert!(lint.status.success(), "actionlint: {}", describe(&lint));
 
     let schema = Command::new(tool("check-jsonschema"))
         .args(["--builtin-schema", "vendor.github-workflows"])
-        .args(&files)
+        .args(files)
         .output()
         .unwrap();
     assert!(schema.status.success(), "schema: {}", describe(&schema));

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::common::{describe, repo_root};
-use crate::installed::{actionlint, tool};
 
 fn own_workflows() -> Vec<PathBuf> {
     let dir = repo_root().join(".github/workflows");
@@ -28,31 +27,7 @@ fn own_workflows() -> Vec<PathBuf> {
 #[test]
 fn own_workflows_pass_zizmor_actionlint_and_the_schema() {
     let files = own_workflows();
-    let zizmor = Command::new(tool("zizmor"))
-        .args([
-            "--offline",
-            "--persona",
-            "pedantic",
-            "--no-progress",
-            "--format",
-            "plain",
-        ])
-        .arg("--config")
-        .arg(repo_root().join("tests/checkers/zizmor.yml"))
-        .args(&files)
-        .output()
-        .unwrap();
-    assert!(zizmor.status.success(), "zizmor: {}", describe(&zizmor));
-
-    let lint = actionlint().args(&files).output().unwrap();
-    assert!(lint.status.success(), "actionlint: {}", describe(&lint));
-
-    let schema = Command::new(tool("check-jsonschema"))
-        .args(["--builtin-schema", "vendor.github-workflows"])
-        .args(&files)
-        .output()
-        .unwrap();
-    assert!(schema.status.success(), "schema: {}", describe(&schema));
+    crate::checkers::assert_checkers_find_nothing(&files, &files);
 }
 
 /// `uses: OWNER/REPO@<40 hex> # vX.Y.Z` on every step; an action gpu-ci also pins for the
