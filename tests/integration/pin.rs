@@ -12,6 +12,25 @@ use crate::common::{GENERATED, Project};
 /// A canned answer: status, extra headers, JSON body.
 pub type Answer = (u16, Vec<(&'static str, String)>, String);
 
+/// The whole HTTP response to a request for `path`: its route's answer, else GitHub's 404.
+pub fn answer(routes: &HashMap<String, Answer>, path: &str) -> String {
+    let (status, extra, body) = routes.get(path).cloned().unwrap_or((
+        404,
+        Vec::new(),
+        "{\"message\":\"Not Found\"}".into(),
+    ));
+    let mut response = format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in extra {
+        response.push_str(&format!("{name}: {value}\r\n"));
+    }
+    response.push_str("\r\n");
+    response.push_str(&body);
+    response
+}
+
 #[derive(Debug, Clone)]
 struct Seen {
     path: String,
@@ -59,20 +78,7 @@ impl FakeGitHub {
                     authorization: headers.get("authorization").cloned(),
                     user_agent: headers.get("user-agent").cloned(),
                 });
-                let (status, extra, body) = routes.get(&path).cloned().unwrap_or((
-                    404,
-                    Vec::new(),
-                    "{\"message\":\"Not Found\"}".into(),
-                ));
-                let mut response = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-                    body.len()
-                );
-                for (name, value) in extra {
-                    response.push_str(&format!("{name}: {value}\r\n"));
-                }
-                response.push_str("\r\n");
-                response.push_str(&body);
+                let response = answer(&routes, &path);
                 let _ = stream.write_all(response.as_bytes());
             }
         });

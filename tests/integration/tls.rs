@@ -18,7 +18,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::common::{Project, repo_root};
-use crate::pin::{Answer, routes, sha, uses_lines};
+use crate::pin::{Answer, answer, routes, sha, uses_lines};
 
 fn tls_file(name: &str) -> PathBuf {
     repo_root().join("tests/integration/tls").join(name)
@@ -76,20 +76,7 @@ impl HttpsGitHub {
                 let method = words.next().unwrap_or("").to_string();
                 let path = words.next().unwrap_or("").split('?').next().unwrap_or("");
                 log.lock().unwrap().push(format!("{method} {path}"));
-                let (status, extra, body) = routes.get(path).cloned().unwrap_or((
-                    404,
-                    Vec::new(),
-                    "{\"message\":\"Not Found\"}".into(),
-                ));
-                let mut response = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-                    body.len()
-                );
-                for (name, value) in extra {
-                    response.push_str(&format!("{name}: {value}\r\n"));
-                }
-                response.push_str("\r\n");
-                response.push_str(&body);
+                let response = answer(&routes, path);
                 let _ = tls.write_all(response.as_bytes());
                 tls.conn.send_close_notify();
                 let _ = tls.flush();
