@@ -115,17 +115,22 @@ fn project(pyproject: &str) -> Project {
     project
 }
 
-fn doctor_json(project: &Project, index: &Index) -> serde_json::Value {
-    let output = gpu_ci()
+/// gpu-ci with `args` in `project`, with uv on PATH resolving from `index` only.
+fn with_index(project: &Project, index: &Index, args: &[&str]) -> std::process::Output {
+    gpu_ci()
         .arg("-C")
         .arg(&project.root)
-        .args(["doctor", "--json"])
+        .args(args)
         .env("PATH", path_with_uv())
         .env_remove("UV_OFFLINE")
         .env("UV_DEFAULT_INDEX", &index.url)
         .env("UV_CACHE_DIR", project.path(".uv-cache"))
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn doctor_json(project: &Project, index: &Index) -> serde_json::Value {
+    let output = with_index(project, index, &["doctor", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     json["checks"]
         .as_array()
@@ -175,16 +180,7 @@ fn conflicting_extras_are_reported_with_uvs_message_and_the_key_that_fixes_them(
     );
     // On the screen, uv's message keeps its lines: indented under the row, each escaped,
     // never one line of `\u{a}`.
-    let screen = gpu_ci()
-        .arg("-C")
-        .arg(&project.root)
-        .arg("doctor")
-        .env("PATH", path_with_uv())
-        .env_remove("UV_OFFLINE")
-        .env("UV_DEFAULT_INDEX", &index.url)
-        .env("UV_CACHE_DIR", project.path(".uv-cache"))
-        .output()
-        .unwrap();
+    let screen = with_index(&project, &index, &["doctor"]);
     let screen = String::from_utf8(screen.stdout).unwrap();
     assert!(!screen.contains("\\u{a}"), "{screen}");
     let row = screen
@@ -201,16 +197,7 @@ fn conflicting_extras_are_reported_with_uvs_message_and_the_key_that_fixes_them(
         "{screen}"
     );
     // init says the same, uv's lines indented under its warning.
-    let init = gpu_ci()
-        .arg("-C")
-        .arg(&project.root)
-        .args(["init", "--yes", "--force"])
-        .env("PATH", path_with_uv())
-        .env_remove("UV_OFFLINE")
-        .env("UV_DEFAULT_INDEX", &index.url)
-        .env("UV_CACHE_DIR", project.path(".uv-cache"))
-        .output()
-        .unwrap();
+    let init = with_index(&project, &index, &["init", "--yes", "--force"]);
     let stderr = String::from_utf8(init.stderr).unwrap();
     assert!(!stderr.contains("\\u{a}"), "{stderr}");
     assert!(
