@@ -200,12 +200,7 @@ fn the_comment_picture_is_drawn_from_what_the_runner_writes_now() {
 
     let out = tempfile::tempdir().unwrap();
     let drawn = out.path().join("pr-comment.svg");
-    let output = Command::new(python())
-        .arg(repo_root().join("scripts/pr-comment-svg.py"))
-        .arg(&committed_path)
-        .arg(&drawn)
-        .output()
-        .unwrap();
+    let output = draw(&committed_path, &drawn);
     assert!(output.status.success(), "{}", describe(&output));
     let drawn = fs::read_to_string(&drawn).unwrap();
     if update {
@@ -219,6 +214,16 @@ fn the_comment_picture_is_drawn_from_what_the_runner_writes_now() {
         drawn.contains("softmax must sum to 1"),
         "the excerpt is shown"
     );
+}
+
+/// scripts/pr-comment-svg.py drawing the summary at `summary` into `svg`.
+fn draw(summary: &Path, svg: &Path) -> Output {
+    Command::new(python())
+        .arg(repo_root().join("scripts/pr-comment-svg.py"))
+        .arg(summary)
+        .arg(svg)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -241,12 +246,7 @@ fn the_picture_script_refuses_active_content() {
         let summary = dir.path().join("summary.md");
         let svg = dir.path().join("out.svg");
         fs::write(&summary, markdown).unwrap();
-        let output = Command::new(python())
-            .arg(repo_root().join("scripts/pr-comment-svg.py"))
-            .arg(&summary)
-            .arg(&svg)
-            .output()
-            .unwrap();
+        let output = draw(&summary, &svg);
         assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
         assert!(
             String::from_utf8_lossy(&output.stderr).contains(named),
@@ -261,12 +261,7 @@ fn the_picture_script_refuses_active_content() {
     let summary = dir.path().join("summary.md");
     let svg = dir.path().join("out.svg");
     fs::write(&summary, "<script>alert(1)</script>\n").unwrap();
-    let output = Command::new(python())
-        .arg(repo_root().join("scripts/pr-comment-svg.py"))
-        .arg(&summary)
-        .arg(&svg)
-        .output()
-        .unwrap();
+    let output = draw(&summary, &svg);
     assert!(output.status.success(), "{}", describe(&output));
     let drawn = fs::read_to_string(&svg).unwrap();
     assert!(
