@@ -457,6 +457,8 @@ fn parse_credit(text: &str) -> Result<f64, String> {
 impl From<&ChoiceArgs> for Choices {
     /// The plan's view of these flags; `--submodules` / `--no-submodules`, the last one given.
     fn from(args: &ChoiceArgs) -> Choices {
+        // Taken apart field by field so that a flag added to ChoiceArgs and not carried into
+        // Choices is a compile error, never a flag silently ignored.
         let ChoiceArgs {
             gpu,
             shards,
