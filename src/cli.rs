@@ -341,7 +341,7 @@ pub struct ChoiceArgs {
     #[arg(long, value_name = "NAME", group = "install")]
     pub group: Option<String>,
 
-    /// Install test dependencies from this optional-dependencies extra.
+    /// Install test dependencies from this optional-dependencies extra (several: `dev,torch`).
     #[arg(long, value_name = "NAME", group = "install")]
     pub extra: Option<String>,
 

@@ -111,7 +111,7 @@ pub const KEY_TYPES: &[(&str, KeyType, &str)] = &[
     (
         "extra",
         KeyType::Text,
-        "optional-dependencies extra with the test dependencies",
+        "optional-dependencies extra with the test dependencies (several: \"dev,torch\")",
     ),
     (
         "requirements",

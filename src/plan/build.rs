@@ -494,6 +494,27 @@ impl Builder<'_> {
         }
         let image_builds_cuda = builds_cuda && install_project.value == ProjectInstall::InImage;
         let mut cuda_why = None;
+        // A build script that `setup` runs and that looks for nvcc needs the devel image.
+        let switches = &self.project.switches;
+        if recipe.cuda.value.is_none()
+            && base_image.value.is_none()
+            && switches.build_script_needs_nvcc
+            && let Some(script) = &switches.build_script
+            && recipe
+                .setup
+                .value
+                .iter()
+                .any(|c| c.contains(script.as_str()))
+        {
+            let cuda = recipe::Cuda::parse(recipe::DEFAULT_CUDA).expect("a known CUDA version");
+            recipe.cuda = Sourced::new(
+                Some(cuda),
+                Source::Detected {
+                    from: script.clone(),
+                },
+            );
+            cuda_why = Some(format!("`{script}`, which `setup` runs, looks for nvcc"));
+        }
         if image_builds_cuda && framework.value == Framework::Torch && base_image.value.is_none() {
             match (recipe.cuda.value, self.torch_cuda(&install, &recipe)) {
                 (None, Some((cuda, from, why))) => {
@@ -1469,10 +1490,11 @@ impl Builder<'_> {
             .collect();
         installable
             .sort_by_key(|e| !["test", "tests", "testing", "dev"].contains(&e.value.as_str()));
-        let extra = installable.first();
-        if let Some(found) = extra {
+        // Every extra the job installs, the test one first (`.[dev]` and `--extra torch`).
+        if let Some(found) = installable.first() {
+            let names: Vec<&str> = installable.iter().map(|e| e.value.as_str()).collect();
             return Some((
-                InstallSource::Extra(found.value.clone()),
+                InstallSource::Extra(names.join(",")),
                 found.at.clone(),
                 job.describe(),
             ));

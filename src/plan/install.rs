@@ -75,16 +75,16 @@ impl InstallPlan {
             locked: project.has_poetry_lock,
         };
         match source {
-            InstallSource::Extra(name) if project.dependencies_outside_pyproject() => {
+            InstallSource::Extra(names) if project.dependencies_outside_pyproject() => {
                 InstallPlan::Source {
-                    extras: vec![name.clone()],
+                    extras: crate::project::extra_names(names),
                 }
             }
             InstallSource::ProjectOnly if project.dependencies_outside_pyproject() => {
                 InstallPlan::Source { extras: Vec::new() }
             }
             InstallSource::Group(name) => uv(vec![name.clone()], Vec::new()),
-            InstallSource::Extra(name) => uv(Vec::new(), vec![name.clone()]),
+            InstallSource::Extra(names) => uv(Vec::new(), crate::project::extra_names(names)),
             InstallSource::PoetryGroup(name) => poetry(vec![name.clone()]),
             InstallSource::Requirements(path) => {
                 let mut install = Vec::new();

@@ -199,7 +199,8 @@ pub enum InstallSource {
     Group(String),
     /// A Poetry `[tool.poetry.group.<name>]` group.
     PoetryGroup(String),
-    /// A `[project.optional-dependencies]` extra.
+    /// `[project.optional-dependencies]` extras: one name, or several joined by commas
+    /// (`dev,torch`, as pip's `.[dev,torch]`); see [`extra_names`].
     Extra(String),
     /// A requirements file, relative to the project root.
     Requirements(String),
@@ -217,6 +218,17 @@ impl InstallSource {
             InstallSource::ProjectOnly => "the project's own dependencies plus pytest".into(),
         }
     }
+}
+
+/// The extras an `extra` value names: `dev,torch` is `dev` and `torch`, each trimmed, each once.
+pub fn extra_names(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    names
 }
 
 /// Group and extra names that mean "what the tests need", best first.
@@ -532,11 +544,14 @@ impl Project {
                     .with_help(available("groups", &known)),
             );
         }
-        if let Some(name) = extra {
+        if let Some(names) = extra {
             let extras = self.extras();
-            if extras.iter().any(|e| e == name) || self.setup_py_names_extra(name) {
-                return Ok(Some(InstallSource::Extra(name.into())));
-            }
+            let missing = extra_names(names)
+                .into_iter()
+                .find(|name| !(extras.contains(name) || self.setup_py_names_extra(name)));
+            let Some(name) = missing else {
+                return Ok(Some(InstallSource::Extra(extra_names(names).join(","))));
+            };
             let file = if self.has_pep621() || !self.dependencies_outside_pyproject() {
                 "pyproject.toml"
             } else {
@@ -676,10 +691,11 @@ impl Project {
                 };
                 let mut names = cfg.install_requires.clone();
                 if let InstallSource::Extra(extra) = source {
+                    let wanted = extra_names(extra);
                     names.extend(
                         cfg.extras
                             .iter()
-                            .filter(|(n, _)| n == extra)
+                            .filter(|(n, _)| wanted.contains(n))
                             .flat_map(|(_, p)| p.clone()),
                     );
                 }
@@ -691,7 +707,9 @@ impl Project {
                 };
                 let wanted: Vec<String> = match source {
                     InstallSource::Group(name) => vec!["project".into(), format!("group:{name}")],
-                    InstallSource::Extra(name) => vec!["project".into(), format!("extra:{name}")],
+                    InstallSource::Extra(names) => std::iter::once("project".to_string())
+                        .chain(extra_names(names).iter().map(|n| format!("extra:{n}")))
+                        .collect(),
                     InstallSource::PoetryGroup(name) => {
                         vec!["poetry".into(), format!("poetry-group:{name}")]
                     }

@@ -61,6 +61,9 @@ pub struct CiJob {
     pub name: String,
     /// Why it runs on a GPU (`runner label `…``); `None`: a CPU job.
     pub gpu: Option<String>,
+    /// Its runner says Arm (`linux-arm64-…`, `aarch64`): the GPU image is x86_64, so an
+    /// x86_64 job as sure is followed first.
+    pub arm: bool,
     /// Project extras it installs (`.[dev,test]`, `uv sync --extra`).
     pub extras: Vec<Found>,
     /// Dependency groups it installs (`uv sync --group`).
@@ -88,6 +91,21 @@ impl CiJob {
     /// The job's name and its line (`gpu` (.github/workflows/gpu.yml:12)), for notes.
     pub fn describe_at(&self) -> String {
         format!("`{}` ({}:{})", self.name, self.file, self.line)
+    }
+
+    /// How many of its values could not be read: what gpu-ci could not reproduce of it. A
+    /// value that only names this CI run (`github.run_id`, `runner.temp`) would mean nothing on
+    /// Modal anyway, and notes that only inform (a matrix leg taken) lose nothing.
+    pub fn values_left_out(&self) -> usize {
+        self.notes
+            .iter()
+            .filter(|n| {
+                n.ends_with("; left out")
+                    && !["github.run_", "runner.", "github.sha", "github.workspace"]
+                        .iter()
+                        .any(|own| n.contains(own))
+            })
+            .count()
     }
 
     /// The pytest options to keep: a CPU job's selections that leave GPU tests out never are.
@@ -152,7 +170,8 @@ pub fn detect(root: &Path) -> Option<CiJob> {
         .max_by_key(|(index, j)| {
             (
                 j.1,
-                std::cmp::Reverse(j.0.notes.len()),
+                !j.0.arm,
+                std::cmp::Reverse(j.0.values_left_out()),
                 std::cmp::Reverse(*index),
             )
         })
@@ -207,12 +226,14 @@ fn passed_over_note(jobs: &[(CiJob, u8)], chosen: usize) -> Option<String> {
                 )
             } else if rank < best_rank {
                 "does not run on pushes or pull requests (the chosen one does)".to_string()
-            } else if job.notes.len() > best.notes.len() {
+            } else if job.arm && !best.arm {
+                "runs on Arm (the image is x86_64, as the chosen one)".to_string()
+            } else if job.values_left_out() > best.values_left_out() {
                 format!(
                     "leaves out {} value{} it could not read (the chosen one {})",
-                    job.notes.len(),
-                    if job.notes.len() == 1 { "" } else { "s" },
-                    best.notes.len()
+                    job.values_left_out(),
+                    if job.values_left_out() == 1 { "" } else { "s" },
+                    best.values_left_out()
                 )
             } else if index > chosen {
                 "comes after the chosen one, which is as sure a GPU job".to_string()
@@ -391,6 +412,13 @@ fn gpu_label(text: &str) -> bool {
 
 /// Words of a runner label, image or name that say AMD (ROCm, Instinct `mi250`/`mi300x`): such
 /// a job's settings never serve an NVIDIA image. `amd64` is an architecture, not AMD's GPUs.
+/// A runner label, tag or job name that says Arm: a word `arm`, `arm64` or `aarch64`.
+fn arm_label(text: &str) -> bool {
+    text.to_ascii_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| matches!(word, "arm" | "arm64" | "aarch64"))
+}
+
 fn amd_label(text: &str) -> bool {
     text.to_ascii_lowercase()
         .split(|c: char| !c.is_ascii_alphanumeric())
@@ -475,8 +503,17 @@ struct Origin<'a> {
 }
 
 impl Origin<'_> {
+    /// `file:line` of `needle` in the command that starts on this line (its continuation
+    /// lines included); the command's own line when the value is not written there (a matrix
+    /// value, a variable): never a line of another job that happens to hold the same text.
     fn at(&self, needle: &str) -> String {
-        format!("{}:{}", self.file, locate(self.text, needle, self.line))
+        let needle = needle.trim();
+        let line = if needle.is_empty() {
+            self.line
+        } else {
+            locate_forward(self.text, needle, self.line, 20).unwrap_or(self.line)
+        };
+        format!("{}:{line}", self.file)
     }
 }
 
@@ -821,6 +858,15 @@ impl Reader<'_> {
                 .is_some_and(|v| v.parse::<u32>().is_ok());
         if is_python {
             if rest.first().map(String::as_str) == Some("-m") && rest.len() > 1 {
+                if let Some(folder) = self.test_runner_module(&rest[1], &rest[2..]) {
+                    self.test_runner(&words, folder, origin);
+                    if self.job.pytest.is_some() {
+                        for (name, value) in prefix_env {
+                            self.set_env(&name, &value, origin);
+                        }
+                    }
+                    return;
+                }
                 let mut again = vec![rest[1].clone()];
                 again.extend_from_slice(&rest[2..]);
                 // `X=1 python -m pytest`: X is the tests' environment.
@@ -847,7 +893,7 @@ impl Reader<'_> {
                 Some("sync") => self.uv_sync(&rest[1..], origin),
                 Some("run") => {
                     let mut i = 1;
-                    while i < rest.len() && rest[i].starts_with('-') {
+                    while i < rest.len() && rest[i].starts_with('-') && rest[i] != "-m" {
                         match rest[i].as_str() {
                             "--extra" | "--group" => {
                                 if let Some(name) = rest.get(i + 1) {
@@ -855,11 +901,31 @@ impl Reader<'_> {
                                 }
                                 i += 2;
                             }
-                            "--with" | "--python" | "-p" | "--index" | "--env-file" => i += 2,
+                            // What the run adds for itself is installed like `pip install`.
+                            "--with" => {
+                                if let Some(package) = rest.get(i + 1) {
+                                    self.pip_install(std::slice::from_ref(package), origin);
+                                }
+                                i += 2;
+                            }
+                            "--python"
+                            | "-p"
+                            | "--index"
+                            | "--env-file"
+                            | "--with-requirements"
+                            | "--package" => i += 2,
                             _ => i += 1,
                         }
                     }
-                    self.command(rest[i.min(rest.len())..].to_vec(), origin, depth);
+                    let mut command = rest[i.min(rest.len())..].to_vec();
+                    // `uv run -m X` and `uv run script.py` run Python, as `python` would.
+                    if command
+                        .first()
+                        .is_some_and(|w| w == "-m" || w.ends_with(".py"))
+                    {
+                        command.insert(0, "python".into());
+                    }
+                    self.command(command, origin, depth);
                 }
                 _ => {}
             },
@@ -1465,6 +1531,69 @@ impl Reader<'_> {
         self.job.pytest = Some(run);
     }
 
+    /// `python -m MODULE ARGS` as a test runner other than pytest: `unittest` (its start folder,
+    /// if it names one) or a test package of the project's own that runs as a module
+    /// (`warp.tests`, with a `__main__.py`). `Some(folder)`: it is one, and pytest, which
+    /// collects unittest tests too, runs `folder` (`None`: the configured test path).
+    fn test_runner_module(&self, module: &str, args: &[String]) -> Option<Option<String>> {
+        if module == "unittest" {
+            if args.first().map(String::as_str) != Some("discover") {
+                return None;
+            }
+            let mut i = 1;
+            while i < args.len() {
+                match args[i].as_str() {
+                    "-s" | "--start-directory" => {
+                        return Some(args.get(i + 1).filter(|d| inside(self.root, d)).cloned());
+                    }
+                    "-p" | "--pattern" | "-t" | "--top-level-directory" | "-k" => i += 2,
+                    other if other.starts_with('-') => i += 1,
+                    other => return Some(inside(self.root, other).then(|| other.to_string())),
+                }
+            }
+            return Some(None);
+        }
+        let parts: Vec<&str> = module.split('.').collect();
+        let valid = parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        let last = parts.last().copied().unwrap_or("");
+        if !valid || !last.starts_with("test") {
+            return None;
+        }
+        let folder = parts.join("/");
+        regular_file(self.root, &format!("{folder}/__main__.py"))?;
+        Some(Some(format!("{folder}/")))
+    }
+
+    /// A test runner other than pytest (see `test_runner_module`), read as a pytest run of its
+    /// folder, with a note saying so and what of its own options is left out.
+    fn test_runner(&mut self, words: &[String], folder: Option<String>, origin: Origin) {
+        let module = words.get(2).cloned().unwrap_or_default();
+        let first = self.job.pytest.is_none();
+        self.pytest(&folder.iter().cloned().collect::<Vec<_>>(), origin);
+        if let Some(run) = self.job.pytest.as_mut().filter(|_| first) {
+            run.at = origin.at(&module);
+            let own: Vec<String> = words
+                .iter()
+                .skip(3)
+                .filter(|w| w.starts_with('-'))
+                .cloned()
+                .collect();
+            let left_out = if own.is_empty() {
+                String::new()
+            } else {
+                format!("; its options ({}) are its own, left out", own.join(" "))
+            };
+            let at = run.at.clone();
+            self.note(format!(
+                "{} runs its tests with `python -m {module}` ({at}), not pytest: the GPU run runs pytest on {}, which collects the same unittest and pytest tests{left_out}",
+                self.job.describe(),
+                folder.map_or_else(|| "the test path".to_string(), |f| format!("`{f}`")),
+            ));
+        }
+    }
+
     /// `make TARGET`: its prerequisites, then its recipe lines, with the Makefile's variables.
     fn make(&mut self, target: &str, depth: u32) {
         let Some(text) = read_ci_file(self.root, "Makefile") else {
@@ -1881,11 +2010,12 @@ fn matrix_first(job: &Value) -> (BTreeMap<String, String>, Vec<(String, String)>
     for (name, values) in matrix.iter().filter(|(k, _)| named(k)) {
         let value = match values {
             Value::Array(items) => {
-                let Some(value) = items.first() else {
+                let leg = linux_x86_leg(items);
+                let Some(value) = items.get(leg) else {
                     continue;
                 };
                 if items.len() > 1 {
-                    several.push((name.clone(), shown(value)));
+                    several.push((name.clone(), which_leg(leg, value)));
                 }
                 value
             }
@@ -1897,14 +2027,18 @@ fn matrix_first(job: &Value) -> (BTreeMap<String, String>, Vec<(String, String)>
     // the first combination adds its other names to it.
     if let Some(Value::Array(entries)) = matrix.get("include") {
         let base = matrix.keys().any(named);
+        let leg = linux_x86_leg(entries);
         for (index, entry) in entries.iter().enumerate() {
             let Value::Object(entry) = entry else {
                 continue;
             };
             if !base {
-                if index == 0 {
+                if index == leg {
                     if entries.len() > 1 {
-                        several.push(("include".into(), shown(&Value::Object(entry.clone()))));
+                        several.push((
+                            "include".into(),
+                            which_leg(leg, &Value::Object(entry.clone())),
+                        ));
                     }
                     for (key, value) in entry {
                         put_matrix_value(&mut first, key, value);
@@ -1925,6 +2059,51 @@ fn matrix_first(job: &Value) -> (BTreeMap<String, String>, Vec<(String, String)>
         }
     }
     (first, several)
+}
+
+/// The matrix value taken, as a note says it: `the first, `3.11`` or the Linux x86_64 leg.
+fn which_leg(leg: usize, value: &Value) -> String {
+    let which = if leg == 0 {
+        "the first"
+    } else {
+        "the Linux x86_64 one"
+    };
+    format!("{which}, `{}`", shown(value))
+}
+
+/// Which of a matrix's values (or `include:` entries) to follow: the first that names a Linux
+/// x86_64 runner (`ubuntu-24.04`), the only kind the GPU image is, when some leg names an
+/// operating system; else the first.
+fn linux_x86_leg(items: &[Value]) -> usize {
+    let words = |item: &Value| -> Vec<String> {
+        match item {
+            Value::Object(map) => map.values().filter_map(scalar).collect::<Vec<_>>(),
+            other => scalar(other).into_iter().collect(),
+        }
+        .into_iter()
+        .map(|w| w.to_ascii_lowercase())
+        .collect()
+    };
+    let names_os = |w: &String| {
+        ["ubuntu", "linux", "windows", "macos"]
+            .iter()
+            .any(|os| w.contains(os))
+    };
+    let linux_x86 = |item: &Value| {
+        let words = words(item);
+        words
+            .iter()
+            .any(|w| w.contains("ubuntu") || w.contains("linux"))
+            && !words.iter().any(|w| {
+                ["arm", "aarch64", "sbsa", "windows", "macos"]
+                    .iter()
+                    .any(|other| w.contains(other))
+            })
+    };
+    if !items.iter().any(|item| words(item).iter().any(names_os)) {
+        return 0;
+    }
+    items.iter().position(linux_x86).unwrap_or(0)
 }
 
 /// Every value a job's matrix gives `name`: its list (or single value), then what `include:`
@@ -2120,6 +2299,9 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
         return Vec::new();
     };
     let mut found = Vec::new();
+    // Each job's recipe by its key, and the jobs each one needs (see `with_build_steps`).
+    let mut built: BTreeMap<String, CiRecipe> = BTreeMap::new();
+    let mut needing: Vec<(usize, Vec<String>)> = Vec::new();
     for (key, job) in jobs {
         let job_line = line_of_key(text, key, locate(&lines, "jobs:", 1));
         // Names and labels with `${{ matrix.x }}` read as their first value; any other
@@ -2151,12 +2333,12 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
         for (name, value) in several {
             let text = if python_names.contains(&name) {
                 format!(
-                    "the matrix of {} gives `{name}` several values: the GPU run's Python is the newest of them that Modal's image builder offers (see `python`); anything else that reads it takes the first, `{value}`",
+                    "the matrix of {} gives `{name}` several values: the GPU run's Python is the newest of them that Modal's image builder offers (see `python`); anything else that reads it takes {value}",
                     reader.job.describe()
                 )
             } else {
                 format!(
-                    "the matrix of {} gives `{name}` several values; using the first, `{value}`",
+                    "the matrix of {} gives `{name}` several values; using {value}",
                     reader.job.describe()
                 )
             };
@@ -2257,6 +2439,7 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
             evidence = Some((format!("its input `{name}: {value}`"), 3));
         }
         reader.job.gpu = evidence.as_ref().map(|e| e.0.clone());
+        reader.job.arm = runner.iter().any(|l| arm_label(l));
         let job_env = env_of(job.get("env"));
         for (name, value) in workflow_env.iter().chain(job_env.iter()) {
             if let Some(value) = reader.env_value(name, value) {
@@ -2368,11 +2551,16 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
                 crate::project::requirements::package_names(&p.value) != ["modal".to_string()]
             });
         }
+        built.insert(key.clone(), reader.job.recipe.clone());
+        needing.push((found.len(), needs_of(job)));
         found.push((
             job_line,
             reader.job,
             evidence.map_or(0, |e| e.1 * 2 + on_changes),
         ));
+    }
+    for (index, needs) in needing {
+        with_build_steps(&mut found[index].1, &needs, &built);
     }
     // The parser keeps mappings sorted by key: put the jobs back in the file's order.
     found.sort_by_key(|(line, _, _)| *line);
@@ -2380,6 +2568,45 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
         .into_iter()
         .map(|(_, job, rank)| (job, rank))
         .collect()
+}
+
+/// The jobs a job `needs:` (GitHub: a name or a list; GitLab: names or `{job: NAME}`).
+fn needs_of(job: &Value) -> Vec<String> {
+    match job.get("needs") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|item| scalar(item).or_else(|| item.get("job").and_then(scalar)))
+            .collect(),
+        Some(other) => scalar(other).into_iter().collect(),
+        None => Vec::new(),
+    }
+}
+
+/// A test job that needs a build job tests what that job builds (`needs: build` and its
+/// artifact): the build's native build commands, system packages and submodules are the test
+/// job's too, first, each with the line it came from.
+fn with_build_steps(job: &mut CiJob, needs: &[String], built: &BTreeMap<String, CiRecipe>) {
+    for need in needs {
+        let Some(build) = built.get(need) else {
+            continue;
+        };
+        let mut setup: Vec<Found> = build
+            .setup
+            .iter()
+            .filter(|f| !job.recipe.setup.iter().any(|g| g.value == f.value))
+            .cloned()
+            .collect();
+        setup.append(&mut job.recipe.setup);
+        job.recipe.setup = setup;
+        for apt in &build.apt {
+            if !job.recipe.apt.iter().any(|a| a.value == apt.value) {
+                job.recipe.apt.push(apt.clone());
+            }
+        }
+        if job.recipe.submodules.is_none() {
+            job.recipe.submodules.clone_from(&build.submodules);
+        }
+    }
 }
 
 /// The line of the mapping key `key:` at or after line `from` (a job under `jobs:`).
@@ -2437,6 +2664,8 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
     };
     let global_env = env_of(map.get("variables"));
     let mut found = Vec::new();
+    let mut built: BTreeMap<String, CiRecipe> = BTreeMap::new();
+    let mut needing: Vec<(usize, Vec<String>)> = Vec::new();
     for (key, job) in map {
         if key.starts_with('.') || job.get("script").is_none() || job.get("extends").is_some() {
             continue;
@@ -2453,6 +2682,7 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
             continue;
         }
         let evidence = gpu_evidence(&tags, image.as_deref(), None, &[key.as_str()], "");
+        let arm = tags.iter().any(|t| arm_label(t)) || arm_label(key);
         let job_line = line_of_key(text, key, 1);
         let origin = Origin {
             file,
@@ -2466,6 +2696,7 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
                 line: job_line,
                 name: key.clone(),
                 gpu: evidence.as_ref().map(|e| e.0.clone()),
+                arm,
                 ..CiJob::default()
             },
             vars: BTreeMap::new(),
@@ -2509,7 +2740,12 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
                 reader.script(&line, at, 0);
             }
         }
+        built.insert(key.clone(), reader.job.recipe.clone());
+        needing.push((found.len(), needs_of(job)));
         found.push((job_line, reader.job, evidence.map_or(0, |e| e.1 * 2 + 1)));
+    }
+    for (index, needs) in needing {
+        with_build_steps(&mut found[index].1, &needs, &built);
     }
     found.sort_by_key(|(line, _, _)| *line);
     found

@@ -72,6 +72,12 @@ const CASES: &[Case] = &[
         args: &["init", "--yes", "--extra", "nope"],
     },
     Case {
+        name: "one of several extras missing",
+        fixture: "extras-flat",
+        setup: nothing,
+        args: &["init", "--yes", "--extra", "test, nope"],
+    },
+    Case {
         name: "no such requirements file",
         fixture: "extras-flat",
         setup: nothing,

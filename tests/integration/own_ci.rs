@@ -479,8 +479,8 @@ fn a_switch_whose_value_the_docs_give_becomes_env() {
 }
 
 /// A native library built by a script of its own: install-project = "start" says so, and a
-/// build the project's GPU job runs is named as `setup`; a script that looks for nvcc also
-/// gets `cuda` named, the one key that puts nvcc in the image.
+/// build the project's GPU job runs is named as `setup`; a script that `setup` runs and that
+/// looks for nvcc gets `cuda` (the one key that puts nvcc in the image), detected from it.
 #[test]
 fn a_separate_native_build_script_is_named_with_setup() {
     let project = Project::empty();
@@ -507,9 +507,12 @@ fn a_separate_native_build_script_is_named_with_setup() {
             "`setup = [\"python build_lib.py --quick\"]` from the GPU job (detected: .github/workflows/ci.yml:5); change it with --setup",
         ))
         .stderr(predicate::str::contains(
-            "`build_lib.py`, which `setup` runs, looks for nvcc, which only a CUDA devel image has: set `cuda = \"12.8\"` (--cuda), or it builds without CUDA",
+            "note: CUDA 12.8 (`build_lib.py`, which `setup` runs, looks for nvcc): the image is `nvidia/cuda:12.8.1-devel-ubuntu24.04`; change it with --cuda",
         ))
         .stderr(predicate::str::contains("looks like a native build").not());
+    let json = config_json(&project, &[]);
+    assert_eq!(json["cuda"]["value"], "12.8", "{json:#}");
+    assert_eq!(json["cuda"]["source"]["from"], "build_lib.py", "{json:#}");
     // With the toolkit asked for, nothing is left to say.
     project
         .gpu_ci(&["init", "--yes", "--dry-run", "--diff", "--cuda", "12.8"])
@@ -700,4 +703,105 @@ fn the_gpu_jobs_passed_over_are_named_with_their_lines_and_why() {
         "{stderr}"
     );
     assert!(!stderr.contains("passed over"), "{stderr}");
+}
+
+/// Issue 22, a warp-like layout: the GPU jobs run the package's own test runner
+/// (`uv run --extra dev --extra torch --with … -m pkg.tests`) after a build job they `need`,
+/// one leg per runner. The x86_64 job and leg are followed (the image is x86_64), every extra
+/// it installs, what `--with` adds, the build job's native build as `setup`, and `cuda`
+/// because that build looks for nvcc; pytest runs the runner's folder, with a note.
+#[test]
+fn a_package_test_runner_after_a_build_job_is_followed() {
+    let project = Project::empty();
+    project.write(
+        "pyproject.toml",
+        "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n[project]\nname = \"warpish\"\ndependencies = [\"numpy\"]\n[project.optional-dependencies]\ndev = [\"pytest\"]\ntorch = [\"torch>=2.7\"]\ndocs = [\"sphinx\"]\n",
+    );
+    project.write(
+        "build_lib.py",
+        "import os\nCUDA = os.environ.get('CUDA_HOME')\n",
+    );
+    project.write("warpish/__init__.py", "");
+    project.write("warpish/tests/__init__.py", "");
+    project.write("warpish/tests/__main__.py", "import unittest\n");
+    project.write("warpish/tests/test_kernels.py", "import unittest\n");
+    let workflow = "on: [push, pull_request]
+jobs:
+  build:
+    runs-on: ${{ matrix.os }}
+    strategy:
+      matrix:
+        include:
+          - os: windows-2022
+            build-args: --msvc
+          - os: ubuntu-24.04-arm
+            build-args: --arm
+          - os: ubuntu-24.04
+            build-args: --release
+    steps:
+      - uses: actions/checkout@v4
+      - run: uv run build_lib.py ${{ matrix.build-args }}
+  test-gpu-arm:
+    runs-on: linux-arm64-gpu-gb300
+    needs: build
+    steps:
+      - run: uv run --extra dev -m warpish.tests -s autodetect
+  test-gpu:
+    needs: [build]
+    runs-on: ${{ matrix.runner }}
+    env:
+      CACHE: /tmp/cache-${{ github.run_id }}
+    strategy:
+      matrix:
+        include:
+          - runner: linux-arm64-gpu-l4
+            jax: jax[cuda13]
+          - runner: linux-amd64-gpu-h100
+            jax: jax[cuda12]
+    steps:
+      - run: uv run --extra dev --extra torch --with \"${{ matrix.jax }}\" -m warpish.tests --junit-report-xml r.xml -s autodetect
+";
+    project.write(".github/workflows/ci.yml", workflow);
+    let json = config_json(&project, &[]);
+    assert_eq!(json["test-path"]["value"], "warpish/tests/", "{json:#}");
+    assert_eq!(json["extra"]["value"], "dev,torch", "{json:#}");
+    assert_eq!(
+        json["packages"]["value"],
+        serde_json::json!(["jax[cuda12]"])
+    );
+    assert_eq!(
+        json["packages"]["source"]["from"],
+        ".github/workflows/ci.yml:35"
+    );
+    assert_eq!(
+        json["setup"]["value"],
+        serde_json::json!(["python build_lib.py --release"]),
+        "{json:#}"
+    );
+    assert_eq!(
+        json["setup"]["source"]["from"],
+        ".github/workflows/ci.yml:16"
+    );
+    assert_eq!(json["cuda"]["value"], "12.8", "{json:#}");
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    for expected in [
+        "note: following the project's GPU job `test-gpu` in .github/workflows/ci.yml (GPU by its runner `linux-amd64-gpu-h100`)",
+        "`test-gpu` in .github/workflows/ci.yml runs its tests with `python -m warpish.tests` (.github/workflows/ci.yml:35), not pytest: the GPU run runs pytest on `warpish/tests/`, which collects the same unittest and pytest tests; its options (--junit-report-xml -s) are its own, left out",
+        "`test-gpu-arm` (.github/workflows/ci.yml:17) runs on Arm (the image is x86_64, as the chosen one)",
+        "gives `include` several values; using the Linux x86_64 one, `{\"jax\":\"jax[cuda12]\",\"runner\":\"linux-amd64-gpu-h100\"}`",
+        "note: CUDA 12.8 (`build_lib.py`, which `setup` runs, looks for nvcc)",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+    // The runner's own folder only counts when it is a package that runs as a module.
+    project.write(
+        ".github/workflows/ci.yml",
+        &workflow.replace("warpish.tests", "warpish.other_tests_missing"),
+    );
+    let json = config_json(&project, &[]);
+    let from = json["test-path"]["source"]["from"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(!from.starts_with(".github"), "{json:#}");
 }
