@@ -542,9 +542,25 @@ impl Builder<'_> {
         let framework_declared = self
             .project
             .framework_declared(&install_source.value, framework.value);
-        for (setting, text) in
-            switch_notes(self.project, install_project.value, &pytest_args.0, &recipe)
-        {
+        let arch_lists: Vec<(String, String)> = if image_builds_cuda {
+            let capabilities = gpu.value.capabilities();
+            self.project
+                .switches
+                .build_env
+                .iter()
+                .filter(|read| read.is_arch_list() && !recipe.env.value.contains_key(&read.name))
+                .filter_map(|read| Some((read.name.clone(), read.arch_value(&capabilities)?)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for (setting, text) in switch_notes(
+            self.project,
+            install_project.value,
+            &pytest_args.0,
+            &recipe,
+            &arch_lists,
+        ) {
             self.note(setting, printable(&text));
         }
         Ok(TestPlan {
@@ -572,6 +588,7 @@ impl Builder<'_> {
             framework_declared,
             build_requires: self.project.build_requires(),
             builds_cuda,
+            arch_lists,
             layout: self.project.layout,
             actions: self.action_pins()?,
             ci,
@@ -1600,6 +1617,7 @@ pub fn switch_notes(
     install: ProjectInstall,
     pytest_args: &str,
     recipe: &Recipe,
+    arch_lists: &[(String, String)],
 ) -> Vec<(&'static str, String)> {
     let switches = &project.switches;
     // Set by `env` (a flag, the config, or the project's CI job through it): no note.
@@ -1611,7 +1629,13 @@ pub fn switch_notes(
             continue;
         }
         let name = &read.name;
-        if read.is_arch_list() {
+        if let Some((_, value)) = arch_lists.iter().find(|(n, _)| n == name) {
+            notes.push(("env", format!(
+                "{} reads `{name}` for the CUDA architectures it compiles: the image build sets it to `{value}` for the configured GPUs, from its default's list `{}`; change it with --env",
+                read.file,
+                read.default.as_deref().unwrap_or_default()
+            )));
+        } else if read.is_arch_list() {
             notes.push(("env", format!(
                 "{} reads `{name}` for the CUDA architectures it compiles; gpu-ci sets TORCH_CUDA_ARCH_LIST, not `{name}`: set `env = {{ {name} = \"…\" }}` to the configured GPUs' architectures",
                 read.file

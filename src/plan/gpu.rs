@@ -46,6 +46,18 @@ impl fmt::Display for GpuSpec {
 }
 
 impl GpuSpec {
+    /// The type's CUDA compute capability (`L4`: 8.9), which CUDA builds name it by.
+    pub fn compute_capability(&self) -> (u32, u32) {
+        match self.kind {
+            "T4" => (7, 5),
+            "A100" | "A100-40GB" | "A100-80GB" => (8, 0),
+            "A10G" => (8, 6),
+            "L4" | "L40S" => (8, 9),
+            "H100" | "H200" => (9, 0),
+            _ => (10, 0),
+        }
+    }
+
     /// What one second of this spec costs: its type's price × its devices.
     pub fn price_per_second(&self) -> f64 {
         let price = GPU_TYPES
@@ -90,6 +102,14 @@ impl GpuMatrix {
     }
 
     /// Every GPU spec any entry may ask for.
+    /// The compute capabilities of every GPU in it, lowest first, each once.
+    pub fn capabilities(&self) -> Vec<(u32, u32)> {
+        let mut found: Vec<(u32, u32)> = self.specs().map(GpuSpec::compute_capability).collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
     pub fn specs(&self) -> impl Iterator<Item = &GpuSpec> {
         self.0.iter().flat_map(|choice| choice.0.iter())
     }

@@ -150,6 +150,10 @@ pub struct TestPlan {
     pub build_requires: Vec<String>,
     /// The project's build compiles CUDA code (a `CUDAExtension`): it needs nvcc and an arch list.
     pub builds_cuda: bool,
+    /// Arch lists of the project's own that its build reads (`FLASH_ATTN_CUDA_ARCHS`), each
+    /// with the value the configured GPUs need, written as its default writes them; set in
+    /// the image build beside `TORCH_CUDA_ARCH_LIST` unless `env` sets them.
+    pub arch_lists: Vec<(String, String)>,
     pub layout: Layout,
     /// The pin of every action the workflows use, by `owner/repo`.
     pub actions: BTreeMap<&'static str, Sourced<ActionPin>>,
@@ -165,6 +169,11 @@ fn non_empty(list: Vec<String>) -> Option<Vec<String>> {
 }
 
 impl TestPlan {
+    /// The compute capabilities of every configured GPU, lowest first, each once.
+    pub fn capabilities(&self) -> Vec<(u32, u32)> {
+        self.gpu.value.capabilities()
+    }
+
     /// The pin the workflows use for `action`.
     pub fn pin(&self, action: &PinnedAction) -> &ActionPin {
         &self.actions[action.repo].value

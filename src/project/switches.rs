@@ -12,13 +12,49 @@ pub struct EnvRead {
     pub name: String,
     /// `"TRUE"` in `os.getenv("X", "FALSE") == "TRUE"`.
     pub compared_with: Option<String>,
+    /// `"80;90"` in `os.getenv("X", "80;90")`: the value it has when unset, as written.
+    pub default: Option<String>,
     pub file: String,
 }
 
 impl EnvRead {
-    /// An architecture list the build reads beyond `TORCH_CUDA_ARCH_LIST`.
+    /// An architecture list the build reads beyond `TORCH_CUDA_ARCH_LIST`: not one whose
+    /// default names no CUDA architecture (`native`, ROCm's `gfx942`), which is another
+    /// toolchain's.
     pub fn is_arch_list(&self) -> bool {
-        self.name.contains("ARCH") && self.name != "TORCH_CUDA_ARCH_LIST"
+        self.name.contains("ARCH")
+            && self.name != "TORCH_CUDA_ARCH_LIST"
+            && self
+                .default
+                .as_deref()
+                .is_none_or(|d| arch_entries(d).is_some())
+    }
+
+    /// The value this arch list needs for GPUs of these compute capabilities (`(8, 9)`),
+    /// written as its default writes them: for each GPU, the highest entry of the default's
+    /// own list that it runs (same major, no higher minor: a cubin runs on later minors of its
+    /// major), so the value only ever names architectures the build knows. `None` without a
+    /// default, or when a GPU has no such entry.
+    pub fn arch_value(&self, capabilities: &[(u32, u32)]) -> Option<String> {
+        let default = self.default.as_deref()?;
+        let (separator, entries) = arch_entries(default)?;
+        let mut chosen: Vec<&str> = Vec::new();
+        for &(major, minor) in capabilities {
+            let best = entries
+                .iter()
+                .filter(|(_, (m, n), exact)| *m == major && (*n == minor || (*n < minor && !exact)))
+                .max_by_key(|(_, (_, n), exact)| (*n, !exact))?;
+            if !chosen.contains(&best.0) {
+                chosen.push(best.0);
+            }
+        }
+        // In the default's order, as the build lists them.
+        let ordered: Vec<&str> = entries
+            .iter()
+            .map(|(text, _, _)| *text)
+            .filter(|text| chosen.contains(text))
+            .collect();
+        Some(ordered.join(&separator.to_string()))
     }
 
     /// Whether the variable turns on or shapes a CUDA build: an arch list (not ROCm's, not the
@@ -36,6 +72,46 @@ impl EnvRead {
             || name.contains("BUILD")
             || (name.contains("CUDA") && self.compared_with.is_some())
     }
+}
+
+/// One entry of an arch list: as written, its compute capability, and whether it is that
+/// architecture's only (`90a`).
+type ArchEntry<'a> = (&'a str, (u32, u32), bool);
+
+/// An arch list's entries (`80;90a;100` or `8.0,9.0`): each as written, its compute capability,
+/// and whether it is architecture-specific (`90a`: that GPU only); with the separator. `None`
+/// when an entry is no CUDA architecture.
+fn arch_entries(list: &str) -> Option<(char, Vec<ArchEntry<'_>>)> {
+    let separator = [';', ',', ' ']
+        .into_iter()
+        .find(|c| list.contains(*c))
+        .unwrap_or(';');
+    let mut entries = Vec::new();
+    for entry in list
+        .split(separator)
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        let bare = entry
+            .trim_start_matches("sm_")
+            .trim_start_matches("compute_")
+            .trim_end_matches("+PTX");
+        let exact = bare.ends_with(['a', 'f']);
+        let digits = bare.trim_end_matches(['a', 'f']);
+        let capability = match digits.split_once('.') {
+            Some((major, minor)) => (major.parse().ok()?, minor.parse().ok()?),
+            None if digits.len() >= 2 && digits.chars().all(|c| c.is_ascii_digit()) => {
+                let (major, minor) = digits.split_at(digits.len() - 1);
+                (major.parse().ok()?, minor.parse().ok()?)
+            }
+            None => return None,
+        };
+        if !(3..=20).contains(&capability.0) {
+            return None;
+        }
+        entries.push((entry, capability, exact));
+    }
+    (!entries.is_empty()).then_some((separator, entries))
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -169,6 +245,12 @@ pub fn env_reads(text: &str, file: &str) -> Vec<EnvRead> {
             // The closing of the call, then `== "VALUE"` on the same line.
             let line_end = rest.find('\n').unwrap_or(rest.len());
             let line = &rest[1 + end..line_end];
+            let default = line.strip_prefix(quote).and_then(|after| {
+                let value = after.trim_start().strip_prefix(',')?.trim_start();
+                let open = value.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+                let close = value[1..].find(open)?;
+                Some(value[1..1 + close].to_string())
+            });
             let compared_with = line.find("==").and_then(|eq| {
                 let value = line[eq + 2..].trim_start();
                 let quote = value.chars().next().filter(|c| *c == '"' || *c == '\'')?;
@@ -178,6 +260,7 @@ pub fn env_reads(text: &str, file: &str) -> Vec<EnvRead> {
             found.push(EnvRead {
                 name: name.to_string(),
                 compared_with,
+                default,
                 file: file.to_string(),
             });
         }
@@ -456,5 +539,41 @@ mod tests {
     fn options_a_conftest_registers() {
         let text = "def pytest_addoption(parser):\n    parser.addoption(\"--run-gpu\", action=\"store_true\")\n    parser.addoption('--slow')\n    parser.addoption(OPTION)\n";
         assert_eq!(registered_options(text), ["--run-gpu", "--slow"]);
+    }
+
+    /// A project's own arch list takes, per GPU, the nearest entry of its default's list that
+    /// the GPU runs, written as the default writes it; a list that is not CUDA's is none.
+    #[test]
+    fn arch_lists_take_their_defaults_form() {
+        let text = "archs = os.getenv(\"FLASH_ATTN_CUDA_ARCHS\", \"80;90;100;110;120\").split(\";\")\nrocm = os.getenv('GPU_ARCHS', 'native')\nother = os.environ.get(\"KERN_ARCHS\", \"8.0, 9.0a\")\nbare = os.getenv(\"BARE_ARCH_LIST\")\n";
+        let reads = env_reads(text, "setup.py");
+        let read = |name: &str| reads.iter().find(|r| r.name == name).unwrap();
+        let flash = read("FLASH_ATTN_CUDA_ARCHS");
+        assert_eq!(flash.default.as_deref(), Some("80;90;100;110;120"));
+        assert_eq!(flash.arch_value(&[(8, 9)]).as_deref(), Some("80"));
+        assert_eq!(
+            flash.arch_value(&[(9, 0), (8, 0)]).as_deref(),
+            Some("80;90")
+        );
+        assert_eq!(flash.arch_value(&[(10, 0)]).as_deref(), Some("100"));
+        assert_eq!(flash.arch_value(&[(7, 5)]), None);
+        // ROCm's list (`native`, `gfx942`) is another toolchain's: no CUDA arch list.
+        assert!(!read("GPU_ARCHS").is_arch_list());
+        // `9.0a` runs on 9.0 only; the separator and spelling are the default's.
+        let kern = read("KERN_ARCHS");
+        assert_eq!(kern.arch_value(&[(9, 0)]).as_deref(), Some("9.0a"));
+        assert_eq!(
+            kern.arch_value(&[(8, 9), (9, 0)]).as_deref(),
+            Some("8.0,9.0a")
+        );
+        // Without a default there is no form to follow: still an arch list, for a note.
+        let bare = read("BARE_ARCH_LIST");
+        assert!(bare.is_arch_list());
+        assert_eq!(bare.arch_value(&[(8, 9)]), None);
+        assert_eq!(
+            arch_entries("sm_80;compute_90+PTX").map(|e| e.1.len()),
+            Some(2)
+        );
+        assert_eq!(arch_entries("gfx942;gfx950"), None);
     }
 }

@@ -210,25 +210,11 @@ pub fn index_args_of(plan: &TestPlan) -> Vec<String> {
 /// The compute capabilities of the configured GPUs, for `TORCH_CUDA_ARCH_LIST`: a CUDA
 /// extension built in the image runs on these (and, through PTX, on newer ones).
 fn cuda_arch_list(plan: &TestPlan) -> String {
-    let mut archs: Vec<&str> = Vec::new();
-    for spec in plan.gpu.value.specs() {
-        let arch = match spec.kind {
-            "T4" => "7.5",
-            "A100" | "A100-40GB" | "A100-80GB" => "8.0",
-            "A10G" => "8.6",
-            "L4" | "L40S" => "8.9",
-            "H100" | "H200" => "9.0",
-            _ => "10.0",
-        };
-        if !archs.contains(&arch) {
-            archs.push(arch);
-        }
-    }
-    archs.sort_by(|a, b| {
-        a.parse::<f32>()
-            .unwrap_or(0.0)
-            .total_cmp(&b.parse().unwrap_or(0.0))
-    });
+    let archs: Vec<String> = plan
+        .capabilities()
+        .iter()
+        .map(|(major, minor)| format!("{major}.{minor}"))
+        .collect();
     format!("{}+PTX", archs.join(";"))
 }
 
@@ -301,11 +287,20 @@ pub fn context(plan: &TestPlan) -> Context {
     let env = plan.recipe.env.value.clone();
     // The arch list every torch extension build reads, for the build steps only (a GPU change
     // then rebuilds no dependency), unless `env` sets it.
-    let build_env = (builds_cuda && !env.contains_key("TORCH_CUDA_ARCH_LIST")).then(|| {
-        format!(
-            "export TORCH_CUDA_ARCH_LIST={} && ",
-            crate::args::quote(&cuda_arch_list(plan))
-        )
+    // The project's own arch lists too (`FLASH_ATTN_CUDA_ARCHS`), in the form their
+    // defaults take (see `EnvRead::arch_value`).
+    let build_env = builds_cuda.then(|| {
+        let mut exports = String::new();
+        if !env.contains_key("TORCH_CUDA_ARCH_LIST") {
+            exports.push_str(&format!(
+                "export TORCH_CUDA_ARCH_LIST={} && ",
+                crate::args::quote(&cuda_arch_list(plan))
+            ));
+        }
+        for (name, value) in &plan.arch_lists {
+            exports.push_str(&format!("export {name}={} && ", crate::args::quote(value)));
+        }
+        exports
     });
     let in_copy = |command: &str| format!("{}{command}", build_env.as_deref().unwrap_or_default());
     let recipe = RecipeLayer {

@@ -407,7 +407,8 @@ fn switches_the_project_reads_are_named_with_the_key_that_sets_them() {
     for expected in [
         // On by default with .gitmodules (issue 21), so no note says they are missing.
         "the project has git submodules (.gitmodules): every CI target checks the tree under test out with them",
-        "setup.py reads `KERN_CUDA_ARCHS` for the CUDA architectures it compiles; gpu-ci sets TORCH_CUDA_ARCH_LIST, not `KERN_CUDA_ARCHS`: set `env = { KERN_CUDA_ARCHS = \"…\" }`",
+        // Its own arch list, in its default's form, for the configured L4 (8.9): `80` runs there.
+        "setup.py reads `KERN_CUDA_ARCHS` for the CUDA architectures it compiles: the image build sets it to `80` for the configured GPUs, from its default's list `80;90`; change it with --env",
         "setup.py reads `KERN_FORCE_BUILD` to decide its native build: set `env = { KERN_FORCE_BUILD = \"TRUE\" }`",
         "tests/conftest.py reads `RUN_ONLY_CUDA_TESTS`, a GPU-test or backend selector: set `env = { RUN_ONLY_CUDA_TESTS = \"…\" }`",
         "tests/conftest.py registers `--run-gpu`, which selects GPU tests: add it to `pytest-args` (--pytest-args \"-v --run-gpu\")",
@@ -417,6 +418,20 @@ fn switches_the_project_reads_are_named_with_the_key_that_sets_them() {
     for absent in ["KERN_SKIP_CUDA_BUILD", "`HOME`", "--slow"] {
         assert!(!stderr.contains(absent), "{absent}\n{stderr}");
     }
+    let stdout = String::from_utf8_lossy(&init.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("export TORCH_CUDA_ARCH_LIST=8.9+PTX && export KERN_CUDA_ARCHS=80 && "),
+        "{stdout}"
+    );
+    // A GPU its list has no entry for (T4 is 7.5): the note names the key instead of a guess.
+    let init = project
+        .gpu_ci(&["init", "--yes", "--dry-run", "--diff", "--gpu", "T4"])
+        .success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("setup.py reads `KERN_CUDA_ARCHS` for the CUDA architectures it compiles; gpu-ci sets TORCH_CUDA_ARCH_LIST, not `KERN_CUDA_ARCHS`: set `env = { KERN_CUDA_ARCHS = \"…\" }`"),
+        "{stderr}"
+    );
     // Set by the project's GPU job, a switch needs no note.
     project.write(
         ".github/workflows/gpu.yml",
