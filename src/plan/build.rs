@@ -244,6 +244,9 @@ impl Builder<'_> {
                 self.note(CI_JOB, printable(&text));
             }
         }
+        for text in &self.project.ci_notes {
+            self.note(CI_JOB, printable(text));
+        }
 
         let gpu = if !flags.gpu.is_empty() {
             Sourced::new(values::parse_gpu_list(&flags.gpu)?, Self::flag("gpu"))

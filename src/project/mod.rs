@@ -164,6 +164,9 @@ pub struct Project {
     /// The job of the project's own CI the GPU run follows (a GPU job, else a CPU job that
     /// runs pytest), with what it installs, sets and runs.
     pub ci_job: Option<own_ci::CiJob>,
+    /// What init says of the project's CI besides the job it follows (see
+    /// `own_ci::detect_with_notes`).
+    pub ci_notes: Vec<String>,
 }
 
 /// Why a project has compiled parts.
@@ -362,7 +365,7 @@ impl Project {
         for (file, text) in workflow_texts(root) {
             sources.push((file, workflow_installs(&text)));
         }
-        let ci_job = own_ci::detect(root);
+        let (ci_job, ci_notes) = own_ci::detect_with_notes(root);
         let named: Vec<Framework> = Framework::ALL
             .into_iter()
             .filter(|f| {
@@ -439,6 +442,7 @@ impl Project {
             frameworks_named,
             switches,
             ci_job,
+            ci_notes,
         })
     }
 

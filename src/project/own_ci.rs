@@ -78,6 +78,9 @@ pub struct CiJob {
     /// The file a `modal run` of the job names: its tests run on Modal, read from that file
     /// as text (never imported).
     pub modal: Option<Found>,
+    /// Python scripts of the project's own the job runs that gpu-ci does not read (a CI
+    /// driver such as `tools/ci/run_tests.py`): they may run its tests.
+    pub drivers: Vec<Found>,
     /// What could not be read or resolved, for notes.
     pub notes: Vec<String>,
 }
@@ -146,7 +149,14 @@ fn is_gpu_word(word: &str) -> bool {
 
 /// The job whose settings the GPU run should follow: the best GPU job (one that runs pytest
 /// first), else a CPU job that runs pytest; `None` when the project's CI says nothing.
+#[cfg(test)]
 pub fn detect(root: &Path) -> Option<CiJob> {
+    detect_with_notes(root).0
+}
+
+/// `detect`'s job, and what init should say of the project's CI besides it: GPU jobs whose
+/// tests gpu-ci cannot read (a Python driver, no pytest), when no GPU job's can be.
+pub fn detect_with_notes(root: &Path) -> (Option<CiJob>, Vec<String>) {
     let mut jobs = Vec::new();
     let workflows = workflow_files(root);
     for (file, text) in &workflows {
@@ -183,11 +193,57 @@ pub fn detect(root: &Path) -> Option<CiJob> {
         }
         job
     });
-    best_gpu.or_else(|| local_gpu_target(root)).or_else(|| {
+    let notes = if best_gpu.is_none() {
+        unread_gpu_jobs_note(&jobs).into_iter().collect()
+    } else {
+        Vec::new()
+    };
+    let job = best_gpu.or_else(|| local_gpu_target(root)).or_else(|| {
         jobs.into_iter()
             .map(|j| j.0)
             .find(|j| j.gpu.is_none() && j.pytest.is_some())
-    })
+    });
+    (job, notes)
+}
+
+/// The note for GPU jobs that test through something gpu-ci does not read (a Python driver
+/// script, or no pytest at all), when no GPU job runs a pytest it can: what the GPU run
+/// follows instead is the detected setup, and the keys that would make it test the same.
+fn unread_gpu_jobs_note(jobs: &[(CiJob, u8)]) -> Option<String> {
+    let testing: Vec<&CiJob> = jobs
+        .iter()
+        .map(|(job, _)| job)
+        .filter(|job| {
+            job.gpu.is_some()
+                && job.pytest.is_none()
+                && (!job.drivers.is_empty() || job.name.to_ascii_lowercase().contains("test"))
+        })
+        .collect();
+    let shown: Vec<String> = testing
+        .iter()
+        .take(3)
+        .map(|job| match job.drivers.first() {
+            Some(driver) => format!(
+                "{} runs `{}` ({}), a script gpu-ci does not read",
+                job.describe_at(),
+                driver.value,
+                driver.at
+            ),
+            None => format!("{} runs no pytest gpu-ci can read", job.describe_at()),
+        })
+        .collect();
+    if shown.is_empty() {
+        return None;
+    }
+    let more = if testing.len() > shown.len() {
+        format!("; and {} more", testing.len() - shown.len())
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "the project's GPU tests run where gpu-ci cannot follow them: {}{more}; the GPU run uses what gpu-ci detects instead: set `test-path` and `pytest-args` (--test-path, --pytest-args) as that job runs its tests",
+        shown.join("; ")
+    ))
 }
 
 /// The note that names the other GPU jobs (`jobs[chosen]` is the one followed), each with its
@@ -1107,6 +1163,16 @@ impl Reader<'_> {
             }
             return;
         }
+        if name.ends_with(".py") {
+            let at = origin.at(script);
+            if !self.job.drivers.iter().any(|d| d.value == rel) {
+                self.job.drivers.push(Found {
+                    value: rel.to_string(),
+                    at,
+                });
+            }
+            return;
+        }
         if name.ends_with(".sh")
             && depth < MAX_DEPTH
             && let Some(text) = read_ci_file(self.root, rel)
@@ -1419,22 +1485,6 @@ impl Reader<'_> {
         }) {
             return;
         }
-        if let Some(first) = &self.job.pytest {
-            // One run is what gpu-ci reproduces; the others are said (in one note), not
-            // dropped silently.
-            let first = first.at.clone();
-            let old = self.more_runs_note(&first);
-            let at = origin.at("pytest");
-            if at != first && !self.more_runs.contains(&at) {
-                self.more_runs.push(at);
-            }
-            let new = self.more_runs_note(&first);
-            match self.job.notes.iter().position(|n| *n == old) {
-                Some(index) => self.job.notes[index] = new,
-                None => self.note(new),
-            }
-            return;
-        }
         let mut run = PytestRun {
             at: origin.at("pytest"),
             ..PytestRun::default()
@@ -1528,7 +1578,112 @@ impl Reader<'_> {
                 i += 1;
             }
         }
+        if let Some(first) = self.job.pytest.as_mut() {
+            // A later run with the same options on other paths is the same selection, wider:
+            // one run covers both.
+            let sorted = |options: &[Vec<String>]| {
+                let mut options = options.to_vec();
+                options.sort();
+                options
+            };
+            if sorted(&first.options) == sorted(&run.options)
+                && !first.paths.is_empty()
+                && !run.paths.is_empty()
+            {
+                for path in run.paths {
+                    if !first.paths.contains(&path) {
+                        first.paths.push(path);
+                    }
+                }
+                return;
+            }
+        }
+        if let Some(first) = &self.job.pytest {
+            // One run is what gpu-ci reproduces; the others are said (in one note), not
+            // dropped silently.
+            let first = first.at.clone();
+            let old = self.more_runs_note(&first);
+            let at = origin.at("pytest");
+            if at != first && !self.more_runs.contains(&at) {
+                self.more_runs.push(at);
+            }
+            let new = self.more_runs_note(&first);
+            match self.job.notes.iter().position(|n| *n == old) {
+                Some(index) => self.job.notes[index] = new,
+                None => self.note(new),
+            }
+            return;
+        }
         self.job.pytest = Some(run);
+    }
+
+    /// A composite action of the project's own (`uses: ./.github/actions/gpu-test`): its `run`
+    /// steps read like the job's, `${{ inputs.X }}` as the step's `with:` gives it, else the
+    /// input's default. Nested ones are followed to `MAX_DEPTH`.
+    fn composite(&mut self, folder: &str, with: Option<&Value>, depth: u32) {
+        let folder = folder.trim_end_matches('/');
+        let Some((file, text)) = ["action.yml", "action.yaml"].iter().find_map(|name| {
+            let file = format!("{folder}/{name}");
+            read_ci_file(self.root, &file).map(|text| (file, text))
+        }) else {
+            return;
+        };
+        let Some(action) = parse_yaml(&text) else {
+            return;
+        };
+        let runs = action.get("runs");
+        if runs.and_then(|r| r.get("using")).and_then(Value::as_str) != Some("composite") {
+            return;
+        }
+        let mut inputs: BTreeMap<String, String> = BTreeMap::new();
+        if let Some(Value::Object(declared)) = action.get("inputs") {
+            for (name, input) in declared {
+                let given = with
+                    .and_then(|w| w.get(name))
+                    .and_then(scalar)
+                    .and_then(|v| self.expand_expressions(&v));
+                if let Some(value) = given.or_else(|| input.get("default").and_then(scalar)) {
+                    inputs.insert(format!("inputs.{name}"), value);
+                }
+            }
+        }
+        let saved = self.expressions.clone();
+        self.expressions.extend(inputs);
+        let lines: Vec<&str> = text.lines().collect();
+        let steps = match runs.and_then(|r| r.get("steps")) {
+            Some(Value::Array(steps)) => steps.clone(),
+            _ => Vec::new(),
+        };
+        for step in &steps {
+            if let Some(local) = step
+                .get("uses")
+                .and_then(Value::as_str)
+                .and_then(|u| u.strip_prefix("./"))
+            {
+                if depth < MAX_DEPTH {
+                    self.composite(local, step.get("with"), depth + 1);
+                }
+                continue;
+            }
+            let Some(run) = step.get("run").and_then(Value::as_str) else {
+                continue;
+            };
+            let first_line = run.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            let origin = Origin {
+                file: &file,
+                text: &lines,
+                line: locate(&lines, first_line, 1),
+            };
+            let saved_vars = self.vars.clone();
+            for (name, value) in env_of(step.get("env")) {
+                if let Some(value) = self.env_value(&name, &value) {
+                    self.vars.insert(name, value);
+                }
+            }
+            self.script(run, origin, depth);
+            self.vars = saved_vars;
+        }
+        self.expressions = saved;
     }
 
     /// `python -m MODULE ARGS` as a test runner other than pytest: `unittest` (its start folder,
@@ -2322,7 +2477,8 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
                 name: plain_name.clone(),
                 ..CiJob::default()
             },
-            vars: BTreeMap::new(),
+            // The checkout is the project: a script named from it is the project's.
+            vars: BTreeMap::from([("GITHUB_WORKSPACE".to_string(), ".".to_string())]),
             expressions: known.clone(),
             pending: Vec::new(),
             unresolved: Vec::new(),
@@ -2491,6 +2647,21 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
                 continue;
             }
             if let Some(uses) = step.get("uses").and_then(Value::as_str) {
+                if let Some(local) = uses.strip_prefix("./")
+                    && !local.starts_with(".github/workflows/")
+                    && depth < MAX_DEPTH
+                {
+                    let had_pytest = reader.job.pytest.is_some();
+                    reader.composite(local, step.get("with"), depth + 1);
+                    if !had_pytest && reader.job.pytest.is_some() {
+                        for (name, value) in env_of(step.get("env")) {
+                            if let Some(value) = reader.env_value(&name, &value) {
+                                reader.set_env(&name, &value, origin);
+                            }
+                        }
+                    }
+                    continue;
+                }
                 if uses.starts_with("actions/checkout")
                     && let Some(sub) = step
                         .get("with")
@@ -2699,7 +2870,7 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
                 arm,
                 ..CiJob::default()
             },
-            vars: BTreeMap::new(),
+            vars: BTreeMap::from([("CI_PROJECT_DIR".to_string(), ".".to_string())]),
             expressions: BTreeMap::new(),
             pending: Vec::new(),
             unresolved: Vec::new(),
@@ -3451,5 +3622,36 @@ jobs:
         assert!(!gpu_label("ubuntu-latest"));
         assert!(deselects_gpu(&["-m".into(), "not gpu and not slow".into()]));
         assert!(!deselects_gpu(&["-m".into(), "gpu".into()]));
+    }
+
+    /// Runs of one job with the same options on other paths are one wider selection; a run
+    /// with other options is said in the note, never merged.
+    #[test]
+    fn runs_with_the_same_options_are_one_selection() {
+        let workflow = "jobs:\n  gpu:\n    runs-on: gpu\n    steps:\n      - run: pytest tests/a -x -m cuda\n      - run: pytest tests/b -m cuda -x\n      - run: pytest tests/a -m cuda -x\n      - run: pytest tests/c -m slow\n";
+        let dir = project(&[
+            (".github/workflows/w.yml", workflow),
+            ("tests/a/t.py", ""),
+            ("tests/b/t.py", ""),
+            ("tests/c/t.py", ""),
+        ]);
+        let job = detect(dir.path()).expect("a job");
+        let run = job.pytest.clone().unwrap();
+        // `-x -m cuda` and `-m cuda -x` are the same options.
+        assert_eq!(run.paths, ["tests/a", "tests/b"], "{job:?}");
+        assert_eq!(job.notes.len(), 1, "{job:?}");
+        assert!(
+            job.notes[0].starts_with("the job runs pytest 1 more time (.github/workflows/w.yml:8)"),
+            "{job:?}"
+        );
+        let workflow = "jobs:\n  gpu:\n    runs-on: gpu\n    steps:\n      - run: pytest tests/a -m cuda\n      - run: pytest tests/b -m cuda\n      - run: pytest tests/a -m cuda\n";
+        let dir = project(&[
+            (".github/workflows/w.yml", workflow),
+            ("tests/a/t.py", ""),
+            ("tests/b/t.py", ""),
+        ]);
+        let job = detect(dir.path()).expect("a job");
+        assert_eq!(job.pytest.clone().unwrap().paths, ["tests/a", "tests/b"]);
+        assert!(job.notes.is_empty(), "{job:?}");
     }
 }

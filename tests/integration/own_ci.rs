@@ -820,3 +820,46 @@ jobs:
         .unwrap_or_default();
     assert!(!from.starts_with(".github"), "{json:#}");
 }
+
+/// Issue 22: a GPU job whose steps live in a composite action of the project's own
+/// (`uses: ./.github/actions/gpu-test`) is read through it, its inputs from the step's `with:`
+/// or their defaults; a GPU job that tests through a Python driver gpu-ci does not read is
+/// named with that script, so the second try is the keys, not a read of the runner.
+#[test]
+fn composite_actions_are_followed_and_unread_drivers_are_named() {
+    let project = Project::empty();
+    project.write(
+        "pyproject.toml",
+        "[project]\nname = \"kern\"\ndependencies = [\"numpy\"]\n",
+    );
+    project.write("tests/gpu/test_k.py", "");
+    project.write("tests/cpu/test_c.py", "");
+    project.write(
+        ".github/workflows/ci.yml",
+        "on: [pull_request]\njobs:\n  gpu:\n    runs-on: [self-hosted, h100]\n    steps:\n      - uses: actions/checkout@v4\n      - uses: ./.github/actions/gpu-test\n        with:\n          marks: cuda\n",
+    );
+    project.write(
+        ".github/actions/gpu-test/action.yml",
+        "name: GPU test\ninputs:\n  marks:\n    default: gpu\n  path:\n    default: tests/gpu\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      run: pip install torchao\n    - shell: bash\n      run: |\n        pytest ${{ inputs.path }} -m ${{ inputs.marks }}\n",
+    );
+    let json = config_json(&project, &[]);
+    assert_eq!(json["test-path"]["value"], "tests/gpu", "{json:#}");
+    assert_eq!(
+        json["test-path"]["source"]["from"],
+        ".github/actions/gpu-test/action.yml:14"
+    );
+    assert_eq!(json["pytest-args"]["value"], "-v -m cuda", "{json:#}");
+    assert_eq!(json["packages"]["value"], serde_json::json!(["torchao"]));
+    // The action runs a driver script instead: no pytest to follow, and a note says where.
+    project.write(
+        ".github/actions/gpu-test/action.yml",
+        "name: GPU test\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      run: python3 \"$GITHUB_WORKSPACE/tools/ci/run_gpu.py\" --filter x\n",
+    );
+    project.write("tools/ci/run_gpu.py", "import subprocess\n");
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("note: the project's GPU tests run where gpu-ci cannot follow them: `gpu` (.github/workflows/ci.yml:3) runs `tools/ci/run_gpu.py` (.github/actions/gpu-test/action.yml:6), a script gpu-ci does not read; the GPU run uses what gpu-ci detects instead: set `test-path` and `pytest-args` (--test-path, --pytest-args) as that job runs its tests"),
+        "{stderr}"
+    );
+}
