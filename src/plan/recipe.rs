@@ -407,6 +407,7 @@ pub fn check_apt(names: &[String]) -> Result<()> {
 /// switch, a backend, a GPU-test selector) with what describes the CI machine it ran on; only
 /// the first kind means the same on Modal. Left out, each with a note naming the key:
 /// - names of the CI system's own (`CI`, `GITHUB_*`, `RUNNER_*`, `GITLAB_*`, `ACTIONS_*`, ...);
+/// - the CI's installer settings (`UV_*`, `PIP_*`): the image's installs are gpu-ci's;
 /// - values that are runner-local: an absolute or home path (`/tmp/…`, `/home/runner/…`,
 ///   `~/…`), or a value that still holds a variable or an expression (`$HOME`, `${{ … }}`);
 /// - sizes of the runner: thread and job counts (`*_THREADS`, `*_JOBS`, `MAKEFLAGS`), which
@@ -425,6 +426,11 @@ pub fn ci_only_env(name: &str, value: &str) -> Option<&'static str> {
     ];
     if name == "CI" || CI_PREFIXES.iter().any(|p| name.starts_with(p)) {
         return Some("it describes the CI system");
+    }
+    if name.starts_with("UV_") || name.starts_with("PIP_") {
+        return Some(
+            "it configures the CI machine's installer; the image installs as `python`, `index-url` and `extra-index-urls` say",
+        );
     }
     if value.contains('$') {
         return Some("its value refers to a variable of the CI machine");
@@ -502,6 +508,8 @@ mod tests {
             ("OMP_NUM_THREADS", "4"),
             ("MAX_JOBS", "8"),
             ("MAKEFLAGS", "-j8"),
+            ("UV_PYTHON", "3.12"),
+            ("PIP_NO_CACHE_DIR", "1"),
         ] {
             assert!(ci_only_env(name, value).is_some(), "{name}={value}");
         }

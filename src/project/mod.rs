@@ -941,13 +941,19 @@ fn named_by_file(file: &str) -> Option<Framework> {
         .find_map(Framework::from_word)
 }
 
-/// The framework a GPU job uses: a backend variable it sets (`KERAS_BACKEND=jax`), else the
+/// The framework a GPU job uses: a backend variable it sets (`KERAS_BACKEND=jax`), else an
+/// extra of the project's it installs that is named for one (`--extra torch-cu13`), else the
 /// first framework its installs or requirements files name; with the line.
 fn ci_framework(root: &Path, job: &own_ci::CiJob) -> Option<(Framework, String)> {
     for (name, found) in &job.recipe.env {
         if name.to_ascii_uppercase().contains("BACKEND")
             && let Some(framework) = Framework::from_word(&found.value.to_ascii_lowercase())
         {
+            return Some((framework, found.at.clone()));
+        }
+    }
+    for found in &job.extras {
+        if let Some(framework) = named_by_file(&found.value) {
             return Some((framework, found.at.clone()));
         }
     }

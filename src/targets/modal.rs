@@ -315,7 +315,15 @@ pub fn context(plan: &TestPlan) -> Context {
         env,
         modal_secrets: plan.recipe.modal_secrets.value.clone(),
         setup: plan.recipe.setup.value.iter().map(|c| in_copy(c)).collect(),
-        apt: plan.recipe.apt.value.clone(),
+        // The image installs git itself (the runner's checkout needs it).
+        apt: plan
+            .recipe
+            .apt
+            .value
+            .iter()
+            .filter(|package| *package != "git")
+            .cloned()
+            .collect(),
         cuda: toolkit.map(|cuda| cuda.version),
     };
     let build_requires = match plan.install_project.value {

@@ -806,6 +806,8 @@ jobs:
         "`test-gpu-arm` (.github/workflows/ci.yml:17) runs on Arm (the image is x86_64, as the chosen one)",
         "gives `include` several values; using the Linux x86_64 one, `{\"jax\":\"jax[cuda12]\",\"runner\":\"linux-amd64-gpu-h100\"}`",
         "note: CUDA 12.8 (`build_lib.py`, which `setup` runs, looks for nvcc)",
+        // Of the two frameworks it installs, the one its extra is named for.
+        "note: GPU framework: torch, named by `.github/workflows/ci.yml:35`",
     ] {
         assert!(stderr.contains(expected), "{expected}\n{stderr}");
     }
