@@ -385,6 +385,7 @@ fn local_gpu_target(root: &Path) -> Option<CiJob> {
             pending: Vec::new(),
             unresolved: Vec::new(),
             more_runs: Vec::new(),
+            assigned: BTreeMap::new(),
         };
         let origin = Origin {
             file,
@@ -588,6 +589,9 @@ struct Reader<'a> {
     unresolved: Vec<String>,
     /// Where the job runs pytest after the run it follows: one note says them all.
     more_runs: Vec<String>,
+    /// What the step's script assigns its shell variables; a name it gives two values (the
+    /// branches of an `if`) is `None`: no value can be told.
+    assigned: BTreeMap<String, Option<String>>,
 }
 
 impl Reader<'_> {
@@ -718,6 +722,13 @@ impl Reader<'_> {
             }
             match self.vars.get(&name) {
                 Some(value) => out.push_str(value),
+                None if self.assigned.get(&name).is_some_and(Option::is_none) => {
+                    self.pending.push(format!(
+                        "`${name}` in {} takes several values in its script (its branches); left out",
+                        self.job.file
+                    ));
+                    return None;
+                }
                 None => {
                     let what = match name
                         .strip_prefix(UNRESOLVED)
@@ -874,12 +885,23 @@ impl Reader<'_> {
             let Some(value) = self.expand_shell(&value) else {
                 continue;
             };
+            let again = self.assigned.get(&name).cloned();
+            if again.is_some_and(|old| old.as_deref() != Some(value.as_str())) {
+                // Two values (an `if` and its `else`): which one runs cannot be told.
+                self.assigned.insert(name.clone(), None);
+                self.vars.remove(&name);
+                continue;
+            }
+            self.assigned.insert(name.clone(), Some(value.clone()));
             self.vars.insert(name.clone(), value.clone());
             prefix_env.push((name, value));
         }
+        // `export X=1` is the environment of what follows; a bare `X=1` is the shell's only.
         if exported || words.is_empty() {
-            for (name, value) in prefix_env {
-                self.set_env(&name, &value, origin);
+            if exported {
+                for (name, value) in prefix_env {
+                    self.set_env(&name, &value, origin);
+                }
             }
             return;
         }
@@ -1205,6 +1227,40 @@ impl Reader<'_> {
     }
 
     fn pip_install(&mut self, args: &[String], origin: Origin) {
+        // Packages from a find-links page (`--no-index -f https://…/torch-2.5.html`) come from
+        // where no key of gpu-ci's points: PyPI's build of them may not exist, or be an sdist
+        // that needs the page's exact torch. Said, not installed from PyPI instead.
+        if let Some(at) = args.iter().position(|a| {
+            matches!(a.as_str(), "-f" | "--find-links") || a.starts_with("--find-links=")
+        }) {
+            let page = args[at]
+                .strip_prefix("--find-links=")
+                .or_else(|| args.get(at + 1).map(String::as_str))
+                .unwrap_or_default()
+                .to_string();
+            let packages: Vec<&String> = args
+                .iter()
+                .enumerate()
+                .filter(|(i, a)| {
+                    !a.starts_with('-')
+                        && *i != at + 1
+                        && (*i == 0
+                            || !args[i - 1].starts_with('-')
+                            || is_install_flag(&args[i - 1]))
+                })
+                .map(|(_, a)| a)
+                .collect();
+            if !packages.is_empty() {
+                let names: Vec<String> = packages.iter().map(|p| format!("`{p}`")).collect();
+                self.note(format!(
+                    "{} installs {} from the find-links page `{page}` ({}), which no gpu-ci key can point to; left out: add them to `packages` if PyPI's builds serve",
+                    self.job.file,
+                    names.join(", "),
+                    origin.at(packages[0])
+                ));
+            }
+            return;
+        }
         let mut i = 0;
         while i < args.len() {
             let arg = &args[i];
@@ -1655,6 +1711,11 @@ impl Reader<'_> {
             _ => Vec::new(),
         };
         for step in &steps {
+            if let Some(condition) = step.get("if").and_then(scalar)
+                && !self.condition_holds(&condition)
+            {
+                continue;
+            }
             if let Some(local) = step
                 .get("uses")
                 .and_then(Value::as_str)
@@ -1682,6 +1743,7 @@ impl Reader<'_> {
             }
             self.script(run, origin, depth);
             self.vars = saved_vars;
+            self.assigned.clear();
         }
         self.expressions = saved;
     }
@@ -2483,6 +2545,7 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
             pending: Vec::new(),
             unresolved: Vec::new(),
             more_runs: Vec::new(),
+            assigned: BTreeMap::new(),
         };
         let (pythons, python_names) = setup_pythons(job, &known, &lines, file, job_line);
         reader.job.python = pythons;
@@ -2708,6 +2771,7 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
                 }
             }
             reader.vars = saved;
+            reader.assigned.clear();
         }
         // Tests run on Modal (`modal run FILE`) from a job without a GPU of its own.
         if evidence.as_ref().is_none_or(|e| e.1 < 3)
@@ -2807,19 +2871,35 @@ impl Reader<'_> {
             .trim_start_matches("${{")
             .trim_end_matches("}}")
             .trim();
-        for (op, equal) in [("==", true), ("!=", false)] {
-            if let Some((left, right)) = condition.split_once(op) {
-                let left = left.trim();
-                let right = right.trim().trim_matches(['\'', '"']);
-                if left.starts_with("matrix.")
-                    && let Some(value) = self.expressions.get(left)
-                    && !right.contains(' ')
-                {
-                    return (value == right) == equal;
+        // `a && b`: false when a part the matrix or the inputs decide is false. Anything
+        // else (an `||`, a function, the runner's OS) holds: the step is read.
+        if condition.contains("||") || condition.contains('(') {
+            return true;
+        }
+        condition.split("&&").all(|term| {
+            for (op, equal) in [("==", true), ("!=", false)] {
+                if let Some((left, right)) = term.split_once(op) {
+                    let left = left.trim();
+                    let right = right.trim();
+                    let quoted = right.len() >= 2
+                        && (right.starts_with('\'') && right.ends_with('\'')
+                            || right.starts_with('"') && right.ends_with('"'));
+                    let right = if quoted {
+                        &right[1..right.len() - 1]
+                    } else {
+                        right
+                    };
+                    if (left.starts_with("matrix.") || left.starts_with("inputs."))
+                        && let Some(value) = self.expressions.get(left)
+                        && (quoted || !right.contains(' '))
+                    {
+                        return (value == right) == equal;
+                    }
+                    return true;
                 }
             }
-        }
-        true
+            true
+        })
     }
 }
 
@@ -2875,6 +2955,7 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
             pending: Vec::new(),
             unresolved: Vec::new(),
             more_runs: Vec::new(),
+            assigned: BTreeMap::new(),
         };
         if let Some(image) = &image
             && let Some(version) = image_python(image)

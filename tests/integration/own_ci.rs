@@ -842,16 +842,26 @@ fn composite_actions_are_followed_and_unread_drivers_are_named() {
     );
     project.write(
         ".github/actions/gpu-test/action.yml",
-        "name: GPU test\ninputs:\n  marks:\n    default: gpu\n  path:\n    default: tests/gpu\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      run: pip install torchao\n    - shell: bash\n      run: |\n        pytest ${{ inputs.path }} -m ${{ inputs.marks }}\n",
+        "name: GPU test\ninputs:\n  marks:\n    default: gpu\n  path:\n    default: tests/gpu\n  full:\n    default: false\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      run: pip install torchao\n    - if: ${{ inputs.full == 'true' && runner.os == 'Linux' }}\n      shell: bash\n      run: pip install faiss-cpu\n    - shell: bash\n      run: |\n        pip install --no-index torch-scatter -f https://data.example.org/whl/torch-2.5.html\n        if [ \"$X\" = 1 ]; then V=1.0; else V=2.0; fi\n        pip install \"kern-extra==$V\"\n        pytest ${{ inputs.path }} -m ${{ inputs.marks }}\n",
     );
     let json = config_json(&project, &[]);
     assert_eq!(json["test-path"]["value"], "tests/gpu", "{json:#}");
     assert_eq!(
         json["test-path"]["source"]["from"],
-        ".github/actions/gpu-test/action.yml:14"
+        ".github/actions/gpu-test/action.yml:22"
     );
     assert_eq!(json["pytest-args"]["value"], "-v -m cuda", "{json:#}");
+    // The step its inputs turn off is not read; a find-links install and a value the
+    // script's branches decide are said, not guessed.
     assert_eq!(json["packages"]["value"], serde_json::json!(["torchao"]));
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    for expected in [
+        "installs `torch-scatter` from the find-links page `https://data.example.org/whl/torch-2.5.html` (.github/actions/gpu-test/action.yml:19), which no gpu-ci key can point to; left out",
+        "`$V` in .github/workflows/ci.yml takes several values in its script (its branches); left out",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
     // The action runs a driver script instead: no pytest to follow, and a note says where.
     project.write(
         ".github/actions/gpu-test/action.yml",
