@@ -191,10 +191,53 @@ pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
             command.env(name, value);
         }
     }
-    let output = match command.output() {
-        Ok(output) => output,
-        Err(err) => return Outcome::Skipped(format!("cannot run `{}`: {err}", uv.display())),
+    // A package that publishes only an sdist stops uv (`--no-build`): it is left out through an
+    // override that never applies, and the rest resolved again. What still conflicts without
+    // it conflicts with it too; a set that resolves says what it could not check.
+    let mut source_only: Vec<String> = Vec::new();
+    let output = loop {
+        let mut attempt = Command::new(command.get_program());
+        attempt
+            .args(command.get_args())
+            .current_dir(dir.path())
+            .env_clear();
+        for (name, value) in command.get_envs() {
+            if let Some(value) = value {
+                attempt.env(name, value);
+            }
+        }
+        if !source_only.is_empty() {
+            let overrides: String = source_only
+                .iter()
+                .map(|name| format!("{name} ; sys_platform == 'never'\n"))
+                .collect();
+            if std::fs::write(dir.path().join("gpu-ci-source-only.txt"), overrides).is_err() {
+                return Outcome::Skipped("cannot write the pre-flight's overrides".into());
+            }
+            attempt.args(["--overrides", "gpu-ci-source-only.txt"]);
+        }
+        let output = match attempt.output() {
+            Ok(output) => output,
+            Err(err) => return Outcome::Skipped(format!("cannot run `{}`: {err}", uv.display())),
+        };
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if output.status.success() || is_network_failure(&stderr) {
+            break output;
+        }
+        match source_only_package(&stderr) {
+            Some(name) if !source_only.contains(&name) && source_only.len() < MAX_SOURCE_ONLY => {
+                source_only.push(name);
+            }
+            _ => break output,
+        }
     };
+    let without = (!source_only.is_empty()).then(|| {
+        let names: Vec<String> = source_only.iter().map(|n| format!("`{n}`")).collect();
+        format!(
+            "without {} (only an sdist, which the pre-flight never builds: that would run its code), whose own dependencies are not checked",
+            names.join(", ")
+        )
+    });
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
         let message = shown(&stderr);
@@ -210,8 +253,14 @@ pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
         }
         return Outcome::Conflict {
             fix: fix_for(&message, plan, toolkit.map(|t| t.version)),
-            message,
+            message: match &without {
+                Some(without) => format!("{message}\n(resolved {without})"),
+                None => message,
+            },
         };
+    }
+    if let Some(without) = &without {
+        scope.push_str(&format!("; {without}"));
     }
     let packages = parse_compiled(&String::from_utf8_lossy(&output.stdout));
     let mut problems = Vec::new();
@@ -290,6 +339,35 @@ fn shown(text: &str) -> String {
 /// tell, so never reported as one.
 fn needs_a_build(stderr: &str) -> bool {
     stderr.to_ascii_lowercase().contains("no usable wheels")
+}
+
+/// The most source-only packages the pre-flight leaves out before it gives up.
+const MAX_SOURCE_ONLY: usize = 8;
+
+/// The package uv's `--no-build` stop names (`all versions of sqlitedict have no usable
+/// wheels`, `sqlitedict==2.1.0 has no usable wheels`), as a requirement name; `None` when the
+/// message names none that can be read back whole.
+fn source_only_package(stderr: &str) -> Option<String> {
+    let at = stderr.find(" no usable wheels")?;
+    let before = &stderr[..at];
+    let before = before
+        .strip_suffix(" have")
+        .or_else(|| before.strip_suffix(" has"))?;
+    let word = before
+        .rsplit(|c: char| c.is_whitespace())
+        .next()?
+        .trim_matches(['`', '\'', '"']);
+    let name = word.split("==").next().unwrap_or_default().to_string();
+    let valid = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !name.is_empty()
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.len() <= 100;
+    valid.then_some(name)
 }
 
 fn is_network_failure(stderr: &str) -> bool {
@@ -505,6 +583,27 @@ mod tests {
         assert!(!needs_a_build(
             "error: No solution found when resolving dependencies:\n  Because a==1 depends on b<2 and c==1 depends on b>=2, we can conclude that a==1 and c==1 are incompatible.\n"
         ));
+    }
+
+    #[test]
+    fn the_source_only_package_is_read_from_uvs_message() {
+        for (stderr, name) in [
+            (
+                "  Because all versions of sqlitedict have no usable wheels and lm-eval==0.4.8 depends on sqlitedict, we can conclude",
+                Some("sqlitedict"),
+            ),
+            (
+                "  Because deepspeed==0.16.0 has no usable wheels and xcodec2 depends on it",
+                Some("deepspeed"),
+            ),
+            (
+                "  Because all versions of `odd;name` have no usable wheels",
+                None,
+            ),
+            ("no solution", None),
+        ] {
+            assert_eq!(source_only_package(stderr).as_deref(), name, "{stderr}");
+        }
     }
 
     #[test]

@@ -19,8 +19,25 @@ wheels = root / "files"
 wheels.mkdir(parents=True)
 projects = {}
 for spec in sys.argv[2:]:
-    name, version, *requires = spec.split("|")
+    sdist = spec.startswith("sdist:")
+    name, version, *requires = spec.removeprefix("sdist:").split("|")
     dist = name.replace("-", "_")
+    if sdist:
+        # Only a source archive: uv would have to build it to read its dependencies.
+        import io, tarfile
+        path = wheels / f"{dist}-{version}.tar.gz"
+        with tarfile.open(path, "w:gz") as archive:
+            for member, text in {
+                "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+                "setup.py": "raise SystemExit('the pre-flight must never build this')\n",
+            }.items():
+                data = text.encode()
+                info = tarfile.TarInfo(f"{dist}-{version}/{member}")
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        projects.setdefault(name, []).append(f'<a href="../../files/{path.name}#sha256={digest}">{path.name}</a>')
+        continue
     path = wheels / f"{dist}-{version}-py3-none-any.whl"
     info = f"{dist}-{version}.dist-info"
     metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(
@@ -243,6 +260,42 @@ fn a_set_that_resolves_passes_and_a_missing_plugin_fails() {
     );
     let project = self::project(&fixed);
     assert_eq!(doctor_json(&project, &index)["status"], "pass");
+}
+
+/// A dependency that publishes only an sdist is never built: it is left out, the rest is
+/// resolved, and the result says what was not checked; a conflict in the rest is still one.
+#[test]
+fn a_source_only_dependency_is_left_out_and_the_rest_resolved() {
+    let wheels = [
+        "numlib|1.0",
+        "numlib|2.0",
+        "oldtool|1.0|numlib<2",
+        "pytest|8.0",
+        "sdist:srconly|1.0",
+    ];
+    let index = index(&wheels);
+    let resolving = PROJECT
+        .replace("test = [\"oldtool\"]", "test = []")
+        .replace("[\"numlib>=2\"]", "[\"numlib>=2\", \"srconly\"]");
+    let project = project(&resolving);
+    let check = doctor_json(&project, &index);
+    assert_eq!(check["status"], "pass", "{check:#}");
+    let detail = check["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("2 packages for Python 3.12 on Linux x86_64")
+            && detail.contains("without `srconly` (only an sdist, which the pre-flight never builds: that would run its code), whose own dependencies are not checked"),
+        "{detail}"
+    );
+    // With the conflicting extra too, the conflict is found past the source-only package.
+    let conflicting = PROJECT.replace("[\"numlib>=2\"]", "[\"numlib>=2\", \"srconly\"]");
+    let project = self::project(&conflicting);
+    let check = doctor_json(&project, &index);
+    assert_eq!(check["status"], "fail", "{check:#}");
+    let detail = check["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("oldtool") && detail.contains("(resolved without `srconly`"),
+        "{detail}"
+    );
 }
 
 /// Issue 22: the tests import a module nothing declares (`einops`); collection would stop at
