@@ -213,11 +213,15 @@ fn report_preflight(plan: &TestPlan, project: &Project) {
             ui::help(&fix);
         }
         preflight::Outcome::Resolved {
-            packages, problems, ..
+            packages,
+            problems,
+            scope,
         } => {
+            // What the resolve could not check (a setup.py's own dependencies, an sdist) is
+            // said with it, as doctor says it.
             if problems.is_empty() {
                 note(&format!(
-                    "pre-flight: the image's dependencies resolve ({} packages for Python {} on Linux x86_64)",
+                    "pre-flight: the image's dependencies resolve ({} packages for Python {} on Linux x86_64{scope})",
                     packages.len(),
                     plan.python.value
                 ));

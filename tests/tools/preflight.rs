@@ -286,6 +286,13 @@ fn a_source_only_dependency_is_left_out_and_the_rest_resolved() {
             && detail.contains("without `srconly` (only an sdist, which the pre-flight never builds: that would run its code), whose own dependencies are not checked"),
         "{detail}"
     );
+    // init says the same, with what it could not check.
+    let init = with_index(&project, &index, &["init", "--yes", "--force"]);
+    let stderr = String::from_utf8(init.stderr).unwrap();
+    assert!(
+        stderr.contains("note: pre-flight: the image's dependencies resolve (2 packages for Python 3.12 on Linux x86_64; without `srconly` (only an sdist"),
+        "{stderr}"
+    );
     // With the conflicting extra too, the conflict is found past the source-only package.
     let conflicting = PROJECT.replace("[\"numlib>=2\"]", "[\"numlib>=2\", \"srconly\"]");
     let project = self::project(&conflicting);
