@@ -654,6 +654,35 @@ impl Builder<'_> {
     /// from and the reason, for init's note.
     fn torch_cuda(&self, install: &InstallPlan, recipe: &Recipe) -> Option<(Cuda, String, String)> {
         let root = &self.project.root;
+        // A PyTorch CUDA index the recipe names (`index-url = ".../whl/nightly/cu130"`) is
+        // where torch comes from: its CUDA is the one to build against.
+        let indexes = recipe
+            .index_url
+            .value
+            .iter()
+            .map(|url| (url, &recipe.index_url.source))
+            .chain(
+                recipe
+                    .extra_index_urls
+                    .value
+                    .iter()
+                    .map(|url| (url, &recipe.extra_index_urls.source)),
+            );
+        for (url, source) in indexes {
+            if let Some(cuda) = recipe::index_cuda(url) {
+                let from = match source {
+                    Source::Detected { from } => from.clone(),
+                    _ => "index-url".to_string(),
+                };
+                return (cuda.version != recipe::DEFAULT_CUDA).then(|| {
+                    (
+                        cuda,
+                        from,
+                        format!("torch comes from {url}, built for CUDA {}", cuda.version),
+                    )
+                });
+            }
+        }
         if let InstallPlan::Uv { locked: true, .. } = install {
             let (version, cuda) = recipe::locked_torch(&read_regular(root, "uv.lock")?)?;
             return (cuda.version != recipe::DEFAULT_CUDA).then(|| {

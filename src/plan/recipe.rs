@@ -62,6 +62,22 @@ impl Cuda {
     }
 }
 
+/// The CUDA of a PyTorch wheel index (`https://download.pytorch.org/whl/cu130`, its `nightly/`
+/// and `test/` channels), when gpu-ci knows it; `None` for any other index (`whl/cpu`, PyPI).
+pub fn index_cuda(url: &str) -> Option<Cuda> {
+    let path = url
+        .strip_prefix("https://download.pytorch.org/whl/")?
+        .trim_end_matches('/');
+    let tag = path
+        .strip_prefix("nightly/")
+        .or_else(|| path.strip_prefix("test/"))
+        .unwrap_or(path);
+    CUDA_VERSIONS
+        .iter()
+        .find(|(_, _, index)| *index == tag)
+        .and_then(|(version, ..)| Cuda::parse(version).ok())
+}
+
 /// PyTorch's release compatibility matrix: for each torch 2.MINOR, the CUDA its PyPI wheel for
 /// Linux x86_64 is built for, and the CUDA versions of its wheel indexes that [`CUDA_VERSIONS`]
 /// knows, oldest first. The PyPI column is what `uv pip compile --python-platform
@@ -606,6 +622,23 @@ mod tests {
             lock("2.9.0+cu126", "https://download.pytorch.org/whl/cu126")
         );
         assert_eq!(cuda(&two), None);
+    }
+
+    #[test]
+    fn pytorch_indexes_say_their_cuda() {
+        for (url, cuda) in [
+            ("https://download.pytorch.org/whl/cu130", Some("13.0")),
+            (
+                "https://download.pytorch.org/whl/nightly/cu130/",
+                Some("13.0"),
+            ),
+            ("https://download.pytorch.org/whl/test/cu126", Some("12.6")),
+            ("https://download.pytorch.org/whl/cpu", None),
+            ("https://download.pytorch.org/whl/cu999", None),
+            ("https://pypi.org/simple", None),
+        ] {
+            assert_eq!(index_cuda(url).map(|c| c.version), cuda, "{url}");
+        }
     }
 
     #[test]

@@ -476,7 +476,7 @@ fn arm_label(text: &str) -> bool {
         .any(|word| matches!(word, "arm" | "arm64" | "aarch64"))
 }
 
-fn amd_label(text: &str) -> bool {
+fn other_vendor_label(text: &str) -> bool {
     text.to_ascii_lowercase()
         .split(|c: char| !c.is_ascii_alphanumeric())
         .any(|w| {
@@ -487,6 +487,12 @@ fn amd_label(text: &str) -> bool {
                 || (w.len() >= 5
                     && w.starts_with("mi")
                     && w[2..5].chars().all(|c| c.is_ascii_digit()))
+                // Other vendors' accelerators: Intel (XPU, Gaudi), Ascend NPUs, TPUs, Apple's.
+                || matches!(
+                    w,
+                    "xpu" | "gaudi" | "gaudi2" | "gaudi3" | "hpu" | "habana" | "npu" | "ascend"
+                        | "tpu" | "mps"
+                )
         })
 }
 
@@ -1227,6 +1233,19 @@ impl Reader<'_> {
     }
 
     fn pip_install(&mut self, args: &[String], origin: Origin) {
+        // An `--index-url` on a line that names its packages (`pip install --pre torch
+        // --index-url …/nightly/cu130`) serves those packages; as the image's only index it
+        // would have to serve every other one too. It becomes an extra index, searched before
+        // PyPI, which serves what the line meant. A line that installs requirements files or
+        // the project keeps it as the index.
+        let names_its_packages = !args.iter().any(|a| {
+            matches!(
+                a.as_str(),
+                "-r" | "--requirement" | "-e" | "--editable" | "." | "./"
+            ) || a.starts_with("-r")
+                || a.starts_with(".[")
+                || a.starts_with("--requirement=")
+        });
         // Packages from a find-links page (`--no-index -f https://…/torch-2.5.html`) come from
         // where no key of gpu-ci's points: PyPI's build of them may not exist, or be an sdist
         // that needs the page's exact torch. Said, not installed from PyPI instead.
@@ -1285,7 +1304,7 @@ impl Reader<'_> {
                 }
                 "-i" | "--index-url" | "--default-index" => {
                     if let Some(url) = value(i) {
-                        self.index(&url, true, origin);
+                        self.index(&url, !names_its_packages, origin);
                     }
                     i += step;
                 }
@@ -1401,6 +1420,7 @@ impl Reader<'_> {
         if !main && url.trim_end_matches('/') == "https://pypi.org/simple" {
             return;
         }
+
         let found = Found {
             value: url.to_string(),
             at: origin.at(url),
@@ -2629,17 +2649,20 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
                 at: origin.at(image),
             });
         }
-        // An AMD (ROCm) job is never the GPU job of an NVIDIA image, nor a CPU job.
+        // Another vendor's job (AMD ROCm, Intel XPU, an Ascend NPU, ...) is never the GPU job of an
+        // NVIDIA image, nor a CPU job.
         let gpu_inputs: Vec<&String> = with
             .iter()
             .filter(|(name, _)| name.contains("gpu"))
             .map(|(_, value)| value)
             .collect();
-        if runner.iter().any(|l| amd_label(l))
-            || image.as_deref().is_some_and(amd_label)
-            || amd_label(key)
-            || amd_label(&plain_name)
-            || gpu_inputs.iter().any(|v| amd_label(v))
+        if runner.iter().any(|l| other_vendor_label(l))
+            || image.as_deref().is_some_and(other_vendor_label)
+            || other_vendor_label(key)
+            || other_vendor_label(&plain_name)
+            || other_vendor_label(file.rsplit('/').next().unwrap_or(file))
+            || other_vendor_label(&workflow_name)
+            || gpu_inputs.iter().any(|v| other_vendor_label(v))
         {
             continue;
         }
@@ -2926,9 +2949,9 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
             Value::String(s) => Some(s.clone()),
             other => other.get("name").and_then(scalar),
         });
-        if tags.iter().any(|t| amd_label(t))
-            || image.as_deref().is_some_and(amd_label)
-            || amd_label(key)
+        if tags.iter().any(|t| other_vendor_label(t))
+            || image.as_deref().is_some_and(other_vendor_label)
+            || other_vendor_label(key)
         {
             continue;
         }
@@ -3491,7 +3514,20 @@ jobs:
         let external = "jobs:\n  rocm:\n    uses: org/infra/.github/workflows/job.yml@main\n    with:\n      runner: linux.gpu\n      gpu-arch-type: rocm\n      script: pytest tests\n";
         let dir = project(&[(".github/workflows/w.yml", external), ("tests/t.py", "")]);
         assert_eq!(detect(dir.path()), None);
-        assert!(!amd_label("ubuntu-24.04-amd64") && amd_label("MI250") && !amd_label("mixed"));
+        assert!(
+            !other_vendor_label("ubuntu-24.04-amd64")
+                && other_vendor_label("MI250")
+                && !other_vendor_label("mixed")
+        );
+        assert!(
+            other_vendor_label("Test A2 NPU (PyTorch 2.7.1)")
+                && other_vendor_label("intel-xpu-runner")
+        );
+        assert!(
+            other_vendor_label("ascend-a2-ci.yml")
+                && !other_vendor_label("input")
+                && !other_vendor_label("setup")
+        );
     }
 
     /// A job on a hosted runner that runs `modal run FILE` runs its tests on a GPU: the file is

@@ -217,6 +217,11 @@ fn documented(root: &Path, reads: &[&EnvRead]) -> Vec<Documented> {
 const OFF_WORDS: [&str; 3] = ["SKIP", "DISABLE", "NO_"];
 /// Words of a variable's or option's name that say it selects GPU tests or a backend.
 const TEST_WORDS: [&str; 5] = ["CUDA", "GPU", "BACKEND", "DEVICE", "ACCELERATOR"];
+/// Words of a variable's name that say another vendor's accelerator (`ASCEND_RT_VISIBLE_DEVICES`,
+/// `HIP_VISIBLE_DEVICES`): nothing an NVIDIA run sets.
+const OTHER_VENDOR_WORDS: [&str; 8] = [
+    "ASCEND", "NPU", "HIP", "ROCM", "ROCR", "XPU", "HABANA", "TPU",
+];
 
 fn named(name: &str, words: &[&str]) -> bool {
     let upper = name.to_ascii_uppercase();
@@ -312,6 +317,7 @@ pub fn detect(root: &Path, setup_py: Option<&str>, tests: &[String]) -> Switches
         };
         for read in env_reads(&text, &file) {
             if named(&read.name, &TEST_WORDS)
+                && !named(&read.name, &OTHER_VENDOR_WORDS)
                 && !switches.test_env.iter().any(|r| r.name == read.name)
             {
                 switches.test_env.push(read);

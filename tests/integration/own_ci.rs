@@ -393,7 +393,7 @@ fn switches_the_project_reads_are_named_with_the_key_that_sets_them() {
     );
     project.write(
         "tests/conftest.py",
-        "import os\n\nONLY_CUDA = os.environ.get(\"RUN_ONLY_CUDA_TESTS\") == \"1\"\nHOME = os.environ.get(\"HOME\")\n\ndef pytest_addoption(parser):\n    parser.addoption(\"--run-gpu\", action=\"store_true\")\n    parser.addoption(\"--slow\", action=\"store_true\")\n",
+        "import os\n\nONLY_CUDA = os.environ.get(\"RUN_ONLY_CUDA_TESTS\") == \"1\"\nHOME = os.environ.get(\"HOME\")\nNPU = os.environ.get(\"ASCEND_RT_VISIBLE_DEVICES\")\n\ndef pytest_addoption(parser):\n    parser.addoption(\"--run-gpu\", action=\"store_true\")\n    parser.addoption(\"--slow\", action=\"store_true\")\n",
     );
     project.write("tests/test_k.py", "");
     project.write(
@@ -415,7 +415,13 @@ fn switches_the_project_reads_are_named_with_the_key_that_sets_them() {
     ] {
         assert!(stderr.contains(expected), "{expected}\n{stderr}");
     }
-    for absent in ["KERN_SKIP_CUDA_BUILD", "`HOME`", "--slow"] {
+    // Another vendor's device variable is nothing an NVIDIA run sets.
+    for absent in [
+        "KERN_SKIP_CUDA_BUILD",
+        "`HOME`",
+        "--slow",
+        "ASCEND_RT_VISIBLE_DEVICES",
+    ] {
         assert!(!stderr.contains(absent), "{absent}\n{stderr}");
     }
     let stdout = String::from_utf8_lossy(&init.get_output().stdout).into_owned();
@@ -873,5 +879,65 @@ fn composite_actions_are_followed_and_unread_drivers_are_named() {
     assert!(
         stderr.contains("note: the project's GPU tests run where gpu-ci cannot follow them: `gpu` (.github/workflows/ci.yml:3) runs `tools/ci/run_gpu.py` (.github/actions/gpu-test/action.yml:6), a script gpu-ci does not read; the GPU run uses what gpu-ci detects instead: set `test-path` and `pytest-args` (--test-path, --pytest-args) as that job runs its tests"),
         "{stderr}"
+    );
+}
+
+/// Issue 21/22: an `--index-url` on a line that names its packages serves those packages: it
+/// becomes an extra index beside PyPI, and a PyTorch CUDA index there decides the image's
+/// CUDA (a CUDA extension is built against the torch it serves). Another vendor's job (an
+/// Ascend NPU) is never followed, not even as a CPU job.
+#[test]
+fn a_line_scoped_index_is_an_extra_index_and_says_the_cuda() {
+    let project = Project::empty();
+    project.write(
+        "pyproject.toml",
+        "[build-system]\nrequires = [\"setuptools\", \"torch\"]\nbuild-backend = \"setuptools.build_meta\"\n[project]\nname = \"kern\"\ndependencies = [\"numpy\"]\n",
+    );
+    project.write(
+        "setup.py",
+        "from setuptools import setup\nfrom torch.utils.cpp_extension import CUDAExtension\nsetup(ext_modules=[CUDAExtension('k', ['k.cu'])])\n",
+    );
+    project.write("requirements-dev.txt", "pytest\n");
+    project.write("test/test_k.py", "");
+    project.write(
+        ".github/workflows/npu.yml",
+        "on: [pull_request]\njobs:\n  npu:\n    name: Test A2 NPU\n    runs-on: ubuntu-latest\n    steps:\n      - run: pip install torch-npu\n      - run: pytest test -x\n",
+    );
+    let json = config_json(&project, &[]);
+    assert_eq!(json["packages"]["source"]["kind"], "default", "{json:#}");
+    project.write(
+        ".github/workflows/gpu.yml",
+        "on: [pull_request]\njobs:\n  gpu:\n    runs-on: linux-h100\n    steps:\n      - run: pip install -r requirements-dev.txt\n      - run: pip install --pre torch --index-url https://download.pytorch.org/whl/nightly/cu130\n      - run: pytest test\n",
+    );
+    let json = config_json(&project, &[]);
+    assert_eq!(
+        json["index-url"]["value"],
+        serde_json::Value::Null,
+        "{json:#}"
+    );
+    assert_eq!(
+        json["extra-index-urls"]["value"],
+        serde_json::json!(["https://download.pytorch.org/whl/nightly/cu130"])
+    );
+    assert_eq!(json["cuda"]["value"], "13.0", "{json:#}");
+    assert_eq!(
+        json["cuda"]["source"]["from"],
+        ".github/workflows/gpu.yml:7"
+    );
+    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
+    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("note: CUDA 13.0 (torch comes from https://download.pytorch.org/whl/nightly/cu130, built for CUDA 13.0): the image is `nvidia/cuda:13.0.1-devel-ubuntu24.04`"),
+        "{stderr}"
+    );
+    // The line that installs the requirements keeps its index as the index.
+    project.write(
+        ".github/workflows/gpu.yml",
+        "on: [pull_request]\njobs:\n  gpu:\n    runs-on: linux-h100\n    steps:\n      - run: pip install -r requirements-dev.txt --index-url https://mirror.example.org/simple\n      - run: pytest test\n",
+    );
+    let json = config_json(&project, &[]);
+    assert_eq!(
+        json["index-url"]["value"], "https://mirror.example.org/simple",
+        "{json:#}"
     );
 }
