@@ -12,6 +12,12 @@ fn config_json(project: &Project, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&output).unwrap()
 }
 
+/// What `gpu-ci ARGS` (an init that succeeds) says on stderr: its notes.
+fn init_stderr(project: &Project, args: &[&str]) -> String {
+    let init = project.gpu_ci(args).success();
+    String::from_utf8_lossy(&init.get_output().stderr).into_owned()
+}
+
 const GPU_WORKFLOW: &str = ".github/workflows/gpu_test.yaml";
 
 #[test]
@@ -73,8 +79,7 @@ fn the_gpu_jobs_pytest_command_and_install_are_followed_with_their_lines() {
 
     // init says what it took, with the flag that changes it; the secret's reference is never
     // taken, the nightly step (not the matrix's first) never read.
-    let init = project.gpu_ci(&["init", "--yes"]).success();
-    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    let stderr = init_stderr(&project, &["init", "--yes"]);
     for expected in [
         "following the project's GPU job `gpu_test` in .github/workflows/gpu_test.yaml (GPU by its runner `linux.g5.12xlarge.nvidia.gpu`)",
         "`packages = [\"torch\", \"torchvision\", \"torchao\", \"lm-eval==0.4.5\"]` from the GPU job (detected: .github/workflows/gpu_test.yaml:27, .github/workflows/gpu_test.yaml:31); change it with --package",
@@ -134,8 +139,7 @@ fn detected_values_that_fail_the_keys_check_or_describe_the_ci_machine_are_left_
         !packages.iter().any(|p| p.as_str().unwrap().contains(' ')),
         "{json:#}"
     );
-    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
-    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    let stderr = init_stderr(&project, &["init", "--yes", "--dry-run"]);
     for expected in [
         "`HF_HOME` (.github/workflows/gpu_test.yaml:6) is left out of `env`: its value is a path on the CI machine; set it with --env HF_HOME=…",
         "`OMP_NUM_THREADS` (.github/workflows/gpu_test.yaml:7) is left out of `env`: it sizes work for the CI machine's cores",
@@ -191,10 +195,7 @@ fn a_workflows_hostile_text_is_escaped_in_notes_and_never_reaches_the_plan_unche
         "jobs:\n  \"gpu\\e[2Jjob\":\n    runs-on: gpu\n    env:\n      EVIL: \"a\\nb\"\n    steps:\n      - run: \"pytest 'tests/a\\tb' -k 'x\\e[31m'\"\n      - run: pip install \"../outside\" \"/etc/passwd\" 'torch; python_version>\"3\"'\n",
     );
     project.write("tests/a\tb/test_x.py", "");
-    let init = project
-        .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
-        .success();
-    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    let stderr = init_stderr(&project, &["init", "--yes", "--dry-run", "--diff"]);
     assert!(!stderr.contains('\x1b'), "{stderr:?}");
     assert!(stderr.contains("gpu\\u{1b}[2Jjob"), "{stderr}");
     let json = config_json(&project, &[]);
@@ -400,10 +401,7 @@ fn switches_the_project_reads_are_named_with_the_key_that_sets_them() {
         ".gitmodules",
         "[submodule \"csrc/cutlass\"]\n\tpath = csrc/cutlass\n\turl = https://github.com/NVIDIA/cutlass.git\n",
     );
-    let init = project
-        .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
-        .success();
-    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    let stderr = init_stderr(&project, &["init", "--yes", "--dry-run", "--diff"]);
     for expected in [
         // On by default with .gitmodules (issue 21), so no note says they are missing.
         "the project has git submodules (.gitmodules): every CI target checks the tree under test out with them",
@@ -424,16 +422,19 @@ fn switches_the_project_reads_are_named_with_the_key_that_sets_them() {
     ] {
         assert!(!stderr.contains(absent), "{absent}\n{stderr}");
     }
+    let init = project
+        .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
+        .success();
     let stdout = String::from_utf8_lossy(&init.get_output().stdout).into_owned();
     assert!(
         stdout.contains("export TORCH_CUDA_ARCH_LIST=8.9+PTX && export KERN_CUDA_ARCHS=80 && "),
         "{stdout}"
     );
     // A GPU its list has no entry for (T4 is 7.5): the note names the key instead of a guess.
-    let init = project
-        .gpu_ci(&["init", "--yes", "--dry-run", "--diff", "--gpu", "T4"])
-        .success();
-    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    let stderr = init_stderr(
+        &project,
+        &["init", "--yes", "--dry-run", "--diff", "--gpu", "T4"],
+    );
     assert!(
         stderr.contains("setup.py reads `KERN_CUDA_ARCHS` for the CUDA architectures it compiles; gpu-ci sets TORCH_CUDA_ARCH_LIST, not `KERN_CUDA_ARCHS`: set `env = { KERN_CUDA_ARCHS = \"…\" }`"),
         "{stderr}"
@@ -443,10 +444,7 @@ fn switches_the_project_reads_are_named_with_the_key_that_sets_them() {
         ".github/workflows/gpu.yml",
         "jobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    env:\n      RUN_ONLY_CUDA_TESTS: 1\n    steps:\n      - run: pytest tests --run-gpu\n",
     );
-    let init = project
-        .gpu_ci(&["init", "--yes", "--dry-run", "--diff"])
-        .success();
-    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    let stderr = init_stderr(&project, &["init", "--yes", "--dry-run", "--diff"]);
     assert!(
         !stderr.contains("a GPU-test or backend selector"),
         "{stderr}"
@@ -480,8 +478,7 @@ fn a_switch_whose_value_the_docs_give_becomes_env() {
         "{json:#}"
     );
     assert_eq!(json["env"]["source"]["from"], "README.md:3");
-    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
-    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    let stderr = init_stderr(&project, &["init", "--yes", "--dry-run"]);
     for expected in [
         "the project reads `KERN_KEEP_CUDA_BUILD`, and README.md:3 gives it `TRUE`: set in `env`; change it with --env",
         // `yes` is not the value setup.py compares with: a note, not a guess.
@@ -582,8 +579,7 @@ fn the_gpu_jobs_python_is_the_newest_its_matrix_gives_that_the_builder_offers() 
         json["python"]["source"]["from"],
         format!("{SETUP_WORKFLOW}:14")
     );
-    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
-    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    let stderr = init_stderr(&project, &["init", "--yes", "--dry-run"]);
     for expected in [
         "testing on Python 3.11, as the project's GPU job `gpu_tests` in .github/workflows/gpu.yml sets up, the newest of the Pythons it sets up (3.9, 3.10, 3.11) that Modal's image builder 2026.10 offers (detected: .github/workflows/gpu.yml:14); change it with --python",
         "the matrix of `gpu_tests` in .github/workflows/gpu.yml gives `python-version` several values: the GPU run's Python is the newest of them that Modal's image builder offers (see `python`); anything else that reads it takes the first, `3.9`",
@@ -611,8 +607,7 @@ fn the_gpu_jobs_python_is_the_newest_its_matrix_gives_that_the_builder_offers() 
         SETUP_WORKFLOW,
         "on: [pull_request]\njobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    container: docker.io/library/python:3.10-slim\n    steps:\n      - run: pytest tests\n",
     );
-    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
-    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    let stderr = init_stderr(&project, &["init", "--yes", "--dry-run"]);
     assert!(
         stderr.contains("the project's GPU job `gpu` in .github/workflows/gpu.yml sets up Python 3.10, which Modal's image builder 2026.10 does not offer (3.11 to 3.15) or requires-python `>=3.9` does not allow; choosing the Python another way"),
         "{stderr}"
@@ -641,8 +636,7 @@ fn the_gpu_jobs_apt_get_install_lines_are_the_detected_apt() {
         json["apt"]["source"]["from"],
         format!("{SETUP_WORKFLOW}:23")
     );
-    let init = project.gpu_ci(&["init", "--yes"]).success();
-    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    let stderr = init_stderr(&project, &["init", "--yes"]);
     assert!(
         stderr.contains("`apt = [\"build-essential\", \"libsndfile1\"]` from the GPU job (detected: .github/workflows/gpu.yml:23); change it with --apt"),
         "{stderr}"
@@ -668,8 +662,7 @@ fn the_gpu_jobs_apt_get_install_lines_are_the_detected_apt() {
         serde_json::json!(["libgl1", "git=1:2.39.5-0+deb12u2", "ffmpeg"]),
         "{json:#}"
     );
-    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
-    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    let stderr = init_stderr(&project, &["init", "--yes", "--dry-run"]);
     for expected in [
         "`Bad_Name` (.github/workflows/gpu.yml:6) is left out of `apt`: `apt`: `Bad_Name` is not a Debian package name",
         "`$EXTRA` in .github/workflows/gpu.yml has no value the workflow gives; left out",
@@ -683,8 +676,7 @@ fn the_gpu_jobs_apt_get_install_lines_are_the_detected_apt() {
 #[test]
 fn the_gpu_jobs_passed_over_are_named_with_their_lines_and_why() {
     let project = Project::fixture("gpu-job-setup");
-    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
-    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    let stderr = init_stderr(&project, &["init", "--yes", "--dry-run"]);
     assert!(
         stderr.contains("the project has 3 other GPU jobs, passed over for `gpu_tests` (.github/workflows/gpu.yml:10): `nightly_gpu` (.github/workflows/nightly.yml:6) does not run on pushes or pull requests (the chosen one does); `cuda_docs` (.github/workflows/gpu.yml:26) is a GPU job only by its name `cuda_docs`, the chosen one by its runner `gpu`; `gpu_benchmarks` (.github/workflows/gpu.yml:5) runs no pytest; if the GPU run should follow one of them, set `test-path` and `pytest-args` (--test-path, --pytest-args) as it runs them"),
         "{stderr}"
@@ -704,8 +696,7 @@ fn the_gpu_jobs_passed_over_are_named_with_their_lines_and_why() {
         ".github/workflows/_bench.yml",
         "on:\n  workflow_call:\njobs:\n  bench:\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: python bench.py\n",
     );
-    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
-    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    let stderr = init_stderr(&project, &["init", "--yes", "--dry-run"]);
     assert!(
         stderr.contains("the project has 3 other GPU jobs, passed over for `gpu_b` (.github/workflows/nightly.yml:7): `gpu_a` (.github/workflows/nightly.yml:3) leaves out 1 value it could not read (the chosen one 0); `gpu_c \\u{1b}[2J` (.github/workflows/nightly.yml:11) comes after the chosen one, which is as sure a GPU job; `bench` (.github/workflows/_bench.yml:4) runs no pytest; if"),
         "{stderr}"
@@ -717,8 +708,7 @@ fn the_gpu_jobs_passed_over_are_named_with_their_lines_and_why() {
         ".github/workflows/nightly.yml",
         "on: [pull_request]\njobs:\n  gpu_b:\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: pytest tests\n",
     );
-    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
-    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    let stderr = init_stderr(&project, &["init", "--yes", "--dry-run"]);
     assert!(
         stderr.contains("following the project's GPU job `gpu_b`"),
         "{stderr}"
@@ -804,8 +794,7 @@ jobs:
         ".github/workflows/ci.yml:16"
     );
     assert_eq!(json["cuda"]["value"], "12.8", "{json:#}");
-    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
-    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    let stderr = init_stderr(&project, &["init", "--yes", "--dry-run"]);
     for expected in [
         "note: following the project's GPU job `test-gpu` in .github/workflows/ci.yml (GPU by its runner `linux-amd64-gpu-h100`)",
         "`test-gpu` in .github/workflows/ci.yml runs its tests with `python -m warpish.tests` (.github/workflows/ci.yml:35), not pytest: the GPU run runs pytest on `warpish/tests/`, which collects the same unittest and pytest tests; its options (--junit-report-xml -s) are its own, left out",
@@ -860,8 +849,7 @@ fn composite_actions_are_followed_and_unread_drivers_are_named() {
     // The step its inputs turn off is not read; a find-links install and a value the
     // script's branches decide are said, not guessed.
     assert_eq!(json["packages"]["value"], serde_json::json!(["torchao"]));
-    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
-    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    let stderr = init_stderr(&project, &["init", "--yes", "--dry-run"]);
     for expected in [
         "installs `torch-scatter` from the find-links page `https://data.example.org/whl/torch-2.5.html` (.github/actions/gpu-test/action.yml:19), which no gpu-ci key can point to; left out",
         "`$V` in .github/workflows/ci.yml takes several values in its script (its branches); left out",
@@ -874,8 +862,7 @@ fn composite_actions_are_followed_and_unread_drivers_are_named() {
         "name: GPU test\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      run: python3 \"$GITHUB_WORKSPACE/tools/ci/run_gpu.py\" --filter x\n",
     );
     project.write("tools/ci/run_gpu.py", "import subprocess\n");
-    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
-    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    let stderr = init_stderr(&project, &["init", "--yes", "--dry-run"]);
     assert!(
         stderr.contains("note: the project's GPU tests run where gpu-ci cannot follow them: `gpu` (.github/workflows/ci.yml:3) runs `tools/ci/run_gpu.py` (.github/actions/gpu-test/action.yml:6), a script gpu-ci does not read; the GPU run uses what gpu-ci detects instead: set `test-path` and `pytest-args` (--test-path, --pytest-args) as that job runs its tests"),
         "{stderr}"
@@ -924,8 +911,7 @@ fn a_line_scoped_index_is_an_extra_index_and_says_the_cuda() {
         json["cuda"]["source"]["from"],
         ".github/workflows/gpu.yml:7"
     );
-    let init = project.gpu_ci(&["init", "--yes", "--dry-run"]).success();
-    let stderr = String::from_utf8_lossy(&init.get_output().stderr).into_owned();
+    let stderr = init_stderr(&project, &["init", "--yes", "--dry-run"]);
     assert!(
         stderr.contains("note: CUDA 13.0 (torch comes from https://download.pytorch.org/whl/nightly/cu130, built for CUDA 13.0): the image is `nvidia/cuda:13.0.1-devel-ubuntu24.04`"),
         "{stderr}"
