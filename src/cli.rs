@@ -321,6 +321,22 @@ pub struct ChoiceArgs {
     #[arg(long, value_name = "DOLLARS", value_parser = parse_max_cost)]
     pub max_cost: Option<f64>,
 
+    /// Keep the download caches (Hugging Face, torch hub, pip, uv, XDG) on a Modal Volume of
+    /// this repository between runs; a fork's pull request reads it, never writes it
+    /// [config: `cache`].
+    #[arg(long, overrides_with = "no_cache")]
+    pub cache: bool,
+
+    /// Keep no cache between runs.
+    #[arg(long, overrides_with = "cache")]
+    pub no_cache: bool,
+
+    /// Also keep this container folder on the cache volume (absolute, as
+    /// /root/.cache/torch_extensions); repeat it for several; turns the cache on [config:
+    /// `cache`].
+    #[arg(long = "cache-path", value_name = "PATH", value_parser = parse_cache_path)]
+    pub cache_paths: Vec<String>,
+
     /// Python version of the test image, as 3.12 [default: detected, else 3.12].
     #[arg(long, value_name = "X.Y")]
     pub python: Option<String>,
@@ -445,6 +461,10 @@ fn parse_max_cost(text: &str) -> Result<f64, String> {
     crate::config::check_max_cost(dollars)
 }
 
+fn parse_cache_path(text: &str) -> Result<String, String> {
+    crate::config::check_cache_path(text).map(|()| text.to_string())
+}
+
 fn parse_credit(text: &str) -> Result<f64, String> {
     text.trim()
         .trim_start_matches('$')
@@ -463,6 +483,9 @@ impl From<&ChoiceArgs> for Choices {
             gpu,
             shards,
             max_cost,
+            cache,
+            no_cache,
+            cache_paths,
             python,
             test_path,
             pytest_args,
@@ -489,6 +512,14 @@ impl From<&ChoiceArgs> for Choices {
             gpu,
             shards,
             max_cost,
+            cache: if cache {
+                Some(true)
+            } else if no_cache {
+                Some(false)
+            } else {
+                None
+            },
+            cache_paths,
             python,
             test_path,
             pytest_args,

@@ -145,6 +145,11 @@ impl ModalApi {
         files
     }
 
+    /// The folder that holds the volume `name` (it outlives the sandboxes).
+    pub fn volume(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join("state/volumes").join(name)
+    }
+
     /// The RPCs the client called, each once, in the order first called.
     pub fn rpcs(&self) -> Vec<String> {
         let mut seen: Vec<String> = Vec::new();

@@ -11,11 +11,11 @@ use serde_json::{Value, json};
 
 use crate::common::{Project, describe, git, shown};
 use crate::installed::python;
-use crate::modal_api::{ModalApi, TOKEN_ID, TOKEN_SECRET, gpu_ci_run};
+use crate::modal_api::{ModalApi, TOKEN_ID, TOKEN_SECRET, gpu_ci_run, modal_run};
 use crate::runner::{configure, suite};
 
 /// Every RPC of the runner's path, and none other: a client that renames or adds one fails here.
-const RUNNER_RPCS: [&str; 20] = [
+const RUNNER_RPCS: [&str; 21] = [
     "AppCreate",
     "EnvironmentGetOrCreate",
     "AppGetLogs",
@@ -36,6 +36,8 @@ const RUNNER_RPCS: [&str; 20] = [
     "AppClientDisconnect",
     "TaskExecStdinWrite",
     "ImageJoinStreaming",
+    // `cache`: the repository's cache volume, by name.
+    "VolumeGetOrCreate",
 ];
 
 fn text(output: &Output) -> (String, String) {
@@ -704,4 +706,135 @@ fn slow_and_non_utf8_output_streams_through_the_router() {
     assert!(log.contains("chunk 2 \u{fffd}\u{fffd}"), "{log}");
     let reads: Vec<Value> = api.requests("TaskExecStdioRead");
     assert!(!reads.is_empty());
+}
+
+/// What the test below runs in the sandbox: it reads what is in the cache, writes over it,
+/// adds a file (and a large one), and says where its caches point.
+const CACHE_SUITE: &str = r#"import os, pathlib
+
+def test_cache():
+    hf = pathlib.Path(os.environ["HF_HOME"])
+    marker = hf / "planted.txt"
+    print("SEEN", marker.read_text() if marker.exists() else "none")
+    print("CACHE", {name: os.environ[name] for name in ("HF_HOME", "TORCH_HOME", "XDG_CACHE_HOME", "PIP_CACHE_DIR", "UV_CACHE_DIR")})
+    who = "trusted" if "/gpu-ci-cache/" in os.environ["HF_HOME"] else "fork"
+    marker.write_text(who)
+    (hf / f"{who}-only.txt").write_text(who)
+    if who == "trusted":
+        (hf / "model.bin").write_bytes(b"w" * 200_000)
+    else:
+        print("BIG", (hf / "model.bin").read_bytes()[:3])
+    ext = pathlib.Path(os.path.expanduser("~/.cache/torch_extensions"))
+    print("EXT", ext.is_symlink(), sorted(p.name for p in ext.iterdir()))
+    (ext / f"{who}.so").write_text(who)
+"#;
+
+/// `cache = true` through the real client: a trusted run mounts the repository's volume
+/// read-write and its caches live there; a run that is not trusted (GPU_CI_CACHE_ACCESS, as the
+/// workflows set it for a fork's pull request, or only a CI machine's `CI`) mounts it
+/// read-only, sees what the trusted run left, and nothing it writes reaches the volume.
+#[test]
+fn the_cache_volume_is_written_by_trusted_runs_and_only_read_by_untrusted_ones() {
+    let project = suite(
+        CACHE_SUITE,
+        &[
+            "--pytest-args",
+            "-v -s",
+            "--cache",
+            "--cache-path",
+            "/root/.cache/torch_extensions",
+        ],
+    );
+    let api = ModalApi::start(json!({}));
+    let output = gpu_ci_run(&api, &project, &[]);
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    no_unknown_rpc(&api);
+    assert!(stdout.contains("SEEN none"), "{stdout}");
+    assert!(stdout.contains("EXT True []"), "{stdout}");
+    let volume = api.volume("gpu-ci-cache-mathkit");
+    assert_eq!(
+        std::fs::read_to_string(volume.join("huggingface/planted.txt")).unwrap(),
+        "trusted"
+    );
+    assert!(volume.join("huggingface/model.bin").is_file());
+    // Under paths/, the folder's path in the container (here, as the harness maps it).
+    let kept = |name: &str| {
+        walkdir(&volume.join("paths"))
+            .into_iter()
+            .any(|p| p.ends_with(format!(".cache/torch_extensions/{name}")))
+    };
+    assert!(kept("trusted.so"));
+    // Asked for by name, created when missing, and mounted read-write.
+    let volumes = api.kind("volume");
+    assert_eq!(volumes[0]["name"], "gpu-ci-cache-mathkit");
+    assert_eq!(volumes[0]["create_if_missing"], true);
+    let mounts = api.requests("SandboxCreate")[0]["definition"]["volume_mounts"].clone();
+    assert_eq!(mounts[0]["mount_path"], "/gpu-ci-cache");
+    assert!(mounts[0].get("read_only").is_none(), "{mounts}");
+    let exec = &api.kind("exec")[0]["command"];
+    assert!(
+        exec.as_array()
+            .unwrap()
+            .windows(2)
+            .any(|w| w[0] == "--cache" && w[1] == "/gpu-ci-cache"),
+        "{exec}"
+    );
+    assert!(!exec.to_string().contains("--cache-read-only"), "{exec}");
+    let summary = shown(&project.read("test-outputs/summary.md"));
+    assert!(
+        summary.contains("cache: volume gpu-ci-cache-mathkit, read and written; 0.00 GiB"),
+        "{summary}"
+    );
+
+    // Not trusted: said so by the CI job, or only a CI machine that said nothing.
+    for env in [("GPU_CI_CACHE_ACCESS", "read-only"), ("CI", "true")] {
+        let before = api.kind("volume-mount").len();
+        let output = modal_run(&api, &project, &[env]);
+        let (stdout, _) = text(&output);
+        assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+        assert!(stdout.contains("SEEN trusted"), "{stdout}");
+        assert!(stdout.contains("BIG b'www'"), "{stdout}");
+        // Linked to the copy (the harness maps each sandbox's paths into a folder of its own,
+        // so the folder's name on the volume differs here from sandbox to sandbox).
+        assert!(stdout.contains("EXT True"), "{stdout}");
+        assert!(stdout.contains("a throwaway copy"), "{stdout}");
+        let mounts = api.kind("volume-mount");
+        assert_eq!(mounts.len(), before + 1);
+        assert_eq!(mounts[before]["read_only"], true, "{mounts:?}");
+        let creates = api.requests("SandboxCreate");
+        assert_eq!(
+            creates.last().unwrap()["definition"]["volume_mounts"][0]["read_only"],
+            true
+        );
+        // The caches pointed at the throwaway copy, never at the mount.
+        let cache_line = stdout.lines().find(|l| l.starts_with("CACHE")).unwrap();
+        assert!(!cache_line.contains("/gpu-ci-cache/"), "{cache_line}");
+        // Nothing the run wrote reached the volume.
+        assert_eq!(
+            std::fs::read_to_string(volume.join("huggingface/planted.txt")).unwrap(),
+            "trusted"
+        );
+        assert!(!volume.join("huggingface/fork-only.txt").exists());
+        assert!(!kept("fork.so"));
+        let summary = shown(&project.read("test-outputs/summary.md"));
+        assert!(
+            summary.contains("cache: volume gpu-ci-cache-mathkit, read only"),
+            "{summary}"
+        );
+    }
+}
+
+/// Every file under `dir`, at any depth (links not followed).
+fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            files.extend(walkdir(&entry.path()));
+        } else {
+            files.push(entry.path());
+        }
+    }
+    files
 }
