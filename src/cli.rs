@@ -104,6 +104,8 @@ pub enum Command {
     Durations(DurationsArgs),
     /// Show what the GPU runs cost, per trigger, GPU and month, from their artifacts on GitHub.
     Costs(CostsArgs),
+    /// Show this repository's cache volume on Modal (its name, scope and size), or clear it.
+    Cache(CacheArgs),
     /// Print shell completions for bash, zsh, fish or PowerShell.
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one per subcommand with --out-dir.
@@ -652,6 +654,39 @@ pub struct CostsArgs {
     /// "refused", …}`.
     #[arg(long)]
     pub json: bool,
+}
+
+const CACHE_HELP: &str = "\
+With `cache` in [tool.gpu-ci], runs keep the download caches (Hugging Face, torch hub, pip, uv,
+XDG) on a Modal Volume named after the project, gpu-ci-cache-<name>, in the Modal environment of
+the client (MODAL_ENVIRONMENT, else the profile's). Trusted runs read and write it; a fork's pull
+request only reads it. This talks to Modal through the Modal client, as `gpu-ci run` does
+(`modal run` of a small script in a temporary folder); it needs the client and a token.";
+
+#[derive(Debug, Args)]
+#[command(after_help = after_help("cache", CACHE_HELP, &[
+    ("gpu-ci cache", "the volume's name, scope and size"),
+    ("gpu-ci cache clear --yes", "delete the volume; the next run starts with an empty cache"),
+]))]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub command: Option<CacheCommand>,
+}
+
+#[derive(Debug, Subcommand, Clone, Copy)]
+pub enum CacheCommand {
+    /// The volume's name, scope and size (the default).
+    Show {
+        /// Print JSON: `{"volume", "enabled", "exists", "files", "bytes", "scope"}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete the volume and everything in it, after a confirmation.
+    Clear {
+        /// Delete without asking (needed where stdin is not a terminal).
+        #[arg(short, long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -244,6 +244,20 @@ pub const COMMAND_EXIT_CODES: &[(&str, &[(DocumentedCode, &str)])] = &[
         ],
     ),
     (
+        "cache",
+        &[
+            (
+                Status(ExitStatus::Success),
+                "the volume was shown, or deleted (or there was none), or the question was answered no",
+            ),
+            (
+                Status(ExitStatus::Usage),
+                "bad input, a missing Modal client or missing credentials, `clear` without --yes where no one can answer, or Modal could not be reached or refused",
+            ),
+            INTERNAL,
+        ],
+    ),
+    (
         "completions",
         &[
             (Status(ExitStatus::Success), "the script was printed"),

@@ -440,3 +440,27 @@ fn cache_values_and_paths_that_are_not_plain_absolute_folders_are_refused() {
     }
     assert!(!project.path(".github").exists(), "nothing written");
 }
+
+/// Issue 26: `gpu-ci cache` needs the Modal client, as `gpu-ci run` does: without one on PATH
+/// it says how to install it, one `error:` line, exit 2.
+#[test]
+fn gpu_ci_cache_without_a_modal_client_says_how_to_install_it() {
+    let project = Project::fixture("extras-flat");
+    let empty = tempfile::tempdir().unwrap();
+    let output = crate::common::gpu_ci()
+        .env("PATH", empty.path())
+        .arg("-C")
+        .arg(&project.root)
+        .args(["cache", "show"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
+    assert!(
+        stderr.starts_with("error: the Modal client `modal` is not installed"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1
+    );
+}

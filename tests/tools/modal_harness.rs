@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::common::{Project, describe, git, shown};
 use crate::installed::python;
-use crate::modal_api::{ModalApi, TOKEN_ID, TOKEN_SECRET, gpu_ci_run, modal_run};
+use crate::modal_api::{ModalApi, TOKEN_ID, TOKEN_SECRET, gpu_ci_modal, gpu_ci_run, modal_run};
 use crate::runner::{configure, suite};
 
 /// Every RPC of the runner's path, and none other: a client that renames or adds one fails here.
@@ -837,4 +837,106 @@ fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     files
+}
+
+/// `gpu-ci cache` (issue 26) through the real client against the local API: the volume's name
+/// and scope before any run (none yet), its files and bytes after a trusted run (as the
+/// volume's listing counts them), `clear` refused without a confirmation where no one can
+/// answer, deleted with --yes; a missing or refused token is a one-line error, exit 2.
+#[test]
+fn gpu_ci_cache_shows_the_volume_and_clears_it_after_a_confirmation() {
+    let project = suite(
+        CACHE_SUITE,
+        &[
+            "--pytest-args",
+            "-v -s",
+            "--cache-path",
+            "/root/.cache/torch_extensions",
+        ],
+    );
+    let api = ModalApi::start(json!({}));
+    let cache = |args: &[&str], env: &[(&str, &str)]| {
+        let output = gpu_ci_modal(&api, &project, "cache", args, env);
+        let (stdout, stderr) = text(&output);
+        (output.status.code(), stdout, stderr)
+    };
+    let (code, stdout, stderr) = cache(&[], &[]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("volume   gpu-ci-cache-mathkit"), "{stdout}");
+    assert!(stdout.contains("a fork's pull request"), "{stdout}");
+    assert!(stdout.contains("the volume does not exist yet"), "{stdout}");
+    // Looking never creates it.
+    assert_eq!(api.kind("volume")[0]["create_if_missing"], false);
+    assert!(!api.volume("gpu-ci-cache-mathkit").exists());
+
+    let output = gpu_ci_run(&api, &project, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let volume = api.volume("gpu-ci-cache-mathkit");
+    let on_disk: Vec<_> = walkdir(&volume);
+    let bytes: u64 = on_disk
+        .iter()
+        .map(|p| std::fs::symlink_metadata(p).unwrap().len())
+        .sum();
+    let (code, stdout, stderr) = cache(&["show", "--json"], &[]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let shown: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(shown["volume"], "gpu-ci-cache-mathkit");
+    assert_eq!(shown["enabled"], true);
+    assert_eq!(shown["exists"], true);
+    assert_eq!(shown["files"], on_disk.len(), "{shown}");
+    assert_eq!(shown["bytes"], bytes, "{shown}");
+    assert!(bytes > 200_000, "{bytes}");
+    let (_, stdout, _) = cache(&["show"], &[]);
+    assert!(
+        stdout.contains(&format!("in {} files", on_disk.len())),
+        "{stdout}"
+    );
+    no_unknown_rpc(&api);
+
+    // No terminal to ask: refused, and the volume is still there.
+    let (code, _, stderr) = cache(&["clear"], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("error: refusing to delete the cache volume `gpu-ci-cache-mathkit` without a confirmation"),
+        "{stderr}"
+    );
+    assert!(volume.exists() && api.kind("volume-delete").is_empty());
+    let (code, stdout, stderr) = cache(&["clear", "--yes"], &[]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("deleted the Modal Volume gpu-ci-cache-mathkit"),
+        "{stdout}"
+    );
+    assert_eq!(
+        api.kind("volume-delete")[0]["volume"],
+        "gpu-ci-cache-mathkit"
+    );
+    assert!(!volume.exists());
+    let (code, stdout, _) = cache(&["clear", "--yes"], &[]);
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.contains("does not exist: nothing to clear"),
+        "{stdout}"
+    );
+
+    // No token here, or one Modal refuses: one error line, exit 2.
+    let (code, _, stderr) = cache(&[], &[("MODAL_TOKEN_ID", ""), ("MODAL_TOKEN_SECRET", "")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: no Modal credentials found"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = cache(&[], &[("MODAL_TOKEN_SECRET", "as-wrong")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "error: the Modal client could not read the cache volume `gpu-ci-cache-mathkit`"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{stderr}"
+    );
 }

@@ -323,6 +323,50 @@ class Harness:
             volume_id=found, metadata=api_pb2.VolumeMetadata(name=name)
         )
 
+    def volume_folder(self, volume_id: str) -> pathlib.Path:
+        if volume_id not in self.volumes:
+            raise GRPCError(Status.NOT_FOUND, f"no volume {volume_id}")
+        return self.state / "volumes" / self.volumes[volume_id]
+
+    def file_entries(self, request) -> list:
+        """A volume's listing under a path, as Modal gives it: files, folders and links."""
+        folder = self.volume_folder(request.volume_id)
+        start = folder / request.path.strip("/") if request.path.strip("/") else folder
+        entries = []
+        for path in sorted(start.rglob("*") if request.recursive else start.iterdir()):
+            kind = (
+                api_pb2.FileEntry.FileType.SYMLINK
+                if path.is_symlink()
+                else api_pb2.FileEntry.FileType.DIRECTORY
+                if path.is_dir()
+                else api_pb2.FileEntry.FileType.FILE
+            )
+            info = path.lstat()
+            entries.append(
+                api_pb2.FileEntry(
+                    path=str(path.relative_to(folder)), type=kind, mtime=int(info.st_mtime), size=info.st_size
+                )
+            )
+        return entries
+
+    async def VolumeListFiles(self, stream, request):
+        entries = self.file_entries(request)
+        self.record.write("volume-list", volume=self.volumes[request.volume_id], entries=len(entries))
+        for at in range(0, max(len(entries), 1), 100):
+            await stream.send_message(api_pb2.VolumeListFilesResponse(entries=entries[at : at + 100]))
+
+    async def VolumeListFiles2(self, stream, request):
+        entries = self.file_entries(request)
+        self.record.write("volume-list", volume=self.volumes[request.volume_id], entries=len(entries))
+        for at in range(0, max(len(entries), 1), 100):
+            await stream.send_message(api_pb2.VolumeListFiles2Response(entries=entries[at : at + 100]))
+
+    async def VolumeDelete(self, stream, request):
+        folder = self.volume_folder(request.volume_id)
+        self.record.write("volume-delete", volume=self.volumes.pop(request.volume_id))
+        shutil.rmtree(folder)
+        return empty_pb2.Empty()
+
     async def SandboxCreate(self, stream, request):
         definition = request.definition
         gpu = definition.resources.gpu_config.gpu_type
