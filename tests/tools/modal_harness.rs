@@ -940,3 +940,109 @@ fn gpu_ci_cache_shows_the_volume_and_clears_it_after_a_confirmation() {
         "{stderr}"
     );
 }
+
+/// Issue 26, item 5: with `cache`, a trusted run keeps its tests' durations in the cache volume
+/// (the format of .gpu-ci-durations.json, every shard's), and a sharded run of a checkout with
+/// no durations file splits by them; an untrusted run reads them and never writes. A file
+/// there that is huge, not JSON or full of hostile node ids is a warning or left out, never
+/// run, and the run goes on with its split by test count.
+#[test]
+fn trusted_runs_keep_durations_in_the_cache_volume_and_sharded_runs_split_by_them() {
+    let mut tests = String::from("import time\n\n");
+    for i in 0..6 {
+        tests += &format!(
+            "def test_{i}():\n    time.sleep({})\n\n",
+            0.01 * f64::from(i)
+        );
+    }
+    let project = suite(&tests, &["--cache", "--shards", "2"]);
+    assert!(!project.path(".gpu-ci-durations.json").exists());
+    let api = ModalApi::start(json!({}));
+    let output = gpu_ci_run(&api, &project, &[]);
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(!stdout.contains("from the cache volume"), "{stdout}");
+    let file = api
+        .volume("gpu-ci-cache-mathkit")
+        .join("gpu-ci/durations.json");
+    let recorded: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(recorded["version"], 1);
+    let ids: Vec<&String> = recorded["durations"].as_object().unwrap().keys().collect();
+    assert_eq!(ids.len(), 6, "every shard's tests: {recorded}");
+    assert!(
+        ids.iter()
+            .all(|id| id.starts_with("test/test_suite.py::test_"))
+    );
+
+    // The next sharded run splits by them.
+    let output = gpu_ci_run(&api, &project, &[]);
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(
+        stdout.contains("(durations from the cache volume)"),
+        "{stdout}"
+    );
+    assert!(
+        shown(&project.read("test-outputs/summary.md")).contains("durations from the cache volume"),
+    );
+
+    // Not trusted: reads them, writes nothing.
+    let planted = "{\"version\": 1, \"durations\": {\"test/test_suite.py::test_0\": 9.0}}\n";
+    std::fs::write(&file, planted).unwrap();
+    let output = modal_run(&api, &project, &[("GPU_CI_CACHE_ACCESS", "read-only")]);
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(
+        stdout.contains("(durations from the cache volume)"),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), planted);
+
+    // Hostile files: too large, not JSON, or node ids no collection lists.
+    let hostile_ids = format!(
+        "{{\"version\": 1, \"durations\": {{\"$(touch /tmp/gpu-ci-pwned)\": 1, \"a\\u001b[31mred\": 2, \"{}\": 3, \"test/test_suite.py::test_1\": 1e308}}}}",
+        "x".repeat(5000)
+    );
+    for (data, said) in [
+        (
+            vec![b' '; 17 * 1024 * 1024],
+            Some("is larger than 16 MiB and was not read"),
+        ),
+        (b"{not json".to_vec(), Some("not JSON")),
+        (b"[1, 2]".to_vec(), Some("no `durations` object")),
+        (hostile_ids.into_bytes(), None),
+    ] {
+        std::fs::write(&file, &data).unwrap();
+        let output = modal_run(&api, &project, &[("GPU_CI_CACHE_ACCESS", "read-only")]);
+        let (stdout, _) = text(&output);
+        assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+        match said {
+            Some(said) => {
+                assert!(
+                    stdout.contains(
+                        "gpu-ci: warning: the durations in the cache volume were not read"
+                    ) && stdout.contains(said)
+                        && stdout.contains("the shards are balanced by test count"),
+                    "{said}: {stdout}"
+                );
+            }
+            None => {
+                // Every hostile entry left out: no durations, a split by count, and none of
+                // their text anywhere.
+                assert!(!stdout.contains("from the cache volume"), "{stdout}");
+                assert!(
+                    !stdout.contains("pwned") && !stdout.contains("xxxxx"),
+                    "{stdout}"
+                );
+                let summary = project.read("test-outputs/summary.md");
+                assert!(!summary.contains("pwned") && !summary.contains('\u{1b}'));
+            }
+        }
+        assert!(!std::path::Path::new("/tmp/gpu-ci-pwned").exists());
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            data,
+            "an untrusted run wrote"
+        );
+    }
+}
