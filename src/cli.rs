@@ -104,7 +104,7 @@ pub enum Command {
     Durations(DurationsArgs),
     /// Show what the GPU runs cost, per trigger, GPU and month, from their artifacts on GitHub.
     Costs(CostsArgs),
-    /// Show this repository's cache volume on Modal (its name, scope and size), or clear it.
+    /// Show this repository's cache volumes on Modal (their names, scope and size), or clear them.
     Cache(CacheArgs),
     /// Print shell completions for bash, zsh, fish or PowerShell.
     Completions(CompletionsArgs),
@@ -659,15 +659,14 @@ pub struct CostsArgs {
 const CACHE_HELP: &str = "\
 With `cache` in [tool.gpu-ci], runs keep the download caches (Hugging Face, torch hub, pip, uv,
 XDG) on a Modal Volume named after the project, gpu-ci-cache-<name>, in the Modal environment of
-the client (MODAL_ENVIRONMENT, else the profile's). Trusted runs read and write it; a fork's pull
-request only reads it. This talks to Modal through the Modal client, as `gpu-ci run` does
-(`modal run` of a small script in a temporary folder); it needs the client and a token.";
+the client (MODAL_ENVIRONMENT, else the profile's), and the image's build steps their ccache on
+gpu-ci-ccache-<name>. Trusted runs read and write them; a fork's pull request only reads them.
+`gpu-ci cache` alone shows them; `clear` deletes both. This talks to Modal through the Modal
+client, as `gpu-ci run` does (`modal run` of a small script in a temporary folder); it needs the
+client and a token.";
 
 #[derive(Debug, Args)]
-#[command(after_help = after_help("cache", CACHE_HELP, &[
-    ("gpu-ci cache", "the volume's name, scope and size"),
-    ("gpu-ci cache clear --yes", "delete the volume; the next run starts with an empty cache"),
-]))]
+#[command(after_help = CACHE_HELP)]
 pub struct CacheArgs {
     #[command(subcommand)]
     pub command: Option<CacheCommand>,
@@ -675,13 +674,22 @@ pub struct CacheArgs {
 
 #[derive(Debug, Subcommand, Clone, Copy)]
 pub enum CacheCommand {
-    /// The volume's name, scope and size (the default).
+    /// The volumes' names, scope and size (the default).
+    #[command(after_help = after_help("cache show", "", &[
+        ("gpu-ci cache show", "the volumes' names, scope and size"),
+        ("gpu-ci cache show --json", "the same, as JSON for a script"),
+    ]))]
     Show {
-        /// Print JSON: `{"volume", "enabled", "exists", "files", "bytes", "scope"}`.
+        /// Print JSON: `{"volume", "enabled", "exists", "files", "bytes", "scope",
+        /// "compiler_cache": {"volume", "exists", "files", "bytes"}}`.
         #[arg(long)]
         json: bool,
     },
-    /// Delete the volume and everything in it, after a confirmation.
+    /// Delete the volumes and everything in them, after a confirmation.
+    #[command(after_help = after_help("cache clear", "", &[
+        ("gpu-ci cache clear", "ask, then delete both volumes"),
+        ("gpu-ci cache clear --yes", "delete them without a question; the next run starts empty"),
+    ]))]
     Clear {
         /// Delete without asking (needed where stdin is not a terminal).
         #[arg(short, long)]

@@ -11,7 +11,7 @@ use crate::cli::{CacheArgs, CacheCommand};
 use crate::error::{Error, ExitStatus, IoOp, Result};
 use crate::modal_local::{ModalSettings, Search, find_client};
 use crate::plan::build::{Prompter, Setup, WhenNotSetUp, load};
-use crate::plan::cache::volume_name;
+use crate::plan::cache::{ccache_volume_name, volume_name};
 use crate::plan::choices::Choices;
 use crate::ui;
 
@@ -27,24 +27,29 @@ from modal_proto import api_pb2
 app = modal.App("gpu-ci-cache")
 
 
-@app.local_entrypoint()
-def main(action: str, name: str, out: str) -> None:
+def one(action: str, name: str) -> dict:
     result = {"volume": name, "exists": True, "files": 0, "bytes": 0, "deleted": False}
     try:
         volume = modal.Volume.from_name(name).hydrate()
     except modal.exception.NotFoundError:
         result["exists"] = False
+        return result
+    if action == "clear":
+        modal.Volume.objects.delete(name)
+        result["deleted"] = True
     else:
-        if action == "clear":
-            modal.Volume.objects.delete(name)
-            result["deleted"] = True
-        else:
-            for entry in volume.iterdir("/", recursive=True):
-                if entry.type == api_pb2.FileEntry.FileType.FILE:
-                    result["files"] += 1
-                    result["bytes"] += entry.size
+        for entry in volume.iterdir("/", recursive=True):
+            if entry.type == api_pb2.FileEntry.FileType.FILE:
+                result["files"] += 1
+                result["bytes"] += entry.size
+    return result
+
+
+@app.local_entrypoint()
+def main(action: str, names: str, out: str) -> None:
+    results = [one(action, name) for name in names.split(",")]
     with open(out, "w", encoding="utf-8") as file:
-        json.dump(result, file)
+        json.dump(results, file)
 "#;
 
 /// The largest answer read back from the script.
@@ -68,6 +73,7 @@ pub fn run(args: &CacheArgs, root: &Path) -> Result<ExitStatus> {
         WhenNotSetUp::Proceed,
     )?;
     let name = volume_name(&plan.project_name);
+    let ccache = ccache_volume_name(&plan.project_name);
     let clear = matches!(args.command, Some(CacheCommand::Clear { .. }));
     if let Some(CacheCommand::Clear { yes: false }) = args.command {
         if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
@@ -78,7 +84,7 @@ pub fn run(args: &CacheArgs, root: &Path) -> Result<ExitStatus> {
         }
         let sure = dialoguer::Confirm::new()
             .with_prompt(format!(
-                "Delete the Modal Volume `{name}` and everything cached in it?"
+                "Delete the Modal Volumes `{name}` and `{ccache}` and everything cached in them?"
             ))
             .default(false)
             .interact()
@@ -91,23 +97,31 @@ pub fn run(args: &CacheArgs, root: &Path) -> Result<ExitStatus> {
             return Ok(ExitStatus::Success);
         }
     }
-    let answer = ask_modal(if clear { "clear" } else { "show" }, &name)?;
-    if answer.volume != name {
+    let answers = ask_modal(if clear { "clear" } else { "show" }, &[&name, &ccache])?;
+    let [answer, compiler] = &answers[..] else {
+        return Err(Error::internal(
+            "the cache script answered for other volumes",
+        ));
+    };
+    if answer.volume != name || compiler.volume != ccache {
         return Err(Error::internal(format!(
-            "the cache script answered for `{}`, not `{name}`",
-            answer.volume
+            "the cache script answered for `{}` and `{}`, not `{name}` and `{ccache}`",
+            answer.volume, compiler.volume
         )));
     }
     let json = matches!(args.command, Some(CacheCommand::Show { json: true }));
     if clear {
-        if answer.deleted {
-            ui::out(&format!(
-                "deleted the Modal Volume {name}; the next run with `cache` creates it empty"
-            ));
-        } else {
-            ui::out(&format!(
-                "the Modal Volume {name} does not exist: nothing to clear"
-            ));
+        for done in [answer, compiler] {
+            let volume = &done.volume;
+            if done.deleted {
+                ui::out(&format!(
+                    "deleted the Modal Volume {volume}; the next run with `cache` creates it empty"
+                ));
+            } else {
+                ui::out(&format!(
+                    "the Modal Volume {volume} does not exist: nothing to clear"
+                ));
+            }
         }
         return Ok(ExitStatus::Success);
     }
@@ -120,6 +134,12 @@ pub fn run(args: &CacheArgs, root: &Path) -> Result<ExitStatus> {
             "files": answer.files,
             "bytes": answer.bytes,
             "scope": scope,
+            "compiler_cache": {
+                "volume": ccache,
+                "exists": compiler.exists,
+                "files": compiler.files,
+                "bytes": compiler.bytes,
+            },
         });
         ui::out(&serde_json::to_string_pretty(&value).expect("JSON serialises"));
         return Ok(ExitStatus::Success);
@@ -136,6 +156,14 @@ pub fn run(args: &CacheArgs, root: &Path) -> Result<ExitStatus> {
         "size     none: the volume does not exist yet (the first run with `cache` creates it)"
             .into()
     });
+    ui::out(&format!(
+        "compiler cache  {ccache} (ccache of the image's build steps, scoped alike): {}",
+        if compiler.exists {
+            format!("{} in {} files", human_size(compiler.bytes), compiler.files)
+        } else {
+            "none yet".into()
+        }
+    ));
     if !plan.cache.value.enabled {
         ui::note(
             "`cache` is off in this project's settings: runs neither read nor write this volume (`gpu-ci init --cache` turns it on)",
@@ -161,7 +189,7 @@ fn human_size(bytes: u64) -> String {
 }
 
 /// Runs the script through the Modal client, as `gpu-ci run` finds and starts it; its answer.
-fn ask_modal(action: &str, name: &str) -> Result<Answer> {
+fn ask_modal(action: &str, names: &[&str]) -> Result<Vec<Answer>> {
     let client = find_client(Search::WholePath).ok_or_else(|| {
         Error::usage("the Modal client `modal` is not installed").with_help(format!(
             "install it with {}, then run `modal token new`",
@@ -183,7 +211,7 @@ fn ask_modal(action: &str, name: &str) -> Result<Answer> {
         .arg("run")
         .arg(&script)
         .arg(format!("--action={action}"))
-        .arg(format!("--name={name}"))
+        .arg(format!("--names={}", names.join(",")))
         .arg(format!("--out={}", out.display()))
         .stdin(Stdio::null())
         .output()
@@ -197,7 +225,7 @@ fn ask_modal(action: &str, name: &str) -> Result<Answer> {
         use std::io::Read;
         let mut text = String::new();
         file.take(ANSWER_LIMIT).read_to_string(&mut text).ok()?;
-        serde_json::from_str::<Answer>(&text).ok()
+        serde_json::from_str::<Vec<Answer>>(&text).ok()
     });
     match answer {
         Some(answer) if output.status.success() => Ok(answer),
@@ -209,8 +237,9 @@ fn ask_modal(action: &str, name: &str) -> Result<Answer> {
                 .find(|line| !line.trim().is_empty())
                 .unwrap_or("no message");
             Err(Error::usage(format!(
-                "the Modal client could not {} the cache volume `{name}`: {}",
+                "the Modal client could not {} the cache volume `{}`: {}",
                 if action == "clear" { "delete" } else { "read" },
+                names[0],
                 last.trim()
             ))
             .with_help("`gpu-ci doctor` checks the client and the token"))

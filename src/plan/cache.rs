@@ -41,6 +41,11 @@ pub fn volume_name(project_name: &str) -> String {
     named("gpu-ci-cache-", project_name)
 }
 
+/// `my-project` → `gpu-ci-ccache-my-project`: the compiler cache of the image's build steps.
+pub fn ccache_volume_name(project_name: &str) -> String {
+    named("gpu-ci-ccache-", project_name)
+}
+
 fn named(prefix: &str, project_name: &str) -> String {
     let slug: String = project_name
         .to_ascii_lowercase()
@@ -65,6 +70,7 @@ mod tests {
     fn volume_names_are_modal_names() {
         assert_eq!(volume_name("My_Project"), "gpu-ci-cache-my-project");
         assert_eq!(volume_name("--"), "gpu-ci-cache-project");
+        assert_eq!(ccache_volume_name("My_Project"), "gpu-ci-ccache-my-project");
         let long = volume_name(&"x".repeat(100));
         assert_eq!(long.len(), 64);
         for name in [long, volume_name("a.b c/d"), volume_name("ünï")] {

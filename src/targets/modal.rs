@@ -280,6 +280,8 @@ pub struct CacheContext {
     variables: Vec<(&'static str, &'static str)>,
     /// More container folders kept on the volume (`cache = [...]`).
     paths: Vec<String>,
+    /// The compiler cache's volume, for the image's build steps.
+    ccache_volume: String,
 }
 
 fn cache_context(plan: &TestPlan) -> Option<CacheContext> {
@@ -292,6 +294,7 @@ fn cache_context(plan: &TestPlan) -> Option<CacheContext> {
             .map(|(name, folder, _)| (*name, *folder))
             .collect(),
         paths: plan.cache.value.paths.clone(),
+        ccache_volume: cache::ccache_volume_name(&plan.project_name),
     })
 }
 

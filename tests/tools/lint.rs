@@ -68,9 +68,12 @@ fn generated_project() -> Project {
             "--yes",
             "--ci",
             "github,gitlab,bitbucket",
-            // The cache's code too (issue 26): it only adds to the runner's.
+            // The cache's code too (issue 26): it only adds to the runner's; with a build
+            // step, the compiler cache's.
             "--cache-path",
             "/root/.cache/torch_extensions",
+            "--setup",
+            "python build_lib.py",
         ])
         .success();
     for file in GENERATED {

@@ -886,6 +886,9 @@ fn gpu_ci_cache_shows_the_volume_and_clears_it_after_a_confirmation() {
     assert_eq!(shown["files"], on_disk.len(), "{shown}");
     assert_eq!(shown["bytes"], bytes, "{shown}");
     assert!(bytes > 200_000, "{bytes}");
+    // The compiler cache beside it: none, as nothing here builds in the image.
+    assert_eq!(shown["compiler_cache"]["volume"], "gpu-ci-ccache-mathkit");
+    assert_eq!(shown["compiler_cache"]["exists"], false);
     let (_, stdout, _) = cache(&["show"], &[]);
     assert!(
         stdout.contains(&format!("in {} files", on_disk.len())),
@@ -915,7 +918,7 @@ fn gpu_ci_cache_shows_the_volume_and_clears_it_after_a_confirmation() {
     let (code, stdout, _) = cache(&["clear", "--yes"], &[]);
     assert_eq!(code, Some(0));
     assert!(
-        stdout.contains("does not exist: nothing to clear"),
+        stdout.contains("the Modal Volume gpu-ci-cache-mathkit does not exist: nothing to clear"),
         "{stdout}"
     );
 
@@ -1045,4 +1048,70 @@ fn trusted_runs_keep_durations_in_the_cache_volume_and_sharded_runs_split_by_the
             "an untrusted run wrote"
         );
     }
+}
+
+/// Issue 26, item 2: with `cache`, an image that builds the project (here a `setup` step) gets
+/// ccache, and each build step runs with ccache in front of the compilers and the compiler
+/// cache's own volume mounted: read-write for a trusted run, read-only with CCACHE_READONLY=1
+/// for any other.
+#[test]
+fn the_image_build_steps_get_a_compiler_cache_read_only_unless_trusted() {
+    let project = suite(
+        "def test_ok():\n    pass\n",
+        &["--cache", "--setup", "python -c 'print(1)'"],
+    );
+    let build_step = |api: &ModalApi| {
+        api.requests("ImageGetOrCreate")
+            .into_iter()
+            .find(|body| {
+                body["image"]["dockerfile_commands"]
+                    .to_string()
+                    .contains("print(1)")
+            })
+            .expect("the setup step's layer")
+    };
+    let api = ModalApi::start(json!({}));
+    let output = gpu_ci_run(&api, &project, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    no_unknown_rpc(&api);
+    assert!(
+        api.layers()
+            .iter()
+            .flatten()
+            .any(|c| c.contains("apt-get install") && c.contains("ccache")),
+        "{:?}",
+        api.layers()
+    );
+    let step = build_step(&api);
+    let commands = step["image"]["dockerfile_commands"].to_string();
+    assert!(commands.contains("CCACHE_DIR=/gpu-ci-ccache"), "{commands}");
+    assert!(
+        commands.contains(r#"CC=\"ccache ${CC:-gcc}\""#),
+        "{commands}"
+    );
+    assert!(!commands.contains("CCACHE_READONLY"), "{commands}");
+    let mounts = &step["image"]["volume_mounts"];
+    assert_eq!(mounts[0]["mount_path"], "/gpu-ci-ccache", "{step}");
+    assert!(mounts[0].get("read_only").is_none(), "{mounts}");
+    assert!(
+        api.kind("volume")
+            .iter()
+            .any(|v| v["name"] == "gpu-ci-ccache-mathkit"),
+        "{:?}",
+        api.kind("volume")
+    );
+    // The sandbox gets the download cache only; the compiler cache is the build's.
+    let sandbox_mounts = &api.requests("SandboxCreate")[0]["definition"]["volume_mounts"];
+    assert_eq!(sandbox_mounts.as_array().unwrap().len(), 1);
+
+    let api = ModalApi::start(json!({}));
+    let output = modal_run(&api, &project, &[("GPU_CI_CACHE_ACCESS", "read-only")]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let step = build_step(&api);
+    let commands = step["image"]["dockerfile_commands"].to_string();
+    assert!(commands.contains("CCACHE_READONLY=1"), "{commands}");
+    assert_eq!(
+        step["image"]["volume_mounts"][0]["read_only"], true,
+        "{step}"
+    );
 }
