@@ -12,6 +12,16 @@ equal in time. Three runs, in order:
   2. sharded, no durations:   gpu-ci run --local --shards N   (balanced by test count per file)
   3. sharded, with durations: gpu-ci durations <run 1's JUnit XML>, then the same command
 
+With --modal-harness (issue 26, item 5), three more runs go through the real Modal client
+against the local Modal API of the tests (tests/tools/modal_api/server.py; --python must have
+modal and grpclib, as the test tools' .venv has), in a second copy of the project set up with
+`gpu-ci init --cache` and no durations file, in order:
+
+  4. sharded, first run:      gpu-ci run --shards N   (no durations anywhere: by test count;
+                                                       the run keeps its durations in the volume)
+  5. sharded, second run:     the same command        (splits by the cache volume's durations)
+  6. serial:                  gpu-ci run --shards 1   (the baseline of 4 and 5)
+
 Each sharded run must give the same outcome for every test as the serial one, and the same
 counts. The target (issue 15) is run 3's wall time at most 0.35 x the serial wall time. Exits
 1 when a result differs or the target is missed. The project is made in a temporary folder.
@@ -97,6 +107,48 @@ def run(command: list[str], project: pathlib.Path, env: dict[str, str]) -> tuple
     return seconds, done.returncode, done.stdout + done.stderr
 
 
+def modal_rows(gpu_ci: pathlib.Path, python: pathlib.Path, shards: int, work: pathlib.Path, env: dict[str, str]) -> list:
+    """Runs 4 to 6 (see above), through the local Modal API; the server is stopped after."""
+    state = work / "modal-api"
+    state.mkdir()
+    (work / "token-id").write_text("ak-benchTokenId")
+    (work / "token-secret").write_text("as-benchTokenSecret")
+    server = subprocess.Popen(
+        [python, REPO / "tests/tools/modal_api/server.py", "--state", state,
+         "--token-id", work / "token-id", "--token-secret", work / "token-secret"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        started = time.monotonic()
+        while not (state / "port").exists():
+            if server.poll() is not None or time.monotonic() - started > 60:
+                sys.exit("error: the local Modal API did not start")
+            time.sleep(0.05)
+        modal_env = {k: v for k, v in env.items() if not k.startswith(("MODAL_", "GITHUB_", "GPU_CI_")) and k != "CI"}
+        modal_env.update(
+            MODAL_SERVER_URL=f"http://127.0.0.1:{(state / 'port').read_text().strip()}",
+            MODAL_TOKEN_ID="ak-benchTokenId",
+            MODAL_TOKEN_SECRET="as-benchTokenSecret",
+            MODAL_CONFIG_PATH=str(work / "no-modal.toml"),
+            PATH=f"{python.absolute().parent}{os.pathsep}{env['PATH']}",
+        )
+        project = work / "project-modal"
+        make_project(project)
+        subprocess.run([gpu_ci, "init", "--yes", "--cache"], cwd=project, env=modal_env, check=True, capture_output=True)
+        sharded = [str(gpu_ci), "run", "--shards", str(shards)]
+        rows = []
+        for name in ("first run", "second run"):
+            seconds, code, log = run(sharded, project, modal_env)
+            found = outcomes(project / "test-outputs/junit.xml")
+            rows.append((f"modal --shards {shards}, {name}", seconds, code, found, log))
+        seconds, code, log = run([str(gpu_ci), "run", "--shards", "1"], project, modal_env)
+        rows.append(("modal serial", seconds, code, outcomes(project / "test-outputs/junit.xml"), log))
+        return rows
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     default_gpu_ci = REPO / "target/release/gpu-ci"
@@ -111,6 +163,11 @@ def main() -> int:
     )
     parser.add_argument("--shards", type=int, default=4)
     parser.add_argument("--keep", action="store_true", help="keep the project folder and print where it is")
+    parser.add_argument(
+        "--modal-harness",
+        action="store_true",
+        help="also run through the local Modal API with `cache` and no durations file (issue 26)",
+    )
     args = parser.parse_args()
     gpu_ci = args.gpu_ci.resolve()
     if not gpu_ci.is_file():
@@ -146,13 +203,18 @@ def main() -> int:
     seconds, code, log = run(sharded, project, env)
     rows.append((f"--shards {args.shards}, durations", seconds, code, outcomes(project / "test-outputs/junit.xml"), log))
 
+    if args.modal_harness:
+        rows += modal_rows(gpu_ci, args.python, args.shards, work, env)
+
     failed = False
     print(f"\n{'run':<28} {'wall s':>7} {'x serial':>8} {'exit':>4}  counts (passed/failed/errors/skipped)  same as serial")
     for name, seconds, code, found, log in rows:
         same = found == serial and counts(found) == counts(serial)
         c = counts(found)
+        # The harness's rows are set against the harness's serial run.
+        baseline = rows[-1][1] if name.startswith("modal") else serial_seconds
         print(
-            f"{name:<28} {seconds:7.1f} {seconds / serial_seconds:8.2f} {code:>4}  "
+            f"{name:<28} {seconds:7.1f} {seconds / baseline:8.2f} {code:>4}  "
             f"{c['passed']}/{c['failure']}/{c['error']}/{c['skipped']:<30} {'yes' if same else 'NO'}"
         )
         split = next((line for line in log.splitlines() if "split into" in line), "")
@@ -160,6 +222,11 @@ def main() -> int:
             print(f"{'':<28} {split.removeprefix('gpu-ci: ')}")
         failed |= not same or code != rows[0][2]
     ratio = rows[2][1] / serial_seconds
+    if args.modal_harness:
+        print(
+            f"\nmodal harness: --shards {args.shards} without a committed durations file, second run:"
+            f" {rows[4][1] / rows[5][1]:.2f} x serial (first run {rows[3][1] / rows[5][1]:.2f} x)"
+        )
     print(f"\ntarget: --shards {args.shards} with durations at most {TARGET} x serial: {ratio:.2f} ", end="")
     print("(met)" if ratio <= TARGET else "(MISSED)")
     print(json.dumps({name: round(seconds, 2) for name, seconds, *_ in rows}))

@@ -104,6 +104,8 @@ pub enum Command {
     Durations(DurationsArgs),
     /// Show what the GPU runs cost, per trigger, GPU and month, from their artifacts on GitHub.
     Costs(CostsArgs),
+    /// Show this repository's cache volumes on Modal (their names, scope and size), or clear them.
+    Cache(CacheArgs),
     /// Print shell completions for bash, zsh, fish or PowerShell.
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one per subcommand with --out-dir.
@@ -321,6 +323,22 @@ pub struct ChoiceArgs {
     #[arg(long, value_name = "DOLLARS", value_parser = parse_max_cost)]
     pub max_cost: Option<f64>,
 
+    /// Keep the download caches (Hugging Face, torch hub, pip, uv, XDG) on a Modal Volume of
+    /// this repository between runs; a fork's pull request reads it, never writes it
+    /// [config: `cache`].
+    #[arg(long, overrides_with = "no_cache")]
+    pub cache: bool,
+
+    /// Keep no cache between runs.
+    #[arg(long, overrides_with = "cache")]
+    pub no_cache: bool,
+
+    /// Also keep this container folder on the cache volume (absolute, as
+    /// /root/.cache/torch_extensions); repeat it for several; turns the cache on [config:
+    /// `cache`].
+    #[arg(long = "cache-path", value_name = "PATH", value_parser = parse_cache_path)]
+    pub cache_paths: Vec<String>,
+
     /// Python version of the test image, as 3.12 [default: detected, else 3.12].
     #[arg(long, value_name = "X.Y")]
     pub python: Option<String>,
@@ -445,6 +463,10 @@ fn parse_max_cost(text: &str) -> Result<f64, String> {
     crate::config::check_max_cost(dollars)
 }
 
+fn parse_cache_path(text: &str) -> Result<String, String> {
+    crate::config::check_cache_path(text).map(|()| text.to_string())
+}
+
 fn parse_credit(text: &str) -> Result<f64, String> {
     text.trim()
         .trim_start_matches('$')
@@ -463,6 +485,9 @@ impl From<&ChoiceArgs> for Choices {
             gpu,
             shards,
             max_cost,
+            cache,
+            no_cache,
+            cache_paths,
             python,
             test_path,
             pytest_args,
@@ -489,6 +514,14 @@ impl From<&ChoiceArgs> for Choices {
             gpu,
             shards,
             max_cost,
+            cache: if cache {
+                Some(true)
+            } else if no_cache {
+                Some(false)
+            } else {
+                None
+            },
+            cache_paths,
             python,
             test_path,
             pytest_args,
@@ -621,6 +654,47 @@ pub struct CostsArgs {
     /// "refused", …}`.
     #[arg(long)]
     pub json: bool,
+}
+
+const CACHE_HELP: &str = "\
+With `cache` in [tool.gpu-ci], runs keep the download caches (Hugging Face, torch hub, pip, uv,
+XDG) on a Modal Volume named after the project, gpu-ci-cache-<name>, in the Modal environment of
+the client (MODAL_ENVIRONMENT, else the profile's), and the image's build steps their ccache on
+gpu-ci-ccache-<name>. Trusted runs read and write them; a fork's pull request only reads them.
+`gpu-ci cache` alone shows them; `clear` deletes both. This talks to Modal through the Modal
+client, as `gpu-ci run` does (`modal run` of a small script in a temporary folder); it needs the
+client and a token.";
+
+#[derive(Debug, Args)]
+#[command(after_help = CACHE_HELP)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub command: Option<CacheCommand>,
+}
+
+#[derive(Debug, Subcommand, Clone, Copy)]
+pub enum CacheCommand {
+    /// The volumes' names, scope and size (the default).
+    #[command(after_help = after_help("cache show", "", &[
+        ("gpu-ci cache show", "the volumes' names, scope and size"),
+        ("gpu-ci cache show --json", "the same, as JSON for a script"),
+    ]))]
+    Show {
+        /// Print JSON: `{"volume", "enabled", "exists", "files", "bytes", "scope",
+        /// "compiler_cache": {"volume", "exists", "files", "bytes"}}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete the volumes and everything in them, after a confirmation.
+    #[command(after_help = after_help("cache clear", "", &[
+        ("gpu-ci cache clear", "ask, then delete both volumes"),
+        ("gpu-ci cache clear --yes", "delete them without a question; the next run starts empty"),
+    ]))]
+    Clear {
+        /// Delete without asking (needed where stdin is not a terminal).
+        #[arg(short, long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -37,6 +37,7 @@ pub const KEYS: &[&str] = &[
     "fork-prs",
     "timeout",
     "max-cost",
+    "cache",
     "base-image",
     "framework",
     "allow-no-tests",
@@ -78,6 +79,8 @@ pub enum KeyType {
     Seconds,
     /// An amount of US dollars above 0, at most [`MAX_COST_LIMIT`] (`2`, `0.5`).
     Dollars,
+    /// true or false, or a list of strings (`cache`: on, or on with these paths).
+    FlagOrList,
 }
 
 /// Every key with its type and what it sets, in [`KEYS`]' order.
@@ -132,6 +135,11 @@ pub const KEY_TYPES: &[(&str, KeyType, &str)] = &[
         "max-cost",
         KeyType::Dollars,
         "the most one run may cost on Modal's GPUs, in USD: its deadline, all shards and GPUs of the matrix included",
+    ),
+    (
+        "cache",
+        KeyType::FlagOrList,
+        "keep the download caches (Hugging Face, torch hub, pip, uv, XDG) on a Modal Volume between runs; a list of absolute container paths caches those folders too",
     ),
     (
         "base-image",
@@ -243,6 +251,8 @@ pub struct RawConfig {
     pub timeout: Option<u32>,
     /// The budget of one run in USD, which bounds its deadline.
     pub max_cost: Option<f64>,
+    /// `cache`: the download caches on a Modal Volume (`true`), with more folders (a list).
+    pub cache: Option<CacheSetting>,
     pub base_image: Option<String>,
     pub framework: Option<String>,
     pub allow_no_tests: Option<bool>,
@@ -502,6 +512,28 @@ impl ConfigFile {
                         ))
                     })?)
                 }
+                "cache" => {
+                    let wrong = || {
+                        Error::usage(format!(
+                            "`cache` in {where_} must be true, false or a list of absolute container paths, as `cache = [\"/root/.cache/torch_extensions\"]`"
+                        ))
+                    };
+                    raw.cache = Some(match item.as_bool() {
+                        Some(on) => CacheSetting {
+                            enabled: on,
+                            paths: Vec::new(),
+                        },
+                        None => {
+                            let paths = string_list(item).ok_or_else(wrong)?;
+                            check_cache_paths(&paths)
+                                .map_err(|msg| Error::usage(format!("`cache` in {where_}: {msg}")))?;
+                            CacheSetting {
+                                enabled: true,
+                                paths,
+                            }
+                        }
+                    });
+                }
                 unknown => {
                     let mut err = Error::usage(format!("unknown key `{unknown}` in {where_}"));
                     err = match closest(unknown, KEYS) {
@@ -597,6 +629,16 @@ impl ConfigFile {
         set("fork-prs", settings.fork_prs.map(value));
         set("timeout", settings.timeout.map(|t| value(i64::from(t))));
         set("max-cost", settings.max_cost.map(value));
+        set(
+            "cache",
+            settings.cache.as_ref().map(|cache| {
+                if cache.paths.is_empty() {
+                    value(cache.enabled)
+                } else {
+                    value(cache.paths.iter().collect::<toml_edit::Array>())
+                }
+            }),
+        );
         set("base-image", text(&settings.base_image));
         set("framework", text(&settings.framework));
         set("allow-no-tests", settings.allow_no_tests.map(value));
@@ -683,7 +725,97 @@ fn set_string_table(
     }
 }
 
-/// A TOML array of strings, or `None` for anything else.
+/// `cache`: whether the download caches live on a Modal Volume, and the container folders
+/// kept there besides the frameworks' own (issue 26).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CacheSetting {
+    pub enabled: bool,
+    /// Absolute container paths, each checked by [`check_cache_path`].
+    pub paths: Vec<String>,
+}
+
+/// The most folders `cache` may list.
+pub const MAX_CACHE_PATHS: usize = 16;
+
+/// The container folders a `cache` path may not be, or be inside: the system's, and gpu-ci's
+/// own (the project, the runner's script, the outputs, the volume itself).
+const CACHE_PATH_REFUSED: &[&str] = &[
+    "/proc",
+    "/sys",
+    "/dev",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib64",
+    "/usr",
+    "/etc",
+    "/boot",
+    "/run",
+    "/gpu-ci",
+    "/gpu-ci-cache",
+    "/root/project",
+    "/tmp/gpu-ci-outputs",
+];
+
+/// One `cache` path: absolute, plain (no `.`, `..`, `//` or trailing `/`), of letters, digits
+/// and `._-+@~/` only (it reaches Python source and a shell line), not `/` and not in a folder
+/// of [`CACHE_PATH_REFUSED`].
+pub fn check_cache_path(path: &str) -> std::result::Result<(), String> {
+    let shown = path;
+    if !path.starts_with('/') {
+        return Err(format!(
+            "`{shown}` is not an absolute container path (start it with `/`, as `/root/.cache/torch_extensions`)"
+        ));
+    }
+    if path.len() > 200 {
+        return Err(format!("`{shown}` is longer than 200 characters"));
+    }
+    if let Some(bad) = path
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "._-+@~/".contains(*c)))
+    {
+        return Err(format!(
+            "`{shown}` holds {bad:?}; a cache path takes letters, digits and `._-+@~/` only"
+        ));
+    }
+    let parts: Vec<&str> = path[1..].split('/').collect();
+    if path == "/"
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || *p == "." || *p == "..")
+    {
+        return Err(format!(
+            "`{shown}` is not a plain folder path (no `.` or `..` parts, no empty part, no trailing `/`, not `/`)"
+        ));
+    }
+    if let Some(refused) = CACHE_PATH_REFUSED
+        .iter()
+        .find(|r| path == **r || path.starts_with(&format!("{r}/")))
+    {
+        return Err(format!(
+            "`{shown}` is in `{refused}`, which the container or gpu-ci needs as it is"
+        ));
+    }
+    Ok(())
+}
+
+/// Every `cache` path checked, at most [`MAX_CACHE_PATHS`], none twice.
+pub fn check_cache_paths(paths: &[String]) -> std::result::Result<(), String> {
+    if paths.len() > MAX_CACHE_PATHS {
+        return Err(format!(
+            "{} paths; at most {MAX_CACHE_PATHS} are taken",
+            paths.len()
+        ));
+    }
+    for (i, path) in paths.iter().enumerate() {
+        check_cache_path(path)?;
+        if paths[..i].contains(path) {
+            return Err(format!("`{path}` is listed twice"));
+        }
+    }
+    Ok(())
+}
+
 /// `max-cost` as given (a flag or the config): a finite amount above 0, at most
 /// [`MAX_COST_LIMIT`].
 pub fn check_max_cost(dollars: f64) -> std::result::Result<f64, String> {

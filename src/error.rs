@@ -244,6 +244,31 @@ pub const COMMAND_EXIT_CODES: &[(&str, &[(DocumentedCode, &str)])] = &[
         ],
     ),
     (
+        "cache show",
+        &[
+            (Status(ExitStatus::Success), "the volumes were shown"),
+            (
+                Status(ExitStatus::Usage),
+                "bad input, a missing Modal client or missing credentials, or Modal could not be reached or refused",
+            ),
+            INTERNAL,
+        ],
+    ),
+    (
+        "cache clear",
+        &[
+            (
+                Status(ExitStatus::Success),
+                "the volumes were deleted (or there were none), or the question was answered no",
+            ),
+            (
+                Status(ExitStatus::Usage),
+                "bad input, a missing Modal client or missing credentials, no --yes where no one can answer, or Modal could not be reached or refused",
+            ),
+            INTERNAL,
+        ],
+    ),
+    (
         "completions",
         &[
             (Status(ExitStatus::Success), "the script was printed"),

@@ -128,6 +128,10 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
             drop(session);
             commands::costs::run(&args, &root)
         }
+        Command::Cache(args) => {
+            drop(session);
+            commands::cache::run(&args, &root)
+        }
         Command::Github(GithubCommand::Setup(args)) => {
             drop(session);
             commands::github_setup::run(&args, &root)

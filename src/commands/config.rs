@@ -97,7 +97,7 @@ fn allowed_values(key: &str) -> Option<Vec<&'static str>> {
 /// (`config::KEY_TYPES`) and the plan's lists of known values: `gpu-ci config --schema`, and
 /// `gpu-ci.schema.json` at the repository's root for editors.
 pub fn schema() -> serde_json::Value {
-    use crate::config::{KEY_TYPES, KeyType, MAX_COST_LIMIT, MAX_SHARDS};
+    use crate::config::{KEY_TYPES, KeyType, MAX_CACHE_PATHS, MAX_COST_LIMIT, MAX_SHARDS};
     use serde_json::json;
     let mut properties = serde_json::Map::new();
     for (key, kind, description) in KEY_TYPES {
@@ -121,6 +121,18 @@ pub fn schema() -> serde_json::Value {
             KeyType::Dollars => {
                 json!({ "type": "number", "exclusiveMinimum": 0, "maximum": MAX_COST_LIMIT })
             }
+            // The reader also refuses `.`/`..` parts and the system's folders.
+            KeyType::FlagOrList => json!({
+                "anyOf": [
+                    { "type": "boolean" },
+                    {
+                        "type": "array",
+                        "items": { "type": "string", "pattern": "^/[A-Za-z0-9._+@~/-]{1,199}$" },
+                        "maxItems": MAX_CACHE_PATHS,
+                        "uniqueItems": true
+                    }
+                ]
+            }),
         };
         property["description"] = json!(description);
         properties.insert((*key).to_string(), property);

@@ -1,5 +1,6 @@
 //! One module per subcommand, and what they share.
 
+pub mod cache;
 pub mod completions;
 pub mod config;
 pub mod costs;

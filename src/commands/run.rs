@@ -638,6 +638,8 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
                 tree.display()
             ));
             command.env("GPU_CI_PROJECT_DIR", tree);
+            // Another checkout's code (a pull request's) may read the cache, never write it.
+            command.env("GPU_CI_CACHE_ACCESS", "read-only");
         }
         command
             .arg("run")

@@ -287,6 +287,42 @@ impl Builder<'_> {
             );
         }
 
+        let cache = match (&flags.cache_paths[..], flags.cache, &config.cache) {
+            ([_, ..], _, _) => Sourced::new(
+                config::CacheSetting {
+                    enabled: true,
+                    paths: flags.cache_paths.clone(),
+                },
+                Self::flag("cache-path"),
+            ),
+            ([], Some(on), configured) => Sourced::new(
+                config::CacheSetting {
+                    enabled: on,
+                    paths: configured
+                        .as_ref()
+                        .filter(|_| on)
+                        .map(|c| c.paths.clone())
+                        .unwrap_or_default(),
+                },
+                Self::flag(if on { "cache" } else { "no-cache" }),
+            ),
+            ([], None, Some(configured)) => {
+                Sourced::new(configured.clone(), self.config_key("cache"))
+            }
+            ([], None, None) => Sourced::default(config::CacheSetting::default()),
+        };
+        config::check_cache_paths(&cache.value.paths)
+            .map_err(|msg| Error::usage(format!("--cache-path: {msg}")))?;
+        if cache.value.enabled {
+            self.note(
+                "cache",
+                format!(
+                    "cache: the download caches live on the Modal Volume `{}`, which trusted runs (pushes, dispatches of the branch, this repository's pull requests, `gpu-ci run`) read and write, and a fork's pull request (or `gpu-ci run --tree`) only reads",
+                    crate::plan::cache::volume_name(&self.project.name())
+                ),
+            );
+        }
+
         let image_builder = match &config.image_builder {
             Some(version) => Sourced::new(
                 ImageBuilder::parse(version)?,
@@ -582,6 +618,7 @@ impl Builder<'_> {
             timeout,
             max_cost,
             deadline,
+            cache,
             allow_no_tests: self.configured_or("allow-no-tests", config.allow_no_tests, false),
             base_image,
             framework,

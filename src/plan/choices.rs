@@ -10,6 +10,10 @@ pub struct Choices {
     pub shards: Option<u32>,
     /// `max-cost` in USD.
     pub max_cost: Option<f64>,
+    /// `cache`: on or off; `None` when not chosen.
+    pub cache: Option<bool>,
+    /// `cache` paths (turn the cache on).
+    pub cache_paths: Vec<String>,
     pub python: Option<String>,
     pub test_path: Option<String>,
     pub pytest_args: Option<String>,

@@ -5,6 +5,7 @@
 
 pub mod budget;
 pub mod build;
+pub mod cache;
 pub mod choices;
 pub mod ci;
 pub mod gpu;
@@ -134,6 +135,8 @@ pub struct TestPlan {
     /// The run's deadline for the configured GPUs and shards: the lower of `timeout` and what
     /// `max-cost` buys (the runner sums again for a GPU given at start).
     pub deadline: budget::Deadline,
+    /// `cache`: the download caches on a Modal Volume of this repository, and more folders.
+    pub cache: Sourced<config::CacheSetting>,
     pub allow_no_tests: Sourced<bool>,
     /// `None`: the framework's default base image.
     pub base_image: Sourced<Option<String>>,
@@ -221,6 +224,7 @@ impl TestPlan {
             fork_prs: self.fork_prs.value.then_some(true),
             timeout: (self.timeout.value != config::DEFAULT_TIMEOUT).then_some(self.timeout.value),
             max_cost: self.max_cost.value,
+            cache: self.cache.value.enabled.then(|| self.cache.value.clone()),
             base_image: self.base_image.value.clone(),
             framework: chosen(&self.framework.source).then(|| self.framework.value.name().into()),
             allow_no_tests: self.allow_no_tests.value.then_some(true),
@@ -349,6 +353,14 @@ impl TestPlan {
                     .value
                     .map_or(Value::Null, |dollars| json!(dollars)),
                 &self.max_cost.source,
+            ),
+            (
+                "cache".into(),
+                match (&self.cache.value.enabled, &self.cache.value.paths[..]) {
+                    (true, [_, ..]) => json!(self.cache.value.paths),
+                    (on, _) => json!(on),
+                },
+                &self.cache.source,
             ),
             (
                 "allow-no-tests".into(),

@@ -111,6 +111,8 @@ pub struct RunSettings {
     pytest_args: String,
     /// The tree under test is checked out with its git submodules, recursively.
     submodules: bool,
+    /// `cache`: the CI job tells the runner whether the run may write the cache volume.
+    cache: bool,
 }
 
 impl RunSettings {
@@ -123,6 +125,7 @@ impl RunSettings {
             test_path: plan.test_path.value.clone(),
             pytest_args: plan.pytest_args.value.clone(),
             submodules: plan.recipe.submodules.value,
+            cache: plan.cache.value.enabled,
         }
     }
 }

@@ -121,6 +121,8 @@ pub struct Context {
     max_cost: Option<f64>,
     /// The shortest deadline a budget may leave.
     min_budget_seconds: u32,
+    /// `cache`: the volume of the download caches; `None`: no cache.
+    cache: Option<CacheContext>,
     allow_no_tests: bool,
     base_image: Option<String>,
     import_paths: Vec<&'static str>,
@@ -253,6 +255,35 @@ fn app_name(project_name: &str) -> String {
     }
 }
 
+/// The cache volume as the runner mounts it (issue 26).
+#[derive(Debug, Serialize)]
+pub struct CacheContext {
+    /// The volume's name (plan::cache::volume_name).
+    volume: String,
+    /// Where it is mounted in the sandbox.
+    mount: &'static str,
+    /// Each cache variable and its folder on the volume.
+    variables: Vec<(&'static str, &'static str)>,
+    /// More container folders kept on the volume (`cache = [...]`).
+    paths: Vec<String>,
+    /// The compiler cache's volume, for the image's build steps.
+    ccache_volume: String,
+}
+
+fn cache_context(plan: &TestPlan) -> Option<CacheContext> {
+    use crate::plan::cache;
+    plan.cache.value.enabled.then(|| CacheContext {
+        volume: cache::volume_name(&plan.project_name),
+        mount: cache::MOUNT,
+        variables: cache::VARIABLES
+            .iter()
+            .map(|(name, folder, _)| (*name, *folder))
+            .collect(),
+        paths: plan.cache.value.paths.clone(),
+        ccache_volume: cache::ccache_volume_name(&plan.project_name),
+    })
+}
+
 pub fn context(plan: &TestPlan) -> Context {
     let framework = plan.framework.value;
     let (mut uv, mut poetry, mut requirements) = (None, None, None);
@@ -343,6 +374,7 @@ pub fn context(plan: &TestPlan) -> Context {
         timeout: plan.timeout.value,
         max_cost: plan.max_cost.value,
         min_budget_seconds: crate::plan::budget::MIN_BUDGET_SECONDS,
+        cache: cache_context(plan),
         allow_no_tests: plan.allow_no_tests.value,
         base_image: plan
             .base_image

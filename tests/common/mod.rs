@@ -64,7 +64,11 @@ pub const OPTION_SETS: [&[&str]; 9] = [
 /// `[tool.gpu-ci]` first.
 pub const CONFIG_SETS: [(&[&str], &str); 2] = [
     (&[], "environment = \"gpu-ci\"\n"),
-    (&["--fork-prs"], "environment = \"GPU tests: Modal\"\n"),
+    // Fork mode with the cache (issue 26): the workflows' cache_write input and its callers.
+    (
+        &["--fork-prs"],
+        "environment = \"GPU tests: Modal\"\ncache = [\"/root/.cache/torch_extensions\"]\n",
+    ),
 ];
 
 /// Adds `lines` to the project's `[tool.gpu-ci]`, which no fixture has yet.
@@ -227,7 +231,7 @@ pub fn git(root: &Path, args: &[&str]) {
 pub const SCRUBBED_ENV_PREFIXES: [&str; 2] = ["MODAL_", "GITHUB_"];
 
 /// And these: GitHub CLI tokens, the colour switches, and gpu-ci's and its runner's own knobs.
-pub const SCRUBBED_ENV_VARS: [&str; 10] = [
+pub const SCRUBBED_ENV_VARS: [&str; 14] = [
     "GH_TOKEN",
     "GH_HOST",
     "FORCE_COLOR",
@@ -238,6 +242,11 @@ pub const SCRUBBED_ENV_VARS: [&str; 10] = [
     "GPU_CI_HTTP_DEADLINE_MS",
     "GPU_CI_PYTHON",
     "GPU_CI_PROJECT_DIR",
+    // The runner's cache access follows these (a CI machine's default is read-only).
+    "GPU_CI_CACHE_ACCESS",
+    "CI",
+    "GITLAB_CI",
+    "BITBUCKET_BUILD_NUMBER",
 ];
 
 fn is_scrubbed(name: &str) -> bool {

@@ -267,7 +267,7 @@ fn man_pages_list_every_exit_code_and_link_only_pages_that_exist() {
     let mut expected: Vec<String> = every_command()
         .iter()
         .map(|c| man_file(c))
-        .chain(["gpu-ci-github.1".to_string()])
+        .chain(["gpu-ci-github.1".to_string(), "gpu-ci-cache.1".to_string()])
         .collect();
     expected.sort();
     assert_eq!(written, expected);

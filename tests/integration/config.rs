@@ -304,3 +304,163 @@ fn a_budget_that_buys_no_run_or_is_no_amount_is_refused() {
             ));
     }
 }
+
+/// Issue 26: `cache` from a flag (`--cache`, `--no-cache`, `--cache-path`) or the config, shown
+/// with its source; `init` writes it back, and the runner and the workflows carry it.
+#[test]
+fn cache_is_a_setting_with_its_source_and_reaches_the_generated_files() {
+    let project = Project::fixture("extras-flat");
+    let json = config_json(&project, &[]);
+    assert_eq!(json["cache"]["value"], false);
+    assert_eq!(source_kind(&json, "cache"), "default");
+    let json = config_json(&project, &["--cache"]);
+    assert_eq!(json["cache"]["value"], true);
+    assert_eq!(json["cache"]["source"]["flag"], "--cache");
+    let json = config_json(&project, &["--cache-path", "/data/models"]);
+    assert_eq!(json["cache"]["value"], serde_json::json!(["/data/models"]));
+
+    project
+        .gpu_ci(&[
+            "init",
+            "--yes",
+            "--cache-path",
+            "/root/.cache/torch_extensions",
+        ])
+        .success()
+        .stderr(predicates::str::contains(
+            "the download caches live on the Modal Volume `gpu-ci-cache-mathkit`",
+        ));
+    assert!(
+        project
+            .read("pyproject.toml")
+            .contains("cache = [\"/root/.cache/torch_extensions\"]")
+    );
+    let json = config_json(&project, &[]);
+    assert_eq!(source_kind(&json, "cache"), "config");
+    let runner = project.read(".modal/test_runner.py");
+    assert!(runner.contains("CACHE_VOLUME = \"gpu-ci-cache-mathkit\""));
+    assert!(runner.contains("CACHE_PATHS = [\"/root/.cache/torch_extensions\"]"));
+    assert!(runner.contains("volumes=cache_volumes(),"));
+    // Only the caller that tests its own trusted commit lets the run write the cache.
+    let called = project.read(".github/workflows/_modal-gpu-tests.yml");
+    assert!(
+        called.contains(
+            "GPU_CI_CACHE_ACCESS: ${{ inputs.cache_write && 'read-write' || 'read-only' }}"
+        )
+    );
+    assert!(
+        project
+            .read(".github/workflows/label-gpu-tests.yml")
+            .contains(
+                "cache_write: ${{ github.event.pull_request.head.repo.full_name == github.repository }}"
+            )
+    );
+    assert!(
+        project
+            .read(".github/workflows/run-gpu-tests.yml")
+            .contains("cache_write: ${{ github.event_name == 'push' || inputs.ref == '' }}")
+    );
+
+    // --no-cache turns it off: the key goes, and so does every cache line.
+    project
+        .gpu_ci(&["init", "--yes", "--force", "--no-cache"])
+        .success();
+    assert!(!project.read("pyproject.toml").contains("cache ="));
+    assert!(
+        !project
+            .read(".modal/test_runner.py")
+            .contains("CACHE_VOLUME")
+    );
+    assert!(
+        !project
+            .read(".github/workflows/_modal-gpu-tests.yml")
+            .contains("cache_write")
+    );
+}
+
+/// Issue 26: a `cache` that is not true, false or a list of plain absolute container paths is
+/// refused with one `error:` line, from the config and from --cache-path alike.
+#[test]
+fn cache_values_and_paths_that_are_not_plain_absolute_folders_are_refused() {
+    for (value, said) in [
+        (
+            "\"yes\"",
+            "must be true, false or a list of absolute container paths",
+        ),
+        (
+            "1",
+            "must be true, false or a list of absolute container paths",
+        ),
+        (
+            "[1]",
+            "must be true, false or a list of absolute container paths",
+        ),
+        ("[\"relative/cache\"]", "is not an absolute container path"),
+        ("[\"/root/../etc\"]", "is not a plain folder path"),
+        ("[\"/root/./x\"]", "is not a plain folder path"),
+        ("[\"/root//x\"]", "is not a plain folder path"),
+        ("[\"/root/x/\"]", "is not a plain folder path"),
+        ("[\"/\"]", "is not a plain folder path"),
+        ("[\"/proc/self\"]", "is in `/proc`"),
+        ("[\"/usr\"]", "is in `/usr`"),
+        ("[\"/gpu-ci-cache/x\"]", "is in `/gpu-ci-cache`"),
+        ("[\"/root/project/data\"]", "is in `/root/project`"),
+        ("[\"/root/a b\"]", "holds ' '"),
+        ("[\"/root/$(id)\"]", "holds '$'"),
+        ("[\"/root/x\\u0000y\"]", "holds '\\0'"),
+        ("[\"/a\", \"/a\"]", "is listed twice"),
+    ] {
+        let project = Project::fixture("extras-flat");
+        crate::common::add_config(&project, &format!("cache = {value}\n"));
+        let output = project.gpu_ci(&["config"]).code(2);
+        let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
+        assert!(
+            stderr.starts_with("error: `cache` in [tool.gpu-ci] in pyproject.toml")
+                && stderr.contains(said),
+            "{value}: {stderr}"
+        );
+        assert_eq!(
+            stderr.lines().filter(|l| l.starts_with("error:")).count(),
+            1,
+            "{stderr}"
+        );
+    }
+    let many: Vec<String> = (0..17).map(|i| format!("\"/c/{i}\"")).collect();
+    let project = Project::fixture("extras-flat");
+    crate::common::add_config(&project, &format!("cache = [{}]\n", many.join(", ")));
+    project
+        .gpu_ci(&["config"])
+        .code(2)
+        .stderr(predicates::str::contains("17 paths; at most 16"));
+    for bad in ["relative", "/root/../x", "/sys/x", "/a b"] {
+        project
+            .gpu_ci(&["init", "--yes", "--cache-path", bad])
+            .code(2)
+            .stderr(predicates::str::contains("--cache-path"));
+    }
+    assert!(!project.path(".github").exists(), "nothing written");
+}
+
+/// Issue 26: `gpu-ci cache` needs the Modal client, as `gpu-ci run` does: without one on PATH
+/// it says how to install it, one `error:` line, exit 2.
+#[test]
+fn gpu_ci_cache_without_a_modal_client_says_how_to_install_it() {
+    let project = Project::fixture("extras-flat");
+    let empty = tempfile::tempdir().unwrap();
+    let output = crate::common::gpu_ci()
+        .env("PATH", empty.path())
+        .arg("-C")
+        .arg(&project.root)
+        .args(["cache", "show"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
+    assert!(
+        stderr.starts_with("error: the Modal client `modal` is not installed"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1
+    );
+}

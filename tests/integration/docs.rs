@@ -60,6 +60,7 @@ fn type_name(kind: KeyType) -> String {
         KeyType::Shards => format!("integer, 1 to {MAX_SHARDS}"),
         KeyType::Seconds => "integer (seconds), at least 1".into(),
         KeyType::Dollars => format!("number (US dollars), above 0, at most {MAX_COST_LIMIT}"),
+        KeyType::FlagOrList => "boolean, or list of absolute container paths".into(),
     }
 }
 

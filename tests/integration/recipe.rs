@@ -55,7 +55,7 @@ fn diff(before: &str, after: &str) -> String {
 #[test]
 fn each_key_changes_exactly_its_part() {
     let baseline = init_all(&Project::fixture("uv-groups-src"), &[]);
-    let cases: [(&str, &[&str]); 9] = [
+    let cases: [(&str, &[&str]); 10] = [
         (
             "packages",
             &[
@@ -100,6 +100,11 @@ fn each_key_changes_exactly_its_part() {
         ("apt", &["--apt", "ninja-build", "--apt", "libgl1"]),
         ("submodules", &["--submodules"]),
         ("cuda", &["--cuda", "12.6"]),
+        // Issue 26: not a recipe key, but the same shape: its part of every target.
+        (
+            "cache",
+            &["--cache", "--cache-path", "/root/.cache/torch_extensions"],
+        ),
     ];
     for (key, args) in cases {
         let project = Project::fixture("uv-groups-src");

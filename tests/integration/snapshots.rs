@@ -150,6 +150,7 @@ fn help_texts() {
         ("help-github-setup", vec!["github", "setup", "--help"]),
         ("help-doctor", vec!["doctor", "--help"]),
         ("help-costs", vec!["costs", "--help"]),
+        ("help-cache", vec!["cache", "--help"]),
     ] {
         let output = gpu_ci().args(&args).output().unwrap();
         assert!(output.status.success());

@@ -63,7 +63,18 @@ fn generated_files(project: &Project) -> Vec<PathBuf> {
 fn generated_project() -> Project {
     let project = Project::fixture("uv-groups-src");
     project
-        .gpu_ci(&["init", "--yes", "--ci", "github,gitlab,bitbucket"])
+        .gpu_ci(&[
+            "init",
+            "--yes",
+            "--ci",
+            "github,gitlab,bitbucket",
+            // The cache's code too (issue 26): it only adds to the runner's; with a build
+            // step, the compiler cache's.
+            "--cache-path",
+            "/root/.cache/torch_extensions",
+            "--setup",
+            "python build_lib.py",
+        ])
         .success();
     for file in GENERATED {
         assert!(project.path(file).is_file(), "{file}");

@@ -145,6 +145,11 @@ impl ModalApi {
         files
     }
 
+    /// The folder that holds the volume `name` (it outlives the sandboxes).
+    pub fn volume(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join("state/volumes").join(name)
+    }
+
     /// The RPCs the client called, each once, in the order first called.
     pub fn rpcs(&self) -> Vec<String> {
         let mut seen: Vec<String> = Vec::new();
@@ -177,6 +182,18 @@ impl Drop for ModalApi {
 
 /// `gpu-ci run ARGS` in `project`, with the venv's `modal` first on PATH, against `api`.
 pub fn gpu_ci_run(api: &ModalApi, project: &Project, args: &[&str]) -> Output {
+    gpu_ci_modal(api, project, "run", args, &[])
+}
+
+/// `gpu-ci COMMAND ARGS` in `project`, with the venv's `modal` first on PATH, against `api`,
+/// with `env` besides (a name with an empty value is removed).
+pub fn gpu_ci_modal(
+    api: &ModalApi,
+    project: &Project,
+    command: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
     let mut cmd = Command::new(crate::common::gpu_ci_path());
     api.client_env(&mut cmd);
     let venv_bin = tool("modal").parent().unwrap().to_path_buf();
@@ -187,9 +204,16 @@ pub fn gpu_ci_run(api: &ModalApi, project: &Project, args: &[&str]) -> Output {
     cmd.env("PATH", path)
         .arg("-C")
         .arg(&project.root)
-        .arg("run")
+        .arg(command)
         .args(args)
         .stdin(Stdio::null());
+    for (name, value) in env {
+        if value.is_empty() {
+            cmd.env_remove(name);
+        } else {
+            cmd.env(name, value);
+        }
+    }
     cmd.output().unwrap()
 }
 

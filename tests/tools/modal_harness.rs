@@ -11,11 +11,11 @@ use serde_json::{Value, json};
 
 use crate::common::{Project, describe, git, shown};
 use crate::installed::python;
-use crate::modal_api::{ModalApi, TOKEN_ID, TOKEN_SECRET, gpu_ci_run};
+use crate::modal_api::{ModalApi, TOKEN_ID, TOKEN_SECRET, gpu_ci_modal, gpu_ci_run, modal_run};
 use crate::runner::{configure, suite};
 
 /// Every RPC of the runner's path, and none other: a client that renames or adds one fails here.
-const RUNNER_RPCS: [&str; 20] = [
+const RUNNER_RPCS: [&str; 21] = [
     "AppCreate",
     "EnvironmentGetOrCreate",
     "AppGetLogs",
@@ -36,6 +36,8 @@ const RUNNER_RPCS: [&str; 20] = [
     "AppClientDisconnect",
     "TaskExecStdinWrite",
     "ImageJoinStreaming",
+    // `cache`: the repository's cache volume, by name.
+    "VolumeGetOrCreate",
 ];
 
 fn text(output: &Output) -> (String, String) {
@@ -704,4 +706,416 @@ fn slow_and_non_utf8_output_streams_through_the_router() {
     assert!(log.contains("chunk 2 \u{fffd}\u{fffd}"), "{log}");
     let reads: Vec<Value> = api.requests("TaskExecStdioRead");
     assert!(!reads.is_empty());
+}
+
+/// What the test below runs in the sandbox: it reads what is in the cache, writes over it,
+/// adds a file (and a large one), and says where its caches point.
+const CACHE_SUITE: &str = r#"import os, pathlib
+
+def test_cache():
+    hf = pathlib.Path(os.environ["HF_HOME"])
+    marker = hf / "planted.txt"
+    print("SEEN", marker.read_text() if marker.exists() else "none")
+    print("CACHE", {name: os.environ[name] for name in ("HF_HOME", "TORCH_HOME", "XDG_CACHE_HOME", "PIP_CACHE_DIR", "UV_CACHE_DIR")})
+    who = "trusted" if "/gpu-ci-cache/" in os.environ["HF_HOME"] else "fork"
+    marker.write_text(who)
+    (hf / f"{who}-only.txt").write_text(who)
+    if who == "trusted":
+        (hf / "model.bin").write_bytes(b"w" * 200_000)
+    else:
+        print("BIG", (hf / "model.bin").read_bytes()[:3])
+    ext = pathlib.Path(os.path.expanduser("~/.cache/torch_extensions"))
+    print("EXT", ext.is_symlink(), sorted(p.name for p in ext.iterdir()))
+    (ext / f"{who}.so").write_text(who)
+"#;
+
+/// `cache = true` through the real client: a trusted run mounts the repository's volume
+/// read-write and its caches live there; a run that is not trusted (GPU_CI_CACHE_ACCESS, as the
+/// workflows set it for a fork's pull request, or only a CI machine's `CI`) mounts it
+/// read-only, sees what the trusted run left, and nothing it writes reaches the volume.
+#[test]
+fn the_cache_volume_is_written_by_trusted_runs_and_only_read_by_untrusted_ones() {
+    let project = suite(
+        CACHE_SUITE,
+        &[
+            "--pytest-args",
+            "-v -s",
+            "--cache",
+            "--cache-path",
+            "/root/.cache/torch_extensions",
+        ],
+    );
+    let api = ModalApi::start(json!({}));
+    let output = gpu_ci_run(&api, &project, &[]);
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    no_unknown_rpc(&api);
+    assert!(stdout.contains("SEEN none"), "{stdout}");
+    assert!(stdout.contains("EXT True []"), "{stdout}");
+    let volume = api.volume("gpu-ci-cache-mathkit");
+    assert_eq!(
+        std::fs::read_to_string(volume.join("huggingface/planted.txt")).unwrap(),
+        "trusted"
+    );
+    assert!(volume.join("huggingface/model.bin").is_file());
+    // Under paths/, the folder's path in the container (here, as the harness maps it).
+    let kept = |name: &str| {
+        walkdir(&volume.join("paths"))
+            .into_iter()
+            .any(|p| p.ends_with(format!(".cache/torch_extensions/{name}")))
+    };
+    assert!(kept("trusted.so"));
+    // Asked for by name, created when missing, and mounted read-write.
+    let volumes = api.kind("volume");
+    assert_eq!(volumes[0]["name"], "gpu-ci-cache-mathkit");
+    assert_eq!(volumes[0]["create_if_missing"], true);
+    let mounts = api.requests("SandboxCreate")[0]["definition"]["volume_mounts"].clone();
+    assert_eq!(mounts[0]["mount_path"], "/gpu-ci-cache");
+    assert!(mounts[0].get("read_only").is_none(), "{mounts}");
+    let exec = &api.kind("exec")[0]["command"];
+    assert!(
+        exec.as_array()
+            .unwrap()
+            .windows(2)
+            .any(|w| w[0] == "--cache" && w[1] == "/gpu-ci-cache"),
+        "{exec}"
+    );
+    assert!(!exec.to_string().contains("--cache-read-only"), "{exec}");
+    let summary = shown(&project.read("test-outputs/summary.md"));
+    // Its size as `du` counts it: the 200 kB model and a few small files.
+    let said = "cache: volume gpu-ci-cache-mathkit, read and written; ";
+    let size: f64 = summary
+        .split_once(said)
+        .and_then(|(_, rest)| rest.split_once(" MiB"))
+        .and_then(|(number, _)| number.parse().ok())
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!((0.19..1.0).contains(&size), "{summary}");
+
+    // Not trusted: said so by the CI job, or only a CI machine that said nothing.
+    for env in [("GPU_CI_CACHE_ACCESS", "read-only"), ("CI", "true")] {
+        let before = api.kind("volume-mount").len();
+        let output = modal_run(&api, &project, &[env]);
+        let (stdout, _) = text(&output);
+        assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+        assert!(stdout.contains("SEEN trusted"), "{stdout}");
+        assert!(stdout.contains("BIG b'www'"), "{stdout}");
+        // Linked to the copy (the harness maps each sandbox's paths into a folder of its own,
+        // so the folder's name on the volume differs here from sandbox to sandbox).
+        assert!(stdout.contains("EXT True"), "{stdout}");
+        assert!(stdout.contains("a throwaway copy"), "{stdout}");
+        let mounts = api.kind("volume-mount");
+        assert_eq!(mounts.len(), before + 1);
+        assert_eq!(mounts[before]["read_only"], true, "{mounts:?}");
+        let creates = api.requests("SandboxCreate");
+        assert_eq!(
+            creates.last().unwrap()["definition"]["volume_mounts"][0]["read_only"],
+            true
+        );
+        // The caches pointed at the throwaway copy, never at the mount.
+        let cache_line = stdout.lines().find(|l| l.starts_with("CACHE")).unwrap();
+        assert!(!cache_line.contains("/gpu-ci-cache/"), "{cache_line}");
+        // Nothing the run wrote reached the volume.
+        assert_eq!(
+            std::fs::read_to_string(volume.join("huggingface/planted.txt")).unwrap(),
+            "trusted"
+        );
+        assert!(!volume.join("huggingface/fork-only.txt").exists());
+        assert!(!kept("fork.so"));
+        let summary = shown(&project.read("test-outputs/summary.md"));
+        assert!(
+            summary.contains("cache: volume gpu-ci-cache-mathkit, read only"),
+            "{summary}"
+        );
+    }
+}
+
+/// Every file under `dir`, at any depth (links not followed).
+fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            files.extend(walkdir(&entry.path()));
+        } else {
+            files.push(entry.path());
+        }
+    }
+    files
+}
+
+/// `gpu-ci cache` (issue 26) through the real client against the local API: the volume's name
+/// and scope before any run (none yet), its files and bytes after a trusted run (as the
+/// volume's listing counts them), `clear` refused without a confirmation where no one can
+/// answer, deleted with --yes; a missing or refused token is a one-line error, exit 2.
+#[test]
+fn gpu_ci_cache_shows_the_volume_and_clears_it_after_a_confirmation() {
+    let project = suite(
+        CACHE_SUITE,
+        &[
+            "--pytest-args",
+            "-v -s",
+            "--cache-path",
+            "/root/.cache/torch_extensions",
+        ],
+    );
+    let api = ModalApi::start(json!({}));
+    let cache = |args: &[&str], env: &[(&str, &str)]| {
+        let output = gpu_ci_modal(&api, &project, "cache", args, env);
+        let (stdout, stderr) = text(&output);
+        (output.status.code(), stdout, stderr)
+    };
+    let (code, stdout, stderr) = cache(&[], &[]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("volume   gpu-ci-cache-mathkit"), "{stdout}");
+    assert!(stdout.contains("a fork's pull request"), "{stdout}");
+    assert!(stdout.contains("the volume does not exist yet"), "{stdout}");
+    // Looking never creates it.
+    assert_eq!(api.kind("volume")[0]["create_if_missing"], false);
+    assert!(!api.volume("gpu-ci-cache-mathkit").exists());
+
+    let output = gpu_ci_run(&api, &project, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let volume = api.volume("gpu-ci-cache-mathkit");
+    let on_disk: Vec<_> = walkdir(&volume);
+    let bytes: u64 = on_disk
+        .iter()
+        .map(|p| std::fs::symlink_metadata(p).unwrap().len())
+        .sum();
+    let (code, stdout, stderr) = cache(&["show", "--json"], &[]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let shown: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(shown["volume"], "gpu-ci-cache-mathkit");
+    assert_eq!(shown["enabled"], true);
+    assert_eq!(shown["exists"], true);
+    assert_eq!(shown["files"], on_disk.len(), "{shown}");
+    assert_eq!(shown["bytes"], bytes, "{shown}");
+    assert!(bytes > 200_000, "{bytes}");
+    // The compiler cache beside it: none, as nothing here builds in the image.
+    assert_eq!(shown["compiler_cache"]["volume"], "gpu-ci-ccache-mathkit");
+    assert_eq!(shown["compiler_cache"]["exists"], false);
+    let (_, stdout, _) = cache(&["show"], &[]);
+    assert!(
+        stdout.contains(&format!("in {} files", on_disk.len())),
+        "{stdout}"
+    );
+    no_unknown_rpc(&api);
+
+    // No terminal to ask: refused, and the volume is still there.
+    let (code, _, stderr) = cache(&["clear"], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("error: refusing to delete the cache volume `gpu-ci-cache-mathkit` without a confirmation"),
+        "{stderr}"
+    );
+    assert!(volume.exists() && api.kind("volume-delete").is_empty());
+    let (code, stdout, stderr) = cache(&["clear", "--yes"], &[]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("deleted the Modal Volume gpu-ci-cache-mathkit"),
+        "{stdout}"
+    );
+    assert_eq!(
+        api.kind("volume-delete")[0]["volume"],
+        "gpu-ci-cache-mathkit"
+    );
+    assert!(!volume.exists());
+    let (code, stdout, _) = cache(&["clear", "--yes"], &[]);
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.contains("the Modal Volume gpu-ci-cache-mathkit does not exist: nothing to clear"),
+        "{stdout}"
+    );
+
+    // No token here, or one Modal refuses: one error line, exit 2.
+    let (code, _, stderr) = cache(&[], &[("MODAL_TOKEN_ID", ""), ("MODAL_TOKEN_SECRET", "")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: no Modal credentials found"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = cache(&[], &[("MODAL_TOKEN_SECRET", "as-wrong")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "error: the Modal client could not read the cache volume `gpu-ci-cache-mathkit`"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{stderr}"
+    );
+}
+
+/// Issue 26, item 5: with `cache`, a trusted run keeps its tests' durations in the cache volume
+/// (the format of .gpu-ci-durations.json, every shard's), and a sharded run of a checkout with
+/// no durations file splits by them; an untrusted run reads them and never writes. A file
+/// there that is huge, not JSON or full of hostile node ids is a warning or left out, never
+/// run, and the run goes on with its split by test count.
+#[test]
+fn trusted_runs_keep_durations_in_the_cache_volume_and_sharded_runs_split_by_them() {
+    let mut tests = String::from("import time\n\n");
+    for i in 0..6 {
+        tests += &format!(
+            "def test_{i}():\n    time.sleep({})\n\n",
+            0.01 * f64::from(i)
+        );
+    }
+    let project = suite(&tests, &["--cache", "--shards", "2"]);
+    assert!(!project.path(".gpu-ci-durations.json").exists());
+    let api = ModalApi::start(json!({}));
+    let output = gpu_ci_run(&api, &project, &[]);
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(!stdout.contains("from the cache volume"), "{stdout}");
+    let file = api
+        .volume("gpu-ci-cache-mathkit")
+        .join("gpu-ci/durations.json");
+    let recorded: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(recorded["version"], 1);
+    let ids: Vec<&String> = recorded["durations"].as_object().unwrap().keys().collect();
+    assert_eq!(ids.len(), 6, "every shard's tests: {recorded}");
+    assert!(
+        ids.iter()
+            .all(|id| id.starts_with("test/test_suite.py::test_"))
+    );
+
+    // The next sharded run splits by them.
+    let output = gpu_ci_run(&api, &project, &[]);
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(
+        stdout.contains("(durations from the cache volume)"),
+        "{stdout}"
+    );
+    assert!(
+        shown(&project.read("test-outputs/summary.md")).contains("durations from the cache volume"),
+    );
+
+    // Not trusted: reads them, writes nothing.
+    let planted = "{\"version\": 1, \"durations\": {\"test/test_suite.py::test_0\": 9.0}}\n";
+    std::fs::write(&file, planted).unwrap();
+    let output = modal_run(&api, &project, &[("GPU_CI_CACHE_ACCESS", "read-only")]);
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(
+        stdout.contains("(durations from the cache volume)"),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), planted);
+
+    // Hostile files: too large, not JSON, or node ids no collection lists.
+    let hostile_ids = format!(
+        "{{\"version\": 1, \"durations\": {{\"$(touch /tmp/gpu-ci-pwned)\": 1, \"a\\u001b[31mred\": 2, \"{}\": 3, \"test/test_suite.py::test_1\": 1e308}}}}",
+        "x".repeat(5000)
+    );
+    for (data, said) in [
+        (
+            vec![b' '; 17 * 1024 * 1024],
+            Some("is larger than 16 MiB and was not read"),
+        ),
+        (b"{not json".to_vec(), Some("not JSON")),
+        (b"[1, 2]".to_vec(), Some("no `durations` object")),
+        (hostile_ids.into_bytes(), None),
+    ] {
+        std::fs::write(&file, &data).unwrap();
+        let output = modal_run(&api, &project, &[("GPU_CI_CACHE_ACCESS", "read-only")]);
+        let (stdout, _) = text(&output);
+        assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+        match said {
+            Some(said) => {
+                assert!(
+                    stdout.contains(
+                        "gpu-ci: warning: the durations in the cache volume were not read"
+                    ) && stdout.contains(said)
+                        && stdout.contains("the shards are balanced by test count"),
+                    "{said}: {stdout}"
+                );
+            }
+            None => {
+                // Every hostile entry left out: no durations, a split by count, and none of
+                // their text anywhere.
+                assert!(!stdout.contains("from the cache volume"), "{stdout}");
+                assert!(
+                    !stdout.contains("pwned") && !stdout.contains("xxxxx"),
+                    "{stdout}"
+                );
+                let summary = project.read("test-outputs/summary.md");
+                assert!(!summary.contains("pwned") && !summary.contains('\u{1b}'));
+            }
+        }
+        assert!(!std::path::Path::new("/tmp/gpu-ci-pwned").exists());
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            data,
+            "an untrusted run wrote"
+        );
+    }
+}
+
+/// Issue 26, item 2: with `cache`, an image that builds the project (here a `setup` step) gets
+/// ccache, and each build step runs with ccache in front of the compilers and the compiler
+/// cache's own volume mounted: read-write for a trusted run, read-only with CCACHE_READONLY=1
+/// for any other.
+#[test]
+fn the_image_build_steps_get_a_compiler_cache_read_only_unless_trusted() {
+    let project = suite(
+        "def test_ok():\n    pass\n",
+        &["--cache", "--setup", "python -c 'print(1)'"],
+    );
+    let build_step = |api: &ModalApi| {
+        api.requests("ImageGetOrCreate")
+            .into_iter()
+            .find(|body| {
+                body["image"]["dockerfile_commands"]
+                    .to_string()
+                    .contains("print(1)")
+            })
+            .expect("the setup step's layer")
+    };
+    let api = ModalApi::start(json!({}));
+    let output = gpu_ci_run(&api, &project, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    no_unknown_rpc(&api);
+    assert!(
+        api.layers()
+            .iter()
+            .flatten()
+            .any(|c| c.contains("apt-get install") && c.contains("ccache")),
+        "{:?}",
+        api.layers()
+    );
+    let step = build_step(&api);
+    let commands = step["image"]["dockerfile_commands"].to_string();
+    assert!(commands.contains("CCACHE_DIR=/gpu-ci-ccache"), "{commands}");
+    assert!(
+        commands.contains(r#"CC=\"ccache ${CC:-gcc}\""#),
+        "{commands}"
+    );
+    assert!(!commands.contains("CCACHE_READONLY"), "{commands}");
+    let mounts = &step["image"]["volume_mounts"];
+    assert_eq!(mounts[0]["mount_path"], "/gpu-ci-ccache", "{step}");
+    assert!(mounts[0].get("read_only").is_none(), "{mounts}");
+    assert!(
+        api.kind("volume")
+            .iter()
+            .any(|v| v["name"] == "gpu-ci-ccache-mathkit"),
+        "{:?}",
+        api.kind("volume")
+    );
+    // The sandbox gets the download cache only; the compiler cache is the build's.
+    let sandbox_mounts = &api.requests("SandboxCreate")[0]["definition"]["volume_mounts"];
+    assert_eq!(sandbox_mounts.as_array().unwrap().len(), 1);
+
+    let api = ModalApi::start(json!({}));
+    let output = modal_run(&api, &project, &[("GPU_CI_CACHE_ACCESS", "read-only")]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let step = build_step(&api);
+    let commands = step["image"]["dockerfile_commands"].to_string();
+    assert!(commands.contains("CCACHE_READONLY=1"), "{commands}");
+    assert_eq!(
+        step["image"]["volume_mounts"][0]["read_only"], true,
+        "{step}"
+    );
 }

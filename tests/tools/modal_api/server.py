@@ -2,12 +2,14 @@
 
 It answers the protobuf messages of `modal_proto` (from the pinned wheel) over gRPC (grpclib, on
 127.0.0.1), for what `modal run .modal/test_runner.py` does: the client's hello, an ephemeral
-app, image layers, mounts, secrets and GPU sandboxes (V1), and the task command router through
+app, image layers, mounts, secrets, volumes and GPU sandboxes (V1), and the task command router through
 which the client execs in a sandbox. An image layer is not built: its Dockerfile commands,
 context files and base image are recorded and it "succeeds" at once. A sandbox is a folder on
 this machine holding the files of its image's mounts; a command exec'd in it runs as a local
 process there, with the sandbox's paths mapped into that folder and `python` the Python that
-runs this server (the test venv, with pytest).
+runs this server (the test venv, with pytest). A volume is a folder, DIR/volumes/NAME, that
+outlives the sandboxes: a read-write mount is that folder itself, a read-only one a throwaway
+copy of it (Modal refuses the writes; here they never reach the volume).
 
     python server.py --state DIR --token-id FILE --token-secret FILE [--faults FILE]
 
@@ -38,6 +40,7 @@ import hashlib
 import json
 import os
 import pathlib
+import shutil
 import signal
 import sys
 import time
@@ -56,7 +59,7 @@ from modal_proto import task_command_router_pb2 as sr_pb2
 CLIENT_VERSION = "1.6.4"
 
 # The remote folders a sandbox's paths live under; each maps into the sandbox's own folder.
-SANDBOX_PREFIXES = ("/root", "/gpu-ci", "/tmp", "/deps")
+SANDBOX_PREFIXES = ("/root", "/gpu-ci", "/tmp", "/deps", "/gpu-ci-cache")
 TIMEOUT_EXIT = 124
 
 
@@ -151,6 +154,8 @@ class Harness:
         self.secrets: dict[str, dict[str, str]] = {}
         self.sandboxes: dict[str, SandboxState] = {}
         self.tasks: dict[str, SandboxState] = {}
+        # Volumes by id: their names.
+        self.volumes: dict[str, str] = {}
         self.starts = 0
         self.port = 0
 
@@ -303,6 +308,65 @@ class Harness:
             image_id = image.base_images[0].image_id if image.base_images else ""
         return list(reversed(chain))
 
+    async def VolumeGetOrCreate(self, stream, request):
+        name = request.deployment_name
+        found = next((vid for vid, known in self.volumes.items() if known == name), None)
+        create = request.object_creation_type == api_pb2.OBJECT_CREATION_TYPE_CREATE_IF_MISSING
+        self.record.write("volume", name=name, create_if_missing=create, existed=found is not None)
+        if found is None:
+            if not create:
+                raise GRPCError(Status.NOT_FOUND, f"Volume '{name}' not found")
+            found = self.new_id("vo")
+            self.volumes[found] = name
+            (self.state / "volumes" / name).mkdir(parents=True, exist_ok=True)
+        return api_pb2.VolumeGetOrCreateResponse(
+            volume_id=found, metadata=api_pb2.VolumeMetadata(name=name)
+        )
+
+    def volume_folder(self, volume_id: str) -> pathlib.Path:
+        if volume_id not in self.volumes:
+            raise GRPCError(Status.NOT_FOUND, f"no volume {volume_id}")
+        return self.state / "volumes" / self.volumes[volume_id]
+
+    def file_entries(self, request) -> list:
+        """A volume's listing under a path, as Modal gives it: files, folders and links."""
+        folder = self.volume_folder(request.volume_id)
+        start = folder / request.path.strip("/") if request.path.strip("/") else folder
+        entries = []
+        for path in sorted(start.rglob("*") if request.recursive else start.iterdir()):
+            kind = (
+                api_pb2.FileEntry.FileType.SYMLINK
+                if path.is_symlink()
+                else api_pb2.FileEntry.FileType.DIRECTORY
+                if path.is_dir()
+                else api_pb2.FileEntry.FileType.FILE
+            )
+            info = path.lstat()
+            entries.append(
+                api_pb2.FileEntry(
+                    path=str(path.relative_to(folder)), type=kind, mtime=int(info.st_mtime), size=info.st_size
+                )
+            )
+        return entries
+
+    async def VolumeListFiles(self, stream, request):
+        entries = self.file_entries(request)
+        self.record.write("volume-list", volume=self.volumes[request.volume_id], entries=len(entries))
+        for at in range(0, max(len(entries), 1), 100):
+            await stream.send_message(api_pb2.VolumeListFilesResponse(entries=entries[at : at + 100]))
+
+    async def VolumeListFiles2(self, stream, request):
+        entries = self.file_entries(request)
+        self.record.write("volume-list", volume=self.volumes[request.volume_id], entries=len(entries))
+        for at in range(0, max(len(entries), 1), 100):
+            await stream.send_message(api_pb2.VolumeListFiles2Response(entries=entries[at : at + 100]))
+
+    async def VolumeDelete(self, stream, request):
+        folder = self.volume_folder(request.volume_id)
+        self.record.write("volume-delete", volume=self.volumes.pop(request.volume_id))
+        shutil.rmtree(folder)
+        return empty_pb2.Empty()
+
     async def SandboxCreate(self, stream, request):
         definition = request.definition
         gpu = definition.resources.gpu_config.gpu_type
@@ -346,6 +410,20 @@ class Harness:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         (sandbox.root / "tmp").mkdir(exist_ok=True)
+        for mount in sandbox.definition.volume_mounts:
+            if mount.volume_id not in self.volumes:
+                raise GRPCError(Status.NOT_FOUND, f"no volume {mount.volume_id}")
+            volume = self.state / "volumes" / self.volumes[mount.volume_id]
+            at = pathlib.Path(sandbox.local(mount.mount_path))
+            at.parent.mkdir(parents=True, exist_ok=True)
+            if mount.read_only:
+                shutil.copytree(volume, at, symlinks=True)
+            else:
+                at.symlink_to(volume, target_is_directory=True)
+            self.record.write(
+                "volume-mount", sandbox_id=sandbox.id, volume=self.volumes[mount.volume_id],
+                path=mount.mount_path, read_only=mount.read_only,
+            )
 
     async def expire(self, sandbox: SandboxState, lifetime: float) -> None:
         await asyncio.sleep(lifetime)
