@@ -97,7 +97,7 @@ pub fn run(args: &CacheArgs, root: &Path) -> Result<ExitStatus> {
             return Ok(ExitStatus::Success);
         }
     }
-    let answers = ask_modal(if clear { "clear" } else { "show" }, &[&name, &ccache])?;
+    let answers = ask_modal(root, if clear { "clear" } else { "show" }, &[&name, &ccache])?;
     let [answer, compiler] = &answers[..] else {
         return Err(Error::internal(
             "the cache script answered for other volumes",
@@ -188,9 +188,11 @@ fn human_size(bytes: u64) -> String {
         )
 }
 
-/// Runs the script through the Modal client, as `gpu-ci run` finds and starts it; its answer.
-fn ask_modal(action: &str, names: &[&str]) -> Result<Vec<Answer>> {
-    let client = find_client(Search::WholePath).ok_or_else(|| {
+/// Runs the script through the Modal client, found as `doctor` finds it: never one inside the
+/// project at `root` (an activated `.venv` of a pull request's checkout is its code, and this
+/// command holds the Modal token); its answer.
+fn ask_modal(root: &Path, action: &str, names: &[&str]) -> Result<Vec<Answer>> {
+    let client = find_client(Search::OutsideProject(root)).ok_or_else(|| {
         Error::usage("the Modal client `modal` is not installed").with_help(format!(
             "install it with {}, then run `modal token new`",
             crate::pins::modal_client_install()

@@ -145,6 +145,9 @@ fn no_subcommand_but_run_executes_anything_from_the_project_tree() {
         (vec!["completions", "bash"], None, &[0]),
         (vec!["man"], None, &[0]),
         (vec!["github", "setup"], Some(&github.url), &[0]),
+        // The project's `modal` is never the client: none other is found, so exit 2.
+        (vec!["cache", "show"], None, &[2]),
+        (vec!["cache", "clear", "--yes"], None, &[2]),
     ];
     for (args, api, codes) in commands {
         let output = planted.gpu_ci(&args, api);
