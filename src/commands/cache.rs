@@ -97,7 +97,11 @@ pub fn run(args: &CacheArgs, root: &Path) -> Result<ExitStatus> {
             return Ok(ExitStatus::Success);
         }
     }
-    let answers = ask_modal(root, if clear { "clear" } else { "show" }, &[&name, &ccache])?;
+    let answers = ask_modal(
+        root,
+        if clear { "clear" } else { "show" },
+        &[&name, &ccache],
+    )?;
     let [answer, compiler] = &answers[..] else {
         return Err(Error::internal(
             "the cache script answered for other volumes",
@@ -123,9 +127,16 @@ pub fn run(args: &CacheArgs, root: &Path) -> Result<ExitStatus> {
                 ));
             }
         }
+        if compiler.deleted {
+            // Modal keys an image layer by its definition, not by what the volume held: layers
+            // built with the old compiler cache stay in its image cache until rebuilt.
+            ui::note(
+                "image layers already built with the compiler cache stay in Modal's image cache: set MODAL_FORCE_BUILD=1 for the next run to rebuild them",
+            );
+        }
         return Ok(ExitStatus::Success);
     }
-    let scope = "this repository's runs: trusted runs (pushes, dispatches of the branch, its own pull requests, `gpu-ci run`) read and write it; a fork's pull request and `gpu-ci run --tree` only read it";
+    let scope = "this repository's runs: trusted runs (pushes to the branch, dispatches of it, its own pull requests opened by a person, `gpu-ci run` off CI) read and write it; a fork's or a bot's pull request, another dispatched ref and `gpu-ci run --tree` only read it";
     if json {
         let value = serde_json::json!({
             "volume": name,

@@ -638,9 +638,18 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
                 tree.display()
             ));
             command.env("GPU_CI_PROJECT_DIR", tree);
-            // Another checkout's code (a pull request's) may read the cache, never write it.
-            command.env("GPU_CI_CACHE_ACCESS", "read-only");
+        } else {
+            // This checkout is the tree under test, whatever the shell exported before.
+            command.env_remove("GPU_CI_PROJECT_DIR");
         }
+        // The runner writes the cache only when told (it fails closed): the maintainer's own
+        // checkout, off CI. Another checkout's code (a pull request's, `--tree`) and any run
+        // on a CI machine only read it; a value left in the shell decides nothing.
+        let trusted = tree.is_none() && !on_ci_machine();
+        command.env(
+            "GPU_CI_CACHE_ACCESS",
+            if trusted { "read-write" } else { "read-only" },
+        );
         command
             .arg("run")
             .arg(runner.path(RUNNER))
@@ -691,4 +700,24 @@ pub fn run(args: &RunArgs, root: &Path) -> Result<ExitStatus> {
         None => {}
     }
     Ok(status)
+}
+
+/// Whether gpu-ci runs on a CI machine: a variable that CI systems set (the generic `CI`, and
+/// those of systems that do not set it).
+fn on_ci_machine() -> bool {
+    const CI_VARIABLES: [&str; 10] = [
+        "CI",
+        "GITHUB_ACTIONS",
+        "GITLAB_CI",
+        "BITBUCKET_BUILD_NUMBER",
+        "JENKINS_URL",
+        "TF_BUILD",
+        "TEAMCITY_VERSION",
+        "CODEBUILD_BUILD_ID",
+        "BUILDKITE",
+        "CIRCLECI",
+    ];
+    CI_VARIABLES
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
 }

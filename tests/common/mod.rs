@@ -231,7 +231,7 @@ pub fn git(root: &Path, args: &[&str]) {
 pub const SCRUBBED_ENV_PREFIXES: [&str; 2] = ["MODAL_", "GITHUB_"];
 
 /// And these: GitHub CLI tokens, the colour switches, and gpu-ci's and its runner's own knobs.
-pub const SCRUBBED_ENV_VARS: [&str; 14] = [
+pub const SCRUBBED_ENV_VARS: [&str; 21] = [
     "GH_TOKEN",
     "GH_HOST",
     "FORCE_COLOR",
@@ -242,11 +242,18 @@ pub const SCRUBBED_ENV_VARS: [&str; 14] = [
     "GPU_CI_HTTP_DEADLINE_MS",
     "GPU_CI_PYTHON",
     "GPU_CI_PROJECT_DIR",
-    // The runner's cache access follows these (a CI machine's default is read-only).
+    // `gpu-ci run` tells the runner its cache access from these (a CI machine reads only).
     "GPU_CI_CACHE_ACCESS",
     "CI",
+    "GITHUB_ACTIONS",
     "GITLAB_CI",
     "BITBUCKET_BUILD_NUMBER",
+    "JENKINS_URL",
+    "TF_BUILD",
+    "TEAMCITY_VERSION",
+    "CODEBUILD_BUILD_ID",
+    "BUILDKITE",
+    "CIRCLECI",
 ];
 
 fn is_scrubbed(name: &str) -> bool {

@@ -352,13 +352,13 @@ fn cache_is_a_setting_with_its_source_and_reaches_the_generated_files() {
         project
             .read(".github/workflows/label-gpu-tests.yml")
             .contains(
-                "cache_write: ${{ github.event.pull_request.head.repo.full_name == github.repository }}"
+                "cache_write: ${{ github.event.pull_request.head.repo.full_name == github.repository && github.event.pull_request.user.type != 'Bot' }}"
             )
     );
     assert!(
         project
             .read(".github/workflows/run-gpu-tests.yml")
-            .contains("cache_write: ${{ github.event_name == 'push' || inputs.ref == '' }}")
+            .contains("cache_write: ${{ github.ref == 'refs/heads/main' && (github.event_name == 'push' || inputs.ref == '') }}")
     );
 
     // --no-cache turns it off: the key goes, and so does every cache line.

@@ -791,10 +791,21 @@ fn the_cache_volume_is_written_by_trusted_runs_and_only_read_by_untrusted_ones()
         .unwrap_or_else(|| panic!("{summary}"));
     assert!((0.19..1.0).contains(&size), "{summary}");
 
-    // Not trusted: said so by the CI job, or only a CI machine that said nothing.
-    for env in [("GPU_CI_CACHE_ACCESS", "read-only"), ("CI", "true")] {
+    // Not trusted: said so by the CI job; a CI machine that said nothing, or nothing said at
+    // all (the runner fails closed); `gpu-ci run` on a CI system that sets no `CI`.
+    let runs: [(&str, (&str, &str)); 4] = [
+        ("modal", ("GPU_CI_CACHE_ACCESS", "read-only")),
+        ("modal", ("CI", "true")),
+        ("modal", ("GPU_CI_CACHE_ACCESS", "")),
+        ("gpu-ci", ("JENKINS_URL", "http://jenkins.example/")),
+    ];
+    for (how, env) in runs {
         let before = api.kind("volume-mount").len();
-        let output = modal_run(&api, &project, &[env]);
+        let output = if how == "modal" {
+            modal_run(&api, &project, &[env])
+        } else {
+            gpu_ci_modal(&api, &project, "run", &[], &[env])
+        };
         let (stdout, _) = text(&output);
         assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
         assert!(stdout.contains("SEEN trusted"), "{stdout}");
@@ -1007,8 +1018,10 @@ fn trusted_runs_keep_durations_in_the_cache_volume_and_sharded_runs_split_by_the
 
     // Hostile files: too large, not JSON, or node ids no collection lists.
     let hostile_ids = format!(
-        "{{\"version\": 1, \"durations\": {{\"$(touch /tmp/gpu-ci-pwned)\": 1, \"a\\u001b[31mred\": 2, \"{}\": 3, \"test/test_suite.py::test_1\": 1e308}}}}",
-        "x".repeat(5000)
+        "{{\"version\": 1, \"durations\": {{\"$(touch /tmp/gpu-ci-pwned)\": 1, \"a\\u001b[31mred\": 2, \"{}\": 3, \"test/test_suite.py::test_1\": 1e308, \"test/test_suite.py::test_2\": 1{}}}}}",
+        "x".repeat(5000),
+        // An integer no float holds: refused, never an OverflowError that stops the run.
+        "0".repeat(400)
     );
     for (data, said) in [
         (

@@ -148,7 +148,6 @@ fn no_path_of_the_local_side_deserialises_container_output() {
                 "from __future__ import annotations",
                 "import html",
                 "import json",
-                "import math",
                 "import re",
                 "import shlex",
                 "import statistics",
