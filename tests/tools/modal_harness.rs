@@ -878,7 +878,10 @@ fn gpu_ci_cache_shows_the_volume_and_clears_it_after_a_confirmation() {
     let (code, stdout, stderr) = cache(&[], &[]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("volume   gpu-ci-cache-mathkit"), "{stdout}");
-    assert!(stdout.contains("a fork's pull request"), "{stdout}");
+    assert!(
+        stdout.contains("a fork's or a bot's pull request"),
+        "{stdout}"
+    );
     assert!(stdout.contains("the volume does not exist yet"), "{stdout}");
     // Looking never creates it.
     assert_eq!(api.kind("volume")[0]["create_if_missing"], false);
