@@ -392,8 +392,9 @@ pub struct ChoiceArgs {
     )]
     pub ci: Vec<String>,
 
-    /// Extra requirement for the image's dependency layer, PEP 508 (torchao>=0.10); repeat it
-    /// for several [config: `packages`].
+    /// Extra requirement for the image, PEP 508 (torchao>=0.10), or a subproject of the tree
+    /// (./sub/dir[extra]), built in the image with its dependencies; repeat it for several
+    /// [config: `packages`].
     #[arg(
         long = "package",
         value_name = "REQUIREMENT",

@@ -190,7 +190,7 @@ pub const KEY_TYPES: &[(&str, KeyType, &str)] = &[
     (
         "packages",
         KeyType::List,
-        "extra requirements for the image's dependency layer (PEP 508)",
+        "extra requirements for the image: PEP 508, or ./DIR[extras] for a subproject of the tree",
     ),
     (
         "index-url",

@@ -15,6 +15,8 @@ use std::process::Command;
 use crate::plan::TestPlan;
 use crate::plan::install::{InstallPlan, ProjectInstall};
 use crate::plan::pep508;
+use crate::plan::recipe::Package;
+use crate::project::pyproject::PyProject;
 use crate::project::{Framework, Project, read_regular};
 
 /// The platform the image's wheels must fit.
@@ -51,12 +53,55 @@ fn added_requirements(plan: &TestPlan) -> Vec<String> {
             .into_iter()
             .map(str::to_string)
             .collect();
-    lines.extend(plan.recipe.packages.value.iter().map(ToString::to_string));
+    lines.extend(
+        plan.recipe
+            .packages
+            .value
+            .iter()
+            .filter_map(Package::requirement)
+            .map(ToString::to_string),
+    );
     if plan.install_project.value != ProjectInstall::No {
         lines.extend(plan.build_requires.iter().cloned());
     }
     lines.push("pytest".into());
     lines
+}
+
+/// The dependencies of `packages`' subprojects of the tree (`./DIR[extras]`), read from their
+/// pyproject.toml as data (never built: that would run their code), with the subprojects whose
+/// pyproject.toml does not list them (`dynamic`, or only a setup.py), shown.
+fn local_requirements(plan: &TestPlan, project: &Project) -> (Vec<String>, Vec<String>) {
+    let (mut lines, mut unread) = (Vec::new(), Vec::new());
+    for package in &plan.recipe.packages.value {
+        let Package::Local { dir, extras } = package else {
+            continue;
+        };
+        let parsed = read_regular(&project.root, &format!("{dir}/pyproject.toml"))
+            .and_then(|text| PyProject::parse(&text).ok())
+            .filter(|p| p.has_project_table && !p.dynamic.iter().any(|d| d == "dependencies"));
+        let Some(pyproject) = parsed else {
+            unread.push(format!("`{package}`"));
+            continue;
+        };
+        let own = pyproject.name.as_deref().map(pep508::normalize);
+        let tables: Vec<String> = std::iter::once("project".to_string())
+            .chain(extras.iter().map(|extra| format!("extra:{extra}")))
+            .collect();
+        for (table, requirements) in &pyproject.requirements {
+            if !tables.contains(table) {
+                continue;
+            }
+            for text in requirements {
+                // The subproject's own name (`pkg[cu13]` inside its extras) is not an index's.
+                match pep508::parse(text) {
+                    Ok(req) if Some(req.normalized_name()) != own => lines.push(req.to_string()),
+                    _ => {}
+                }
+            }
+        }
+    }
+    (lines, unread)
 }
 
 /// `-e .` and `.` lines install the project itself; the image drops them, and so does this.
@@ -151,7 +196,20 @@ pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
         }
         InstallPlan::Nothing => {}
     }
-    let added = added_requirements(plan).join("\n") + "\n";
+    let (local, unread) = local_requirements(plan, project);
+    if !unread.is_empty() {
+        whole = false;
+        scope.push_str(&format!(
+            "; only the build of {} knows its dependencies (not resolved here)",
+            unread.join(", ")
+        ));
+    }
+    let added = added_requirements(plan)
+        .into_iter()
+        .chain(local)
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
     if std::fs::write(dir.path().join("gpu-ci-image.in"), added).is_err() {
         return Outcome::Skipped("cannot write the image's requirements".into());
     }

@@ -13,7 +13,7 @@ use crate::plan::ci::{self, CiSystem};
 use crate::plan::install::{InstallPlan, ProjectInstall};
 use crate::plan::pep508;
 use crate::plan::python::ImageBuilder;
-use crate::plan::recipe::{self, Cuda, Recipe};
+use crate::plan::recipe::{self, Cuda, Package, Recipe};
 use crate::plan::values::PythonVersion;
 use crate::plan::values::{self, check_text};
 use crate::plan::{CI_JOB, INSTALL, Source, Sourced, TestPlan, budget, gpu};
@@ -794,7 +794,7 @@ impl Builder<'_> {
                 }
             }
         }
-        for package in &recipe.packages.value {
+        for package in recipe.packages.value.iter().filter_map(Package::requirement) {
             take(&package.to_string(), "`packages`");
         }
         let (minor, (specifiers, file)) = found
@@ -838,11 +838,15 @@ impl Builder<'_> {
                 "packages",
                 found.map_or(&no_found, |r| &r.packages),
                 |text| {
-                    recipe::check_packages(&[text.to_string()]).map(|mut parsed| parsed.remove(0))
+                    let parsed = recipe::check_packages(&[text.to_string()])?;
+                    recipe::check_local_packages(&self.project.root, &parsed)?;
+                    Ok(parsed.into_iter().next().expect("one entry, one package"))
                 },
             )
         } else {
-            Sourced::new(recipe::check_packages(&packages.value)?, packages.source)
+            let parsed = recipe::check_packages(&packages.value)?;
+            recipe::check_local_packages(&self.project.root, &parsed)?;
+            Sourced::new(parsed, packages.source)
         };
         let index_url = match self.given("index-url", &flags.index_url, &config.index_url) {
             Some((url, source)) => {

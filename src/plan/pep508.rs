@@ -115,7 +115,8 @@ impl<'a> Cursor<'a> {
     }
 }
 
-fn is_name(text: &str) -> bool {
+/// A distribution or extra name: letters and digits, with `-`, `_` or `.` inside.
+pub fn is_name(text: &str) -> bool {
     let bytes = text.as_bytes();
     !bytes.is_empty()
         && bytes[0].is_ascii_alphanumeric()

@@ -228,7 +228,7 @@ fn torch_cuda_of(torch: &toml_edit::Table) -> Option<(String, Cuda)> {
 /// The recipe keys, each checked, with its source.
 #[derive(Debug, Clone)]
 pub struct Recipe {
-    pub packages: Sourced<Vec<Requirement>>,
+    pub packages: Sourced<Vec<Package>>,
     pub index_url: Sourced<Option<String>>,
     pub extra_index_urls: Sourced<Vec<String>>,
     pub env: Sourced<BTreeMap<String, String>>,
@@ -270,18 +270,138 @@ pub fn looks_secret(name: &str) -> bool {
     }) || name.split('_').any(|word| SECRET_WORDS.contains(&word))
 }
 
-/// `packages`: each a PEP 508 requirement of the subset [`pep508::parse`] reads.
-pub fn check_packages(entries: &[String]) -> Result<Vec<Requirement>> {
+/// A `packages` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Package {
+    /// A requirement from the package indexes.
+    Index(Requirement),
+    /// `./DIR[extras]`: a subproject of the tree (its own pyproject.toml or setup.py), built
+    /// in the image from the tree's copy with its dependencies, as `pip install ./DIR` would.
+    Local { dir: String, extras: Vec<String> },
+}
+
+impl Package {
+    /// The requirement from the indexes; `None` for a subproject of the tree.
+    pub fn requirement(&self) -> Option<&Requirement> {
+        match self {
+            Package::Index(requirement) => Some(requirement),
+            Package::Local { .. } => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Package {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Package::Index(requirement) => requirement.fmt(f),
+            Package::Local { dir, extras } if extras.is_empty() => write!(f, "./{dir}"),
+            Package::Local { dir, extras } => write!(f, "./{dir}[{}]", extras.join(",")),
+        }
+    }
+}
+
+/// `packages`: each a PEP 508 requirement of the subset [`pep508::parse`] reads, or `./DIR`
+/// (with extras, `./DIR[cu13]`), a subproject inside the tree ([`check_local_packages`] checks
+/// that it is there).
+pub fn check_packages(entries: &[String]) -> Result<Vec<Package>> {
     entries
         .iter()
         .map(|entry| {
             check_text("packages", entry)?;
-            pep508::parse(entry).map_err(|why| {
+            if let Some(rest) = entry.trim().strip_prefix("./") {
+                return local_package(entry, rest);
+            }
+            pep508::parse(entry).map(Package::Index).map_err(|why| {
                 Error::usage(format!("`packages`: `{entry}` is not a requirement: {why}"))
-                    .with_help("write a PEP 508 requirement, as \"torchao>=0.10\", \"pkg[extra]\" or \"pkg @ https://…/pkg.whl\"")
+                    .with_help("write a PEP 508 requirement, as \"torchao>=0.10\", \"pkg[extra]\" or \"pkg @ https://…/pkg.whl\", or a subproject of the tree as \"./sub/dir\"")
             })
         })
         .collect()
+}
+
+/// `./DIR[extras]` after its `./`: folder names of `[A-Za-z0-9._-]` (no `..`, none empty), and
+/// extras that are names: what reaches the image's shell is plain text.
+fn local_package(entry: &str, rest: &str) -> Result<Package> {
+    let (path, extras) = match rest.split_once('[') {
+        Some((path, extras)) => {
+            let Some(extras) = extras.strip_suffix(']') else {
+                return Err(local_error(entry, "its extras are not closed by `]`"));
+            };
+            (path, extras.split(',').map(str::trim).collect::<Vec<_>>())
+        }
+        None => (rest, Vec::new()),
+    };
+    let path = path.trim_end_matches('/');
+    let parts: Vec<&str> = path.split('/').collect();
+    let part_ok = |part: &&str| {
+        !part.is_empty()
+            && *part != "."
+            && *part != ".."
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    };
+    if path.is_empty() || !parts.iter().all(part_ok) {
+        return Err(local_error(
+            entry,
+            "a subproject's path is folder names inside the tree (letters, digits, `.`, `_`, `-`), without `..`",
+        ));
+    }
+    if let Some(bad) = extras.iter().find(|extra| !pep508::is_name(extra)) {
+        return Err(local_error(entry, &format!("`{bad}` is not an extra's name")));
+    }
+    Ok(Package::Local {
+        dir: path.to_string(),
+        extras: extras.into_iter().map(str::to_string).collect(),
+    })
+}
+
+fn local_error(entry: &str, why: &str) -> Error {
+    Error::usage(format!("`packages`: `{entry}` is not a subproject of the tree: {why}"))
+        .with_help("write a folder of the project that holds its own pyproject.toml or setup.py, as \"./sub/dir\" or \"./sub/dir[extra]\"")
+}
+
+/// Each `./DIR` of `packages` is a real folder inside `root` (no symlink at any depth, as the
+/// runner's upload follows none) holding a pyproject.toml or setup.py that is a regular file.
+pub fn check_local_packages(root: &std::path::Path, packages: &[Package]) -> Result<()> {
+    for package in packages {
+        let Package::Local { dir, extras } = package else {
+            continue;
+        };
+        let pyproject = crate::project::read_regular(root, &format!("{dir}/pyproject.toml"))
+            .and_then(|text| crate::project::pyproject::PyProject::parse(&text).ok());
+        // Extras are checked where the subproject lists them as data.
+        if let Some(pyproject) = pyproject.filter(|p| {
+            p.has_project_table && !p.dynamic.iter().any(|d| d == "optional-dependencies")
+        }) && let Some(missing) = extras.iter().find(|extra| {
+            !pyproject
+                .extras
+                .iter()
+                .any(|known| pep508::normalize(known) == pep508::normalize(extra))
+        }) {
+            return Err(Error::usage(format!(
+                "`packages`: `{package}` asks for the extra `{missing}`, which `{dir}/pyproject.toml` does not define"
+            ))
+            .with_help(format!(
+                "use one of its extras ({}), or none",
+                if pyproject.extras.is_empty() {
+                    "it has none".to_string()
+                } else {
+                    pyproject.extras.join(", ")
+                }
+            )));
+        }
+        let buildable = ["pyproject.toml", "setup.py"]
+            .iter()
+            .any(|file| crate::project::regular_file(root, &format!("{dir}/{file}")).is_some());
+        if !buildable {
+            return Err(Error::usage(format!(
+                "`packages`: `{package}` names no subproject: `{dir}` is not a folder of the tree (reached without a symlink) holding a pyproject.toml or setup.py"
+            ))
+            .with_help("name the folder that holds the subproject's pyproject.toml or setup.py, relative to the project's root"));
+        }
+    }
+    Ok(())
 }
 
 /// An index URL: https, a host, no credentials, no whitespace or quotes.

@@ -11,7 +11,7 @@ use crate::pins::{POETRY_VERSION, UV_VERSION};
 use crate::plan::TestPlan;
 use crate::plan::gpu::{GPU_PRICES_DATE, GPU_TYPES};
 use crate::plan::install::{InstallPlan, ProjectInstall};
-use crate::plan::recipe::{self, Cuda};
+use crate::plan::recipe::{self, Cuda, Package};
 use crate::plan::values::{MAX_RUNS, MAX_SHARDS};
 use crate::project::{Framework, Layout};
 
@@ -80,6 +80,9 @@ struct RequirementsLayer {
 struct RecipeLayer {
     /// Extra requirements, installed with the dependencies' indexes after them.
     packages: Vec<String>,
+    /// `packages`' subprojects of the tree (`./DIR`): the shell commands that build and install
+    /// each, with its dependencies, from the tree's copy in the image.
+    local_installs: Vec<String>,
     /// uv's index options, word by word: `--index-url URL`, `--extra-index-url URL`… and the
     /// index strategy; empty when PyPI alone serves.
     index_args: Vec<String>,
@@ -115,6 +118,9 @@ pub struct Context {
     install_at_start: bool,
     /// The command that installs the project in the image, from a copy of the tree, run in it.
     install_in_image: Option<String>,
+    /// Whether the image has build steps in a copy of the tree (the project's own build,
+    /// subprojects in `packages`, `setup`): the copy is then part of the image.
+    builds_in_copy: bool,
     timeout: u32,
     /// `max-cost` in USD (`None`: no budget), which the runner turns into the deadline for the
     /// GPUs and shards of the run as it starts.
@@ -240,6 +246,33 @@ fn install_in_image(plan: &TestPlan) -> Option<String> {
     Some(command)
 }
 
+/// The shell commands that install `packages`' subprojects of the tree (`./DIR[extras]`), from
+/// the tree's copy they run in, with the image's indexes: each path and extra was checked to be
+/// plain names, and is quoted all the same.
+fn local_installs(plan: &TestPlan) -> Vec<String> {
+    let index_args: Vec<String> = index_args_of(plan)
+        .iter()
+        .map(|arg| crate::args::quote(arg))
+        .collect();
+    plan.recipe
+        .packages
+        .value
+        .iter()
+        .filter(|package| matches!(package, Package::Local { .. }))
+        .map(|package| {
+            let mut command =
+                "/.uv/uv pip install --python \"$(command -v python)\"".to_string();
+            for arg in &index_args {
+                command.push(' ');
+                command.push_str(arg);
+            }
+            command.push(' ');
+            command.push_str(&crate::args::quote(&package.to_string()));
+            command
+        })
+        .collect()
+}
+
 /// `My_Project` → `my-project-gpu-tests`: a name Modal accepts.
 fn app_name(project_name: &str) -> String {
     let slug: String = project_name
@@ -340,7 +373,12 @@ pub fn context(plan: &TestPlan) -> Context {
             .packages
             .value
             .iter()
+            .filter_map(Package::requirement)
             .map(ToString::to_string)
+            .collect(),
+        local_installs: local_installs(plan)
+            .iter()
+            .map(|command| in_copy(command))
             .collect(),
         index_args: index_args_of(plan),
         env,
@@ -371,6 +409,9 @@ pub fn context(plan: &TestPlan) -> Context {
         build_requires,
         install_at_start: plan.install_project.value == ProjectInstall::AtStart,
         install_in_image: install_in_image(plan).map(|c| in_copy(&c)),
+        builds_in_copy: install_in_image(plan).is_some()
+            || !recipe.setup.is_empty()
+            || !recipe.local_installs.is_empty(),
         timeout: plan.timeout.value,
         max_cost: plan.max_cost.value,
         min_budget_seconds: crate::plan::budget::MIN_BUDGET_SECONDS,

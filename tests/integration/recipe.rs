@@ -276,6 +276,75 @@ fn bad_values_are_refused_before_anything_is_written() {
         ));
 }
 
+/// A subproject of the tree in `packages` (`./DIR[extras]`): built in the image from the
+/// tree's copy with the image's indexes, kept as written in the config; a path that leaves the
+/// tree, goes through a symlink, names no subproject or asks for an extra it lacks is refused
+/// before anything is written.
+#[test]
+fn a_subproject_of_the_tree_is_installed_from_the_trees_copy() {
+    let subproject = |project: &Project| {
+        project.write(
+            "kernels/cute/pyproject.toml",
+            "[project]\nname = \"my-kernels\"\nversion = \"0.1\"\ndependencies = [\"einops\"]\n\n[project.optional-dependencies]\ncu13 = [\"nvidia-cutlass-dsl[cu13]\"]\n",
+        );
+    };
+    let base = Project::fixture("uv-groups-src");
+    subproject(&base);
+    let baseline = init_all(&base, &[]);
+    let project = Project::fixture("uv-groups-src");
+    subproject(&project);
+    let text = diff(
+        &baseline,
+        &init_all(&project, &["--package", "./kernels/cute[cu13]"]),
+    );
+    assert!(
+        project
+            .read("pyproject.toml")
+            .contains("packages = [\"./kernels/cute[cu13]\"]"),
+        "{}",
+        project.read("pyproject.toml")
+    );
+    let mut settings = settings();
+    settings.add_filter(r"(?m)^@@ -\d+(,\d+)? \+\d+(,\d+)? @@", "@@ [HUNK] @@");
+    settings.bind(|| insta::assert_snapshot!("recipe-packages-subproject", text));
+
+    let cases: [(&str, &str); 7] = [
+        ("./../outside", "is not a subproject of the tree"),
+        ("./kernels/../..", "is not a subproject of the tree"),
+        ("./kernels/cute;id", "is not a subproject of the tree"),
+        ("./kernels/cute[cu13", "not closed by `]`"),
+        ("./kernels/cute[a b]", "`a b` is not an extra's name"),
+        ("./kernels", "names no subproject"),
+        (
+            "./kernels/cute[cu12]",
+            "asks for the extra `cu12`, which `kernels/cute/pyproject.toml` does not define",
+        ),
+    ];
+    let project = Project::fixture("uv-groups-src");
+    subproject(&project);
+    // A subproject reached through a symlink (to a folder outside the tree) is not one.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(
+        outside.path().join("pyproject.toml"),
+        "[project]\nname = \"elsewhere\"\nversion = \"1\"\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.path(), project.path("linked")).unwrap();
+    let before = project.snapshot_tree();
+    for (entry, message) in cases.iter().chain(&[("./linked", "names no subproject")]) {
+        let output = project
+            .gpu_ci(&["init", "--yes", "--package", entry])
+            .code(2)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.starts_with("error: `packages`: "), "{entry}: {stderr}");
+        assert!(stderr.contains(message), "{entry}: {stderr}");
+        assert!(stderr.contains("help: "), "{entry}: {stderr}");
+        assert_eq!(project.snapshot_tree(), before, "{entry} wrote something");
+    }
+}
+
 /// A value that is hostile to the file it lands in reaches it only as a quoted literal: the
 /// runner still parses, and the value is one string of it.
 #[test]

@@ -262,6 +262,59 @@ fn a_set_that_resolves_passes_and_a_missing_plugin_fails() {
     assert_eq!(doctor_json(&project, &index)["status"], "pass");
 }
 
+/// A subproject of the tree in `packages` (`./DIR[extra]`) is never built by the pre-flight:
+/// its pyproject.toml's dependencies and the extra's are resolved as data, and a conflict in
+/// them is one; a subproject whose dependencies only its build knows is named, not resolved.
+#[test]
+fn a_subprojects_dependencies_are_resolved_as_data() {
+    let index = index(&WHEELS);
+    let resolving = PROJECT.replace("test = [\"oldtool\"]", "test = []");
+    let with_subproject = resolving.replace(
+        "extra = \"test\"\n",
+        "extra = \"test\"\npackages = [\"./kernels[old]\"]\n",
+    );
+    let project = self::project(&with_subproject);
+    project.write(
+        "kernels/pyproject.toml",
+        "[project]\nname = \"kernels\"\nversion = \"0.1\"\ndependencies = [\"pytest-timeout\"]\n\n[project.optional-dependencies]\nold = [\"oldtool\", \"kernels[other]\"]\nother = []\n",
+    );
+    // Its build would fail the test if it ran.
+    project.write(
+        "kernels/setup.py",
+        "raise SystemExit('the pre-flight must never build this')\n",
+    );
+    // `old` brings oldtool, which needs numlib<2: the project's numlib>=2 conflicts.
+    let check = doctor_json(&project, &index);
+    assert_eq!(check["status"], "fail", "{check:#}");
+    assert!(check["detail"].as_str().unwrap().contains("oldtool"), "{check:#}");
+    // Without the extra: numlib, pytest and pytest-timeout (the subproject's own).
+    project.write(
+        "pyproject.toml",
+        &with_subproject.replace("./kernels[old]", "./kernels"),
+    );
+    let check = doctor_json(&project, &index);
+    assert_eq!(check["status"], "pass", "{check:#}");
+    assert!(
+        check["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("3 packages for Python 3.12 on Linux x86_64"),
+        "{check:#}"
+    );
+    // Dependencies only its build knows: named, the rest resolved.
+    project.write(
+        "kernels/pyproject.toml",
+        "[project]\nname = \"kernels\"\nversion = \"0.1\"\ndynamic = [\"dependencies\"]\n",
+    );
+    let check = doctor_json(&project, &index);
+    assert_eq!(check["status"], "pass", "{check:#}");
+    let detail = check["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("2 packages") && detail.contains("only the build of `./kernels` knows"),
+        "{detail}"
+    );
+}
+
 /// A dependency that publishes only an sdist is never built: it is left out, the rest is
 /// resolved, and the result says what was not checked; a conflict in the rest is still one.
 #[test]
