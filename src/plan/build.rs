@@ -794,7 +794,12 @@ impl Builder<'_> {
                 }
             }
         }
-        for package in recipe.packages.value.iter().filter_map(Package::requirement) {
+        for package in recipe
+            .packages
+            .value
+            .iter()
+            .filter_map(Package::requirement)
+        {
             take(&package.to_string(), "`packages`");
         }
         let (minor, (specifiers, file)) = found

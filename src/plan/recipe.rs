@@ -348,7 +348,10 @@ fn local_package(entry: &str, rest: &str) -> Result<Package> {
         ));
     }
     if let Some(bad) = extras.iter().find(|extra| !pep508::is_name(extra)) {
-        return Err(local_error(entry, &format!("`{bad}` is not an extra's name")));
+        return Err(local_error(
+            entry,
+            &format!("`{bad}` is not an extra's name"),
+        ));
     }
     Ok(Package::Local {
         dir: path.to_string(),

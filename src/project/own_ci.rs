@@ -81,6 +81,11 @@ pub struct CiJob {
     /// Python scripts of the project's own the job runs that gpu-ci does not read (a CI
     /// driver such as `tools/ci/run_tests.py`): they may run its tests.
     pub drivers: Vec<Found>,
+    /// What those scripts name, read as text (never run): test files and folders of the tree
+    /// (`tests/cute/test_attn.py`), and its subprojects (a folder with its own pyproject.toml
+    /// or setup.py), for the note that says how to test as the job does.
+    pub driver_tests: Vec<Found>,
+    pub driver_subprojects: Vec<Found>,
     /// What could not be read or resolved, for notes.
     pub notes: Vec<String>,
 }
@@ -206,6 +211,97 @@ pub fn detect_with_notes(root: &Path) -> (Option<CiJob>, Vec<String>) {
     (job, notes)
 }
 
+/// The most test paths and subprojects a driver's note names.
+const MAX_DRIVER_PATHS: usize = 3;
+
+/// The paths of the tree a driver script names in its string literals (read as text, never
+/// run): test files (`test_*.py`, `*_test.py`) and folders below the top whose name starts
+/// with `test`, and
+/// subprojects (a folder other than the root holding a pyproject.toml or setup.py); each a
+/// plain relative path reached without a symlink, at most [`MAX_DRIVER_PATHS`] of each.
+fn paths_a_driver_names(root: &Path, file: &str, text: &str) -> (Vec<Found>, Vec<Found>) {
+    let (mut tests, mut subprojects): (Vec<Found>, Vec<Found>) = (Vec::new(), Vec::new());
+    for (number, line) in text.lines().enumerate() {
+        let at = format!("{file}:{}", number + 1);
+        for literal in string_literals(line) {
+            let path = literal.trim_start_matches("./").trim_end_matches('/');
+            let plain = !path.is_empty()
+                && path.split('/').all(|part| {
+                    !part.is_empty()
+                        && part != "."
+                        && part != ".."
+                        && part
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                });
+            if !plain {
+                continue;
+            }
+            let name = path.rsplit('/').next().unwrap_or(path);
+            let test_file = regular_file(root, path).is_some()
+                && name.ends_with(".py")
+                && (name.starts_with("test_") || name.ends_with("_test.py"));
+            let folder = is_tree_folder(root, path);
+            // A top-level tests folder is what detection finds by its name anyway.
+            let test_folder = folder && name.starts_with("test") && path.contains('/');
+            let (list, found) = if test_file || test_folder {
+                (&mut tests, true)
+            } else if folder
+                && ["pyproject.toml", "setup.py"]
+                    .iter()
+                    .any(|f| regular_file(root, &format!("{path}/{f}")).is_some())
+            {
+                (&mut subprojects, true)
+            } else {
+                (&mut tests, false)
+            };
+            if found && list.len() < MAX_DRIVER_PATHS && !list.iter().any(|f| f.value == path) {
+                list.push(Found {
+                    value: path.to_string(),
+                    at: at.clone(),
+                });
+            }
+        }
+    }
+    // A folder that holds another named path is the general case of it (a driver's
+    // `startswith("tests/")`): the narrower one says what runs.
+    let named: Vec<String> = tests.iter().map(|f| f.value.clone()).collect();
+    tests.retain(|f| {
+        !named
+            .iter()
+            .any(|other| other.starts_with(&format!("{}/", f.value)))
+    });
+    (tests, subprojects)
+}
+
+/// What a line's quotes enclose, `"…"` and `'…'` each read on their own, so that a literal
+/// inside an f-string's braces (`f"-e {root / 'sub/dir'}"`) is found too; what is not a path
+/// of the tree is dropped by the caller.
+fn string_literals(line: &str) -> Vec<&str> {
+    ['"', '\'']
+        .iter()
+        .flat_map(|quote| {
+            let parts: Vec<&str> = line.split(*quote).collect();
+            let closed = parts.len() - 1 - (parts.len() - 1) % 2;
+            parts
+                .into_iter()
+                .take(closed + 1)
+                .skip(1)
+                .step_by(2)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Whether `rel` is a folder inside `root`, reached without a symlink at any depth.
+fn is_tree_folder(root: &Path, rel: &str) -> bool {
+    let mut path = root.to_path_buf();
+    rel.split('/').all(|part| {
+        path.push(part);
+        std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_dir())
+    })
+}
+
 /// The note for GPU jobs that test through something gpu-ci does not read (a Python driver
 /// script, or no pytest at all), when no GPU job runs a pytest it can: what the GPU run
 /// follows instead is the detected setup, and the keys that would make it test the same.
@@ -240,8 +336,45 @@ fn unread_gpu_jobs_note(jobs: &[(CiJob, u8)]) -> Option<String> {
     } else {
         String::new()
     };
+    // What the first job's scripts name: the lines that would test as it does.
+    let named = testing
+        .iter()
+        .find(|job| !job.driver_tests.is_empty() || !job.driver_subprojects.is_empty());
+    let how = match named {
+        Some(job) => {
+            let quoted = |found: &[Found], prefix: &str| {
+                found
+                    .iter()
+                    .map(|f| format!("\"{prefix}{}\"", f.value))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let mut lines = Vec::new();
+            if !job.driver_tests.is_empty() {
+                let paths: Vec<String> =
+                    job.driver_tests.iter().map(|f| f.value.clone()).collect();
+                lines.push(format!(
+                    "`test-path = \"{}\"` ({})",
+                    paths.join(" "),
+                    job.driver_tests[0].at
+                ));
+            }
+            if !job.driver_subprojects.is_empty() {
+                lines.push(format!(
+                    "`packages = [{}]` ({}; a subproject's extras as `./DIR[extra]`)",
+                    quoted(&job.driver_subprojects, "./"),
+                    job.driver_subprojects[0].at
+                ));
+            }
+            format!(
+                ": its scripts name what it tests, so to test as it does set {}, and `pytest-args` (--pytest-args) for the options it passes",
+                lines.join(" and ")
+            )
+        }
+        None => ": set `test-path` and `pytest-args` (--test-path, --pytest-args) as that job runs its tests".into(),
+    };
     Some(format!(
-        "the project's GPU tests run where gpu-ci cannot follow them: {}{more}; the GPU run uses what gpu-ci detects instead: set `test-path` and `pytest-args` (--test-path, --pytest-args) as that job runs its tests",
+        "the project's GPU tests run where gpu-ci cannot follow them: {}{more}; the GPU run uses what gpu-ci detects instead{how}",
         shown.join("; ")
     ))
 }
@@ -1198,6 +1331,11 @@ impl Reader<'_> {
                     value: rel.to_string(),
                     at,
                 });
+                if let Some(text) = read_ci_file(self.root, rel) {
+                    let (tests, subprojects) = paths_a_driver_names(self.root, rel, &text);
+                    self.job.driver_tests.extend(tests);
+                    self.job.driver_subprojects.extend(subprojects);
+                }
             }
             return;
         }
@@ -3094,6 +3232,15 @@ fn is_install_flag(option: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quotes_enclose_literals_also_inside_f_strings() {
+        assert_eq!(
+            string_literals(r#"cmd = f"-e {root / 'sub/dir'}" + 'x' + "it's""#),
+            vec!["-e {root / 'sub/dir'}", "it's", "sub/dir", "x"]
+        );
+        assert!(string_literals("no quotes, one ' alone").is_empty());
+    }
 
     fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();

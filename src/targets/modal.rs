@@ -260,8 +260,7 @@ fn local_installs(plan: &TestPlan) -> Vec<String> {
         .iter()
         .filter(|package| matches!(package, Package::Local { .. }))
         .map(|package| {
-            let mut command =
-                "/.uv/uv pip install --python \"$(command -v python)\"".to_string();
+            let mut command = "/.uv/uv pip install --python \"$(command -v python)\"".to_string();
             for arg in &index_args {
                 command.push(' ');
                 command.push_str(arg);

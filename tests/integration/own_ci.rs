@@ -867,6 +867,45 @@ fn composite_actions_are_followed_and_unread_drivers_are_named() {
         stderr.contains("note: the project's GPU tests run where gpu-ci cannot follow them: `gpu` (.github/workflows/ci.yml:3) runs `tools/ci/run_gpu.py` (.github/actions/gpu-test/action.yml:6), a script gpu-ci does not read; the GPU run uses what gpu-ci detects instead: set `test-path` and `pytest-args` (--test-path, --pytest-args) as that job runs its tests"),
         "{stderr}"
     );
+    // The driver names a test file and a subproject of the tree in its string literals (read
+    // as text, never run): the note gives the lines. Paths out of the tree, through a
+    // symlink, or not there, are not named.
+    project.write(
+        "kern/cute/pyproject.toml",
+        "[project]\nname = \"kern-cute\"\nversion = \"1\"\n",
+    );
+    project.write("tests/cute/test_attn.py", "def test_a():\n    pass\n");
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("pyproject.toml"), "[project]\n").unwrap();
+    std::os::unix::fs::symlink(outside.path(), project.path("linked")).unwrap();
+    project.write(
+        "tools/ci/run_gpu.py",
+        "TARGET = \"tests/cute/test_attn.py\"\nOTHER = '../tests/cpu/test_c.py'\nfor sub in ['linked', \"kern/missing\", '/etc']:\n    pass\ncmd = f\"pip install -e {root / 'kern/cute'}\"\n",
+    );
+    let stderr = init_stderr(&project, &["init", "--yes", "--dry-run"]);
+    assert!(
+        stderr.contains("a script gpu-ci does not read; the GPU run uses what gpu-ci detects instead: its scripts name what it tests, so to test as it does set `test-path = \"tests/cute/test_attn.py\"` (tools/ci/run_gpu.py:1) and `packages = [\"./kern/cute\"]` (tools/ci/run_gpu.py:5; a subproject's extras as `./DIR[extra]`), and `pytest-args` (--pytest-args) for the options it passes"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("linked") && !stderr.contains("test_c"),
+        "{stderr}"
+    );
+    // Those lines are what the config takes.
+    let json = config_json(
+        &project,
+        &[
+            "--test-path",
+            "tests/cute/test_attn.py",
+            "--package",
+            "./kern/cute",
+        ],
+    );
+    assert_eq!(
+        json["packages"]["value"],
+        serde_json::json!(["./kern/cute"])
+    );
+    assert_eq!(json["test-path"]["value"], "tests/cute/test_attn.py");
 }
 
 /// Issue 21/22: an `--index-url` on a line that names its packages serves those packages: it

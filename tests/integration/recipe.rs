@@ -338,7 +338,10 @@ fn a_subproject_of_the_tree_is_installed_from_the_trees_copy() {
             .get_output()
             .clone();
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.starts_with("error: `packages`: "), "{entry}: {stderr}");
+        assert!(
+            stderr.starts_with("error: `packages`: "),
+            "{entry}: {stderr}"
+        );
         assert!(stderr.contains(message), "{entry}: {stderr}");
         assert!(stderr.contains("help: "), "{entry}: {stderr}");
         assert_eq!(project.snapshot_tree(), before, "{entry} wrote something");

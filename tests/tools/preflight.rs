@@ -286,7 +286,10 @@ fn a_subprojects_dependencies_are_resolved_as_data() {
     // `old` brings oldtool, which needs numlib<2: the project's numlib>=2 conflicts.
     let check = doctor_json(&project, &index);
     assert_eq!(check["status"], "fail", "{check:#}");
-    assert!(check["detail"].as_str().unwrap().contains("oldtool"), "{check:#}");
+    assert!(
+        check["detail"].as_str().unwrap().contains("oldtool"),
+        "{check:#}"
+    );
     // Without the extra: numlib, pytest and pytest-timeout (the subproject's own).
     project.write(
         "pyproject.toml",
