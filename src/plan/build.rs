@@ -142,6 +142,32 @@ pub fn load(
     })
 }
 
+/// The note for a GPU taken from the project's own GPU job: which job, and what an hour of it
+/// costs beside the default's, since a run's price follows it.
+fn gpu_from_ci_note(found: &Found) -> String {
+    let hourly = |kind: &str| {
+        gpu::GPU_TYPES
+            .iter()
+            .find(|(name, _)| *name == kind)
+            .map_or(0.0, |(_, per_second)| per_second * 3600.0)
+    };
+    let beside = if found.value == config::DEFAULT_GPU {
+        String::new()
+    } else {
+        format!(
+            "; gpu-ci's default, {}, costs ${:.2}",
+            config::DEFAULT_GPU,
+            hourly(config::DEFAULT_GPU)
+        )
+    };
+    format!(
+        "GPU {}, which the project's GPU job {} runs on: ${:.2} an hour{beside}; change it with --gpu",
+        found.value,
+        found.at,
+        hourly(&found.value),
+    )
+}
+
 /// Asks questions, or answers them with defaults when nobody is there to ask.
 pub struct Prompter {
     pub interactive: bool,
@@ -257,7 +283,20 @@ impl Builder<'_> {
                 Some(given) => given,
                 None => {
                     let question = format!("GPU to test on ({})", gpu::valid_names());
-                    self.ask.text(&question, config::DEFAULT_GPU)?
+                    // The GPU the project's own GPU job runs on, where its runner names one.
+                    match &self.project.ci_gpu {
+                        Some(found) => {
+                            let (answer, source) = self.ask.text(&question, &found.value)?;
+                            if source == Source::Default {
+                                self.note("gpu", gpu_from_ci_note(found));
+                                let from = found.at.clone();
+                                (answer, Source::Detected { from })
+                            } else {
+                                (answer, source)
+                            }
+                        }
+                        None => self.ask.text(&question, config::DEFAULT_GPU)?,
+                    }
                 }
             };
             Sourced::new(values::parse_gpu(&gpu)?, gpu_source)

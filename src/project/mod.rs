@@ -167,6 +167,9 @@ pub struct Project {
     /// What init says of the project's CI besides the job it follows (see
     /// `own_ci::detect_with_notes`).
     pub ci_notes: Vec<String>,
+    /// The Modal GPU the project's GPU tests run on, as a runner label names it, and the job
+    /// (`b200`, in `` `gpu` (.github/workflows/ci.yml:12) ``).
+    pub ci_gpu: Option<own_ci::Found>,
 }
 
 /// Why a project has compiled parts.
@@ -365,7 +368,7 @@ impl Project {
         for (file, text) in workflow_texts(root) {
             sources.push((file, workflow_installs(&text)));
         }
-        let (ci_job, ci_notes) = own_ci::detect_with_notes(root);
+        let (ci_job, ci_notes, ci_gpu) = own_ci::detect_with_notes(root);
         let named: Vec<Framework> = Framework::ALL
             .into_iter()
             .filter(|f| {
@@ -443,6 +446,7 @@ impl Project {
             switches,
             ci_job,
             ci_notes,
+            ci_gpu,
         })
     }
 

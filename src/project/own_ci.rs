@@ -61,6 +61,9 @@ pub struct CiJob {
     pub name: String,
     /// Why it runs on a GPU (`runner label `…``); `None`: a CPU job.
     pub gpu: Option<String>,
+    /// The Modal GPU its runner label (or GPU input) names: `b200`, `linux.aws.h100`, AWS's
+    /// `g6` family (an L4).
+    pub gpu_model: Option<Found>,
     /// Its runner says Arm (`linux-arm64-…`, `aarch64`): the GPU image is x86_64, so an
     /// x86_64 job as sure is followed first.
     pub arm: bool,
@@ -161,7 +164,9 @@ pub fn detect(root: &Path) -> Option<CiJob> {
 
 /// `detect`'s job, and what init should say of the project's CI besides it: GPU jobs whose
 /// tests gpu-ci cannot read (a Python driver, no pytest), when no GPU job's can be.
-pub fn detect_with_notes(root: &Path) -> (Option<CiJob>, Vec<String>) {
+/// Also the GPU the project's GPU tests run on, where a runner label names one: the followed
+/// GPU job's, else (no GPU job's tests can be read) the first GPU job's that tests.
+pub fn detect_with_notes(root: &Path) -> (Option<CiJob>, Vec<String>, Option<Found>) {
     let mut jobs = Vec::new();
     let workflows = workflow_files(root);
     for (file, text) in &workflows {
@@ -203,12 +208,20 @@ pub fn detect_with_notes(root: &Path) -> (Option<CiJob>, Vec<String>) {
     } else {
         Vec::new()
     };
+    let gpu = match &best_gpu {
+        Some(job) => job.gpu_model.clone(),
+        None => jobs
+            .iter()
+            .map(|(job, _)| job)
+            .filter(|job| tests_unread(job))
+            .find_map(|job| job.gpu_model.clone()),
+    };
     let job = best_gpu.or_else(|| local_gpu_target(root)).or_else(|| {
         jobs.into_iter()
             .map(|j| j.0)
             .find(|j| j.gpu.is_none() && j.pytest.is_some())
     });
-    (job, notes)
+    (job, notes, gpu)
 }
 
 /// The most test paths and subprojects a driver's note names.
@@ -302,6 +315,13 @@ fn is_tree_folder(root: &Path, rel: &str) -> bool {
     })
 }
 
+/// A GPU job that tests through something gpu-ci does not read: a driver script, or no pytest.
+fn tests_unread(job: &CiJob) -> bool {
+    job.gpu.is_some()
+        && job.pytest.is_none()
+        && (!job.drivers.is_empty() || job.name.to_ascii_lowercase().contains("test"))
+}
+
 /// The note for GPU jobs that test through something gpu-ci does not read (a Python driver
 /// script, or no pytest at all), when no GPU job runs a pytest it can: what the GPU run
 /// follows instead is the detected setup, and the keys that would make it test the same.
@@ -309,11 +329,7 @@ fn unread_gpu_jobs_note(jobs: &[(CiJob, u8)]) -> Option<String> {
     let testing: Vec<&CiJob> = jobs
         .iter()
         .map(|(job, _)| job)
-        .filter(|job| {
-            job.gpu.is_some()
-                && job.pytest.is_none()
-                && (!job.drivers.is_empty() || job.name.to_ascii_lowercase().contains("test"))
-        })
+        .filter(|job| tests_unread(job))
         .collect();
     let shown: Vec<String> = testing
         .iter()
@@ -598,6 +614,32 @@ fn gpu_label(text: &str) -> bool {
     text.to_ascii_lowercase()
         .split(|c: char| !c.is_ascii_alphanumeric())
         .any(|w| is_gpu_word(w) || w.contains("nvidia") || MODELS.contains(&w))
+}
+
+/// The Modal GPU type a runner label, tag or GPU input names: a model word (`b200`,
+/// `h100-runner`, `a100` with `80gb`) or an AWS instance family whose GPU is fixed (`g4dn`:
+/// T4, `g5`: A10G, `g6`: L4, `g6e`: L40S, `p4d`: A100, `p4de`: A100-80GB, `p5`: H100).
+pub fn gpu_model(label: &str) -> Option<&'static str> {
+    let lower = label.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().find_map(|word| {
+        Some(match *word {
+            "a100" if words.contains(&"80gb") => "A100-80GB",
+            "a100" | "p4d" => "A100",
+            "p4de" => "A100-80GB",
+            "h100" | "p5" => "H100",
+            "h200" | "p5e" | "p5en" => "H200",
+            "b200" | "p6" => "B200",
+            "a10g" | "g5" => "A10G",
+            "l4" | "g6" => "L4",
+            "l40s" | "g6e" => "L40S",
+            "t4" | "g4dn" => "T4",
+            _ => return None,
+        })
+    })
 }
 
 /// Words of a runner label, image or name that say AMD (ROCm, Instinct `mi250`/`mi300x`): such
@@ -2819,6 +2861,18 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
             evidence = Some((format!("its input `{name}: {value}`"), 3));
         }
         reader.job.gpu = evidence.as_ref().map(|e| e.0.clone());
+        reader.job.gpu_model = runner
+            .iter()
+            .chain(
+                with.iter()
+                    .filter(|(n, _)| n.contains("gpu"))
+                    .map(|(_, v)| v),
+            )
+            .find_map(|label| gpu_model(label))
+            .map(|model| Found {
+                value: model.to_string(),
+                at: reader.job.describe_at(),
+            });
         reader.job.arm = runner.iter().any(|l| arm_label(l));
         let job_env = env_of(job.get("env"));
         for (name, value) in workflow_env.iter().chain(job_env.iter()) {
@@ -3108,6 +3162,13 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
                 line: job_line,
                 name: key.clone(),
                 gpu: evidence.as_ref().map(|e| e.0.clone()),
+                gpu_model: tags
+                    .iter()
+                    .find_map(|tag| gpu_model(tag))
+                    .map(|model| Found {
+                        value: model.to_string(),
+                        at: format!("`{key}` ({file}:{job_line})"),
+                    }),
                 arm,
                 ..CiJob::default()
             },
@@ -3232,6 +3293,25 @@ fn is_install_flag(option: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runner_labels_name_modal_gpus() {
+        for (label, model) in [
+            ("b200", Some("B200")),
+            ("mt-l-x86iamx-22-225-h100", Some("H100")),
+            ("linux.g5.12xlarge.nvidia.gpu", Some("A10G")),
+            ("aws-g6-4xlarge-plus", Some("L4")),
+            ("gpu-a100-80gb", Some("A100-80GB")),
+            ("a100", Some("A100")),
+            ("self-hosted", None),
+            ("linux.4xlarge.nvidia.gpu", None),
+            // A word, not a part of one: `l40` and `t4g` are neither L40S nor T4.
+            ("l40-runner", None),
+            ("t4g.large", None),
+        ] {
+            assert_eq!(gpu_model(label), model, "{label}");
+        }
+    }
 
     #[test]
     fn quotes_enclose_literals_also_inside_f_strings() {

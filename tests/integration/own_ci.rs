@@ -846,11 +846,18 @@ fn composite_actions_are_followed_and_unread_drivers_are_named() {
         ".github/actions/gpu-test/action.yml:22"
     );
     assert_eq!(json["pytest-args"]["value"], "-v -m cuda", "{json:#}");
+    // Its runner names the GPU, which the run takes, with what it costs said.
+    assert_eq!(json["gpu"]["value"], "H100", "{json:#}");
+    assert_eq!(
+        json["gpu"]["source"]["from"],
+        "`gpu` (.github/workflows/ci.yml:3)"
+    );
     // The step its inputs turn off is not read; a find-links install and a value the
     // script's branches decide are said, not guessed.
     assert_eq!(json["packages"]["value"], serde_json::json!(["torchao"]));
     let stderr = init_stderr(&project, &["init", "--yes", "--dry-run"]);
     for expected in [
+        "note: GPU H100, which the project's GPU job `gpu` (.github/workflows/ci.yml:3) runs on: $3.95 an hour; gpu-ci's default, L4, costs $0.80; change it with --gpu",
         "installs `torch-scatter` from the find-links page `https://data.example.org/whl/torch-2.5.html` (.github/actions/gpu-test/action.yml:19), which no gpu-ci key can point to; left out",
         "`$V` in .github/workflows/ci.yml takes several values in its script (its branches); left out",
     ] {
