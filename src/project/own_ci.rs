@@ -84,11 +84,17 @@ pub struct CiJob {
     /// Python scripts of the project's own the job runs that gpu-ci does not read (a CI
     /// driver such as `tools/ci/run_tests.py`): they may run its tests.
     pub drivers: Vec<Found>,
+    /// The arguments the job passes each of `drivers`, shell-quoted, as far as they resolve
+    /// (a `--test-filter` the note shows, for `pytest-args`).
+    pub driver_args: Vec<String>,
     /// What those scripts name, read as text (never run): test files and folders of the tree
     /// (`tests/cute/test_attn.py`), and its subprojects (a folder with its own pyproject.toml
     /// or setup.py), for the note that says how to test as the job does.
     pub driver_tests: Vec<Found>,
     pub driver_subprojects: Vec<Found>,
+    /// The job passes a driver a filter option (`--test-filter X`, `--keyword X`, `-k X`)
+    /// and the script passes pytest a `-k`: the option's name and value.
+    pub driver_keyword: Option<(String, String)>,
     /// What could not be read or resolved, for notes.
     pub notes: Vec<String>,
 }
@@ -196,13 +202,15 @@ pub fn detect_with_notes(root: &Path) -> (Option<CiJob>, Vec<String>, Option<Fou
             )
         })
         .map(|(index, _)| index);
-    let best_gpu = best.map(|chosen| {
-        let mut job = jobs[chosen].0.clone();
-        if let Some(note) = passed_over_note(&jobs, chosen) {
-            job.notes.push(note);
-        }
-        job
-    });
+    let best_gpu = best
+        .map(|chosen| {
+            let mut job = jobs[chosen].0.clone();
+            if let Some(note) = passed_over_note(&jobs, chosen) {
+                job.notes.push(note);
+            }
+            job
+        })
+        .or_else(|| through_its_driver(&jobs));
     let notes = if best_gpu.is_none() {
         unread_gpu_jobs_note(&jobs).into_iter().collect()
     } else {
@@ -229,14 +237,18 @@ const MAX_DRIVER_PATHS: usize = 3;
 
 /// The paths of the tree a driver script names in its string literals (read as text, never
 /// run): test files (`test_*.py`, `*_test.py`) and folders below the top whose name starts
-/// with `test`, and
+/// with `test`, and, on a line that says `install`,
 /// subprojects (a folder other than the root holding a pyproject.toml or setup.py); each a
 /// plain relative path reached without a symlink, at most [`MAX_DRIVER_PATHS`] of each.
 fn paths_a_driver_names(root: &Path, file: &str, text: &str) -> (Vec<Found>, Vec<Found>) {
     let (mut tests, mut subprojects): (Vec<Found>, Vec<Found>) = (Vec::new(), Vec::new());
     for (number, line) in text.lines().enumerate() {
         let at = format!("{file}:{}", number + 1);
-        for literal in string_literals(line) {
+        // A literal may hold a whole command (`'pip install ./sub'`): each word is a candidate.
+        for literal in string_literals(line)
+            .into_iter()
+            .flat_map(str::split_whitespace)
+        {
             let path = literal.trim_start_matches("./").trim_end_matches('/');
             let plain = !path.is_empty()
                 && path.split('/').all(|part| {
@@ -260,9 +272,9 @@ fn paths_a_driver_names(root: &Path, file: &str, text: &str) -> (Vec<Found>, Vec
             let (list, found) = if test_file || test_folder {
                 (&mut tests, true)
             } else if folder
-                && ["pyproject.toml", "setup.py"]
-                    .iter()
-                    .any(|f| regular_file(root, &format!("{path}/{f}")).is_some())
+                && !name.starts_with("test")
+                && line.contains("install")
+                && is_subproject(root, path)
             {
                 (&mut subprojects, true)
             } else {
@@ -285,6 +297,33 @@ fn paths_a_driver_names(root: &Path, file: &str, text: &str) -> (Vec<Found>, Vec
             .any(|other| other.starts_with(&format!("{}/", f.value)))
     });
     (tests, subprojects)
+}
+
+/// The filter option among a driver's arguments: `-k X`, `--keyword X`, or one whose name
+/// says filter (`--test-filter X`, `--filter=X`), with a value that is not empty.
+fn keyword_option(args: &[String]) -> Option<(String, String)> {
+    let is_filter = |name: &str| {
+        name == "-k"
+            || (name.starts_with("--") && (name.contains("filter") || name.contains("keyword")))
+    };
+    args.iter().enumerate().find_map(|(at, word)| {
+        let (name, value) = match word.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => (name, value.to_string()),
+            _ => (word.as_str(), args.get(at + 1)?.clone()),
+        };
+        (is_filter(name) && !value.trim().is_empty() && !value.starts_with('-'))
+            .then(|| (name.to_string(), value))
+    })
+}
+
+/// Whether the folder `rel` holds a project of its own: a setup.py, or a pyproject.toml with a
+/// `[project]` or `[build-system]` table (not one that only configures tools, as a tests
+/// folder's black settings).
+fn is_subproject(root: &Path, rel: &str) -> bool {
+    regular_file(root, &format!("{rel}/setup.py")).is_some()
+        || read_ci_file(root, &format!("{rel}/pyproject.toml"))
+            .and_then(|text| crate::project::pyproject::PyProject::parse(&text).ok())
+            .is_some_and(|p| p.has_project_table || p.has_build_system)
 }
 
 /// What a line's quotes enclose, `"…"` and `'…'` each read on their own, so that a literal
@@ -315,6 +354,73 @@ fn is_tree_folder(root: &Path, rel: &str) -> bool {
     })
 }
 
+/// When no GPU job runs a pytest gpu-ci reads: the first GPU job whose driver script names its
+/// test files or folders (as text, [`paths_a_driver_names`]), followed through them: pytest on
+/// those paths, the subprojects the script installs as `packages` (`./DIR`), and a note with
+/// the arguments the job passes the script, for the options gpu-ci cannot read from it.
+fn through_its_driver(jobs: &[(CiJob, u8)]) -> Option<CiJob> {
+    let (job, _) = jobs
+        .iter()
+        .find(|(job, _)| tests_unread(job) && !job.driver_tests.is_empty())?;
+    let mut job = job.clone();
+    let driver = job.drivers.first()?.clone();
+    let keyword = job.driver_keyword.clone();
+    job.pytest = Some(PytestRun {
+        paths: job.driver_tests.iter().map(|f| f.value.clone()).collect(),
+        options: keyword
+            .iter()
+            .map(|(_, value)| vec!["-k".to_string(), value.clone()])
+            .collect(),
+        at: job.driver_tests[0].at.clone(),
+    });
+    for sub in &job.driver_subprojects {
+        job.recipe.packages.push(Found {
+            value: format!("./{}", sub.value),
+            at: sub.at.clone(),
+        });
+    }
+    let installs = if job.driver_subprojects.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " and installs the subprojects it installs ({})",
+            job.driver_subprojects
+                .iter()
+                .map(|f| format!("`./{}`", f.value))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let options = match &keyword {
+        Some((name, _)) => format!(
+            ", with the job's `{name}` as pytest's `-k` (the script passes pytest a `-k`); its other options are not read: `pytest-args` (--pytest-args) passes them"
+        ),
+        None => "; which of the script's options select tests is not read: set `pytest-args` (--pytest-args) to pass the same (a `-k` expression for a filter)".into(),
+    };
+    job.notes.push(format!(
+        "{} tests through `{}` ({}), a script gpu-ci reads only as text: the GPU run tests the paths it names{installs}{options}",
+        job.describe_at(),
+        shown_call(&driver.value, job.driver_args.first().map_or("", String::as_str)),
+        driver.at,
+    ));
+    Some(job)
+}
+
+/// The most characters of a driver's arguments a note shows.
+const MAX_SHOWN_ARGS: usize = 800;
+
+/// `script ARGS` for a note: the arguments as far as they fit, cut at a character.
+fn shown_call(script: &str, args: &str) -> String {
+    if args.is_empty() {
+        return script.to_string();
+    }
+    let mut shown: String = args.chars().take(MAX_SHOWN_ARGS).collect();
+    if shown.len() < args.len() {
+        shown.push('…');
+    }
+    format!("{script} {shown}")
+}
+
 /// A GPU job that tests through something gpu-ci does not read: a driver script, or no pytest.
 fn tests_unread(job: &CiJob) -> bool {
     job.gpu.is_some()
@@ -338,7 +444,10 @@ fn unread_gpu_jobs_note(jobs: &[(CiJob, u8)]) -> Option<String> {
             Some(driver) => format!(
                 "{} runs `{}` ({}), a script gpu-ci does not read",
                 job.describe_at(),
-                driver.value,
+                shown_call(
+                    &driver.value,
+                    job.driver_args.first().map_or("", String::as_str)
+                ),
                 driver.at
             ),
             None => format!("{} runs no pytest gpu-ci can read", job.describe_at()),
@@ -352,41 +461,21 @@ fn unread_gpu_jobs_note(jobs: &[(CiJob, u8)]) -> Option<String> {
     } else {
         String::new()
     };
-    // What the first job's scripts name: the lines that would test as it does.
-    let named = testing
+    // A job whose scripts named test paths is followed through them; one whose scripts only
+    // install subprojects gets the line for those.
+    let installs = testing
         .iter()
-        .find(|job| !job.driver_tests.is_empty() || !job.driver_subprojects.is_empty());
-    let how = match named {
-        Some(job) => {
-            let quoted = |found: &[Found], prefix: &str| {
-                found
-                    .iter()
-                    .map(|f| format!("\"{prefix}{}\"", f.value))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let mut lines = Vec::new();
-            if !job.driver_tests.is_empty() {
-                let paths: Vec<String> =
-                    job.driver_tests.iter().map(|f| f.value.clone()).collect();
-                lines.push(format!(
-                    "`test-path = \"{}\"` ({})",
-                    paths.join(" "),
-                    job.driver_tests[0].at
-                ));
-            }
-            if !job.driver_subprojects.is_empty() {
-                lines.push(format!(
-                    "`packages = [{}]` ({}; a subproject's extras as `./DIR[extra]`)",
-                    quoted(&job.driver_subprojects, "./"),
-                    job.driver_subprojects[0].at
-                ));
-            }
-            format!(
-                ": its scripts name what it tests, so to test as it does set {}, and `pytest-args` (--pytest-args) for the options it passes",
-                lines.join(" and ")
-            )
-        }
+        .find(|job| !job.driver_subprojects.is_empty());
+    let how = match installs {
+        Some(job) => format!(
+            ": set `test-path` and `pytest-args` (--test-path, --pytest-args) as that job runs its tests, and `packages = [{}]` ({}) for the subprojects its scripts install",
+            job.driver_subprojects
+                .iter()
+                .map(|f| format!("\"./{}\"", f.value))
+                .collect::<Vec<_>>()
+                .join(", "),
+            job.driver_subprojects[0].at
+        ),
         None => ": set `test-path` and `pytest-args` (--test-path, --pytest-args) as that job runs its tests".into(),
     };
     Some(format!(
@@ -1373,10 +1462,27 @@ impl Reader<'_> {
                     value: rel.to_string(),
                     at,
                 });
+                let after = words
+                    .iter()
+                    .position(|w| w == script)
+                    .map_or(&words[..0], |at| &words[at + 1..]);
+                self.job.driver_args.push(
+                    after
+                        .iter()
+                        .map(|w| crate::args::quote(w))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
                 if let Some(text) = read_ci_file(self.root, rel) {
                     let (tests, subprojects) = paths_a_driver_names(self.root, rel, &text);
                     self.job.driver_tests.extend(tests);
                     self.job.driver_subprojects.extend(subprojects);
+                    let passes_k = text
+                        .lines()
+                        .any(|line| string_literals(line).contains(&"-k"));
+                    if passes_k && self.job.driver_keyword.is_none() {
+                        self.job.driver_keyword = keyword_option(after);
+                    }
                 }
             }
             return;
@@ -3293,6 +3399,28 @@ fn is_install_flag(option: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_drivers_filter_option_is_its_keyword() {
+        let args = |text: &str| text.split(' ').map(str::to_string).collect::<Vec<_>>();
+        for (given, found) in [
+            (
+                "--repo-root . --test-filter a_or_b --workers 4",
+                Some(("--test-filter", "a_or_b")),
+            ),
+            ("--filter=gpu", Some(("--filter", "gpu"))),
+            ("-k fast", Some(("-k", "fast"))),
+            ("--keyword x", Some(("--keyword", "x"))),
+            // No value, an empty one, or another option in its place.
+            ("--test-filter", None),
+            ("--filter= --x", None),
+            ("--test-filter --workers 4", None),
+            ("--workers 4 --filtered-out", None),
+        ] {
+            let expected = found.map(|(n, v)| (n.to_string(), v.to_string()));
+            assert_eq!(keyword_option(&args(given)), expected, "{given}");
+        }
+    }
 
     #[test]
     fn runner_labels_name_modal_gpus() {

@@ -871,48 +871,58 @@ fn composite_actions_are_followed_and_unread_drivers_are_named() {
     project.write("tools/ci/run_gpu.py", "import subprocess\n");
     let stderr = init_stderr(&project, &["init", "--yes", "--dry-run"]);
     assert!(
-        stderr.contains("note: the project's GPU tests run where gpu-ci cannot follow them: `gpu` (.github/workflows/ci.yml:3) runs `tools/ci/run_gpu.py` (.github/actions/gpu-test/action.yml:6), a script gpu-ci does not read; the GPU run uses what gpu-ci detects instead: set `test-path` and `pytest-args` (--test-path, --pytest-args) as that job runs its tests"),
+        stderr.contains("note: the project's GPU tests run where gpu-ci cannot follow them: `gpu` (.github/workflows/ci.yml:3) runs `tools/ci/run_gpu.py --filter x` (.github/actions/gpu-test/action.yml:6), a script gpu-ci does not read; the GPU run uses what gpu-ci detects instead: set `test-path` and `pytest-args` (--test-path, --pytest-args) as that job runs its tests"),
         "{stderr}"
     );
     // The driver names a test file and a subproject of the tree in its string literals (read
-    // as text, never run): the note gives the lines. Paths out of the tree, through a
-    // symlink, or not there, are not named.
+    // as text, never run), and passes pytest a `-k`: the job is followed through them, with
+    // the job's `--filter` as `-k`. Paths out of the tree, through a symlink, not there, or
+    // a subproject on a line that installs nothing, are not taken.
     project.write(
         "kern/cute/pyproject.toml",
         "[project]\nname = \"kern-cute\"\nversion = \"1\"\n",
     );
+    project.write("kern/other/setup.py", "raise SystemExit('never run')\n");
     project.write("tests/cute/test_attn.py", "def test_a():\n    pass\n");
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("pyproject.toml"), "[project]\n").unwrap();
     std::os::unix::fs::symlink(outside.path(), project.path("linked")).unwrap();
     project.write(
         "tools/ci/run_gpu.py",
-        "TARGET = \"tests/cute/test_attn.py\"\nOTHER = '../tests/cpu/test_c.py'\nfor sub in ['linked', \"kern/missing\", '/etc']:\n    pass\ncmd = f\"pip install -e {root / 'kern/cute'}\"\n",
+        "TARGET = \"tests/cute/test_attn.py\"\nOTHER = '../tests/cpu/test_c.py'\nfor sub in ['linked', \"kern/missing\", '/etc', 'kern/other']:\n    pass\ncmd = f\"pip install -e {root / 'kern/cute'} {root / 'linked'}\"\nargv = ['python', '-m', 'pytest', TARGET, '-k', args.filter]\n",
     );
     let stderr = init_stderr(&project, &["init", "--yes", "--dry-run"]);
     assert!(
-        stderr.contains("a script gpu-ci does not read; the GPU run uses what gpu-ci detects instead: its scripts name what it tests, so to test as it does set `test-path = \"tests/cute/test_attn.py\"` (tools/ci/run_gpu.py:1) and `packages = [\"./kern/cute\"]` (tools/ci/run_gpu.py:5; a subproject's extras as `./DIR[extra]`), and `pytest-args` (--pytest-args) for the options it passes"),
+        stderr.contains("note: `gpu` (.github/workflows/ci.yml:3) tests through `tools/ci/run_gpu.py --filter x` (.github/actions/gpu-test/action.yml:6), a script gpu-ci reads only as text: the GPU run tests the paths it names and installs the subprojects it installs (`./kern/cute`), with the job's `--filter` as pytest's `-k` (the script passes pytest a `-k`); its other options are not read: `pytest-args` (--pytest-args) passes them"),
         "{stderr}"
     );
     assert!(
-        !stderr.contains("linked") && !stderr.contains("test_c"),
+        !stderr.contains("linked") && !stderr.contains("test_c") && !stderr.contains("kern/other"),
         "{stderr}"
     );
-    // Those lines are what the config takes.
-    let json = config_json(
-        &project,
-        &[
-            "--test-path",
-            "tests/cute/test_attn.py",
-            "--package",
-            "./kern/cute",
-        ],
+    let json = config_json(&project, &[]);
+    assert_eq!(
+        json["test-path"]["value"], "tests/cute/test_attn.py",
+        "{json:#}"
     );
+    assert_eq!(json["test-path"]["source"]["from"], "tools/ci/run_gpu.py:1");
+    assert_eq!(json["pytest-args"]["value"], "-v -k x", "{json:#}");
     assert_eq!(
         json["packages"]["value"],
         serde_json::json!(["./kern/cute"])
     );
-    assert_eq!(json["test-path"]["value"], "tests/cute/test_attn.py");
+    assert_eq!(json["packages"]["source"]["from"], "tools/ci/run_gpu.py:5");
+    // A driver that names no test path is only named, with the keys to set and the line for
+    // the subproject it installs.
+    project.write(
+        "tools/ci/run_gpu.py",
+        "import os\nTARGET = 'tests'\nos.system('pip install ./kern/cute')\n",
+    );
+    let stderr = init_stderr(&project, &["init", "--yes", "--dry-run"]);
+    assert!(
+        stderr.contains("a script gpu-ci does not read; the GPU run uses what gpu-ci detects instead: set `test-path` and `pytest-args` (--test-path, --pytest-args) as that job runs its tests, and `packages = [\"./kern/cute\"]` (tools/ci/run_gpu.py:3) for the subprojects its scripts install"),
+        "{stderr}"
+    );
 }
 
 /// Issue 21/22: an `--index-url` on a line that names its packages serves those packages: it
