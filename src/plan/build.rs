@@ -615,6 +615,7 @@ impl Builder<'_> {
             image_builds_cuda,
             framework.value,
             base_image.value.is_some(),
+            matches!(install, InstallPlan::Uv { locked: true, .. }),
             cuda_why,
         );
         let framework_declared = self
@@ -683,6 +684,7 @@ impl Builder<'_> {
         builds_cuda: bool,
         framework: Framework,
         own_image: bool,
+        locked: bool,
         detected: Option<String>,
     ) {
         let (version, why) = match (&recipe.cuda.value, builds_cuda) {
@@ -704,7 +706,10 @@ impl Builder<'_> {
             (None, false) => return,
         };
         let cuda = Cuda::parse(version).expect("a known CUDA version");
-        let torch = if framework == Framework::Torch && (!own_image || recipe.cuda.value.is_some())
+        let torch = if framework == Framework::Torch && locked {
+            // `uv sync --frozen` installs the lock's torch; the index serves `packages` only.
+            ", and torch as uv.lock pins it".to_string()
+        } else if framework == Framework::Torch && (!own_image || recipe.cuda.value.is_some())
         {
             format!(
                 ", and torch from {} so that what is built in the image matches it",

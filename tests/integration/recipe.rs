@@ -546,6 +546,13 @@ fn a_locked_torch_for_another_cuda_is_followed_or_named() {
     let json = config_json(&project, &[]);
     assert_eq!(json["cuda"]["value"], "12.4", "{json:#}");
     assert_eq!(json["cuda"]["source"]["from"], "uv.lock");
+    // `uv sync --frozen` installs the lock's torch: the note says so, not a wheel index.
+    project
+        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .success()
+        .stderr(predicates::str::contains(
+            "the image is `nvidia/cuda:12.4.1-devel-ubuntu22.04`, and torch as uv.lock pins it;",
+        ));
     project
         .gpu_ci(&["init", "--yes", "--dry-run", "--cuda", "12.8"])
         .success()
