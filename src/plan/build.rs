@@ -709,8 +709,7 @@ impl Builder<'_> {
         let torch = if framework == Framework::Torch && locked {
             // `uv sync --frozen` installs the lock's torch; the index serves `packages` only.
             ", and torch as uv.lock pins it".to_string()
-        } else if framework == Framework::Torch && (!own_image || recipe.cuda.value.is_some())
-        {
+        } else if framework == Framework::Torch && (!own_image || recipe.cuda.value.is_some()) {
             format!(
                 ", and torch from {} so that what is built in the image matches it",
                 cuda.torch_index()

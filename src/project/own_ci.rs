@@ -624,6 +624,7 @@ fn local_gpu_target(root: &Path) -> Option<CiJob> {
             unresolved: Vec::new(),
             more_runs: Vec::new(),
             assigned: BTreeMap::new(),
+            reading: None,
         };
         let origin = Origin {
             file,
@@ -862,9 +863,19 @@ struct Reader<'a> {
     /// What the step's script assigns its shell variables; a name it gives two values (the
     /// branches of an `if`) is `None`: no value can be told.
     assigned: BTreeMap<String, Option<String>>,
+    /// The file whose commands are being read (a composite action's, a script's), for notes;
+    /// `None`: the job's own workflow.
+    reading: Option<String>,
 }
 
 impl Reader<'_> {
+    /// The file a note about the value being read names.
+    fn file_read(&self) -> String {
+        self.reading
+            .clone()
+            .unwrap_or_else(|| self.job.file.clone())
+    }
+
     fn note(&mut self, text: String) {
         if !self.job.notes.contains(&text) {
             self.job.notes.push(text);
@@ -903,7 +914,7 @@ impl Reader<'_> {
         self.expand_with(text, |walk, expr| {
             walk.pending.push(format!(
                 "`${{{{ {expr} }}}}` in {} has no value the workflow gives; left out",
-                walk.job.file
+                walk.file_read()
             ));
             None
         })
@@ -986,7 +997,7 @@ impl Reader<'_> {
             if name.is_empty() || (braced && chars.get(end) != Some(&'}')) {
                 self.pending.push(format!(
                     "`{word}` in {} is computed by the shell; left out",
-                    self.job.file
+                    self.file_read()
                 ));
                 return None;
             }
@@ -995,7 +1006,7 @@ impl Reader<'_> {
                 None if self.assigned.get(&name).is_some_and(Option::is_none) => {
                     self.pending.push(format!(
                         "`${name}` in {} takes several values in its script (its branches); left out",
-                        self.job.file
+                        self.file_read()
                     ));
                     return None;
                 }
@@ -1010,7 +1021,7 @@ impl Reader<'_> {
                     };
                     self.pending.push(format!(
                         "{what} in {} has no value the workflow gives; left out",
-                        self.job.file
+                        self.file_read()
                     ));
                     return None;
                 }
@@ -1022,6 +1033,12 @@ impl Reader<'_> {
 
     /// A script: lines (continuations joined), commands split at `&&`, `||`, `;` and `|`.
     fn script(&mut self, script: &str, origin: Origin, depth: u32) {
+        let outer = self.reading.replace(origin.file.to_string());
+        self.script_lines(script, origin, depth);
+        self.reading = outer;
+    }
+
+    fn script_lines(&mut self, script: &str, origin: Origin, depth: u32) {
         // Logical lines (continuations joined), each with its first physical line.
         let mut logical: Vec<(String, String)> = Vec::new();
         let mut pending: Option<(String, String)> = None;
@@ -2852,6 +2869,7 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
             unresolved: Vec::new(),
             more_runs: Vec::new(),
             assigned: BTreeMap::new(),
+            reading: None,
         };
         let (pythons, python_names) = setup_pythons(job, &known, &lines, file, job_line);
         reader.job.python = pythons;
@@ -3284,6 +3302,7 @@ fn gitlab_jobs(root: &Path, text: &str) -> Vec<(CiJob, u8)> {
             unresolved: Vec::new(),
             more_runs: Vec::new(),
             assigned: BTreeMap::new(),
+            reading: None,
         };
         if let Some(image) = &image
             && let Some(version) = image_python(image)

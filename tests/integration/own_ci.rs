@@ -859,7 +859,7 @@ fn composite_actions_are_followed_and_unread_drivers_are_named() {
     for expected in [
         "note: GPU H100, which the project's GPU job `gpu` (.github/workflows/ci.yml:3) runs on: $3.95 an hour; gpu-ci's default, L4, costs $0.80; change it with --gpu",
         "installs `torch-scatter` from the find-links page `https://data.example.org/whl/torch-2.5.html` (.github/actions/gpu-test/action.yml:19), which no gpu-ci key can point to; left out",
-        "`$V` in .github/workflows/ci.yml takes several values in its script (its branches); left out",
+        "`$V` in .github/actions/gpu-test/action.yml takes several values in its script (its branches); left out",
     ] {
         assert!(stderr.contains(expected), "{expected}\n{stderr}");
     }
