@@ -345,13 +345,18 @@ fn string_literals(line: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Whether `rel` is a folder inside `root`, reached without a symlink at any depth.
+/// Whether `rel` is a folder inside `root`: relative, no `..`, reached without a symlink at
+/// any depth.
 fn is_tree_folder(root: &Path, rel: &str) -> bool {
     let mut path = root.to_path_buf();
-    rel.split('/').all(|part| {
-        path.push(part);
-        std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_dir())
-    })
+    !rel.starts_with('/')
+        && rel.split('/').all(|part| {
+            if part.is_empty() || part == "." || part == ".." {
+                return false;
+            }
+            path.push(part);
+            std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_dir())
+        })
 }
 
 /// When no GPU job runs a pytest gpu-ci reads: the first GPU job whose driver script names its
@@ -773,16 +778,11 @@ fn gpu_evidence(
     if let Some(label) = runner.iter().find(|l| gpu_label(l)) {
         return Some((format!("its runner `{label}`"), 3));
     }
-    if let Some(image) = image.filter(|i| {
-        let lower = i.to_ascii_lowercase();
-        lower.contains("cuda") || lower.contains("nvidia") || lower.contains("gpu")
-    }) {
-        return Some((format!("its container `{image}`"), 3));
-    }
     if options.is_some_and(|o| o.contains("--gpus")) {
         return Some(("its container's `--gpus`".into(), 3));
     }
-    // GitHub's hosted runners have no GPU, whatever the job's name says ("… under CUDA spoof").
+    // GitHub's hosted runners have no GPU, whatever the job's name or its container says (a
+    // CUDA devel image there builds; "… under CUDA spoof").
     let hosted = |label: &String| {
         let label = label.to_ascii_lowercase();
         ["ubuntu-", "windows-", "macos-"]
@@ -791,6 +791,12 @@ fn gpu_evidence(
     };
     if !runner.is_empty() && runner.iter().all(hosted) {
         return None;
+    }
+    if let Some(image) = image.filter(|i| {
+        let lower = i.to_ascii_lowercase();
+        lower.contains("cuda") || lower.contains("nvidia") || lower.contains("gpu")
+    }) {
+        return Some((format!("its container `{image}`"), 3));
     }
     if let Some(name) = names.iter().find(|n| is_gpu_word(&n.to_ascii_lowercase())) {
         return Some((format!("its name `{name}`"), 2));
@@ -1416,6 +1422,7 @@ impl Reader<'_> {
                 value: rel.clone(),
                 at: origin.at("modal"),
             });
+            self.modal_settings(&rel, &text);
         }
         if depth >= MAX_DEPTH {
             return;
@@ -1448,6 +1455,39 @@ impl Reader<'_> {
                 self.script(&script, origin, depth + 1);
             }
         }
+    }
+
+    /// What a `modal run` file says of the tests' machine, read as text: the GPU a line that
+    /// names `gpu` gives (`gpu="H100!"`), and the Python a line that names `python` gives
+    /// (`add_python="3.12"`, `PYTHON_VERSION = "3.12"`); the Python the job sets up is the
+    /// Modal client's, never the tests'.
+    fn modal_settings(&mut self, rel: &str, text: &str) {
+        let mut pythons = Vec::new();
+        for (number, line) in text.lines().enumerate() {
+            let lower = line.to_ascii_lowercase();
+            let at = format!("{rel}:{}", number + 1);
+            if lower.contains("gpu")
+                && self.job.gpu_model.is_none()
+                && let Some(model) = string_literals(line).into_iter().find_map(gpu_model)
+            {
+                self.job.gpu_model = Some(Found {
+                    value: model.to_string(),
+                    at: format!("`{}` ({at})", self.job.name),
+                });
+            }
+            if lower.contains("python")
+                && let Some(version) = string_literals(line).into_iter().find(|literal| {
+                    let rest = literal.strip_prefix("3.").unwrap_or_default();
+                    !rest.is_empty() && rest.len() <= 2 && rest.chars().all(|c| c.is_ascii_digit())
+                })
+            {
+                pythons.push(Found {
+                    value: version.to_string(),
+                    at,
+                });
+            }
+        }
+        self.job.python = pythons;
     }
 
     /// A script the job runs: a native build (its name says build) becomes `setup`; a shell
@@ -3084,6 +3124,22 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
             let first_line = run.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
             let line = locate(&lines, first_line, job_line);
             let step_origin = Origin { line, ..origin };
+            // A step that runs in a folder the tree does not have runs in something the job
+            // made (another repository it cloned): its tests are not the project's.
+            if let Some(folder) = step.get("working-directory").and_then(scalar) {
+                let folder = plain(&folder);
+                let rel = folder.trim_start_matches("./").trim_end_matches('/');
+                if !rel.is_empty() && rel != "." && !is_tree_folder(root, rel) {
+                    if run.contains("pytest") {
+                        reader.note(format!(
+                            "{} runs pytest in `{folder}` ({}), which is not a folder of the project (the job makes it, as a clone of another repository): not its tests",
+                            reader.job.describe(),
+                            step_origin.at("")
+                        ));
+                    }
+                    continue;
+                }
+            }
             let step_env = env_of(step.get("env"));
             let saved = reader.vars.clone();
             let pending = reader.pending.len();
@@ -3908,8 +3964,8 @@ jobs:
     /// read as text, its `subprocess` shell lines like a step; never imported.
     #[test]
     fn a_modal_run_is_a_gpu_job_read_from_the_file_text() {
-        let workflow = "on: [pull_request]\njobs:\n  lint:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest tests/cpu\n  gpu:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pip install modal\n      - run: modal run -m dev.modal.tests::gpu_tests\n";
-        let modal = "import modal\nimport subprocess\n\n@app.function(gpu=\"H100\")\ndef other():\n    subprocess.run([\"pip install evil\"], shell=True)\n\n@app.function(gpu=\"H100\")\ndef gpu_tests():\n    subprocess.run(\n        [\"uv pip install -e '.[dev]' --system\"],\n        check=True,\n        shell=True,\n    )\n    subprocess.run([f\"pip install 'x=={X}'\"], shell=True)\n    subprocess.run([\"pytest\", \"tests/gpu\", \"-x\"], check=True)\n";
+        let workflow = "on: [pull_request]\njobs:\n  lint:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest tests/cpu\n  gpu:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/setup-python@v5\n        with:\n          python-version: '3.10'\n      - run: pip install modal\n      - run: modal run -m dev.modal.tests::gpu_tests\n";
+        let modal = "import modal\nimport subprocess\nPYTHON_VERSION = \"3.12\"\n@app.function(gpu=\"H100!\")\ndef other():\n    subprocess.run([\"pip install evil\"], shell=True)\n\n@app.function(gpu=\"H100\")\ndef gpu_tests():\n    subprocess.run(\n        [\"uv pip install -e '.[dev]' --system\"],\n        check=True,\n        shell=True,\n    )\n    subprocess.run([f\"pip install 'x=={X}'\"], shell=True)\n    subprocess.run([\"pytest\", \"tests/gpu\", \"-x\"], check=True)\n";
         let dir = project(&[
             (".github/workflows/w.yml", workflow),
             ("dev/modal/tests.py", modal),
@@ -3928,8 +3984,49 @@ jobs:
         assert_eq!(run.paths, ["tests/gpu"]);
         assert_eq!(run.options, [vec!["-x".to_string()]]);
         assert_eq!(run.at, "dev/modal/tests.py:16");
+        // The file's GPU and Python are the tests'; the job's Python is the Modal client's.
+        assert_eq!(
+            job.gpu_model,
+            Some(Found {
+                value: "H100".into(),
+                at: "`gpu` (dev/modal/tests.py:4)".into()
+            })
+        );
+        let pythons: Vec<&str> = job.python.iter().map(|f| f.value.as_str()).collect();
+        assert_eq!(pythons, ["3.12"], "{job:?}");
         assert_eq!(shell_of_call("[\"a b\", 'c']"), Some("'a b' c".to_string()));
         assert_eq!(shell_of_call("cmd, shell=True)"), None);
+    }
+
+    /// A CUDA container on a GitHub-hosted runner builds (no GPU is attached), unless it asks
+    /// for one with `--gpus`; a step that runs in a folder the tree does not have (another
+    /// repository the job clones) runs none of the project's tests.
+    #[test]
+    fn hosted_cuda_containers_and_cloned_repositories_are_not_the_gpu_tests() {
+        let workflow = "jobs:\n  build:\n    runs-on: ubuntu-latest\n    container: nvidia/cuda:12.8.1-devel-ubuntu24.04\n    steps:\n      - run: pytest tests/test_import.py\n  other:\n    runs-on: [self-hosted, l4]\n    steps:\n      - run: git clone https://github.com/o/other other\n      - run: pytest -k TestOurs\n        working-directory: other/\n      - run: pytest tests -m gpu\n        working-directory: ./\n";
+        let dir = project(&[
+            (".github/workflows/w.yml", workflow),
+            ("tests/test_import.py", ""),
+        ]);
+        let job = detect(dir.path()).expect("a job");
+        assert_eq!(job.name, "other", "{job:?}");
+        let run = job.pytest.as_ref().unwrap();
+        assert_eq!(run.paths, ["tests"], "{job:?}");
+        assert_eq!(run.options, [vec!["-m".to_string(), "gpu".to_string()]]);
+        assert!(
+            job.notes.iter().any(|n| n.contains(
+                "runs pytest in `other/` (.github/workflows/w.yml:11), which is not a folder of the project"
+            )),
+            "{job:?}"
+        );
+        // With the GPU asked for, the container is a GPU job's.
+        let workflow = "jobs:\n  build:\n    runs-on: ubuntu-latest\n    container:\n      image: nvidia/cuda:12.8.1-devel-ubuntu24.04\n      options: --gpus all\n    steps:\n      - run: pytest tests/test_import.py\n";
+        let dir = project(&[
+            (".github/workflows/w.yml", workflow),
+            ("tests/test_import.py", ""),
+        ]);
+        let job = detect(dir.path()).expect("a job");
+        assert_eq!(job.gpu.as_deref(), Some("its container's `--gpus`"));
     }
 
     /// `${{ matrix.gpu.sm }}` reads the first entry's key; `include:` alone gives the first
