@@ -3,7 +3,9 @@
 //! before any GPU second is billed. `doctor` reports it; `init` runs it when uv is at hand.
 //!
 //! uv runs isolated: in a temporary folder holding copies of what it reads (never the
-//! project's folder), with `--no-config` and `--no-build` (no code of the project or of its
+//! project's folder; its `[tool.uv.sources]` keep only the entries that name an index, never
+//! a path, which may lead out of the tree, a git repository or a URL), with `--no-config` and
+//! `--no-build` (no code of the project or of its
 //! dependencies is run), an environment holding only PATH, HOME and the uv variables that say
 //! where PyPI is (`UV_DEFAULT_INDEX`, `UV_INDEX_URL`, for a mirror) or where the cache lives,
 //! and never a uv from inside the project: uv is found, and runs with a PATH, without the
@@ -104,6 +106,49 @@ fn local_requirements(plan: &TestPlan, project: &Project) -> (Vec<String>, Vec<S
     (lines, unread)
 }
 
+/// pyproject.toml with `[tool.uv.sources]` kept only where an entry names an index: a `path`
+/// source may lead out of the tree (uv would read it), a `git` or `url` one fetches code.
+fn index_sources_only(text: &str) -> String {
+    let Ok(mut doc) = text.parse::<toml_edit::DocumentMut>() else {
+        return text.to_string();
+    };
+    let Some(sources) = doc
+        .get_mut("tool")
+        .and_then(|t| t.get_mut("uv"))
+        .and_then(|u| u.get_mut("sources"))
+        .and_then(toml_edit::Item::as_table_like_mut)
+    else {
+        return text.to_string();
+    };
+    let names_an_index = |item: &toml_edit::Item| {
+        let only_index = |entry: &dyn toml_edit::TableLike| {
+            entry.get("index").is_some()
+                && ["path", "git", "url", "workspace"]
+                    .iter()
+                    .all(|key| entry.get(key).is_none())
+        };
+        match item {
+            toml_edit::Item::Value(toml_edit::Value::InlineTable(entry)) => only_index(entry),
+            toml_edit::Item::Table(entry) => only_index(entry),
+            toml_edit::Item::Value(toml_edit::Value::Array(entries)) => entries.iter().all(|e| {
+                e.as_inline_table()
+                    .is_some_and(|entry| only_index(entry as &dyn toml_edit::TableLike))
+            }),
+            toml_edit::Item::ArrayOfTables(entries) => entries.iter().all(|e| only_index(e)),
+            _ => false,
+        }
+    };
+    let dropped: Vec<String> = sources
+        .iter()
+        .filter(|(_, item)| !names_an_index(item))
+        .map(|(name, _)| name.to_string())
+        .collect();
+    for name in dropped {
+        sources.remove(&name);
+    }
+    doc.to_string()
+}
+
 /// `-e .` and `.` lines install the project itself; the image drops them, and so does this.
 fn without_project_lines(text: &str) -> String {
     text.lines()
@@ -150,7 +195,8 @@ pub fn resolve(plan: &TestPlan, project: &Project) -> Outcome {
             let Some(text) = read_regular(&project.root, "pyproject.toml") else {
                 return Outcome::Skipped("pyproject.toml is not a regular file here".into());
             };
-            if std::fs::write(dir.path().join("pyproject.toml"), text).is_err() {
+            if std::fs::write(dir.path().join("pyproject.toml"), index_sources_only(&text)).is_err()
+            {
                 return Outcome::Skipped("cannot copy pyproject.toml".into());
             }
             sources.push("pyproject.toml".into());
@@ -672,6 +718,18 @@ mod tests {
         assert!(problem.what.contains("built for cu121"), "{problem:?}");
         assert!(cuda_mismatch("12.8", &set("2.15.0")).is_some());
         assert!(cuda_mismatch("12.8", &[]).is_none());
+    }
+
+    #[test]
+    fn only_index_sources_are_kept() {
+        let text = "[project]\nname = \"p\"\n\n[tool.uv.sources]\ntorch = { index = \"cu128\" }\nout = { path = \"/elsewhere\" }\nsub = { path = \"sub\", editable = true }\ngitdep = { git = \"https://example.org/x\" }\nboth = [{ index = \"a\", marker = \"sys_platform == 'linux'\" }, { path = \"/x\" }]\nmany = [{ index = \"a\" }, { index = \"b\" }]\n";
+        let kept = index_sources_only(text);
+        assert!(kept.contains("torch = { index = \"cu128\" }"), "{kept}");
+        assert!(kept.contains("many = "), "{kept}");
+        for gone in ["elsewhere", "sub =", "gitdep", "both ="] {
+            assert!(!kept.contains(gone), "{gone}: {kept}");
+        }
+        assert_eq!(index_sources_only("no toml ["), "no toml [");
     }
 
     #[test]

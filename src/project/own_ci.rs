@@ -39,6 +39,9 @@ pub struct CiRecipe {
     pub submodules: Option<Found>,
     /// Native build commands the job runs (`python build_lib.py`).
     pub setup: Vec<Found>,
+    /// What of its native build could not be taken, for notes (a build in a container of its
+    /// own): they go with `setup` to a job that needs this one.
+    pub setup_notes: Vec<String>,
     /// Debian packages its `apt-get install` / `apt install` lines add, as written.
     pub apt: Vec<Found>,
 }
@@ -173,6 +176,7 @@ pub fn detect(root: &Path) -> Option<CiJob> {
 /// Also the GPU the project's GPU tests run on, where a runner label names one: the followed
 /// GPU job's, else (no GPU job's tests can be read) the first GPU job's that tests.
 pub fn detect_with_notes(root: &Path) -> (Option<CiJob>, Vec<String>, Option<Found>) {
+    DRIVER_SCANS.with(|scans| scans.borrow_mut().clear());
     let mut jobs = Vec::new();
     let workflows = workflow_files(root);
     for (file, text) in &workflows {
@@ -234,6 +238,47 @@ pub fn detect_with_notes(root: &Path) -> (Option<CiJob>, Vec<String>, Option<Fou
 
 /// The most test paths and subprojects a driver's note names.
 const MAX_DRIVER_PATHS: usize = 3;
+/// The most distinct words of a driver's literals looked up as paths, and the most folders
+/// deep one may be: a hostile script cannot make detection slow.
+const MAX_DRIVER_WORDS: usize = 512;
+const MAX_DRIVER_DEPTH: usize = 12;
+/// The largest pyproject.toml read to tell a subproject (a real one is a few KiB).
+const MAX_SUBPROJECT_PYPROJECT: u64 = 64 * 1024;
+
+/// What a driver script's text says: the paths it names ([`paths_a_driver_names`]), and
+/// whether it passes pytest a `-k`.
+#[derive(Clone)]
+struct DriverScan {
+    tests: Vec<Found>,
+    subprojects: Vec<Found>,
+    passes_k: bool,
+}
+
+thread_local! {
+    /// Each driver scanned once per detection, however many steps and jobs run it
+    /// (`detect_with_notes` empties it).
+    static DRIVER_SCANS: std::cell::RefCell<BTreeMap<String, Option<DriverScan>>> =
+        const { std::cell::RefCell::new(BTreeMap::new()) };
+}
+
+/// [`DriverScan`] of `rel`, from the detection's cache after the first time.
+fn scan_driver(root: &Path, rel: &str) -> Option<DriverScan> {
+    if let Some(known) = DRIVER_SCANS.with(|scans| scans.borrow().get(rel).cloned()) {
+        return known;
+    }
+    let scan = read_ci_file(root, rel).map(|text| {
+        let (tests, subprojects) = paths_a_driver_names(root, rel, &text);
+        DriverScan {
+            tests,
+            subprojects,
+            passes_k: text
+                .lines()
+                .any(|line| string_literals(line).contains(&"-k")),
+        }
+    });
+    DRIVER_SCANS.with(|scans| scans.borrow_mut().insert(rel.to_string(), scan.clone()));
+    scan
+}
 
 /// The paths of the tree a driver script names in its string literals (read as text, never
 /// run): test files (`test_*.py`, `*_test.py`) and folders below the top whose name starts
@@ -242,17 +287,33 @@ const MAX_DRIVER_PATHS: usize = 3;
 /// plain relative path reached without a symlink, at most [`MAX_DRIVER_PATHS`] of each.
 fn paths_a_driver_names(root: &Path, file: &str, text: &str) -> (Vec<Found>, Vec<Found>) {
     let (mut tests, mut subprojects): (Vec<Found>, Vec<Found>) = (Vec::new(), Vec::new());
+    // Each distinct word is looked at once, and only so many: the file system is asked about
+    // at most MAX_DRIVER_WORDS paths of at most MAX_DRIVER_DEPTH folders, whatever the script.
+    let mut seen: std::collections::BTreeSet<(&str, bool)> = std::collections::BTreeSet::new();
     for (number, line) in text.lines().enumerate() {
         let at = format!("{file}:{}", number + 1);
+        let installs = line.contains("install");
         // A literal may hold a whole command (`'pip install ./sub'`): each word is a candidate.
         for literal in string_literals(line)
             .into_iter()
             .flat_map(str::split_whitespace)
         {
             let path = literal.trim_start_matches("./").trim_end_matches('/');
+            if path.len() > 255
+                || path.split('/').count() > MAX_DRIVER_DEPTH
+                || seen.contains(&(path, installs))
+            {
+                continue;
+            }
+            if seen.len() >= MAX_DRIVER_WORDS {
+                break;
+            }
+            seen.insert((path, installs));
+            // A part that starts with `-` would reach pytest as an option.
             let plain = !path.is_empty()
                 && path.split('/').all(|part| {
                     !part.is_empty()
+                        && !part.starts_with('-')
                         && part != "."
                         && part != ".."
                         && part
@@ -271,11 +332,7 @@ fn paths_a_driver_names(root: &Path, file: &str, text: &str) -> (Vec<Found>, Vec
             let test_folder = folder && name.starts_with("test") && path.contains('/');
             let (list, found) = if test_file || test_folder {
                 (&mut tests, true)
-            } else if folder
-                && !name.starts_with("test")
-                && line.contains("install")
-                && is_subproject(root, path)
-            {
+            } else if folder && !name.starts_with("test") && installs && is_subproject(root, path) {
                 (&mut subprojects, true)
             } else {
                 (&mut tests, false)
@@ -302,17 +359,30 @@ fn paths_a_driver_names(root: &Path, file: &str, text: &str) -> (Vec<Found>, Vec
 /// The filter option among a driver's arguments: `-k X`, `--keyword X`, or one whose name
 /// says filter (`--test-filter X`, `--filter=X`), with a value that is not empty.
 fn keyword_option(args: &[String]) -> Option<(String, String)> {
+    // Only names that say "select by": `--exclude-filter` selects the opposite.
     let is_filter = |name: &str| {
-        name == "-k"
-            || (name.starts_with("--") && (name.contains("filter") || name.contains("keyword")))
+        matches!(
+            name,
+            "-k" | "--keyword"
+                | "--filter"
+                | "--test-filter"
+                | "--tests-filter"
+                | "--test_filter"
+                | "--pytest-filter"
+                | "--test-keyword"
+        )
     };
     args.iter().enumerate().find_map(|(at, word)| {
         let (name, value) = match word.split_once('=') {
             Some((name, value)) if name.starts_with("--") => (name, value.to_string()),
             _ => (word.as_str(), args.get(at + 1)?.clone()),
         };
-        (is_filter(name) && !value.trim().is_empty() && !value.starts_with('-'))
-            .then(|| (name.to_string(), value))
+        // A control character would fail `pytest-args`' own check, leaving the note untrue.
+        (is_filter(name)
+            && !value.trim().is_empty()
+            && !value.starts_with('-')
+            && !value.chars().any(char::is_control))
+        .then(|| (name.to_string(), value))
     })
 }
 
@@ -320,10 +390,15 @@ fn keyword_option(args: &[String]) -> Option<(String, String)> {
 /// `[project]` or `[build-system]` table (not one that only configures tools, as a tests
 /// folder's black settings).
 fn is_subproject(root: &Path, rel: &str) -> bool {
+    let pyproject = format!("{rel}/pyproject.toml");
+    let small = regular_file(root, &pyproject)
+        .and_then(|path| std::fs::metadata(path).ok())
+        .is_some_and(|meta| meta.len() <= MAX_SUBPROJECT_PYPROJECT);
     regular_file(root, &format!("{rel}/setup.py")).is_some()
-        || read_ci_file(root, &format!("{rel}/pyproject.toml"))
-            .and_then(|text| crate::project::pyproject::PyProject::parse(&text).ok())
-            .is_some_and(|p| p.has_project_table || p.has_build_system)
+        || (small
+            && read_regular(root, &pyproject)
+                .and_then(|text| crate::project::pyproject::PyProject::parse(&text).ok())
+                .is_some_and(|p| p.has_project_table || p.has_build_system))
 }
 
 /// What a line's quotes enclose, `"…"` and `'…'` each read on their own, so that a literal
@@ -766,6 +841,28 @@ fn other_vendor_label(text: &str) -> bool {
         })
 }
 
+/// The values an expression can give (`a && 'x' || 'y'`): its quoted literals that follow
+/// `&&` or `||`, not those compared (`inputs.os == 'linux'`).
+fn expression_choices(expression: &str) -> Vec<&str> {
+    let parts: Vec<&str> = expression.split('\'').collect();
+    (1..parts.len().saturating_sub(1))
+        .step_by(2)
+        .filter(|at| {
+            let before = parts[at - 1].trim_end();
+            before.ends_with("&&") || before.ends_with("||")
+        })
+        .map(|at| parts[at])
+        .collect()
+}
+
+/// A GitHub-hosted runner's label (`ubuntu-22.04`, `windows-2025`, `macos-15`): no GPU.
+fn hosted_runner(label: &str) -> bool {
+    let label = label.to_ascii_lowercase();
+    ["ubuntu-", "windows-", "macos-"]
+        .iter()
+        .any(|prefix| label.starts_with(prefix))
+}
+
 /// Why a job runs on a GPU, and how sure that is (3: its runner or container, 2: its name,
 /// 1: the workflow's name).
 fn gpu_evidence(
@@ -783,13 +880,7 @@ fn gpu_evidence(
     }
     // GitHub's hosted runners have no GPU, whatever the job's name or its container says (a
     // CUDA devel image there builds; "… under CUDA spoof").
-    let hosted = |label: &String| {
-        let label = label.to_ascii_lowercase();
-        ["ubuntu-", "windows-", "macos-"]
-            .iter()
-            .any(|prefix| label.starts_with(prefix))
-    };
-    if !runner.is_empty() && runner.iter().all(hosted) {
+    if !runner.is_empty() && runner.iter().all(|l| hosted_runner(l)) {
         return None;
     }
     if let Some(image) = image.filter(|i| {
@@ -1499,6 +1590,27 @@ impl Reader<'_> {
             return;
         }
         if name.contains("build") || name.contains("compile") {
+            // A build in a container of its own (`docker run … image bash -c "cmake …"`) cannot
+            // run in an image build: said, not taken.
+            if let Some(text) = read_ci_file(self.root, rel)
+                && let Some(number) = text.lines().position(|line| {
+                    let line = line.trim_start();
+                    ["docker ", "podman ", "sudo docker "]
+                        .iter()
+                        .any(|tool| line.starts_with(tool))
+                })
+            {
+                let note = format!(
+                    "`{rel}` ({}) builds in a container of its own (`{rel}:{}` runs docker), which an image build cannot run: left out; set `setup` (--setup) to the build commands it runs there, and `apt`, `cuda` for what they need",
+                    origin.at(script),
+                    number + 1
+                );
+                if !self.job.recipe.setup_notes.contains(&note) {
+                    self.job.recipe.setup_notes.push(note.clone());
+                }
+                self.note(note);
+                return;
+            }
             let command = words
                 .iter()
                 .map(|w| crate::args::quote(w))
@@ -1530,14 +1642,10 @@ impl Reader<'_> {
                         .collect::<Vec<_>>()
                         .join(" "),
                 );
-                if let Some(text) = read_ci_file(self.root, rel) {
-                    let (tests, subprojects) = paths_a_driver_names(self.root, rel, &text);
-                    self.job.driver_tests.extend(tests);
-                    self.job.driver_subprojects.extend(subprojects);
-                    let passes_k = text
-                        .lines()
-                        .any(|line| string_literals(line).contains(&"-k"));
-                    if passes_k && self.job.driver_keyword.is_none() {
+                if let Some(scan) = scan_driver(self.root, rel) {
+                    self.job.driver_tests.extend(scan.tests);
+                    self.job.driver_subprojects.extend(scan.subprojects);
+                    if scan.passes_k && self.job.driver_keyword.is_none() {
                         self.job.driver_keyword = keyword_option(after);
                     }
                 }
@@ -2554,6 +2662,10 @@ struct Call {
     given: BTreeMap<String, String>,
     depth: u32,
     on_changes: u8,
+    /// Why the calling job runs on a GPU (its name, a GPU-naming input), for a called job
+    /// whose runner is chosen at run time; and the GPU its inputs name.
+    evidence: Option<(String, u8)>,
+    gpu_model: Option<String>,
 }
 
 /// One matrix value into `matrix.NAME`, a mapping's keys into `matrix.NAME.KEY` (nested
@@ -2951,10 +3063,30 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
                 && called.starts_with(".github/workflows/")
                 && let Some(called_text) = read_ci_file(root, called)
             {
+                // A GPU-naming input (`gpu_type: T4`) or a backend input that says CUDA, else the
+                // caller's name, says the called jobs run on a GPU when their runner cannot.
+                let named_gpu = with
+                    .iter()
+                    .filter(|(name, _)| name.contains("gpu"))
+                    .find_map(|(_, value)| gpu_model(value))
+                    .map(str::to_string);
+                let evidence = with
+                    .iter()
+                    .find(|(name, value)| {
+                        (name.contains("gpu") && gpu_model(value).is_some())
+                            || matches!(value.to_ascii_lowercase().as_str(), "cuda" | "gpu")
+                    })
+                    .map(|(name, value)| (format!("its caller's input `{name}: {value}`"), 3))
+                    .or_else(|| {
+                        is_gpu_word(&plain_name.to_ascii_lowercase())
+                            .then(|| (format!("its caller's name `{plain_name}`"), 2))
+                    });
                 let call = Call {
                     given: with,
                     depth: depth + 1,
                     on_changes,
+                    evidence,
+                    gpu_model: named_gpu,
                 };
                 found.extend(
                     github_jobs(root, called, &called_text, Some(&call))
@@ -3024,6 +3156,23 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
         {
             evidence = Some((format!("its input `{name}: {value}`"), 3));
         }
+        // A runner chosen by an expression among hosted runners only (`x && 'ubuntu-22.04' ||
+        // 'windows-2025'`) has no GPU either.
+        let hosted_choice = job.get("runs-on").map(strings_of).is_some_and(|labels| {
+            labels.iter().any(|label| {
+                let choices = expression_choices(label);
+                label.contains("${{")
+                    && !choices.is_empty()
+                    && choices.iter().all(|l| hosted_runner(l))
+            })
+        });
+        if let Some(called) = call.and_then(|c| c.evidence.clone())
+            && evidence.as_ref().is_none_or(|e| e.1 < called.1)
+            && !runner.iter().any(|l| hosted_runner(l))
+            && !hosted_choice
+        {
+            evidence = Some(called);
+        }
         reader.job.gpu = evidence.as_ref().map(|e| e.0.clone());
         reader.job.gpu_model = runner
             .iter()
@@ -3033,6 +3182,12 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
                     .map(|(_, v)| v),
             )
             .find_map(|label| gpu_model(label))
+            .or_else(|| {
+                evidence
+                    .is_some()
+                    .then(|| call.and_then(|c| c.gpu_model.as_deref()))
+                    .flatten()
+            })
             .map(|model| Found {
                 value: model.to_string(),
                 at: reader.job.describe_at(),
@@ -3048,7 +3203,11 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
                 let at = if job_env.iter().any(|(n, _)| n == name) {
                     origin
                 } else {
-                    Origin { line: 1, ..origin }
+                    // The workflow's own `env:`, above its jobs.
+                    Origin {
+                        line: locate(&lines, &format!("{name}:"), 1),
+                        ..origin
+                    }
                 };
                 reader.set_env(name, &value, at);
             }
@@ -3235,6 +3394,11 @@ fn with_build_steps(job: &mut CiJob, needs: &[String], built: &BTreeMap<String, 
         }
         if job.recipe.submodules.is_none() {
             job.recipe.submodules.clone_from(&build.submodules);
+        }
+        for note in &build.setup_notes {
+            if !job.notes.contains(note) {
+                job.notes.push(note.clone());
+            }
         }
     }
 }
@@ -3475,6 +3639,23 @@ fn is_install_flag(option: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// A driver's words are bounded: a part that starts with `-` (it would reach pytest as an
+    /// option) is no path, and past MAX_DRIVER_WORDS distinct words nothing more is looked up.
+    #[test]
+    fn a_drivers_paths_are_bounded_and_never_options() {
+        let dir = project(&[("tests/gpu/-pfoo_test.py", ""), ("tests/gpu/test_a.py", "")]);
+        let text = "A = './tests/gpu/-pfoo_test.py'\nB = 'tests/gpu/test_a.py'\n";
+        let (tests, _) = paths_a_driver_names(dir.path(), "d.py", text);
+        let found: Vec<&str> = tests.iter().map(|f| f.value.as_str()).collect();
+        assert_eq!(found, ["tests/gpu/test_a.py"]);
+        let many: String = (0..MAX_DRIVER_WORDS)
+            .map(|n| format!("'w{n}' "))
+            .collect::<String>()
+            + "\nB = 'tests/gpu/test_a.py'\n";
+        let (tests, _) = paths_a_driver_names(dir.path(), "d.py", &many);
+        assert!(tests.is_empty(), "{tests:?}");
+    }
+
     #[test]
     fn a_drivers_filter_option_is_its_keyword() {
         let args = |text: &str| text.split(' ').map(str::to_string).collect::<Vec<_>>();
@@ -3486,8 +3667,11 @@ mod tests {
             ("--filter=gpu", Some(("--filter", "gpu"))),
             ("-k fast", Some(("-k", "fast"))),
             ("--keyword x", Some(("--keyword", "x"))),
-            // No value, an empty one, or another option in its place.
+            // No value, an empty one, or another option in its place; a name that selects
+            // the opposite; a control character.
             ("--test-filter", None),
+            ("--exclude-filter slow", None),
+            ("--test-filter a\x1b[2J", None),
             ("--filter= --x", None),
             ("--test-filter --workers 4", None),
             ("--workers 4 --filtered-out", None),
@@ -4027,6 +4211,65 @@ jobs:
         ]);
         let job = detect(dir.path()).expect("a job");
         assert_eq!(job.gpu.as_deref(), Some("its container's `--gpus`"));
+    }
+
+    /// A reusable workflow that a CPU caller and a CUDA caller both call, whose runner is
+    /// chosen at run time: the CUDA caller's inputs (`backend: cuda`, `gpu_type: T4`) make its
+    /// test job the GPU job, with its GPU, env and the build of the job it needs; a build
+    /// script that builds in a docker container is said, not taken as `setup`.
+    #[test]
+    fn a_callers_inputs_say_the_called_job_runs_on_a_gpu() {
+        let callers = "on: [pull_request]\njobs:\n  cpu:\n    uses: ./.github/workflows/runner.yml\n    with:\n      backend: cpu\n  cuda:\n    name: CUDA ${{ matrix.cuda }}\n    strategy:\n      matrix:\n        gpu_type: [T4, L40S]\n        cuda: ['12.6']\n    uses: ./.github/workflows/runner.yml\n    with:\n      backend: cuda\n      gpu_type: ${{ matrix.gpu_type }}\n";
+        let runner = "on:\n  workflow_call:\n    inputs:\n      backend:\n        type: string\n      gpu_type:\n        type: string\n        default: ''\nenv:\n  SKIP_CMAKE: 1\njobs:\n  build:\n    runs-on: ${{ inputs.backend == 'cpu' && 'ubuntu-22.04' || 'ubuntu-24.04' }}\n    steps:\n      - if: inputs.backend == 'cuda'\n        run: bash scripts/build-cuda.sh\n      - if: inputs.backend == 'cuda'\n        run: bash scripts/build-native.sh\n  test:\n    needs: build\n    runs-on: ${{ needs.build.outputs.runner }}\n    env:\n      TEST_DEVICE: ${{ inputs.backend }}\n    steps:\n      - run: pytest tests\n";
+        let dir = project(&[
+            (".github/workflows/callers.yml", callers),
+            (".github/workflows/runner.yml", runner),
+            (
+                "scripts/build-cuda.sh",
+                "set -e\n  docker run -v \"$PWD:/src\" nvidia/cuda bash -c 'cmake . && cmake --build .'\n",
+            ),
+            ("scripts/build-native.sh", "cmake . && cmake --build .\n"),
+            ("tests/t.py", ""),
+        ]);
+        let (job, _, gpu) = detect_with_notes(dir.path());
+        let job = job.expect("a job");
+        assert_eq!(
+            job.gpu.as_deref(),
+            Some("its caller's input `backend: cuda`"),
+            "{job:?}"
+        );
+        assert_eq!(gpu.map(|g| g.value).as_deref(), Some("T4"));
+        let env: Vec<(&str, &str, &str)> = job
+            .recipe
+            .env
+            .iter()
+            .map(|(n, f)| (n.as_str(), f.value.as_str(), f.at.as_str()))
+            .collect();
+        assert_eq!(
+            env,
+            [
+                ("SKIP_CMAKE", "1", ".github/workflows/runner.yml:10"),
+                ("TEST_DEVICE", "cuda", ".github/workflows/runner.yml:23")
+            ],
+            "{job:?}"
+        );
+        let setup: Vec<&str> = job.recipe.setup.iter().map(|f| f.value.as_str()).collect();
+        assert_eq!(setup, ["bash scripts/build-native.sh"], "{job:?}");
+        // Its build job runs on hosted runners whichever the expression picks: not a GPU job.
+        assert!(
+            !job.notes.iter().any(|n| n.contains("passed over")),
+            "{job:?}"
+        );
+        assert_eq!(
+            expression_choices("${{ a == 'cpu' && 'ubuntu-22.04' || 'windows-2025' }}"),
+            ["ubuntu-22.04", "windows-2025"]
+        );
+        assert!(
+            job.notes.iter().any(|n| n.starts_with(
+                "`scripts/build-cuda.sh` (.github/workflows/runner.yml:16) builds in a container of its own (`scripts/build-cuda.sh:2` runs docker)"
+            )),
+            "{job:?}"
+        );
     }
 
     /// `${{ matrix.gpu.sm }}` reads the first entry's key; `include:` alone gives the first

@@ -318,6 +318,38 @@ fn a_subprojects_dependencies_are_resolved_as_data() {
     );
 }
 
+/// `[tool.uv.sources]` that lead out of the tree (an absolute path) are never followed: the
+/// outside project is not resolved, nor its dependencies; an index source is kept.
+#[test]
+fn a_path_source_outside_the_tree_is_never_followed() {
+    let index = index(&WHEELS);
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(
+        outside.path().join("pyproject.toml"),
+        "[project]\nname = \"outsider\"\nversion = \"1.0\"\ndependencies = [\"oldtool\"]\n",
+    )
+    .unwrap();
+    let pyproject = PROJECT
+        .replace("test = [\"oldtool\"]", "test = []")
+        .replace(
+            "dependencies = [\"numlib>=2\"]",
+            "dependencies = [\"numlib>=2\", \"outsider\"]",
+        )
+        + &format!(
+            "\n[tool.uv.sources]\noutsider = {{ path = \"{}\" }}\n",
+            outside.path().display()
+        );
+    let project = project(&pyproject);
+    let check = doctor_json(&project, &index);
+    let text = check.to_string();
+    assert_ne!(check["status"], "pass", "{check:#}");
+    assert!(text.contains("outsider"), "{check:#}");
+    assert!(
+        !text.contains("oldtool"),
+        "the outside project was read: {check:#}"
+    );
+}
+
 /// A dependency that publishes only an sdist is never built: it is left out, the rest is
 /// resolved, and the result says what was not checked; a conflict in the rest is still one.
 #[test]
