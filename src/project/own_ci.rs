@@ -855,6 +855,61 @@ fn expression_choices(expression: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Whether the job's own `git clone URL [DIR]` makes `folder`, as a clone of the project
+/// itself: the job checks the tested commit out in it (`git checkout ${{ github.sha }}`), or
+/// the repository's name is the project's (`…/accelerate` for the distribution `accelerate`).
+fn clone_of_the_project(root: &Path, steps: &[Value], folder: &str) -> bool {
+    let scripts: Vec<&str> = steps
+        .iter()
+        .filter_map(|step| step.get("run").and_then(Value::as_str))
+        .collect();
+    let commands = scripts
+        .iter()
+        .flat_map(|s| s.split(['\n', ';']))
+        .flat_map(|c| c.split("&&"));
+    let url = commands.clone().find_map(|command| {
+        let words: Vec<&str> = command.split_whitespace().collect();
+        let at = words.windows(2).position(|w| w == ["git", "clone"])?;
+        let rest: Vec<&str> = words[at + 2..]
+            .iter()
+            .copied()
+            .filter(|w| !w.starts_with('-'))
+            .collect();
+        let url = *rest.first()?;
+        let named = url.trim_end_matches('/').rsplit('/').next()?;
+        let dir = rest
+            .get(1)
+            .copied()
+            .unwrap_or_else(|| named.trim_end_matches(".git"));
+        (dir.trim_end_matches('/') == folder).then(|| named.trim_end_matches(".git").to_string())
+    });
+    let Some(repository) = url else {
+        return false;
+    };
+    // `cd DIR; git checkout ${{ github.sha }}` in one script: the tested commit, in it.
+    let checks_out_the_commit = scripts.iter().any(|script| {
+        let mut inside = false;
+        script.split(['\n', ';']).any(|command| {
+            let command = command.trim();
+            if let Some(dir) = command.strip_prefix("cd ") {
+                inside = dir.trim().trim_end_matches('/') == folder;
+            }
+            inside
+                && command.starts_with("git checkout")
+                && ["github.sha", "pull_request.head.sha", "github.head_ref"]
+                    .iter()
+                    .any(|commit| command.contains(commit))
+        })
+    });
+    let same_name = read_regular(root, "pyproject.toml")
+        .and_then(|text| crate::project::pyproject::PyProject::parse(&text).ok())
+        .and_then(|p| p.name)
+        .is_some_and(|name| {
+            crate::plan::pep508::normalize(&name) == crate::plan::pep508::normalize(&repository)
+        });
+    checks_out_the_commit || same_name
+}
+
 /// A GitHub-hosted runner's label (`ubuntu-22.04`, `windows-2025`, `macos-15`): no GPU.
 fn hosted_runner(label: &str) -> bool {
     let label = label.to_ascii_lowercase();
@@ -3284,11 +3339,16 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
             let line = locate(&lines, first_line, job_line);
             let step_origin = Origin { line, ..origin };
             // A step that runs in a folder the tree does not have runs in something the job
-            // made (another repository it cloned): its tests are not the project's.
+            // made (another repository it cloned): its tests are not the project's, unless
+            // the clone is of the project itself (see `clone_of_the_project`).
             if let Some(folder) = step.get("working-directory").and_then(scalar) {
                 let folder = plain(&folder);
                 let rel = folder.trim_start_matches("./").trim_end_matches('/');
-                if !rel.is_empty() && rel != "." && !is_tree_folder(root, rel) {
+                if !rel.is_empty()
+                    && rel != "."
+                    && !is_tree_folder(root, rel)
+                    && !clone_of_the_project(root, &steps, rel)
+                {
                     if run.contains("pytest") {
                         reader.note(format!(
                             "{} runs pytest in `{folder}` ({}), which is not a folder of the project (the job makes it, as a clone of another repository): not its tests",
@@ -4203,6 +4263,24 @@ jobs:
             )),
             "{job:?}"
         );
+        // A clone of the project itself (the tested commit checked out in it, or the
+        // project's name) is the project: its tests are read.
+        for setup in [
+            "git clone https://github.com/o/anything; cd anything; git checkout ${{ github.sha }}",
+            "git clone https://github.com/o/Demo_Pkg.git anything",
+        ] {
+            let workflow = format!(
+                "jobs:\n  gpu:\n    runs-on: [self-hosted, l4]\n    steps:\n      - run: {setup}\n      - run: pytest tests -m gpu\n        working-directory: anything\n"
+            );
+            let dir = project(&[
+                (".github/workflows/w.yml", &workflow),
+                ("pyproject.toml", "[project]\nname = \"demo-pkg\"\n"),
+                ("tests/test_import.py", ""),
+            ]);
+            let job = detect(dir.path()).expect("a job");
+            let run = job.pytest.as_ref().expect("its pytest");
+            assert_eq!(run.paths, ["tests"], "{setup}: {job:?}");
+        }
         // With the GPU asked for, the container is a GPU job's.
         let workflow = "jobs:\n  build:\n    runs-on: ubuntu-latest\n    container:\n      image: nvidia/cuda:12.8.1-devel-ubuntu24.04\n      options: --gpus all\n    steps:\n      - run: pytest tests/test_import.py\n";
         let dir = project(&[
