@@ -863,26 +863,27 @@ fn clone_of_the_project(root: &Path, steps: &[Value], folder: &str) -> bool {
         .iter()
         .filter_map(|step| step.get("run").and_then(Value::as_str))
         .collect();
-    let commands = scripts
+    let url = scripts
         .iter()
         .flat_map(|s| s.split(['\n', ';']))
-        .flat_map(|c| c.split("&&"));
-    let url = commands.clone().find_map(|command| {
-        let words: Vec<&str> = command.split_whitespace().collect();
-        let at = words.windows(2).position(|w| w == ["git", "clone"])?;
-        let rest: Vec<&str> = words[at + 2..]
-            .iter()
-            .copied()
-            .filter(|w| !w.starts_with('-'))
-            .collect();
-        let url = *rest.first()?;
-        let named = url.trim_end_matches('/').rsplit('/').next()?;
-        let dir = rest
-            .get(1)
-            .copied()
-            .unwrap_or_else(|| named.trim_end_matches(".git"));
-        (dir.trim_end_matches('/') == folder).then(|| named.trim_end_matches(".git").to_string())
-    });
+        .flat_map(|c| c.split("&&"))
+        .find_map(|command| {
+            let words: Vec<&str> = command.split_whitespace().collect();
+            let at = words.windows(2).position(|w| w == ["git", "clone"])?;
+            let rest: Vec<&str> = words[at + 2..]
+                .iter()
+                .copied()
+                .filter(|w| !w.starts_with('-'))
+                .collect();
+            let url = *rest.first()?;
+            let named = url.trim_end_matches('/').rsplit('/').next()?;
+            let dir = rest
+                .get(1)
+                .copied()
+                .unwrap_or_else(|| named.trim_end_matches(".git"));
+            (dir.trim_end_matches('/') == folder)
+                .then(|| named.trim_end_matches(".git").to_string())
+        });
     let Some(repository) = url else {
         return false;
     };
