@@ -461,7 +461,12 @@ fn source_only_package(stderr: &str) -> Option<String> {
         .rsplit(|c: char| c.is_whitespace())
         .next()?
         .trim_matches(['`', '\'', '"']);
-    let name = word.split("==").next().unwrap_or_default().to_string();
+    // `pkg==1.0`, `pkg<=0.3.0`: the name is what comes before the first comparison.
+    let name = word
+        .split(['=', '<', '>', '!', '~'])
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let valid = name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
@@ -699,6 +704,10 @@ mod tests {
             (
                 "  Because deepspeed==0.16.0 has no usable wheels and xcodec2 depends on it",
                 Some("deepspeed"),
+            ),
+            (
+                "  Because pytorch-memlab<=0.3.0 has no usable wheels and only the following versions",
+                Some("pytorch-memlab"),
             ),
             (
                 "  Because all versions of `odd;name` have no usable wheels",
