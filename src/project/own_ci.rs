@@ -906,7 +906,8 @@ fn clone_of_the_project(root: &Path, steps: &[Value], folder: &str) -> bool {
         .and_then(|text| crate::project::pyproject::PyProject::parse(&text).ok())
         .and_then(|p| p.name)
         .is_some_and(|name| {
-            crate::plan::pep508::normalize(&name) == crate::plan::pep508::normalize(&repository)
+            crate::project::requirements::normalise(&name)
+                == crate::project::requirements::normalise(&repository)
         });
     checks_out_the_commit || same_name
 }
