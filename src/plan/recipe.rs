@@ -319,7 +319,7 @@ pub fn check_packages(entries: &[String]) -> Result<Vec<Package>> {
         .collect()
 }
 
-/// `./DIR[extras]` after its `./`: folder names of `[A-Za-z0-9._-]` (no `..`, none empty), and
+/// `./DIR[extras]` after its `./`: plain folder names ([`crate::project::is_plain_path`]), and
 /// extras that are names: what reaches the image's shell is plain text.
 fn local_package(entry: &str, rest: &str) -> Result<Package> {
     let (path, extras) = match rest.split_once('[') {
@@ -332,19 +332,10 @@ fn local_package(entry: &str, rest: &str) -> Result<Package> {
         None => (rest, Vec::new()),
     };
     let path = path.trim_end_matches('/');
-    let parts: Vec<&str> = path.split('/').collect();
-    let part_ok = |part: &&str| {
-        !part.is_empty()
-            && *part != "."
-            && *part != ".."
-            && part
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-    };
-    if path.is_empty() || !parts.iter().all(part_ok) {
+    if !crate::project::is_plain_path(path) {
         return Err(local_error(
             entry,
-            "a subproject's path is folder names inside the tree (letters, digits, `.`, `_`, `-`), without `..`",
+            "a subproject's path is folder names inside the tree (letters, digits, `.`, `_`, `-`, none starting with `-`), without `..`",
         ));
     }
     if let Some(bad) = extras.iter().find(|extra| !pep508::is_name(extra)) {
@@ -364,8 +355,9 @@ fn local_error(entry: &str, why: &str) -> Error {
         .with_help("write a folder of the project that holds its own pyproject.toml or setup.py, as \"./sub/dir\" or \"./sub/dir[extra]\"")
 }
 
-/// Each `./DIR` of `packages` is a real folder inside `root` (no symlink at any depth, as the
-/// runner's upload follows none) holding a pyproject.toml or setup.py that is a regular file.
+/// Each `./DIR` of `packages` is a subproject of the tree at `root` ([`crate::project::is_subproject`]:
+/// no symlink at any depth, as the runner's upload follows none), and its extras are ones its
+/// pyproject.toml defines.
 pub fn check_local_packages(root: &std::path::Path, packages: &[Package]) -> Result<()> {
     for package in packages {
         let Package::Local { dir, extras } = package else {
@@ -394,12 +386,9 @@ pub fn check_local_packages(root: &std::path::Path, packages: &[Package]) -> Res
                 }
             )));
         }
-        let buildable = ["pyproject.toml", "setup.py"]
-            .iter()
-            .any(|file| crate::project::regular_file(root, &format!("{dir}/{file}")).is_some());
-        if !buildable {
+        if !crate::project::is_subproject(root, dir) {
             return Err(Error::usage(format!(
-                "`packages`: `{package}` names no subproject: `{dir}` is not a folder of the tree (reached without a symlink) holding a pyproject.toml or setup.py"
+                "`packages`: `{package}` names no subproject: `{dir}` is not a folder of the tree (reached without a symlink) holding a setup.py, or a pyproject.toml with a [project] or [build-system] table"
             ))
             .with_help("name the folder that holds the subproject's pyproject.toml or setup.py, relative to the project's root"));
         }

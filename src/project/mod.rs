@@ -315,6 +315,58 @@ pub fn regular_file(root: &Path, rel: &str) -> Option<PathBuf> {
     Some(path)
 }
 
+/// The path of `rel` when it is a folder inside `root`, with [`regular_file`]'s rules: relative,
+/// no `..`, no symlink at any depth.
+pub fn regular_folder(root: &Path, rel: &str) -> Option<PathBuf> {
+    let mut path = root.to_path_buf();
+    if rel.starts_with('/') {
+        return None;
+    }
+    for part in rel.split('/') {
+        if part.is_empty() || part == "." || part == ".." {
+            return None;
+        }
+        path.push(part);
+        if !fs::symlink_metadata(&path).ok()?.is_dir() {
+            return None;
+        }
+    }
+    Some(path)
+}
+
+/// A relative path of plain names, each `[A-Za-z0-9._-]`, none empty, `.`, `..` or starting
+/// with `-` (it would read as an option): what may reach a shell, pip or pytest as one word.
+pub fn is_plain_path(rel: &str) -> bool {
+    !rel.is_empty()
+        && rel.split('/').all(|part| {
+            !part.is_empty()
+                && !part.starts_with('-')
+                && part != "."
+                && part != ".."
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        })
+}
+
+/// The largest pyproject.toml read to tell a subproject (a real one is a few KiB).
+const MAX_SUBPROJECT_PYPROJECT: u64 = 64 * 1024;
+
+/// Whether the folder `rel` of the tree holds a project of its own: a setup.py, or a
+/// pyproject.toml with a `[project]` or `[build-system]` table (not one that only configures
+/// tools, as a tests folder's black settings), each a regular file reached without a symlink.
+pub fn is_subproject(root: &Path, rel: &str) -> bool {
+    let pyproject = format!("{rel}/pyproject.toml");
+    let small = regular_file(root, &pyproject)
+        .and_then(|path| fs::metadata(path).ok())
+        .is_some_and(|meta| meta.len() <= MAX_SUBPROJECT_PYPROJECT);
+    regular_file(root, &format!("{rel}/setup.py")).is_some()
+        || (small
+            && read_regular(root, &pyproject)
+                .and_then(|text| pyproject::PyProject::parse(&text).ok())
+                .is_some_and(|p| p.has_project_table || p.has_build_system))
+}
+
 /// The text of `rel` when it is a regular UTF-8 file inside `root` (see [`regular_file`]).
 pub fn read_regular(root: &Path, rel: &str) -> Option<String> {
     read_text(&regular_file(root, rel)?, rel).ok()

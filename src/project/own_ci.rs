@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::requirements::normalise;
-use super::{ini, read_regular, regular_file};
+use super::{ini, is_plain_path, is_subproject, read_regular, regular_file, regular_folder};
 
 /// Files larger than this are not read as CI configuration.
 const MAX_CI_FILE: usize = 1 << 20;
@@ -242,8 +242,6 @@ const MAX_DRIVER_PATHS: usize = 3;
 /// deep one may be: a hostile script cannot make detection slow.
 const MAX_DRIVER_WORDS: usize = 512;
 const MAX_DRIVER_DEPTH: usize = 12;
-/// The largest pyproject.toml read to tell a subproject (a real one is a few KiB).
-const MAX_SUBPROJECT_PYPROJECT: u64 = 64 * 1024;
 
 /// What a driver script's text says: the paths it names ([`paths_a_driver_names`]), and
 /// whether it passes pytest a `-k`.
@@ -310,24 +308,14 @@ fn paths_a_driver_names(root: &Path, file: &str, text: &str) -> (Vec<Found>, Vec
             }
             seen.insert((path, installs));
             // A part that starts with `-` would reach pytest as an option.
-            let plain = !path.is_empty()
-                && path.split('/').all(|part| {
-                    !part.is_empty()
-                        && !part.starts_with('-')
-                        && part != "."
-                        && part != ".."
-                        && part
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-                });
-            if !plain {
+            if !is_plain_path(path) {
                 continue;
             }
             let name = path.rsplit('/').next().unwrap_or(path);
             let test_file = regular_file(root, path).is_some()
                 && name.ends_with(".py")
                 && (name.starts_with("test_") || name.ends_with("_test.py"));
-            let folder = is_tree_folder(root, path);
+            let folder = regular_folder(root, path).is_some();
             // A top-level tests folder is what detection finds by its name anyway.
             let test_folder = folder && name.starts_with("test") && path.contains('/');
             let (list, found) = if test_file || test_folder {
@@ -386,21 +374,6 @@ fn keyword_option(args: &[String]) -> Option<(String, String)> {
     })
 }
 
-/// Whether the folder `rel` holds a project of its own: a setup.py, or a pyproject.toml with a
-/// `[project]` or `[build-system]` table (not one that only configures tools, as a tests
-/// folder's black settings).
-fn is_subproject(root: &Path, rel: &str) -> bool {
-    let pyproject = format!("{rel}/pyproject.toml");
-    let small = regular_file(root, &pyproject)
-        .and_then(|path| std::fs::metadata(path).ok())
-        .is_some_and(|meta| meta.len() <= MAX_SUBPROJECT_PYPROJECT);
-    regular_file(root, &format!("{rel}/setup.py")).is_some()
-        || (small
-            && read_regular(root, &pyproject)
-                .and_then(|text| crate::project::pyproject::PyProject::parse(&text).ok())
-                .is_some_and(|p| p.has_project_table || p.has_build_system))
-}
-
 /// What a line's quotes enclose, `"…"` and `'…'` each read on their own, so that a literal
 /// inside an f-string's braces (`f"-e {root / 'sub/dir'}"`) is found too; what is not a path
 /// of the tree is dropped by the caller.
@@ -418,20 +391,6 @@ fn string_literals(line: &str) -> Vec<&str> {
                 .collect::<Vec<_>>()
         })
         .collect()
-}
-
-/// Whether `rel` is a folder inside `root`: relative, no `..`, reached without a symlink at
-/// any depth.
-fn is_tree_folder(root: &Path, rel: &str) -> bool {
-    let mut path = root.to_path_buf();
-    !rel.starts_with('/')
-        && rel.split('/').all(|part| {
-            if part.is_empty() || part == "." || part == ".." {
-                return false;
-            }
-            path.push(part);
-            std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_dir())
-        })
 }
 
 /// When no GPU job runs a pytest gpu-ci reads: the first GPU job whose driver script names its
@@ -905,10 +864,7 @@ fn clone_of_the_project(root: &Path, steps: &[Value], folder: &str) -> bool {
     let same_name = read_regular(root, "pyproject.toml")
         .and_then(|text| crate::project::pyproject::PyProject::parse(&text).ok())
         .and_then(|p| p.name)
-        .is_some_and(|name| {
-            crate::project::requirements::normalise(&name)
-                == crate::project::requirements::normalise(&repository)
-        });
+        .is_some_and(|name| normalise(&name) == normalise(&repository));
     checks_out_the_commit || same_name
 }
 
@@ -3348,7 +3304,7 @@ fn github_jobs(root: &Path, file: &str, text: &str, call: Option<&Call>) -> Vec<
                 let rel = folder.trim_start_matches("./").trim_end_matches('/');
                 if !rel.is_empty()
                     && rel != "."
-                    && !is_tree_folder(root, rel)
+                    && regular_folder(root, rel).is_none()
                     && !clone_of_the_project(root, &steps, rel)
                 {
                     if run.contains("pytest") {

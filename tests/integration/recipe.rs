@@ -308,8 +308,12 @@ fn a_subproject_of_the_tree_is_installed_from_the_trees_copy() {
     settings.add_filter(r"(?m)^@@ -\d+(,\d+)? \+\d+(,\d+)? @@", "@@ [HUNK] @@");
     settings.bind(|| insta::assert_snapshot!("recipe-packages-subproject", text));
 
-    let cases: [(&str, &str); 7] = [
+    let cases: [(&str, &str); 9] = [
         ("./../outside", "is not a subproject of the tree"),
+        // It would read as an option.
+        ("./-kernels", "is not a subproject of the tree"),
+        // A pyproject.toml that only configures tools is no project.
+        ("./tools_only", "names no subproject"),
         ("./kernels/../..", "is not a subproject of the tree"),
         ("./kernels/cute;id", "is not a subproject of the tree"),
         ("./kernels/cute[cu13", "not closed by `]`"),
@@ -322,6 +326,10 @@ fn a_subproject_of_the_tree_is_installed_from_the_trees_copy() {
     ];
     let project = Project::fixture("uv-groups-src");
     subproject(&project);
+    project.write(
+        "tools_only/pyproject.toml",
+        "[tool.black]\nline-length = 100\n",
+    );
     // A subproject reached through a symlink (to a folder outside the tree) is not one.
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(
