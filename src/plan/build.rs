@@ -145,12 +145,7 @@ pub fn load(
 /// The note for a GPU taken from the project's own GPU job: which job, and what an hour of it
 /// costs beside the default's, since a run's price follows it.
 fn gpu_from_ci_note(found: &Found) -> String {
-    let hourly = |kind: &str| {
-        gpu::GPU_TYPES
-            .iter()
-            .find(|(name, _)| *name == kind)
-            .map_or(0.0, |(_, per_second)| per_second * 3600.0)
-    };
+    let hourly = |kind: &str| gpu::type_price_per_second(kind) * 3600.0;
     let beside = if found.value == config::DEFAULT_GPU {
         String::new()
     } else {

@@ -20,6 +20,14 @@ pub const GPU_TYPES: &[(&str, f64)] = &[
     ("B200", 0.001736),
 ];
 
+/// What one second of one device of a GPU type costs ([`GPU_TYPES`]); 0 for a name it lacks.
+pub fn type_price_per_second(kind: &str) -> f64 {
+    GPU_TYPES
+        .iter()
+        .find(|(name, _)| *name == kind)
+        .map_or(0.0, |(_, price)| *price)
+}
+
 pub const MAX_GPU_COUNT: u8 = 8;
 /// The most GPU settings a matrix holds.
 pub const MAX_MATRIX: usize = 8;
@@ -60,11 +68,7 @@ impl GpuSpec {
 
     /// What one second of this spec costs: its type's price × its devices.
     pub fn price_per_second(&self) -> f64 {
-        let price = GPU_TYPES
-            .iter()
-            .find(|(name, _)| *name == self.kind)
-            .map_or(0.0, |(_, price)| *price);
-        price * f64::from(self.count)
+        type_price_per_second(self.kind) * f64::from(self.count)
     }
 }
 
