@@ -402,7 +402,18 @@ fn through_its_driver(jobs: &[(CiJob, u8)]) -> Option<CiJob> {
         .iter()
         .find(|(job, _)| tests_unread(job) && !job.driver_tests.is_empty())?;
     let mut job = job.clone();
-    let driver = job.drivers.first()?.clone();
+    // The driver whose text named the tests, of those the job runs.
+    let named_by = job.driver_tests[0]
+        .at
+        .rsplit_once(':')
+        .map(|(file, _)| file);
+    let index = job
+        .drivers
+        .iter()
+        .position(|d| Some(d.value.as_str()) == named_by)
+        .unwrap_or(0);
+    let driver = job.drivers.get(index)?.clone();
+    let args = job.driver_args.get(index).cloned().unwrap_or_default();
     let keyword = job.driver_keyword.clone();
     job.pytest = Some(PytestRun {
         paths: job.driver_tests.iter().map(|f| f.value.clone()).collect(),
@@ -439,7 +450,7 @@ fn through_its_driver(jobs: &[(CiJob, u8)]) -> Option<CiJob> {
     job.notes.push(format!(
         "{} tests through `{}` ({}), a script gpu-ci reads only as text: the GPU run tests the paths it names{installs}{options}",
         job.describe_at(),
-        shown_call(&driver.value, job.driver_args.first().map_or("", String::as_str)),
+        shown_call(&driver.value, &args),
         driver.at,
     ));
     Some(job)
@@ -3672,6 +3683,32 @@ mod tests {
             + "\nB = 'tests/gpu/test_a.py'\n";
         let (tests, _) = paths_a_driver_names(dir.path(), "d.py", &many);
         assert!(tests.is_empty(), "{tests:?}");
+    }
+
+    /// Of two drivers a job runs, the note shows the one whose text named the tests, with its
+    /// arguments.
+    #[test]
+    fn the_note_shows_the_driver_that_named_the_tests() {
+        let workflow = "jobs:\n  gpu:\n    runs-on: [self-hosted, h100]\n    steps:\n      - run: python tools/prepare.py --fast\n      - run: python tools/run_gpu.py --test-filter cuda\n";
+        let dir = project(&[
+            (".github/workflows/w.yml", workflow),
+            ("tools/prepare.py", "print('nothing')\n"),
+            (
+                "tools/run_gpu.py",
+                "argv = ['pytest', 'tests/gpu/test_k.py', '-k', f]\n",
+            ),
+            ("tests/gpu/test_k.py", ""),
+        ]);
+        let job = detect(dir.path()).expect("a job");
+        let run = job.pytest.as_ref().expect("followed through its driver");
+        assert_eq!(run.paths, ["tests/gpu/test_k.py"]);
+        assert_eq!(run.options, [vec!["-k".to_string(), "cuda".to_string()]]);
+        assert!(
+            job.notes.iter().any(|n| n.contains(
+                "tests through `tools/run_gpu.py --test-filter cuda` (.github/workflows/w.yml:6)"
+            )),
+            "{job:?}"
+        );
     }
 
     #[test]
