@@ -983,3 +983,49 @@ fn a_line_scoped_index_is_an_extra_index_and_says_the_cuda() {
         "{json:#}"
     );
 }
+
+/// Through the binary: a reusable workflow called by a CPU caller and a CUDA caller, whose
+/// test job's runner is chosen at run time, is followed for the CUDA caller (its GPU input,
+/// its backend in the environment); the build job it needs builds in docker, which is said
+/// instead of being taken as `setup`; a job that tests another repository it clones is not
+/// the project's.
+#[test]
+fn the_cuda_caller_of_a_reusable_workflow_is_followed() {
+    let project = Project::empty();
+    project.write(
+        "pyproject.toml",
+        "[project]\nname = \"kern\"\ndependencies = [\"numpy\"]\n",
+    );
+    project.write("tests/test_k.py", "def test_k():\n    pass\n");
+    project.write(
+        ".github/workflows/callers.yml",
+        "on: [pull_request]\njobs:\n  cpu:\n    uses: ./.github/workflows/runner.yml\n    with:\n      backend: cpu\n  cuda:\n    strategy:\n      matrix:\n        gpu_type: [T4, L40S]\n    uses: ./.github/workflows/runner.yml\n    with:\n      backend: cuda\n      gpu_type: ${{ matrix.gpu_type }}\n  other:\n    runs-on: [self-hosted, h100]\n    steps:\n      - run: git clone https://github.com/o/other\n      - run: pytest -k TestKern\n        working-directory: other/\n",
+    );
+    project.write(
+        ".github/workflows/runner.yml",
+        "on:\n  workflow_call:\n    inputs:\n      backend:\n        type: string\n      gpu_type:\n        type: string\n        default: ''\njobs:\n  build:\n    runs-on: ubuntu-22.04\n    steps:\n      - run: bash scripts/build-cuda.sh\n  test:\n    needs: build\n    runs-on: ${{ needs.build.outputs.runner }}\n    env:\n      TEST_DEVICE: ${{ inputs.backend }}\n    steps:\n      - run: pytest tests\n",
+    );
+    project.write(
+        "scripts/build-cuda.sh",
+        "set -e\ndocker run -v \"$PWD:/src\" nvidia/cuda bash -c 'cmake . && cmake --build .'\n",
+    );
+    let json = config_json(&project, &[]);
+    assert_eq!(json["gpu"]["value"], "T4", "{json:#}");
+    assert_eq!(
+        json["env"]["value"],
+        serde_json::json!({"TEST_DEVICE": "cuda"}),
+        "{json:#}"
+    );
+    assert_eq!(json["setup"]["value"], serde_json::json!([]), "{json:#}");
+    assert_eq!(json["test-path"]["value"], "tests", "{json:#}");
+    assert_eq!(json["pytest-args"]["value"], "-v", "{json:#}");
+    project
+        .gpu_ci(&["init", "--yes", "--dry-run"])
+        .success()
+        .stderr(predicate::str::contains(
+            "note: following the project's GPU job `test` in .github/workflows/runner.yml (GPU by its caller's input `backend: cuda`)",
+        ))
+        .stderr(predicate::str::contains(
+            "`scripts/build-cuda.sh` (.github/workflows/runner.yml:13) builds in a container of its own (`scripts/build-cuda.sh:2` runs docker), which an image build cannot run: left out; set `setup` (--setup)",
+        ));
+}
